@@ -1,0 +1,82 @@
+//! Configuration of one election instance.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::{Interval, Priority, Vip};
+
+/// The VRRP version an instance speaks. It changes timer arithmetic (RFC 3768 vs RFC 9568).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Version {
+    /// VRRPv2 (RFC 3768): whole-second intervals, no learning of the master's interval.
+    V2,
+    /// VRRPv3 (RFC 9568): centisecond intervals, Master_Adver_Interval learned from the master.
+    #[default]
+    V3,
+}
+
+/// A tracked check's effect on the election (keepalived semantics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckSpec {
+    /// Weight. Positive: added to the priority while the check passes. Negative: added while it
+    /// fails. Zero: a failing check puts the instance in Fault.
+    pub weight: i32,
+}
+
+/// Everything the election machine needs to know about its instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElectionConfig {
+    /// Virtual router id, 1..=255.
+    pub vrid: u8,
+    /// VRRP version.
+    pub version: Version,
+    /// Base priority (before tracked-check weights).
+    pub priority: Priority,
+    /// This router's Advertisement_Interval.
+    pub advert_interval: Interval,
+    /// Preempt_Mode: whether a higher-priority backup takes over from a lower-priority master.
+    pub preempt: bool,
+    /// How long a backup waits, after starting, before it may preempt.
+    pub preempt_delay: Duration,
+    /// The primary address adverts are sent from; breaks priority ties.
+    pub local_addr: IpAddr,
+    /// The VIPs this instance protects.
+    pub vips: Vec<Vip>,
+    /// Whether a RoleProbe gates eligibility. When true the instance is eligible only after the
+    /// probe has said Primary, and until it says anything else.
+    pub role_gated: bool,
+    /// Tracked checks, by index; results arrive as [`crate::election::Input::Check`].
+    pub checks: Vec<CheckSpec>,
+    /// Whether a Fencer is available. Without one, a VIP found in use is never added.
+    pub fencing: bool,
+    /// The in-use probe's time bound. The machine starts the probe this long before the
+    /// master-down timer expires, so its answer is ready when the timer fires.
+    pub in_use_probe_timeout: Duration,
+    /// First back-off after a failed claim (VIP still in use after fencing).
+    pub claim_backoff_initial: Duration,
+    /// Largest back-off between claim attempts.
+    pub claim_backoff_max: Duration,
+}
+
+impl ElectionConfig {
+    /// A config with RFC defaults: priority 100, 1 s adverts, preempt on, no delay, no checks, no
+    /// role gating, no fencer, a 50 ms in-use probe and 200 ms..5 s claim back-off.
+    pub fn new(vrid: u8, local_addr: IpAddr, vips: Vec<Vip>) -> Self {
+        ElectionConfig {
+            vrid,
+            version: Version::V3,
+            priority: Priority::DEFAULT,
+            advert_interval: Interval::DEFAULT_ADVERT,
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            local_addr,
+            vips,
+            role_gated: false,
+            checks: Vec::new(),
+            fencing: false,
+            in_use_probe_timeout: Duration::from_millis(50),
+            claim_backoff_initial: Duration::from_millis(200),
+            claim_backoff_max: Duration::from_secs(5),
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! Inputs to the election machine.
+
+use crate::{Error, FenceOutcome, InUse, Interval, PeerId, Priority, Role};
+
+/// How a stopping instance leaves its VIPs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StopMode {
+    /// Remove the VIPs, then send a priority-0 advert (RFC 9568 section 6.4.3 shutdown).
+    #[default]
+    Release,
+    /// Leave the VIPs on the interface and send nothing (for restarts of the daemon only).
+    Keep,
+}
+
+/// A received, already validated advertisement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Advert {
+    /// The sender's primary address.
+    pub from: PeerId,
+    /// The advertised priority (0 = the master is releasing).
+    pub priority: Priority,
+    /// The sender's Max Advertise Interval.
+    pub max_advert_interval: Interval,
+    /// True when the advert's address list differs from ours. The machine still honours the
+    /// advert but reports the mismatch loudly, since keepalived drops such adverts.
+    pub address_mismatch: bool,
+}
+
+/// An address operation whose result is being reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressOp {
+    /// Adding the VIPs.
+    Add,
+    /// Removing the VIPs.
+    Remove,
+    /// Announcing the VIPs.
+    Announce,
+}
+
+/// A tracked check's current (already rise/fall-debounced) status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckStatus {
+    /// The check passes.
+    Passing,
+    /// The check fails.
+    Failing,
+}
+
+/// Everything that can happen to an election instance.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// Start the instance (RFC 9568 Startup event).
+    Start,
+    /// Stop the instance (RFC 9568 Shutdown event).
+    Stop(StopMode),
+    /// The time returned by `poll_timeout` has come.
+    Timer,
+    /// An advert for our VRID arrived.
+    Advert(Advert),
+    /// The role probe answered.
+    Role(Role),
+    /// A tracked check changed status (index into `ElectionConfig::checks`).
+    Check {
+        /// Index of the check.
+        index: usize,
+        /// Its debounced status.
+        status: CheckStatus,
+    },
+    /// The in-use probe with this id finished.
+    InUse {
+        /// The id from [`crate::election::Action::ProbeInUse`].
+        probe: u64,
+        /// What it found.
+        result: Result<InUse, Error>,
+    },
+    /// The fence with this id finished.
+    Fenced {
+        /// The id from [`crate::election::Action::Fence`].
+        fence: u64,
+        /// Its outcome.
+        outcome: FenceOutcome,
+    },
+    /// An address operation finished.
+    Address {
+        /// Which operation.
+        op: AddressOp,
+        /// Its result.
+        result: Result<(), Error>,
+    },
+    /// The interface went up (`true`) or down (`false`).
+    Link(bool),
+    /// Someone else removed one of our VIPs from the interface.
+    VipRemovedExternally,
+}

@@ -1,0 +1,45 @@
+//! The [`Fencer`] trait: making sure another node no longer holds the VIPs.
+
+use async_trait::async_trait;
+
+use crate::{MacAddr, PeerId, Vip};
+
+/// What to fence: the peer believed to hold the VIPs, and the VIPs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FenceRequest {
+    /// The last known holder, if the election knows it.
+    pub peer: Option<PeerId>,
+    /// The link-layer address that answered the in-use probe, if any.
+    pub holder_mac: Option<MacAddr>,
+    /// The VIPs that must be released by the peer.
+    pub vips: Vec<Vip>,
+}
+
+/// How a fencing attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FenceOutcome {
+    /// The fencer reports the peer no longer holds the VIPs.
+    Fenced,
+    /// Fencing failed; the VIPs may still be held.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl FenceOutcome {
+    /// True for [`FenceOutcome::Fenced`].
+    pub fn is_fenced(&self) -> bool {
+        matches!(self, FenceOutcome::Fenced)
+    }
+}
+
+/// Makes sure a given peer no longer holds the given VIPs (power off, remove the address over
+/// SSH, block it at a switch, ...). The runtime bounds every call by a timeout and treats a
+/// timeout as [`FenceOutcome::Failed`].
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Fencer: Send + Sync {
+    /// Fences the peer described by `request`.
+    async fn fence(&self, request: &FenceRequest) -> FenceOutcome;
+}

@@ -1,0 +1,1 @@
+//! vip-vrrp (being built).
