@@ -23,6 +23,20 @@ pub struct CheckSpec {
     pub weight: i32,
 }
 
+/// When a claiming node runs the Fencer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum FencePolicy {
+    /// Fence only when the in-use probe finds the VIP answering elsewhere. A hard failure (the
+    /// master is gone) then fails over at the protocol bound, with no fencing delay. A partition
+    /// that also blocks the probe can give two holders.
+    #[default]
+    IfInUse,
+    /// Also fence the last known master whenever it went silent (Master_Down_Timer expiry),
+    /// whatever the probe says (STONITH style). Safe under partitions; failover takes the fence
+    /// time on top of the protocol bound. A master that released with priority 0 is not fenced.
+    Always,
+}
+
 /// Everything the election machine needs to know about its instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ElectionConfig {
@@ -49,6 +63,8 @@ pub struct ElectionConfig {
     pub checks: Vec<CheckSpec>,
     /// Whether a Fencer is available. Without one, a VIP found in use is never added.
     pub fencing: bool,
+    /// When to fence (only meaningful with `fencing`).
+    pub fence_policy: FencePolicy,
     /// The in-use probe's time bound. The machine starts the probe this long before the
     /// master-down timer expires, so its answer is ready when the timer fires.
     pub in_use_probe_timeout: Duration,
@@ -74,6 +90,7 @@ impl ElectionConfig {
             role_gated: false,
             checks: Vec::new(),
             fencing: false,
+            fence_policy: FencePolicy::IfInUse,
             in_use_probe_timeout: Duration::from_millis(50),
             claim_backoff_initial: Duration::from_millis(200),
             claim_backoff_max: Duration::from_secs(5),

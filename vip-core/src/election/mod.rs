@@ -13,7 +13,7 @@ mod machine;
 mod state;
 
 pub use action::Action;
-pub use config::{CheckSpec, ElectionConfig, Version};
+pub use config::{CheckSpec, ElectionConfig, FencePolicy, Version};
 pub use event::{Event, EventKind, Reason};
 pub use input::{AddressOp, Advert, CheckStatus, Input, StopMode};
 pub use machine::Election;
