@@ -30,7 +30,7 @@ impl Interval {
 
     /// The interval in whole seconds if it is a multiple of one second.
     pub const fn as_whole_secs(self) -> Option<u32> {
-        if self.0 % 100 == 0 {
+        if self.0.is_multiple_of(100) {
             Some(self.0 / 100)
         } else {
             None
