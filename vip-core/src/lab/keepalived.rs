@@ -268,10 +268,8 @@ impl Keepalived {
         // would restart a dead child: freeze the parent, SIGKILL the child, then the parent, so
         // that the VIPs stay as after a crash of the whole daemon.
         let _ = self.process.signal(Signal::SIGSTOP);
-        if let Some(child) = self.vrrp_child_pid() {
-            if let Ok(raw) = i32::try_from(child) {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), Signal::SIGKILL);
-            }
+        if let Some(raw) = self.vrrp_child_pid().and_then(|c| i32::try_from(c).ok()) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), Signal::SIGKILL);
         }
         let _ = self.process.signal(Signal::SIGKILL);
         let _ = self.process.wait_timeout(Duration::from_secs(5));

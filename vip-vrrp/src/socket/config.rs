@@ -118,9 +118,10 @@ impl TransportConfig {
     /// # Errors
     /// As [`TransportConfig::validate`].
     pub fn family(&self) -> Result<AddressFamily, TransportError> {
-        let first = self.addresses.first().ok_or_else(|| {
-            config_error("addresses", "at least one virtual address is needed")
-        })?;
+        let first = self
+            .addresses
+            .first()
+            .ok_or_else(|| config_error("addresses", "at least one virtual address is needed"))?;
         Ok(AddressFamily::of(first.addr))
     }
 
@@ -142,7 +143,10 @@ impl TransportConfig {
         {
             return Err(config_error(
                 "addresses",
-                format!("{} is not of the same family as the first address", vip.addr),
+                format!(
+                    "{} is not of the same family as the first address",
+                    vip.addr
+                ),
             ));
         }
         if self.addresses.len() > 255 {
@@ -179,7 +183,10 @@ impl TransportConfig {
         }
         if let Mode::Unicast { peers } = &self.mode {
             if peers.is_empty() {
-                return Err(config_error("peers", "unicast mode needs at least one peer"));
+                return Err(config_error(
+                    "peers",
+                    "unicast mode needs at least one peer",
+                ));
             }
             if let Some(p) = peers.iter().find(|p| AddressFamily::of(**p) != family) {
                 return Err(config_error(
@@ -188,13 +195,13 @@ impl TransportConfig {
                 ));
             }
         }
-        if let Some(src) = self.source {
-            if AddressFamily::of(src) != family {
-                return Err(config_error(
-                    "source",
-                    format!("{src} is not of the addresses' family"),
-                ));
-            }
+        if let Some(src) = self.source
+            && AddressFamily::of(src) != family
+        {
+            return Err(config_error(
+                "source",
+                format!("{src} is not of the addresses' family"),
+            ));
         }
         Ok(family)
     }
@@ -224,7 +231,10 @@ mod tests {
             Err(TransportError::Config { key, .. }) => key,
             other => panic!("expected a config error, got {other:?}"),
         };
-        assert_eq!(key(TransportConfig::new("eth0", Version::V3, 1, vec![])), "addresses");
+        assert_eq!(
+            key(TransportConfig::new("eth0", Version::V3, 1, vec![])),
+            "addresses"
+        );
         assert_eq!(
             key(TransportConfig::new(
                 "eth0",
@@ -235,7 +245,12 @@ mod tests {
             "addresses"
         );
         assert_eq!(
-            key(TransportConfig::new("eth0", Version::V2, 1, vec![vip("2001:db8::1")])),
+            key(TransportConfig::new(
+                "eth0",
+                Version::V2,
+                1,
+                vec![vip("2001:db8::1")]
+            )),
             "version"
         );
         assert_eq!(
@@ -243,13 +258,20 @@ mod tests {
             "advert_interval"
         );
         assert_eq!(
-            key(TransportConfig::new("eth0", Version::V2, 1, vec![vip("192.0.2.1")])
-                .with_advert_interval(Interval::from_centis(150))),
+            key(
+                TransportConfig::new("eth0", Version::V2, 1, vec![vip("192.0.2.1")])
+                    .with_advert_interval(Interval::from_centis(150))
+            ),
             "advert_interval"
         );
-        assert_eq!(key(v4.clone().with_auth(Auth::simple(b"x").unwrap())), "auth");
         assert_eq!(
-            key(v4.clone().with_unicast("192.0.2.2".parse().unwrap(), vec![])),
+            key(v4.clone().with_auth(Auth::simple(b"x").unwrap())),
+            "auth"
+        );
+        assert_eq!(
+            key(v4
+                .clone()
+                .with_unicast("192.0.2.2".parse().unwrap(), vec![])),
             "peers"
         );
         assert_eq!(
@@ -259,6 +281,9 @@ mod tests {
             )),
             "peers"
         );
-        assert_eq!(key(v4.with_source("2001:db8::2".parse().unwrap())), "source");
+        assert_eq!(
+            key(v4.with_source("2001:db8::2".parse().unwrap())),
+            "source"
+        );
     }
 }

@@ -13,7 +13,7 @@ pub(crate) const HEADER_LEN: usize = 20;
 pub(crate) const TOS: u8 = 0xc0;
 
 /// The IP facts of a received IPv4 VRRP packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Ipv4Info {
     /// Source address.
     pub src: Ipv4Addr,

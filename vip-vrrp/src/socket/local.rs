@@ -33,16 +33,15 @@ pub(crate) fn default_source(
     family: AddressFamily,
     vips: &[Vip],
 ) -> Result<IpAddr, TransportError> {
-    let addrs = sys::interface_addresses()
-        .map_err(TransportError::io("listing interface addresses"))?;
-    let on_if = addrs.iter().filter(|(n, _)| n == interface).map(|(_, a)| *a);
+    let addrs =
+        sys::interface_addresses().map_err(TransportError::io("listing interface addresses"))?;
+    let mut on_if = addrs
+        .iter()
+        .filter(|(n, _)| n == interface)
+        .map(|(_, a)| *a);
     let found = match family {
-        AddressFamily::Ipv4 => on_if
-            .filter(|a| a.is_ipv4() && !vips.iter().any(|v| v.addr == *a))
-            .next(),
-        AddressFamily::Ipv6 => on_if
-            .filter(|a| matches!(a, IpAddr::V6(v6) if is_link_local(v6)))
-            .next(),
+        AddressFamily::Ipv4 => on_if.find(|a| a.is_ipv4() && !vips.iter().any(|v| v.addr == *a)),
+        AddressFamily::Ipv6 => on_if.find(|a| matches!(a, IpAddr::V6(v6) if is_link_local(v6))),
     };
     found.ok_or_else(|| TransportError::NoSourceAddress {
         interface: interface.to_string(),

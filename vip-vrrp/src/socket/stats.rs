@@ -32,10 +32,11 @@ impl DropReason {
 
     /// Every reason (handy for pre-registering metrics).
     pub fn all() -> impl Iterator<Item = DropReason> {
-        WireError::ALL
-            .into_iter()
-            .map(DropReason::Wire)
-            .chain([DropReason::NotAPeer, DropReason::OwnPacket, DropReason::Io])
+        WireError::ALL.into_iter().map(DropReason::Wire).chain([
+            DropReason::NotAPeer,
+            DropReason::OwnPacket,
+            DropReason::Io,
+        ])
     }
 }
 

@@ -197,3 +197,15 @@ pub(crate) fn recv_v6(sock: &impl AsRawFd, buf: &mut [u8]) -> io::Result<RecvV6>
     }
     Ok(out)
 }
+
+/// Registers `sock` with the tokio reactor of the current runtime for `interest`.
+pub(crate) fn register(
+    sock: socket2::Socket,
+    interest: tokio::io::Interest,
+) -> io::Result<tokio::io::unix::AsyncFd<socket2::Socket>> {
+    // SAFETY: a socket2::Socket owns its file descriptor: it stays open and refers to the same
+    // socket until the Socket is dropped, and as_raw_fd always returns it. The AsyncFd takes
+    // ownership of the Socket, so the fd outlives the registration.
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(sock, interest) }
+        .map_err(|e| e.into_parts().1)
+}

@@ -113,13 +113,14 @@ impl Transport {
                 Some(open_v6_tx(&config.interface, ifindex, source)?),
             ),
         };
-        let rx = AsyncFd::new(rx).map_err(TransportError::io("registering the socket"))?;
+        let rx = sys::register(rx, Interest::READABLE | Interest::WRITABLE)
+            .map_err(TransportError::io("registering the socket"))?;
         let tx = tx
-            .map(|t| AsyncFd::with_interest(t, Interest::WRITABLE))
+            .map(|t| sys::register(t, Interest::WRITABLE))
             .transpose()
             .map_err(TransportError::io("registering the send socket"))?;
-        let rx_ctx = RxContext::new(config.version, VridSet::single(config.vrid))
-            .with_auth(config.auth);
+        let rx_ctx =
+            RxContext::new(config.version, VridSet::single(config.vrid)).with_auth(config.auth);
         tracing::debug!(
             interface = %config.interface, ifindex, %source, vrid = config.vrid,
             "VRRP transport open"
@@ -218,7 +219,12 @@ impl Transport {
 
     async fn send_to(&self, repr: &Repr, dst: IpAddr) -> Result<(), TransportError> {
         let ctx = TxContext::new(self.source, dst).with_checksum(self.config.checksum);
-        let op = || format!("sending a VRRP advert to {dst} on {}", self.config.interface);
+        let op = || {
+            format!(
+                "sending a VRRP advert to {dst} on {}",
+                self.config.interface
+            )
+        };
         match (self.source, dst, &self.tx) {
             (IpAddr::V4(src), IpAddr::V4(dst4), _) => {
                 let mut buf = vec![0u8; ipv4::HEADER_LEN + repr.buffer_len()];
@@ -320,10 +326,10 @@ impl Transport {
         if src == self.source || self.local.contains(src) {
             return Err(drop(DropReason::OwnPacket));
         }
-        if let Mode::Unicast { peers } = &self.config.mode {
-            if !peers.contains(&src) {
-                return Err(drop(DropReason::NotAPeer));
-            }
+        if let Mode::Unicast { peers } = &self.config.mode
+            && !peers.contains(&src)
+        {
+            return Err(drop(DropReason::NotAPeer));
         }
         let bytes = buf
             .get(payload)
@@ -423,10 +429,18 @@ fn recv_v6(sock: &Socket, buf: &mut [u8]) -> io::Result<Result<Meta, DropReason>
 }
 
 fn raw_socket(domain: Domain, interface: &str) -> Result<Socket, TransportError> {
-    let sock = Socket::new(domain, Type::RAW, Some(Protocol::from(i32::from(VRRP_PROTOCOL))))
-        .map_err(TransportError::io("opening a raw VRRP socket (needs CAP_NET_RAW)"))?;
+    let sock = Socket::new(
+        domain,
+        Type::RAW,
+        Some(Protocol::from(i32::from(VRRP_PROTOCOL))),
+    )
+    .map_err(TransportError::io(
+        "opening a raw VRRP socket (needs CAP_NET_RAW)",
+    ))?;
     sock.bind_device(Some(interface.as_bytes()))
-        .map_err(TransportError::io(format!("binding the VRRP socket to {interface}")))?;
+        .map_err(TransportError::io(format!(
+            "binding the VRRP socket to {interface}"
+        )))?;
     sock.set_nonblocking(true)
         .map_err(TransportError::io("making the VRRP socket non-blocking"))?;
     Ok(sock)
@@ -436,11 +450,13 @@ fn open_v4(interface: &str, ifindex: u32, multicast: bool) -> Result<Socket, Tra
     let sock = raw_socket(Domain::IPV4, interface)?;
     let ttl = u32::from(VRRP_TTL);
     let step = |what: &str| TransportError::io(format!("{what} on {interface}"));
-    sock.set_header_included_v4(true).map_err(step("IP_HDRINCL"))?;
+    sock.set_header_included_v4(true)
+        .map_err(step("IP_HDRINCL"))?;
     sock.set_ttl_v4(ttl).map_err(step("IP_TTL"))?;
     sock.set_multicast_ttl_v4(ttl)
         .map_err(step("IP_MULTICAST_TTL"))?;
-    sock.set_tos_v4(u32::from(ipv4::TOS)).map_err(step("IP_TOS"))?;
+    sock.set_tos_v4(u32::from(ipv4::TOS))
+        .map_err(step("IP_TOS"))?;
     sock.set_multicast_loop_v4(false)
         .map_err(step("IP_MULTICAST_LOOP"))?;
     sock.set_multicast_all_v4(false)
@@ -490,7 +506,11 @@ fn open_v6_tx(interface: &str, ifindex: u32, source: IpAddr) -> Result<Socket, T
         sock.bind_device_by_index_v6(Some(index))
             .map_err(step("binding to the interface index"))?;
     }
-    let scope = if local::is_link_local(&src) { ifindex } else { 0 };
+    let scope = if local::is_link_local(&src) {
+        ifindex
+    } else {
+        0
+    };
     sock.bind(&SockAddr::from(SocketAddrV6::new(src, 0, 0, scope)))
         .map_err(step(&format!("binding the send socket to {src}")))?;
     // This socket only sends; the receive socket reads. BPF "return 0" drops every packet
