@@ -79,20 +79,27 @@ impl Election {
         {
             return None;
         }
-        self.master_down_timer.map(|t| t - self.config.in_use_probe_timeout)
+        self.master_down_timer
+            .map(|t| t - self.config.in_use_probe_timeout)
     }
 
     pub(super) fn start_probe(&mut self) {
         let id = self.next_id();
         self.probe = Some(Probe { id, result: None });
-        self.push(Action::ProbeInUse { id, vips: self.config.vips.clone() });
+        self.push(Action::ProbeInUse {
+            id,
+            vips: self.config.vips.clone(),
+        });
     }
 
     fn start_fence(&mut self, holder_mac: Option<MacAddr>) {
         let id = self.next_id();
         self.fence = Some(id);
-        let request =
-            FenceRequest { peer: self.last_master, holder_mac, vips: self.config.vips.clone() };
+        let request = FenceRequest {
+            peer: self.last_master,
+            holder_mac,
+            vips: self.config.vips.clone(),
+        };
         self.push(Action::Fence { id, request });
     }
 
@@ -124,7 +131,9 @@ impl Election {
 
     /// An in-use probe answered.
     pub(super) fn on_in_use(&mut self, now: Timestamp, id: u64, result: Result<InUse, Error>) {
-        let Some(probe) = self.probe.as_mut() else { return };
+        let Some(probe) = self.probe.as_mut() else {
+            return;
+        };
         if probe.id != id || probe.result.is_some() {
             return;
         }
@@ -161,7 +170,9 @@ impl Election {
         if self.state != State::Claiming || self.fence.is_some() {
             return;
         }
-        let Some(result) = self.probe.as_ref().and_then(|p| p.result.clone()) else { return };
+        let Some(result) = self.probe.as_ref().and_then(|p| p.result.clone()) else {
+            return;
+        };
         match result {
             ProbeResult::Free => {
                 let always = self.config.fencing
@@ -204,7 +215,11 @@ impl Election {
     }
 
     fn become_master(&mut self, now: Timestamp) {
-        let reason = if self.fenced { Reason::Fenced } else { Reason::VipFree };
+        let reason = if self.fenced {
+            Reason::Fenced
+        } else {
+            Reason::VipFree
+        };
         self.probe = None;
         self.fenced = false;
         self.backoff = self.config.claim_backoff_initial;

@@ -112,7 +112,9 @@ impl Election {
     }
 
     pub(super) fn on_check(&mut self, now: Timestamp, index: usize, status: CheckStatus) {
-        let Some(slot) = self.checks.get_mut(index) else { return };
+        let Some(slot) = self.checks.get_mut(index) else {
+            return;
+        };
         if *slot == status {
             return;
         }
@@ -121,9 +123,11 @@ impl Election {
         if priority != self.effective {
             self.effective = priority;
             if self.started.is_some() {
-                self.event(now, EventKind::PriorityChanged { priority }, Reason::CheckChanged {
-                    index,
-                });
+                self.event(
+                    now,
+                    EventKind::PriorityChanged { priority },
+                    Reason::CheckChanged { index },
+                );
                 if self.state == State::Master {
                     // Tell the backups at once, so a now-higher backup preempts promptly.
                     self.send_advert(now, priority);
@@ -149,7 +153,9 @@ impl Election {
 
     pub(super) fn on_address(&mut self, now: Timestamp, op: AddressOp, result: Result<(), Error>) {
         let Err(error) = result else { return };
-        let reason = Reason::AddressError { detail: error.to_string() };
+        let reason = Reason::AddressError {
+            detail: error.to_string(),
+        };
         self.alarm(now, reason.clone());
         if op != AddressOp::Add || self.state != State::Master {
             return;

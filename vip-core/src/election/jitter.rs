@@ -20,16 +20,15 @@ impl Jitter {
         z ^ (z >> 31)
     }
 
-    /// `base` shortened by a random amount of up to a quarter of it: the result lies in
-    /// `[3/4 base, base]`, so it never exceeds the configured maximum back-off.
+    /// `base` shortened by a random whole number of milliseconds, up to a quarter of it: the
+    /// result lies in `[3/4 base, base]`, so it never exceeds the configured maximum back-off.
     pub(super) fn shorten(&mut self, base: Duration) -> Duration {
-        let micros = u64::try_from(base.as_micros()).unwrap_or(u64::MAX);
-        let span = micros / 4;
+        let span = u64::try_from(base.as_millis() / 4).unwrap_or(u64::MAX);
         if span == 0 {
             return base;
         }
         let cut = self.next_u64() % (span + 1);
-        Duration::from_micros(micros - cut)
+        base.saturating_sub(Duration::from_millis(cut))
     }
 }
 

@@ -194,7 +194,11 @@ impl Election {
 
     /// Skew_Time for the effective priority (RFC 9568 section 6.1).
     pub fn skew_time(&self) -> Duration {
-        centis(timers::skew_time(self.config.version, self.effective, self.master_adver_interval))
+        centis(timers::skew_time(
+            self.config.version,
+            self.effective,
+            self.master_adver_interval,
+        ))
     }
 
     /// Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time (RFC 9568 section 6.1).
@@ -213,7 +217,11 @@ impl Election {
     }
 
     pub(super) fn event(&mut self, now: Timestamp, kind: EventKind, reason: Reason) {
-        self.actions.push_back(Action::Event(Event { at: now, kind, reason }));
+        self.actions.push_back(Action::Event(Event {
+            at: now,
+            kind,
+            reason,
+        }));
     }
 
     pub(super) fn alarm(&mut self, now: Timestamp, reason: Reason) {
@@ -449,7 +457,10 @@ impl Election {
             self.learn_interval(adv);
             self.enter_backup(
                 now,
-                Reason::HigherPriority { peer: adv.from, priority: adv.priority },
+                Reason::HigherPriority {
+                    peer: adv.from,
+                    priority: adv.priority,
+                },
             );
             self.master = Some((adv.from, adv.priority));
             self.last_master = Some(adv.from);
@@ -468,7 +479,10 @@ impl Election {
             self.learn_interval(adv);
             self.enter_backup(
                 now,
-                Reason::HigherPriority { peer: adv.from, priority: adv.priority },
+                Reason::HigherPriority {
+                    peer: adv.from,
+                    priority: adv.priority,
+                },
             );
             self.master = Some((adv.from, adv.priority));
             self.last_master = Some(adv.from);
