@@ -793,3 +793,632 @@ fn claim_fence_fails_no_add_alarm_and_backoff() {
     assert!(a.contains(&(5600, send(100))), "{a:?}");
     assert!(!a.iter().any(|(_, x)| *x == add()));
 }
+
+#[test]
+fn claim_without_fencing_never_adds_while_in_use() {
+    let mut n = Node::started(config(100));
+    n.at(1000, advert(HIGHER, 200, 100));
+    n.fire(4550);
+    n.at(4560, held(1));
+    assert_eq!(
+        n.fire(4600),
+        vec![
+            tr(4600, State::Backup, State::Claiming, Reason::MasterDown),
+            send(100),
+            alarm(4600, Reason::VipInUse),
+        ]
+    );
+    // Retries with a fresh probe after the back-off, for ever, never adding while in use.
+    let mut probes = 0;
+    let mut id = 1;
+    for _ in 0..6 {
+        let t = n.e.poll_timeout().unwrap();
+        n.e.handle(t, Input::Timer);
+        for a in n.drain() {
+            assert_ne!(a, add());
+            if let Action::ProbeInUse { id: i, .. } = a {
+                probes += 1;
+                id = i;
+                n.e.handle(t, held(id));
+                let after = n.drain();
+                assert!(after.iter().all(|x| matches!(
+                    x,
+                    Action::Event(Event {
+                        kind: EventKind::Alarm,
+                        reason: Reason::VipInUse,
+                        ..
+                    })
+                )));
+            }
+        }
+    }
+    assert!(probes >= 2, "retried {probes} times");
+    assert_eq!(n.e.state(), State::Claiming);
+    // Once the VIP is free, it is added.
+    let t = loop {
+        let t = n.e.poll_timeout().unwrap();
+        n.e.handle(t, Input::Timer);
+        if n.drain()
+            .iter()
+            .any(|a| matches!(a, Action::ProbeInUse { .. }))
+        {
+            break t;
+        }
+    };
+    n.e.handle(t, free(id + 1));
+    assert_eq!(n.drain()[0], add());
+}
+
+#[test]
+fn claim_probe_error_counts_as_in_use() {
+    let mut c = config(100);
+    c.fencing = true;
+    let mut n = Node::started(c);
+    n.fire(3550);
+    n.at(
+        3560,
+        Input::InUse {
+            probe: 1,
+            result: Err(Error::timeout("probe", Duration::from_millis(50))),
+        },
+    );
+    let a = n.fire(3600);
+    // No master ever heard: fence with no peer and no MAC; the fencer decides.
+    assert_eq!(
+        a,
+        vec![
+            tr(3600, State::Backup, State::Claiming, Reason::MasterDown),
+            send(100),
+            fence(2, None, None)
+        ]
+    );
+}
+
+#[test]
+fn claim_fence_policy_always_fences_a_silent_master_even_when_free() {
+    let mut c = config(100);
+    c.fencing = true;
+    c.fence_policy = FencePolicy::Always;
+    let mut n = Node::started(c.clone());
+    n.at(1000, advert(HIGHER, 200, 100));
+    n.fire(4550);
+    n.at(4560, free(1));
+    assert_eq!(
+        n.fire(4600),
+        vec![
+            tr(4600, State::Backup, State::Claiming, Reason::MasterDown),
+            send(100),
+            fence(2, Some(HIGHER), None),
+        ]
+    );
+    assert_eq!(
+        n.at(
+            4700,
+            Input::Fenced {
+                fence: 2,
+                outcome: FenceOutcome::Fenced
+            }
+        ),
+        vec![probe(3)]
+    );
+    assert_eq!(
+        n.at(4710, free(3)),
+        vec![
+            add(),
+            announce(),
+            tr(4710, State::Claiming, State::Master, Reason::Fenced)
+        ]
+    );
+
+    // Not after a priority-0 release.
+    let mut n = Node::started(c);
+    n.at(1000, advert(HIGHER, 200, 100));
+    n.at(1500, advert(HIGHER, 0, 100));
+    n.at(1510, free(1));
+    let a = n.fire(2100);
+    assert!(a.contains(&add()), "{a:?}");
+}
+
+#[test]
+fn claim_abandoned_on_higher_priority_advert() {
+    let mut c = config(100);
+    c.fencing = true;
+    let mut n = Node::started(c);
+    n.fire(3550);
+    n.at(3560, held(1));
+    n.fire(3600);
+    let a = n.at(3650, advert(HIGHER, 100, 100));
+    assert_eq!(
+        a,
+        vec![tr(
+            3650,
+            State::Claiming,
+            State::Backup,
+            Reason::HigherPriority {
+                peer: peer(HIGHER),
+                priority: prio(100)
+            }
+        )]
+    );
+    // The late fence result is ignored.
+    assert_eq!(
+        n.at(
+            3700,
+            Input::Fenced {
+                fence: 2,
+                outcome: FenceOutcome::Fenced
+            }
+        ),
+        vec![]
+    );
+    assert_eq!(n.e.master(), Some(peer(HIGHER)));
+    // A lower-priority advert while Claiming gets our advert at once.
+    let mut n = Node::started(config(100));
+    n.run_until(3600);
+    assert_eq!(n.at(3700, advert(LOWER, 100, 100)), vec![send(100)]);
+    assert_eq!(n.at(3701, advert(LOWER, 50, 100)), vec![send(100)]);
+    assert_eq!(n.e.state(), State::Claiming);
+}
+
+#[test]
+fn claim_two_equal_claimants_resolve_on_address() {
+    // Two backups with equal priority whose timers fire together: the higher address wins.
+    let mut a = Node::started(config(100));
+    let mut hc = config(100);
+    hc.local_addr = ip(HIGHER);
+    let mut b = Node::started(hc);
+    a.run_until(3600);
+    b.run_until(3600);
+    assert_eq!(
+        (a.e.state(), b.e.state()),
+        (State::Claiming, State::Claiming)
+    );
+    // Each hears the other's claiming advert.
+    let to_a = a.at(3601, advert(HIGHER, 100, 100));
+    assert_eq!(to_a.len(), 1);
+    assert_eq!(a.e.state(), State::Backup);
+    assert_eq!(b.at(3601, advert(LOCAL, 100, 100)), vec![send(100)]);
+    assert_eq!(b.at(3602, free(1))[0], add());
+    assert_eq!(a.at(3602, free(1)), vec![]);
+}
+
+#[test]
+fn vip_removed_externally_reclaims_through_probe() {
+    let mut n = master_node(100);
+    let a = n.at(4200, Input::VipRemovedExternally);
+    assert_eq!(
+        a,
+        vec![
+            alarm(4200, Reason::VipRemovedExternally),
+            remove(),
+            tr(
+                4200,
+                State::Master,
+                State::Claiming,
+                Reason::VipRemovedExternally
+            ),
+            send(100),
+            probe(2),
+        ]
+    );
+    assert_eq!(
+        n.at(4210, free(2)),
+        vec![
+            add(),
+            announce(),
+            tr(4210, State::Claiming, State::Master, Reason::VipFree)
+        ]
+    );
+}
+
+// ---- address results ----------------------------------------------------------------------------
+
+#[test]
+fn address_add_failure_releases() {
+    let err = Error::timeout("add", Duration::from_millis(100));
+    let mut n = master_node(100);
+    let a = n.at(
+        4100,
+        Input::Address {
+            op: AddressOp::Add,
+            result: Err(err.clone()),
+        },
+    );
+    let reason = Reason::AddressError {
+        detail: err.to_string(),
+    };
+    assert_eq!(
+        a,
+        vec![
+            alarm(4100, reason.clone()),
+            remove(),
+            send(0),
+            tr(4100, State::Master, State::Backup, reason),
+        ]
+    );
+    assert!(!n.e.holds_vips());
+
+    // Permanent: Fault until the link comes back.
+    let err = Error::InterfaceNotFound {
+        interface: "eth0".into(),
+    };
+    let mut n = master_node(100);
+    let a = n.at(
+        4100,
+        Input::Address {
+            op: AddressOp::Add,
+            result: Err(err.clone()),
+        },
+    );
+    let reason = Reason::AddressError {
+        detail: err.to_string(),
+    };
+    assert_eq!(
+        a.last(),
+        Some(&tr(4100, State::Master, State::Fault, reason))
+    );
+    assert_eq!(n.e.poll_timeout(), None);
+    n.at(5000, Input::Link(false));
+    let a = n.at(6000, Input::Link(true));
+    assert_eq!(
+        a,
+        vec![tr(6000, State::Fault, State::Backup, Reason::FaultCleared)]
+    );
+
+    // Announce failures only alarm.
+    let mut n = master_node(100);
+    let a = n.at(
+        4100,
+        Input::Address {
+            op: AddressOp::Announce,
+            result: Err(err.clone()),
+        },
+    );
+    assert_eq!(
+        a,
+        vec![alarm(
+            4100,
+            Reason::AddressError {
+                detail: err.to_string()
+            }
+        )]
+    );
+    assert_eq!(n.e.state(), State::Master);
+    assert_eq!(
+        n.at(
+            4100,
+            Input::Address {
+                op: AddressOp::Add,
+                result: Ok(())
+            }
+        ),
+        vec![]
+    );
+}
+
+#[test]
+fn address_mismatch_alarms_once_per_peer() {
+    let mut n = Node::started(config(100));
+    let mm = |t: bool| {
+        Input::Advert(Advert {
+            from: peer(HIGHER),
+            priority: prio(200),
+            max_advert_interval: Interval::from_centis(100),
+            address_mismatch: t,
+        })
+    };
+    let alarm_mm = alarm(1000, Reason::AddressMismatch { peer: peer(HIGHER) });
+    assert_eq!(n.at(1000, mm(true)), vec![alarm_mm]);
+    assert_eq!(n.at(2000, mm(true)), vec![]);
+    assert_eq!(
+        n.e.master(),
+        Some(peer(HIGHER)),
+        "the advert is still honoured"
+    );
+    assert_eq!(n.at(3000, mm(false)), vec![]);
+    assert_eq!(
+        n.at(4000, mm(true)),
+        vec![alarm(4000, Reason::AddressMismatch { peer: peer(HIGHER) })]
+    );
+}
+
+// ---- role gating --------------------------------------------------------------------------------
+
+fn gated(priority: u8) -> ElectionConfig {
+    let mut c = config(priority);
+    c.role_gated = true;
+    c
+}
+
+#[test]
+fn role_gated_backup_never_claims_until_primary() {
+    let mut n = Node::started(gated(100));
+    // No probe lead while ineligible; expiry does nothing.
+    assert_eq!(n.fire(3600), vec![]);
+    assert_eq!(n.e.poll_timeout(), None);
+    assert_eq!(n.at(5000, Input::Role(Role::Standby)), vec![]);
+    assert_eq!(n.e.state(), State::Backup);
+    // Primary: nobody is master, claim at once.
+    let a = n.at(6000, Input::Role(Role::Primary));
+    assert_eq!(
+        a,
+        vec![
+            tr(6000, State::Backup, State::Claiming, Reason::RoleGained),
+            send(100),
+            probe(1)
+        ]
+    );
+    assert_eq!(n.at(6010, free(1))[0], add());
+}
+
+#[test]
+fn role_gated_primary_before_expiry_follows_rfc_timing() {
+    let mut n = Node::started(gated(100));
+    n.at(10, Input::Role(Role::Primary));
+    assert_eq!(n.fire(3550), vec![probe(1)]);
+}
+
+#[test]
+fn role_gated_master_releases_at_once_on_role_loss() {
+    let mut n = Node::started(gated(100));
+    n.at(10, Input::Role(Role::Primary));
+    n.run_until(3600);
+    n.at(3610, free(1));
+    assert_eq!(n.e.state(), State::Master);
+    let role = Role::unknown("connection refused");
+    let a = n.at(4000, Input::Role(role.clone()));
+    assert_eq!(
+        a,
+        vec![
+            remove(),
+            send(0),
+            tr(
+                4000,
+                State::Master,
+                State::Backup,
+                Reason::RoleLost { role }
+            )
+        ]
+    );
+    assert!(!n.e.holds_vips());
+    // And stays out while ineligible.
+    assert!(n.run_until(20_000).is_empty());
+}
+
+#[test]
+fn role_ignored_when_not_gated() {
+    let mut n = master_node(100);
+    assert_eq!(n.at(4100, Input::Role(Role::Standby)), vec![]);
+    assert_eq!(n.e.state(), State::Master);
+}
+
+// ---- fault --------------------------------------------------------------------------------------
+
+#[test]
+fn fault_link_down_master_removes_without_advert() {
+    let mut n = master_node(100);
+    let a = n.at(4100, Input::Link(false));
+    assert_eq!(
+        a,
+        vec![
+            remove(),
+            tr(4100, State::Master, State::Fault, Reason::LinkDown)
+        ]
+    );
+    assert_eq!(n.e.poll_timeout(), None);
+    assert_eq!(
+        n.at(4200, advert(LOWER, 50, 100)),
+        vec![],
+        "out of the election"
+    );
+    let a = n.at(5000, Input::Link(true));
+    assert_eq!(
+        a,
+        vec![tr(5000, State::Fault, State::Backup, Reason::FaultCleared)]
+    );
+    assert_eq!(n.e.poll_timeout(), Some(ms(5000 + 3600 - 50)));
+}
+
+#[test]
+fn fault_weight_zero_check_master_releases_with_advert() {
+    let mut c = config(100);
+    c.checks = vec![CheckSpec { weight: 0 }];
+    let mut n = master_node_with(c);
+    let a = n.at(
+        4100,
+        Input::Check {
+            index: 0,
+            status: CheckStatus::Failing,
+        },
+    );
+    assert_eq!(
+        a,
+        vec![
+            remove(),
+            send(0),
+            tr(
+                4100,
+                State::Master,
+                State::Fault,
+                Reason::CheckFault { index: 0 }
+            )
+        ]
+    );
+    let a = n.at(
+        4500,
+        Input::Check {
+            index: 0,
+            status: CheckStatus::Passing,
+        },
+    );
+    assert_eq!(
+        a,
+        vec![tr(4500, State::Fault, State::Backup, Reason::FaultCleared)]
+    );
+}
+
+#[test]
+fn fault_before_start_starts_in_fault() {
+    let mut n = Node::new(config(100));
+    n.at(0, Input::Link(false));
+    assert_eq!(
+        n.at(1, Input::Start),
+        vec![tr(1, State::Initialize, State::Fault, Reason::LinkDown)]
+    );
+}
+
+fn master_node_with(c: ElectionConfig) -> Node {
+    let mut n = Node::started(c);
+    n.run_until(4000);
+    n.at(4000, free(1));
+    assert_eq!(n.e.state(), State::Master);
+    n
+}
+
+// ---- tracked checks -----------------------------------------------------------------------------
+
+fn prio_event(at: u64, p: u8, index: usize) -> Action {
+    Action::Event(Event {
+        at: ms(at),
+        kind: EventKind::PriorityChanged { priority: prio(p) },
+        reason: Reason::CheckChanged { index },
+    })
+}
+
+#[test]
+fn checks_weights_keepalived_semantics() {
+    let mut c = config(100);
+    c.checks = vec![CheckSpec { weight: 20 }, CheckSpec { weight: -30 }];
+    let mut n = Node::new(c);
+    // Checks start passing: +20.
+    assert_eq!(n.e.effective_priority(), prio(120));
+    n.at(0, Input::Start);
+    n.drain();
+    assert_eq!(
+        n.at(
+            10,
+            Input::Check {
+                index: 1,
+                status: CheckStatus::Failing
+            }
+        ),
+        vec![prio_event(10, 90, 1)]
+    );
+    assert_eq!(
+        n.at(
+            20,
+            Input::Check {
+                index: 0,
+                status: CheckStatus::Failing
+            }
+        ),
+        vec![prio_event(20, 70, 0)]
+    );
+    assert_eq!(
+        n.at(
+            30,
+            Input::Check {
+                index: 0,
+                status: CheckStatus::Failing
+            }
+        ),
+        vec![]
+    );
+    assert_eq!(
+        n.at(
+            40,
+            Input::Check {
+                index: 9,
+                status: CheckStatus::Failing
+            }
+        ),
+        vec![],
+        "bad index ignored"
+    );
+    // Skew follows the effective priority: (256-70)*100/256 = 72 cs.
+    assert_eq!(n.e.skew_time(), Duration::from_millis(720));
+
+    let mut c = config(250);
+    c.checks = vec![CheckSpec { weight: 50 }];
+    assert_eq!(
+        Election::new(c, 0).effective_priority(),
+        prio(254),
+        "clamped to 254"
+    );
+    let mut c = config(10);
+    c.checks = vec![CheckSpec { weight: -50 }];
+    let mut n = Node::started(c);
+    n.at(
+        1,
+        Input::Check {
+            index: 0,
+            status: CheckStatus::Failing,
+        },
+    );
+    assert_eq!(n.e.effective_priority(), prio(1), "clamped to 1");
+    let mut c = config(255);
+    c.checks = vec![CheckSpec { weight: -50 }];
+    let mut n = Node::started(c);
+    n.at(
+        1,
+        Input::Check {
+            index: 0,
+            status: CheckStatus::Failing,
+        },
+    );
+    assert_eq!(n.e.effective_priority(), prio(255), "owner stays 255");
+}
+
+#[test]
+fn checks_master_dropping_below_backup_is_preempted() {
+    // The master advertises its lowered priority at once; a higher backup then preempts.
+    let mut c = config(150);
+    c.checks = vec![CheckSpec { weight: -100 }];
+    let mut m = master_node_with(c);
+    let a = m.at(
+        4100,
+        Input::Check {
+            index: 0,
+            status: CheckStatus::Failing,
+        },
+    );
+    assert_eq!(a, vec![prio_event(4100, 50, 0), send(50)]);
+
+    let mut bc = config(100);
+    bc.local_addr = ip(HIGHER);
+    let mut b = Node::started(bc);
+    for t in [1000, 2000, 3000] {
+        b.at(t, advert(LOCAL, 150, 100));
+    }
+    b.at(
+        4100,
+        Input::Advert(Advert {
+            from: peer(LOCAL),
+            priority: prio(50),
+            max_advert_interval: Interval::from_centis(100),
+            address_mismatch: false,
+        }),
+    );
+    // Discarded: the timer from the 3000 ms advert runs out (no early probe: the master is
+    // alive); reason Preempt.
+    let a = b.run_until(6600);
+    assert_eq!(
+        a,
+        vec![
+            (
+                6600,
+                tr(
+                    6600,
+                    State::Backup,
+                    State::Claiming,
+                    Reason::Preempt { peer: peer(LOCAL) }
+                )
+            ),
+            (6600, send(100)),
+        ]
+    );
+    // The master hears the claim and steps down; the backup probes after the settle time.
+    let a = m.at(6601, advert(HIGHER, 100, 100));
+    assert_eq!(a[0], remove());
+    assert_eq!(b.fire(6650), vec![probe(1)]);
+}
