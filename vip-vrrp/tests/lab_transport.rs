@@ -276,6 +276,31 @@ fn unicast_accepts_peers_and_drops_strangers() {
     );
 }
 
+#[test]
+fn unicast_over_ipv6_with_global_sources() {
+    let Some((_lab, nodes)) = lab("vrrp-lab-ucast6", 2) else {
+        return;
+    };
+    let (a6, b6): (IpAddr, IpAddr) = (
+        "2001:db8::1".parse().unwrap(),
+        "2001:db8::2".parse().unwrap(),
+    );
+    let base = v3_config(57, VIP6);
+    let a = base.clone().with_unicast(a6, vec![b6]);
+    let b = base.with_unicast(b6, vec![a6]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let tx = sender(&nodes[0], vec![(a, 140)], Arc::clone(&stop));
+    let (got, stats) = receive_until(&nodes[1], b, None, |got, _| got.len() >= 2);
+    stop_sender(&stop, tx);
+
+    assert!(got.len() >= 2, "received {got:?}, stats {stats:?}");
+    for r in &got {
+        assert_eq!((r.source, r.destination), (a6, b6));
+        assert_eq!(r.repr.priority, Priority::new(140));
+    }
+    assert_eq!(stats.total_drops(), 0, "{stats:?}");
+}
+
 /// A v3 advert for `vrid` at `priority`, encoded for `src` -> `dst`.
 fn encode(vrid: u8, priority: u8, vip_addr: &str, src: IpAddr, dst: IpAddr) -> Vec<u8> {
     let family = AddressFamily::of(src);
@@ -462,4 +487,22 @@ fn missing_interface_is_a_typed_error() {
         "{err:?}"
     );
     assert!(err.to_string().contains("ip link"), "{err}");
+
+    // eth0 exists but has no IPv4 address: nothing to send from.
+    nodes[0]
+        .run(&["ip", "addr", "flush", "dev", "eth0", "scope", "global"])
+        .unwrap();
+    let err = run_in(&nodes[0], || async {
+        let config = TransportConfig::new("eth0", Version::V3, 1, vec![vip(VIP4)]);
+        Transport::new(config).unwrap_err()
+    });
+    assert!(
+        matches!(
+            err,
+            vip_vrrp::socket::TransportError::NoSourceAddress { .. }
+        ),
+        "{err:?}"
+    );
+    let core: vip_core::Error = err.into();
+    assert!(!core.is_transient(), "{core}");
 }
