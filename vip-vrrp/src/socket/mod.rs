@@ -20,6 +20,7 @@ mod config;
 mod error;
 mod ipv4;
 mod local;
+mod mismatch;
 mod stats;
 mod sys;
 mod transport;
