@@ -529,4 +529,18 @@ fn missing_interface_is_a_typed_error() {
     );
     let core: vip_core::Error = err.into();
     assert!(!core.is_transient(), "{core}");
+
+    // A configured source that is not ours.
+    let err = run_in(&nodes[0], || async {
+        let config = TransportConfig::new("eth0", Version::V3, 1, vec![vip(VIP4)])
+            .with_source("192.0.2.77".parse().unwrap());
+        Transport::new(config).unwrap_err()
+    });
+    assert!(
+        matches!(
+            err,
+            vip_vrrp::socket::TransportError::Config { key: "source", .. }
+        ),
+        "{err:?}"
+    );
 }

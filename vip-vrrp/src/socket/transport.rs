@@ -88,7 +88,8 @@ impl Transport {
     /// Opens the sockets for `config`.
     ///
     /// # Errors
-    /// [`TransportError::Config`] for an inconsistent configuration,
+    /// [`TransportError::Config`] for an inconsistent configuration or a configured source
+    /// address that is not ours,
     /// [`TransportError::InterfaceNotFound`], [`TransportError::NoSourceAddress`] when no
     /// source is configured and the interface has none, and [`TransportError::Io`] when a
     /// socket call fails (EPERM without CAP_NET_RAW) or when called outside a tokio runtime.
@@ -96,7 +97,10 @@ impl Transport {
         let family = config.validate()?;
         let ifindex = local::if_index(&config.interface)?;
         let source = match config.source {
-            Some(s) => s,
+            Some(s) => {
+                local::check_source(s)?;
+                s
+            }
             None => local::default_source(&config.interface, family, &config.addresses)?,
         };
         let destinations = match (&config.mode, family) {
