@@ -49,7 +49,7 @@ mod tests {
         msg[2..4].copy_from_slice(&ours.to_be_bytes());
         assert_eq!(icmpv6(src, dst, &msg), 0);
         // Odd length: padded with a zero byte, as pnet does.
-        let odd = [1u8, 2, 3, 4, 5];
+        let odd = [1u8, 2, 0, 0, 5];
         let pkt = Icmpv6Packet::new(&odd).unwrap();
         assert_eq!(
             icmpv6(src, dst, &odd),
