@@ -29,9 +29,8 @@ impl SharedSender {
         if let Some(s) = slot.as_ref() {
             return Ok(Arc::clone(s));
         }
-        let s = Arc::new(
-            PacketSender::new().map_err(|e| errno::from_io(&e, operation, interface))?,
-        );
+        let s =
+            Arc::new(PacketSender::new().map_err(|e| errno::from_io(&e, operation, interface))?);
         *slot = Some(Arc::clone(&s));
         Ok(s)
     }
@@ -126,7 +125,10 @@ impl Announcer {
     }
 
     /// Re-announces `targets` every `refresh` period until the task is aborted.
-    pub(crate) fn spawn_refresh(&self, targets: Vec<Target>) -> Option<tokio::task::JoinHandle<()>> {
+    pub(crate) fn spawn_refresh(
+        &self,
+        targets: Vec<Target>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
         let period = self.config.refresh?;
         let me = self.clone();
         Some(tokio::spawn(async move {

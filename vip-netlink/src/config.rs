@@ -55,9 +55,7 @@ pub struct ProbeConfig {
 
 impl Default for ProbeConfig {
     fn default() -> Self {
-        ProbeConfig {
-            probes: 2,
-        }
+        ProbeConfig { probes: 2 }
     }
 }
 

@@ -208,9 +208,21 @@ impl NetlinkAddressManager {
                 Some(libc::ENODEV) if attempt == 0 => self.links.invalidate(&vip.interface),
                 Some(libc::ENODEV) => {
                     self.links.invalidate(&vip.interface);
-                    return Err(errno::from_netlink(&e, "add vip", &vip.interface, Some(&addr)));
+                    return Err(errno::from_netlink(
+                        &e,
+                        "add vip",
+                        &vip.interface,
+                        Some(&addr),
+                    ));
                 }
-                _ => return Err(errno::from_netlink(&e, "add vip", &vip.interface, Some(&addr))),
+                _ => {
+                    return Err(errno::from_netlink(
+                        &e,
+                        "add vip",
+                        &vip.interface,
+                        Some(&addr),
+                    ));
+                }
             }
         }
         Err(Error::InterfaceNotFound {

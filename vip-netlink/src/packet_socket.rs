@@ -44,7 +44,13 @@ impl PacketSender {
     }
 
     /// Sends a complete Ethernet frame on `ifindex`.
-    pub(crate) fn send(&self, ifindex: u32, ethertype: u16, dst: MacAddr, frame: &[u8]) -> io::Result<()> {
+    pub(crate) fn send(
+        &self,
+        ifindex: u32,
+        ethertype: u16,
+        dst: MacAddr,
+        frame: &[u8],
+    ) -> io::Result<()> {
         let addr = link_addr(ifindex, ethertype, dst)?;
         let mut tries = 0;
         loop {

@@ -81,7 +81,8 @@ impl Prober {
                 (ETH_P_IPV6, dst, f)
             }
         };
-        let rx = PacketReceiver::new(ifindex, ethertype).map_err(|e| errno::from_io(&e, op, iface))?;
+        let rx =
+            PacketReceiver::new(ifindex, ethertype).map_err(|e| errno::from_io(&e, op, iface))?;
         let sender = self.sender.get(iface, op)?;
         let probes = self.config.probes.max(1);
         let start = Instant::now();
@@ -102,7 +103,11 @@ impl Prober {
             if now >= deadline {
                 return Ok(InUse::Free);
             }
-            let wake = if sent < probes { next_send.min(deadline) } else { deadline };
+            let wake = if sent < probes {
+                next_send.min(deadline)
+            } else {
+                deadline
+            };
             match tokio::time::timeout_at(wake, rx.recv(&mut buf)).await {
                 Err(_elapsed) => continue,
                 Ok(Err(e)) => return Err(errno::from_io(&e, op, iface)),

@@ -88,7 +88,10 @@ mod tests {
 
     #[test]
     fn tag_matches_its_attribute() {
-        for tag in [Tag::Proto(VIP_IFA_PROTO), Tag::RoutePriority(VIP_IFA_RT_PRIORITY)] {
+        for tag in [
+            Tag::Proto(VIP_IFA_PROTO),
+            Tag::RoutePriority(VIP_IFA_RT_PRIORITY),
+        ] {
             let mut msg = AddressMessage::default();
             assert!(!tag.matches(&msg));
             msg.attributes.push(tag.attribute());

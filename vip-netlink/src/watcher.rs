@@ -70,8 +70,8 @@ struct State {
 
 impl State {
     fn link(&mut self, msg: &LinkMessage, deleted: bool) {
-        let matches = link_name(msg) == Some(self.interface.as_str())
-            || Some(msg.header.index) == self.index;
+        let matches =
+            link_name(msg) == Some(self.interface.as_str()) || Some(msg.header.index) == self.index;
         if !matches {
             return;
         }

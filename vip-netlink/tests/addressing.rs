@@ -108,8 +108,16 @@ fn admin_addresses_are_neither_listed_nor_touched() {
         .unwrap();
     a.run(&["ip", "addr", "add", "192.0.2.200/32", "dev", "eth0"])
         .unwrap();
-    a.run(&["ip", "addr", "add", "2001:db8::200/128", "dev", "eth0", "nodad"])
-        .unwrap();
+    a.run(&[
+        "ip",
+        "addr",
+        "add",
+        "2001:db8::200/128",
+        "dev",
+        "eth0",
+        "nodad",
+    ])
+    .unwrap();
     let (listed_before, listed_after) = run_in(a, || async {
         let m = NetlinkAddressManager::with_defaults().unwrap();
         let before = m.list("eth0").await.unwrap();
@@ -193,10 +201,19 @@ fn without_cap_net_admin_add_is_permission_denied() {
     // effective set before it opens the netlink socket, and the kernel checks both the opener's
     // and the sender's capabilities.
     let add = run_in(a, || async {
-        caps::drop(None, caps::CapSet::Effective, caps::Capability::CAP_NET_ADMIN).unwrap();
+        caps::drop(
+            None,
+            caps::CapSet::Effective,
+            caps::Capability::CAP_NET_ADMIN,
+        )
+        .unwrap();
         assert!(
-            !caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_NET_ADMIN)
-                .unwrap()
+            !caps::has_cap(
+                None,
+                caps::CapSet::Effective,
+                caps::Capability::CAP_NET_ADMIN
+            )
+            .unwrap()
         );
         let m = NetlinkAddressManager::with_defaults().unwrap();
         let vip = Vip::host("192.0.2.100".parse().unwrap(), "eth0");

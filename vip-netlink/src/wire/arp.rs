@@ -4,7 +4,9 @@ use std::net::Ipv4Addr;
 
 use pnet_base::MacAddr as PnetMac;
 use pnet_packet::Packet;
-use pnet_packet::arp::{ArpHardwareTypes, ArpOperation, ArpOperations, ArpPacket, MutableArpPacket};
+use pnet_packet::arp::{
+    ArpHardwareTypes, ArpOperation, ArpOperations, ArpPacket, MutableArpPacket,
+};
 use pnet_packet::ethernet::{EtherTypes, EthernetPacket, MutableEthernetPacket};
 use vip_core::MacAddr;
 
@@ -146,10 +148,24 @@ mod tests {
         // Our own frame is not a claim.
         assert_eq!(parse_arp_claim(&reply, vip, B), Seen::Unrelated);
         // Another host's probe for the VIP is a claim.
-        let probe = arp_frame(ArpOp::Request, super::super::BROADCAST, B, zero, [0; 6], vip);
+        let probe = arp_frame(
+            ArpOp::Request,
+            super::super::BROADCAST,
+            B,
+            zero,
+            [0; 6],
+            vip,
+        );
         assert_eq!(parse_arp_claim(&probe, vip, A), Seen::Claim(B));
         // A request for another address is not.
-        let req = arp_frame(ArpOp::Request, super::super::BROADCAST, B, other, [0; 6], vip);
+        let req = arp_frame(
+            ArpOp::Request,
+            super::super::BROADCAST,
+            B,
+            other,
+            [0; 6],
+            vip,
+        );
         assert_eq!(parse_arp_claim(&req, vip, A), Seen::Unrelated);
         assert_eq!(parse_arp_claim(&reply[..20], vip, A), Seen::Malformed);
         let mut bad = reply;

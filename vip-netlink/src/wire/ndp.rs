@@ -8,8 +8,8 @@ use pnet_base::MacAddr as PnetMac;
 use pnet_packet::Packet;
 use pnet_packet::ethernet::{EtherTypes, EthernetPacket, MutableEthernetPacket};
 use pnet_packet::icmpv6::ndp::{
-    MutableNeighborAdvertPacket, MutableNeighborSolicitPacket, NdpOptionTypes,
-    NeighborAdvertFlags, NeighborAdvertPacket, NeighborSolicitPacket,
+    MutableNeighborAdvertPacket, MutableNeighborSolicitPacket, NdpOptionTypes, NeighborAdvertFlags,
+    NeighborAdvertPacket, NeighborSolicitPacket,
 };
 use pnet_packet::icmpv6::{Icmpv6Code, Icmpv6Packet, Icmpv6Types};
 use pnet_packet::ip::IpNextHeaderProtocols;
@@ -106,8 +106,7 @@ pub(crate) fn neighbour_solicitation(mac: MacAddr, target: Ipv6Addr) -> Vec<u8> 
     let dst = solicited_node(target);
     let mut frame = vec![0u8; ETH_HEADER + IPV6_HEADER + NS_LEN];
     headers(&mut frame, mac, Ipv6Addr::UNSPECIFIED, dst, NS_LEN as u16);
-    if let Some(mut ns) =
-        MutableNeighborSolicitPacket::new(&mut frame[ETH_HEADER + IPV6_HEADER..])
+    if let Some(mut ns) = MutableNeighborSolicitPacket::new(&mut frame[ETH_HEADER + IPV6_HEADER..])
     {
         ns.set_icmpv6_type(Icmpv6Types::NeighborSolicit);
         ns.set_icmpv6_code(Icmpv6Code(0));
