@@ -59,8 +59,9 @@ impl Default for ProbeConfig {
     }
 }
 
-/// Configuration of [`crate::NetlinkAddressManager`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Configuration of [`crate::NetlinkAddressManager`]. The default tags with [`Tag::detect`],
+/// adds without `noprefixroute`, and uses the default announce and probe settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ManagerConfig {
     /// How vip marks its addresses ([`Tag::detect`] by default).
     pub tag: Tag,
@@ -71,15 +72,4 @@ pub struct ManagerConfig {
     pub announce: AnnounceConfig,
     /// In-use probe.
     pub probe: ProbeConfig,
-}
-
-impl Default for ManagerConfig {
-    fn default() -> Self {
-        ManagerConfig {
-            tag: Tag::detect(),
-            noprefixroute: false,
-            announce: AnnounceConfig::default(),
-            probe: ProbeConfig::default(),
-        }
-    }
 }

@@ -312,10 +312,10 @@ impl NetlinkAddressManager {
     }
 
     fn stop_refresh(&self, interface: &str, addr: IpAddr) {
-        if let Ok(mut map) = self.refresh.lock() {
-            if let Some(task) = map.remove(&(interface.to_string(), addr)) {
-                task.abort();
-            }
+        if let Ok(mut map) = self.refresh.lock()
+            && let Some(task) = map.remove(&(interface.to_string(), addr))
+        {
+            task.abort();
         }
     }
 
@@ -392,12 +392,16 @@ impl AddressManager for NetlinkAddressManager {
         self.announcer.burst(&targets).await?;
         if self.announcer.config().refresh.is_some() {
             for t in &targets {
-                if let Some(task) = self.announcer.spawn_refresh(vec![t.clone()]) {
-                    if let Ok(mut map) = self.refresh.lock() {
+                let Some(task) = self.announcer.spawn_refresh(vec![t.clone()]) else {
+                    continue;
+                };
+                match self.refresh.lock() {
+                    Ok(mut map) => {
                         if let Some(old) = map.insert((t.vip.interface.clone(), t.vip.addr), task) {
                             old.abort();
                         }
                     }
+                    Err(_) => task.abort(),
                 }
             }
         }

@@ -92,7 +92,7 @@ impl PacketReceiver {
     pub(crate) async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             let mut guard = self.fd.readable().await?;
-            match guard.try_io(|inner| (&*inner.get_ref()).read(buf)) {
+            match guard.try_io(|inner| inner.get_ref().read(buf)) {
                 Ok(result) => return result,
                 Err(_would_block) => continue,
             }

@@ -96,20 +96,20 @@ impl State {
             RouteNetlinkMessage::NewLink(l) => self.link(&l, false),
             RouteNetlinkMessage::DelLink(l) => self.link(&l, true),
             RouteNetlinkMessage::DelAddress(a) if Some(a.header.index) == self.index => {
-                if let Some(addr) = message_addr(&a) {
-                    if let Some(vip) = self.held.take(&self.interface, addr) {
-                        tracing::warn!(vip = %vip, "VIP removed by someone else");
-                        let _ = self.tx.send(WatchEvent::VipRemovedExternally { vip });
-                    }
+                if let Some(addr) = message_addr(&a)
+                    && let Some(vip) = self.held.take(&self.interface, addr)
+                {
+                    tracing::warn!(vip = %vip, "VIP removed by someone else");
+                    let _ = self.tx.send(WatchEvent::VipRemovedExternally { vip });
                 }
             }
             RouteNetlinkMessage::NewAddress(a)
                 if Some(a.header.index) == self.index && self.tag.matches(&a) =>
             {
-                if let Some(vip) = vip_of(&a, &self.interface) {
-                    if !self.held.contains(&self.interface, vip.addr) {
-                        let _ = self.tx.send(WatchEvent::VipAddedExternally { vip });
-                    }
+                if let Some(vip) = vip_of(&a, &self.interface)
+                    && !self.held.contains(&self.interface, vip.addr)
+                {
+                    let _ = self.tx.send(WatchEvent::VipAddedExternally { vip });
                 }
             }
             _ => {}
