@@ -68,9 +68,27 @@ impl PacketSender {
 }
 
 /// A packet socket that receives frames of one EtherType arriving on one interface.
+///
+/// Closing a packet socket waits for an RCU grace period in the kernel (`synchronize_net` in
+/// `packet_release`), typically 10 ms or more. So that the probe does not pay for it, dropping
+/// the receiver hands the socket to tokio's blocking pool to be closed there.
 #[derive(Debug)]
 pub(crate) struct PacketReceiver {
-    fd: AsyncFd<Socket>,
+    fd: Option<AsyncFd<Socket>>,
+}
+
+impl Drop for PacketReceiver {
+    fn drop(&mut self) {
+        let Some(fd) = self.fd.take() else { return };
+        // Deregister from the reactor here (cheap); close elsewhere (slow).
+        let socket = fd.into_inner();
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn_blocking(move || drop(socket));
+            }
+            Err(_) => drop(socket),
+        }
+    }
 }
 
 impl PacketReceiver {
@@ -85,13 +103,17 @@ impl PacketReceiver {
         // SAFETY: the Socket owns a valid file descriptor, which is neither replaced nor closed
         // while the AsyncFd owns the Socket.
         let fd = unsafe { AsyncFd::register(socket) }.map_err(io::Error::from)?;
-        Ok(PacketReceiver { fd })
+        Ok(PacketReceiver { fd: Some(fd) })
     }
 
     /// Receives one frame into `buf`; returns its length.
     pub(crate) async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let fd = self
+            .fd
+            .as_ref()
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EBADF))?;
         loop {
-            let mut guard = self.fd.readable().await?;
+            let mut guard = fd.readable().await?;
             match guard.try_io(|inner| inner.get_ref().read(buf)) {
                 Ok(result) => return result,
                 Err(_would_block) => continue,
