@@ -82,6 +82,21 @@ impl LinkCache {
         self.by_name.lock().ok().and_then(|m| m.get(name).copied())
     }
 
+    /// Keeps the cache true to a link notification: a deleted link, or a link whose name and
+    /// index no longer pair as cached (renamed, re-created), is forgotten.
+    pub(crate) fn observe(&self, msg: &LinkMessage, deleted: bool) {
+        let name = link_name(msg);
+        let index = msg.header.index;
+        if let Ok(mut map) = self.by_name.lock() {
+            map.retain(|cached_name, info| {
+                let same_index = info.index == index;
+                let same_name = Some(cached_name.as_str()) == name;
+                let stale = (deleted && same_index) || (same_index != same_name);
+                !stale
+            });
+        }
+    }
+
     /// Forgets `name` (after ENODEV: the interface may have been re-created with a new index).
     pub(crate) fn invalidate(&self, name: &str) {
         if let Ok(mut map) = self.by_name.lock() {
@@ -104,5 +119,53 @@ pub(crate) async fn query(handle: &Handle, name: &str) -> Result<LinkInfo, Error
             interface: name.to_string(),
         }),
         Err(e) => Err(errno::from_netlink(&e, "look up interface", name, None)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(name: &str, index: u32) -> LinkMessage {
+        let mut m = LinkMessage::default();
+        m.header.index = index;
+        m.attributes.push(LinkAttribute::IfName(name.to_string()));
+        m
+    }
+
+    fn cache(entries: &[(&str, u32)]) -> LinkCache {
+        let c = LinkCache::default();
+        for (n, i) in entries {
+            c.by_name.lock().unwrap_or_else(|e| e.into_inner()).insert(
+                n.to_string(),
+                LinkInfo {
+                    index: *i,
+                    mac: None,
+                },
+            );
+        }
+        c
+    }
+
+    #[test]
+    fn observe_keeps_cache_true() {
+        // Unchanged link: kept.
+        let c = cache(&[("eth0", 2)]);
+        c.observe(&msg("eth0", 2), false);
+        assert_eq!(c.cached("eth0").map(|i| i.index), Some(2));
+        // Unrelated link: kept.
+        c.observe(&msg("eth1", 3), false);
+        assert!(c.cached("eth0").is_some());
+        // Renamed (same index, new name): forgotten.
+        c.observe(&msg("wan0", 2), false);
+        assert!(c.cached("eth0").is_none());
+        // Re-created (same name, new index): forgotten.
+        let c = cache(&[("eth0", 2)]);
+        c.observe(&msg("eth0", 7), false);
+        assert!(c.cached("eth0").is_none());
+        // Deleted: forgotten.
+        let c = cache(&[("eth0", 2)]);
+        c.observe(&msg("eth0", 2), true);
+        assert!(c.cached("eth0").is_none());
     }
 }

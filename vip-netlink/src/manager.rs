@@ -31,7 +31,7 @@ use crate::watcher::Watcher;
 #[derive(Debug)]
 pub struct NetlinkAddressManager {
     handle: Handle,
-    links: LinkCache,
+    links: Arc<LinkCache>,
     config: ManagerConfig,
     announcer: Announcer,
     prober: Prober,
@@ -115,7 +115,7 @@ impl NetlinkAddressManager {
         let sender = Arc::new(SharedSender::default());
         Ok(NetlinkAddressManager {
             handle,
-            links: LinkCache::default(),
+            links: Arc::default(),
             announcer: Announcer::new(config.announce.clone(), Arc::clone(&sender)),
             prober: Prober::new(config.probe.clone(), sender),
             config,
@@ -143,7 +143,13 @@ impl NetlinkAddressManager {
     /// A watcher for `interface`: link up/down, and the removal by someone else of a VIP this
     /// manager added. Call it inside the runtime and namespace of the manager.
     pub async fn watch(&self, interface: &str) -> Result<Watcher, Error> {
-        Watcher::start(interface, self.held.clone(), self.config.tag).await
+        Watcher::start(
+            interface,
+            self.held.clone(),
+            self.config.tag,
+            Arc::clone(&self.links),
+        )
+        .await
     }
 
     async fn resolve(&self, interface: &str) -> Result<LinkInfo, Error> {

@@ -5,7 +5,7 @@
 
 use std::io::{self, Read};
 
-use socket2::{Domain, Protocol, SockAddr, SockAddrStorage, Socket, Type};
+use socket2::{Domain, Protocol, SockAddr, SockAddrStorage, SockFilter, Socket, Type};
 use tokio::io::unix::AsyncFd;
 use vip_core::MacAddr;
 
@@ -27,6 +27,23 @@ fn link_addr(ifindex: u32, ethertype: u16, dst: MacAddr) -> io::Result<SockAddr>
     // SAFETY: the storage holds an initialised sockaddr_ll of length `len`.
     Ok(unsafe { SockAddr::new(storage, len) })
 }
+
+const BPF_LD_B_ABS: u16 = 0x30;
+const BPF_JEQ_K: u16 = 0x15;
+const BPF_RET_K: u16 = 0x06;
+
+/// A classic BPF program for an IPv6 packet socket that keeps only neighbour solicitations and
+/// advertisements (next header 58 at offset 20, ICMPv6 type 135 or 136 at offset 54), so the
+/// probe's socket does not queue the rest of the segment's IPv6 traffic.
+pub(crate) const ND_FILTER: [SockFilter; 7] = [
+    SockFilter::new(BPF_LD_B_ABS, 0, 0, 20),
+    SockFilter::new(BPF_JEQ_K, 0, 4, 58),
+    SockFilter::new(BPF_LD_B_ABS, 0, 0, 54),
+    SockFilter::new(BPF_JEQ_K, 1, 0, 135),
+    SockFilter::new(BPF_JEQ_K, 0, 1, 136),
+    SockFilter::new(BPF_RET_K, 0, 0, 0xffff),
+    SockFilter::new(BPF_RET_K, 0, 0, 0),
+];
 
 /// A send-only packet socket. Created with protocol 0 and never bound to a protocol, so the
 /// kernel delivers no frames to it and nothing is queued.
@@ -95,9 +112,17 @@ impl PacketReceiver {
     /// Opens the socket and binds it to `ifindex` and `ethertype` (needs CAP_NET_RAW and a tokio
     /// runtime). The socket is created with protocol 0 and gets its protocol at bind, so it
     /// never sees frames from other interfaces.
-    pub(crate) fn new(ifindex: u32, ethertype: u16) -> io::Result<Self> {
+    pub(crate) fn new(
+        ifindex: u32,
+        ethertype: u16,
+        filter: Option<&[SockFilter]>,
+    ) -> io::Result<Self> {
         let socket = Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(0)))?;
         socket.set_nonblocking(true)?;
+        // The filter goes on before the bind: nothing is received before it applies.
+        if let Some(filter) = filter {
+            socket.attach_filter(filter)?;
+        }
         socket.bind(&link_addr(ifindex, ethertype, [0; 6])?)?;
         #[allow(unsafe_code)]
         // SAFETY: the Socket owns a valid file descriptor, which is neither replaced nor closed

@@ -22,7 +22,7 @@ use vip_core::{Error, InUse, MacAddr, Vip};
 use crate::announce::SharedSender;
 use crate::config::ProbeConfig;
 use crate::errno;
-use crate::packet_socket::PacketReceiver;
+use crate::packet_socket::{ND_FILTER, PacketReceiver};
 use crate::wire::{
     ArpOp, BROADCAST, ETH_P_ARP, ETH_P_IPV6, Seen, arp_frame, neighbour_solicitation,
     parse_arp_claim, parse_nd_claim,
@@ -60,7 +60,7 @@ impl Prober {
     ) -> Result<InUse, Error> {
         let op = "probe in use";
         let iface = vip.interface.as_str();
-        let (ethertype, dst, frame) = match vip.addr {
+        let (ethertype, dst, frame, filter) = match vip.addr {
             IpAddr::V4(v4) => (
                 ETH_P_ARP,
                 BROADCAST,
@@ -73,16 +73,17 @@ impl Prober {
                     v4,
                 )
                 .to_vec(),
+                None,
             ),
             IpAddr::V6(v6) => {
                 let f = neighbour_solicitation(mac, v6);
                 let mut dst = [0u8; 6];
                 dst.copy_from_slice(&f[0..6]);
-                (ETH_P_IPV6, dst, f)
+                (ETH_P_IPV6, dst, f, Some(&ND_FILTER[..]))
             }
         };
-        let rx =
-            PacketReceiver::new(ifindex, ethertype).map_err(|e| errno::from_io(&e, op, iface))?;
+        let rx = PacketReceiver::new(ifindex, ethertype, filter)
+            .map_err(|e| errno::from_io(&e, op, iface))?;
         let sender = self.sender.get(iface, op)?;
         let probes = self.config.probes.max(1);
         let start = Instant::now();

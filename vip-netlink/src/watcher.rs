@@ -4,6 +4,7 @@
 //! else (`Input::VipRemovedExternally`).
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures::{Stream, StreamExt, TryStreamExt};
@@ -17,7 +18,7 @@ use vip_core::{Error, Vip};
 
 use crate::errno;
 use crate::held::Held;
-use crate::links::{link_is_up, link_name};
+use crate::links::{LinkCache, link_is_up, link_name};
 use crate::manager::{message_addr, vip_of};
 use crate::tag::Tag;
 
@@ -65,11 +66,13 @@ struct State {
     up: Option<bool>,
     held: Held,
     tag: Tag,
+    links: Arc<LinkCache>,
     tx: mpsc::UnboundedSender<WatchEvent>,
 }
 
 impl State {
     fn link(&mut self, msg: &LinkMessage, deleted: bool) {
+        self.links.observe(msg, deleted);
         let matches =
             link_name(msg) == Some(self.interface.as_str()) || Some(msg.header.index) == self.index;
         if !matches {
@@ -118,7 +121,12 @@ impl State {
 }
 
 impl Watcher {
-    pub(crate) async fn start(interface: &str, held: Held, tag: Tag) -> Result<Self, Error> {
+    pub(crate) async fn start(
+        interface: &str,
+        held: Held,
+        tag: Tag,
+        links: Arc<LinkCache>,
+    ) -> Result<Self, Error> {
         let (conn, handle, mut messages) = new_multicast_connection(&[
             MulticastGroup::Link,
             MulticastGroup::Ipv4Ifaddr,
@@ -133,6 +141,7 @@ impl Watcher {
             up: None,
             held,
             tag,
+            links,
             tx,
         };
         // Subscribed first, then read the current state: no change can fall in between.

@@ -6,7 +6,7 @@ mod common;
 
 use common::{find, lab, run_in};
 use vip_core::{AddressManager, Error, Vip};
-use vip_netlink::{ManagerConfig, NetlinkAddressManager};
+use vip_netlink::{ManagerConfig, NetlinkAddressManager, Tag, VIP_IFA_PROTO, VIP_IFA_RT_PRIORITY};
 
 fn v4_vip() -> Vip {
     let mut vip = Vip::host("192.0.2.100".parse().unwrap(), "eth0");
@@ -243,4 +243,68 @@ fn without_cap_net_raw_announce_is_permission_denied() {
     let e = result.unwrap_err();
     assert!(matches!(e, Error::PermissionDenied { .. }), "{e:?}");
     assert!(e.to_string().contains("CAP_NET_RAW"), "{e}");
+}
+
+#[test]
+fn route_priority_tag_for_old_kernels_works_and_is_distinct() {
+    let Some((_lab, nodes)) = lab("vnl-oldtag", &["a"]) else {
+        return;
+    };
+    let (old_list, new_list) = run_in(&nodes[0], || async {
+        let old = NetlinkAddressManager::new(ManagerConfig {
+            tag: Tag::RoutePriority(VIP_IFA_RT_PRIORITY),
+            ..ManagerConfig::default()
+        })
+        .unwrap();
+        let new = NetlinkAddressManager::new(ManagerConfig {
+            tag: Tag::Proto(VIP_IFA_PROTO),
+            ..ManagerConfig::default()
+        })
+        .unwrap();
+        let vips = [
+            Vip::host("192.0.2.100".parse().unwrap(), "eth0"),
+            Vip::host("2001:db8::100".parse().unwrap(), "eth0"),
+        ];
+        old.add(&vips).await.unwrap();
+        let lists = (
+            old.list("eth0").await.unwrap(),
+            new.list("eth0").await.unwrap(),
+        );
+        // The other scheme does not own them, so it does not remove them.
+        new.remove(&vips).await.unwrap();
+        assert_eq!(old.list("eth0").await.unwrap().len(), 2);
+        old.remove(&vips).await.unwrap();
+        assert!(old.list("eth0").await.unwrap().is_empty());
+        lists
+    });
+    assert_eq!(old_list.len(), 2, "{old_list:?}");
+    assert!(new_list.is_empty(), "{new_list:?}");
+}
+
+#[test]
+fn recreated_interface_is_found_again() {
+    let Some((_lab, nodes)) = lab("vnl-recreate", &["a"]) else {
+        return;
+    };
+    let a = nodes[0].clone();
+    run_in(&nodes[0], move || async move {
+        let m = NetlinkAddressManager::with_defaults().unwrap();
+        let vip = [Vip::host("192.0.2.100".parse().unwrap(), "eth0")];
+        m.add(&vip).await.unwrap(); // caches eth0's index
+        let a2 = a.clone();
+        tokio::task::spawn_blocking(move || {
+            a2.run(&["ip", "link", "del", "eth0"]).unwrap();
+            a2.run(&[
+                "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p",
+            ])
+            .unwrap();
+            a2.run(&["ip", "link", "set", "eth0", "up"]).unwrap();
+        })
+        .await
+        .unwrap();
+        // The cached index is gone (ENODEV): the manager looks the name up again.
+        m.add(&vip).await.unwrap();
+        assert_eq!(m.list("eth0").await.unwrap(), vip.to_vec());
+    });
+    assert_eq!(find(&nodes[0], "eth0", "192.0.2.100").len(), 1);
 }
