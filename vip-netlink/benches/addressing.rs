@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use vip_core::lab::Lab;
-use vip_core::{AddressManager, InUse, Vip};
+use vip_core::{AddressManager, Vip};
 use vip_netlink::{AnnounceConfig, ManagerConfig, NetlinkAddressManager};
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -42,9 +42,51 @@ struct Figures {
     script_add_literal: Duration,
     script_add_w0: Duration,
     script_remove: Duration,
+    script_ip_add_only: Duration,
+    lib_add_v6: Duration,
+    lib_remove_v6: Duration,
+    script_add_v6: Duration,
+    script_remove_v6: Duration,
     probe_free: Duration,
     probe_held: Duration,
+    probe_free_v6: Duration,
+    probe_held_v6: Duration,
     probe_timeout: Duration,
+}
+
+/// Median latency of `add+announce` and of `remove` of `vip` through the library.
+async fn lib_rounds(m: &NetlinkAddressManager, vip: &[Vip], n: usize) -> (Duration, Duration) {
+    m.add(vip).await.unwrap();
+    m.announce(vip).await.unwrap();
+    m.remove(vip).await.unwrap();
+    let (mut add, mut remove) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        let t = Instant::now();
+        m.add(vip).await.unwrap();
+        m.announce(vip).await.unwrap();
+        add.push(t.elapsed());
+        let t = Instant::now();
+        m.remove(vip).await.unwrap();
+        remove.push(t.elapsed());
+    }
+    (median(add), median(remove))
+}
+
+/// Median latency of an in-use probe.
+async fn probe_median(
+    m: &NetlinkAddressManager,
+    vip: &[Vip],
+    timeout: Duration,
+    free: bool,
+) -> Duration {
+    let mut v = Vec::new();
+    for _ in 0..30 {
+        let t = Instant::now();
+        let r = m.probe_in_use(vip, timeout).await.unwrap();
+        v.push(t.elapsed());
+        assert_eq!(r.is_free(), free, "{r:?}");
+    }
+    median(v)
 }
 
 fn main() {
@@ -60,6 +102,17 @@ fn main() {
     lab.segment(&[&a, &holder]).unwrap();
     holder
         .run(&["ip", "addr", "add", "192.0.2.200/32", "dev", "eth0"])
+        .unwrap();
+    holder
+        .run(&[
+            "ip",
+            "addr",
+            "add",
+            "2001:db8::200/128",
+            "dev",
+            "eth0",
+            "nodad",
+        ])
         .unwrap();
 
     let figures = a
@@ -78,23 +131,34 @@ fn main() {
                 };
                 let m = NetlinkAddressManager::new(config).unwrap();
                 let vip = [Vip::host("192.0.2.100".parse().unwrap(), "eth0")];
-                // Warm up (interface cache, packet socket).
-                m.add(&vip).await.unwrap();
-                m.announce(&vip).await.unwrap();
-                m.remove(&vip).await.unwrap();
-                let (mut add, mut remove) = (Vec::new(), Vec::new());
-                for _ in 0..500 {
-                    let t = Instant::now();
-                    m.add(&vip).await.unwrap();
-                    m.announce(&vip).await.unwrap();
-                    add.push(t.elapsed());
-                    let t = Instant::now();
-                    m.remove(&vip).await.unwrap();
-                    remove.push(t.elapsed());
-                }
+                let vip6 = [Vip::host("2001:db8::100".parse().unwrap(), "eth0")];
+                let (lib_add, lib_remove) = lib_rounds(&m, &vip, 500).await;
+                let (lib_add_v6, lib_remove_v6) = lib_rounds(&m, &vip6, 500).await;
                 // The scripts' way, from the same namespace (children inherit it).
                 let (mut s_add_lit, mut s_add_w0, mut s_remove) =
                     (Vec::new(), Vec::new(), Vec::new());
+                let (mut s_ip_add, mut s_add6, mut s_remove6) =
+                    (Vec::new(), Vec::new(), Vec::new());
+                for _ in 0..25 {
+                    let t = Instant::now();
+                    sh(&["ip", "addr", "add", "192.0.2.100/32", "dev", "eth0"]);
+                    s_ip_add.push(t.elapsed());
+                    sh(&["ip", "addr", "del", "192.0.2.100/32", "dev", "eth0"]);
+                    let t = Instant::now();
+                    sh(&[
+                        "ip",
+                        "addr",
+                        "add",
+                        "2001:db8::100/128",
+                        "dev",
+                        "eth0",
+                        "nodad",
+                    ]);
+                    s_add6.push(t.elapsed());
+                    let t = Instant::now();
+                    sh(&["ip", "addr", "del", "2001:db8::100/128", "dev", "eth0"]);
+                    s_remove6.push(t.elapsed());
+                }
                 for i in 0..25 {
                     let t = Instant::now();
                     sh(&["ip", "addr", "add", "192.0.2.100/32", "dev", "eth0"]);
@@ -123,29 +187,23 @@ fn main() {
                 let probe_timeout = Duration::from_millis(30);
                 let free_vip = [Vip::host("192.0.2.150".parse().unwrap(), "eth0")];
                 let held_vip = [Vip::host("192.0.2.200".parse().unwrap(), "eth0")];
-                let (mut free, mut held) = (Vec::new(), Vec::new());
-                for _ in 0..30 {
-                    let t = Instant::now();
-                    assert!(
-                        m.probe_in_use(&free_vip, probe_timeout)
-                            .await
-                            .unwrap()
-                            .is_free()
-                    );
-                    free.push(t.elapsed());
-                    let t = Instant::now();
-                    let r = m.probe_in_use(&held_vip, probe_timeout).await.unwrap();
-                    held.push(t.elapsed());
-                    assert!(matches!(r, InUse::Held { .. }));
-                }
+                let free6 = [Vip::host("2001:db8::150".parse().unwrap(), "eth0")];
+                let held6 = [Vip::host("2001:db8::200".parse().unwrap(), "eth0")];
                 Figures {
-                    lib_add: median(add),
-                    lib_remove: median(remove),
+                    lib_add,
+                    lib_remove,
+                    lib_add_v6,
+                    lib_remove_v6,
+                    script_ip_add_only: median(s_ip_add),
+                    script_add_v6: median(s_add6),
+                    script_remove_v6: median(s_remove6),
                     script_add_literal: median(s_add_lit),
                     script_add_w0: median(s_add_w0),
                     script_remove: median(s_remove),
-                    probe_free: median(free),
-                    probe_held: median(held),
+                    probe_free: probe_median(&m, &free_vip, probe_timeout, true).await,
+                    probe_held: probe_median(&m, &held_vip, probe_timeout, false).await,
+                    probe_free_v6: probe_median(&m, &free6, probe_timeout, true).await,
+                    probe_held_v6: probe_median(&m, &held6, probe_timeout, false).await,
                     probe_timeout,
                 }
             })
@@ -163,15 +221,34 @@ fn main() {
         ratio(f.lib_add, f.script_add_w0)
     );
     println!(
+        "add+announce vs `ip addr add` alone (no announcement at all): {} (ratio {:.4})",
+        us(f.script_ip_add_only),
+        ratio(f.lib_add, f.script_ip_add_only)
+    );
+    println!(
+        "IPv6 add+announce (NA): library {} | ip addr add nodad (no NA): {} (ratio {:.4})",
+        us(f.lib_add_v6),
+        us(f.script_add_v6),
+        ratio(f.lib_add_v6, f.script_add_v6)
+    );
+    println!(
+        "IPv6 remove: library {} | ip addr del: {} (ratio {:.4})",
+        us(f.lib_remove_v6),
+        us(f.script_remove_v6),
+        ratio(f.lib_remove_v6, f.script_remove_v6)
+    );
+    println!(
         "remove: library {} | ip addr del: {} (ratio {:.4})",
         us(f.lib_remove),
         us(f.script_remove),
         ratio(f.lib_remove, f.script_remove)
     );
     println!(
-        "in-use probe (timeout {:?}): free {} | held {}",
+        "in-use probe (timeout {:?}): IPv4 free {} | held {}; IPv6 free {} | held {}",
         f.probe_timeout,
         us(f.probe_free),
-        us(f.probe_held)
+        us(f.probe_held),
+        us(f.probe_free_v6),
+        us(f.probe_held_v6)
     );
 }

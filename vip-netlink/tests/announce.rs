@@ -94,3 +94,77 @@ fn unsolicited_na_moves_neighbour_entry() {
         GarpForm::Request,
     );
 }
+
+/// The ARP frames from `mac` with sender IP `vip` queued on `sock`: their operations.
+fn drain_arp(sock: &socket2::Socket, mac: [u8; 6], vip: [u8; 4]) -> Vec<u8> {
+    use std::io::Read;
+    let mut ops = Vec::new();
+    let mut buf = [0u8; 1600];
+    loop {
+        match (&*sock).read(&mut buf) {
+            Ok(n) if n >= 42 => {
+                if buf[12..14] == [0x08, 0x06] && buf[22..28] == mac && buf[28..32] == vip {
+                    ops.push(buf[21]);
+                }
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return ops,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+#[test]
+fn announcer_repeats_refreshes_and_stops_on_remove() {
+    use std::time::Duration;
+    let Some((_lab, nodes)) = lab("vnl-refresh", &["client", "b"]) else {
+        return;
+    };
+    let (client, b) = (&nodes[0], &nodes[1]);
+    let mac_b = common::mac(b, "eth0");
+    let sock = client
+        .enter(|| {
+            let s = socket2::Socket::new(
+                socket2::Domain::PACKET,
+                socket2::Type::RAW,
+                Some(socket2::Protocol::from(i32::from(0x0806u16.to_be()))),
+            )
+            .unwrap();
+            s.set_nonblocking(true).unwrap();
+            s
+        })
+        .unwrap();
+    let config = ManagerConfig {
+        announce: AnnounceConfig {
+            garp_form: GarpForm::Both,
+            repeat: 3,
+            interval: Duration::from_millis(20),
+            refresh: Some(Duration::from_millis(100)),
+        },
+        ..ManagerConfig::default()
+    };
+    let (burst, refreshed, after_remove) = run_in(b, move || async move {
+        let vip = [Vip::host("192.0.2.100".parse().unwrap(), "eth0")];
+        let m = NetlinkAddressManager::new(config).unwrap();
+        m.add(&vip).await.unwrap();
+        m.announce(&vip).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let burst = drain_arp(&sock, mac_b, [192, 0, 2, 100]);
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        let refreshed = drain_arp(&sock, mac_b, [192, 0, 2, 100]);
+        m.remove(&vip).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let _in_flight = drain_arp(&sock, mac_b, [192, 0, 2, 100]);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        (burst, refreshed, drain_arp(&sock, mac_b, [192, 0, 2, 100]))
+    });
+    // Three rounds of request (1) then reply (2).
+    assert_eq!(burst, vec![1, 2, 1, 2, 1, 2]);
+    // Refresh rounds (one round each) while held: about three in 350 ms.
+    assert!(
+        refreshed.len() >= 4 && refreshed.len() % 2 == 0,
+        "{refreshed:?}"
+    );
+    // None once removed.
+    assert!(after_remove.is_empty(), "{after_remove:?}");
+}
