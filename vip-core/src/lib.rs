@@ -15,6 +15,8 @@ mod interval;
 mod peer;
 mod priority;
 mod role;
+#[cfg(feature = "runtime")]
+pub mod runtime;
 mod time;
 mod vip;
 
