@@ -38,9 +38,8 @@ async fn checkpoint(am: Arc<MockAddressManager>) {
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    let mut am = Arc::try_unwrap(am)
-        .ok()
-        .expect("the runtime let go of the backend");
+    let mut am =
+        Arc::try_unwrap(am).unwrap_or_else(|_| panic!("the runtime did not let go of the backend"));
     am.checkpoint();
 }
 

@@ -2,7 +2,6 @@
 //! out its actions.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::mpsc::{Receiver, UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::sync::{Notify, broadcast, mpsc, watch};
@@ -11,12 +10,9 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::election::{
-    Action, AddressOp, Advert, CheckStatus, Election, Event, EventKind, Input, Reason, State,
-    StopMode,
+    Action, AddressOp, Advert, CheckStatus, Election, Event, EventKind, Input, Reason, StopMode,
 };
-use crate::{
-    AddressManager, Error, FenceOutcome, Fencer, Interval, PeerId, Priority, RoleReport, Timestamp,
-};
+use crate::{AddressManager, Error, FenceOutcome, Fencer, Priority, RoleReport, Timestamp};
 
 use super::call::bounded;
 use super::check_task::{check_once, run_check};
@@ -78,7 +74,6 @@ pub(crate) fn spawn(spec: InstanceSpec, clock: Clock) -> InstanceHandle {
         status: status_tx,
         snapshot,
         events: events_tx,
-        last_advert: None,
         role_warnings: Vec::new(),
         check_names: spec
             .checks
@@ -139,8 +134,6 @@ struct Instance {
     status: watch::Sender<Status>,
     snapshot: Status,
     events: broadcast::Sender<Event>,
-    /// The last advert with a non-zero priority: sender, arrival, its interval.
-    last_advert: Option<(PeerId, Timestamp, Interval)>,
     role_warnings: Vec<String>,
     /// Tracked check names, by index, for logs.
     check_names: Vec<String>,
@@ -247,7 +240,12 @@ impl Instance {
                     Some(Command::VipRemoved) => self.feed(Input::VipRemovedExternally),
                 },
                 () = sleep_until(deadline) => {
-                    self.timer_fired_for = deadline_ts;
+                    // Remember the deadline only once it has really passed, so that a wake-up
+                    // a hair early re-arms instead of stalling.
+                    let now = self.clock.now();
+                    if deadline_ts.is_some_and(|t| now >= t) {
+                        self.timer_fired_for = deadline_ts;
+                    }
                     self.feed(Input::Timer);
                 }
                 Some(advert) = inputs.adverts.recv(), if !self.stopping => {
@@ -278,9 +276,6 @@ impl Instance {
     /// Feeds one input at the current time and carries out the resulting actions.
     fn feed(&mut self, input: Input) {
         let now = self.clock.now();
-        if let Input::Advert(advert) = &input {
-            self.note_advert(advert, now);
-        }
         self.machine.handle(now, input);
         while let Some(action) = self.machine.poll_action() {
             self.dispatch(action);
@@ -473,40 +468,11 @@ impl Instance {
         let _ = self.events.send(event);
     }
 
-    fn note_advert(&mut self, advert: &Advert, now: Timestamp) {
-        if advert.priority.is_release() {
-            if self
-                .last_advert
-                .is_some_and(|(from, _, _)| from == advert.from)
-            {
-                self.last_advert = None;
-            }
-        } else {
-            self.last_advert = Some((advert.from, now, advert.max_advert_interval));
-        }
-    }
-
-    fn known_master(&self, now: Timestamp) -> Option<PeerId> {
-        match self.machine.state() {
-            State::Master => Some(PeerId(self.machine.config().local_addr)),
-            State::Initialize => None,
-            State::Backup | State::Claiming | State::Fault => {
-                let (from, at, interval) = self.last_advert?;
-                let fresh = interval
-                    .as_duration()
-                    .saturating_mul(4)
-                    .max(Duration::from_millis(40));
-                (now.saturating_since(at) <= fresh).then_some(from)
-            }
-        }
-    }
-
     /// Publishes the snapshot if anything changed.
     fn publish(&mut self) {
-        let now = self.clock.now();
         self.snapshot.state = self.machine.state();
         self.snapshot.effective_priority = self.machine.effective_priority();
-        self.snapshot.master = self.known_master(now);
+        self.snapshot.master = self.machine.master();
         let snapshot = &self.snapshot;
         self.status.send_if_modified(|current| {
             if current == snapshot {

@@ -55,9 +55,8 @@ pub struct Status {
     pub state: State,
     /// Base priority plus tracked-check weights.
     pub effective_priority: Priority,
-    /// The master as far as this node knows: itself when master, otherwise the sender of the
-    /// last advert with a non-zero priority heard within three of its advert intervals (plus
-    /// one for slack). `None` when no master is known.
+    /// The known current master ([`crate::election::Election::master`]): this node while
+    /// Master, the peer whose adverts are accepted while Backup, otherwise `None`.
     pub master: Option<PeerId>,
     /// The VIPs this instance protects.
     pub vips: Vec<Vip>,
