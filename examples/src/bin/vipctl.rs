@@ -1,0 +1,2 @@
+//! vipctl.
+fn main() {}

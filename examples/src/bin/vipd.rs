@@ -1,0 +1,2 @@
+//! vipd.
+fn main() {}
