@@ -2,4 +2,5 @@
 //! tracked checks, fencer), metrics, control socket, sd_notify and logging. The binaries in
 //! `src/bin` only parse arguments and call into here.
 
+pub mod commands;
 pub mod config;

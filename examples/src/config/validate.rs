@@ -20,16 +20,7 @@ use super::values::{RawDuration, RawVip, format_duration, parse_duration};
 
 /// Default timeout of notify hooks and the fencer.
 const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
-/// The fencer's placeholders.
-const FENCE_PLACEHOLDERS: &[&str] = &[
-    "peer",
-    "vip",
-    "vips",
-    "interface",
-    "holder_mac",
-    "instance",
-    "vrid",
-];
+use crate::commands::fence::PLACEHOLDERS as FENCE_PLACEHOLDERS;
 
 /// Collects errors while building typed values.
 #[derive(Default)]
