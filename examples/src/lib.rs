@@ -4,3 +4,10 @@
 
 pub mod commands;
 pub mod config;
+pub mod control;
+pub mod daemon;
+pub mod keepalived;
+pub mod logging;
+pub mod metrics;
+pub mod repmgr;
+pub mod sdnotify;
