@@ -71,11 +71,10 @@ impl SdNotify {
 /// How often to send `WATCHDOG=1`: half of `WATCHDOG_USEC`, when it is set and `WATCHDOG_PID`
 /// is unset or names `my_pid`.
 pub fn watchdog_period(usec: Option<&str>, pid: Option<&str>, my_pid: u32) -> Option<Duration> {
-    if let Some(p) = pid {
-        if p.trim().parse::<u32>().ok() != Some(my_pid) {
+    if let Some(p) = pid
+        && p.trim().parse::<u32>().ok() != Some(my_pid) {
             return None;
         }
-    }
     let us: u64 = usec?.trim().parse().ok()?;
     (us > 0).then(|| Duration::from_micros(us / 2))
 }

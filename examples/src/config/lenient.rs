@@ -89,7 +89,6 @@ fn tidy(message: &str) -> String {
         .replace("expected u64", "expected an integer")
         .replace("expected a sequence", "expected an array")
         .replace("expected a boolean", "expected true or false")
-        .replace("expected a string", "expected a string")
 }
 
 /// Removes the key (or array) at `segs`; false if nothing was removed.

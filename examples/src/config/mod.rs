@@ -55,8 +55,7 @@ pub fn parse(text: &str) -> Result<Config, ConfigErrors> {
     let mut errors = Vec::new();
     let raw: RawConfig =
         lenient::deserialize(toml::Value::Table(table), "", &mut errors).unwrap_or_default();
-    let mut v = Validator::default();
-    v.errors = errors;
+    let mut v = Validator { errors };
 
     let global = match raw.global {
         None => Default::default(),

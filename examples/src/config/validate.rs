@@ -464,8 +464,8 @@ impl Validator {
                 self.err(&path, format!("{addr} cannot be a VIP"));
                 continue;
             }
-            if let Some(first) = out.first() {
-                if first.is_ipv4() != addr.is_ipv4() {
+            if let Some(first) = out.first()
+                && first.is_ipv4() != addr.is_ipv4() {
                     self.err(
                         &path,
                         format!(
@@ -475,7 +475,6 @@ impl Validator {
                     );
                     continue;
                 }
-            }
             if out.iter().any(|v| v.addr == addr) {
                 self.err(&path, format!("{addr} is listed twice"));
                 continue;
@@ -776,14 +775,13 @@ impl Validator {
                 if !seen.insert(v.addr) {
                     continue;
                 }
-                if let Some(first) = vips.insert(v.addr, path) {
-                    if first != path {
+                if let Some(first) = vips.insert(v.addr, path)
+                    && first != path {
                         self.err(
                             format!("{path}.vips[{i}]"),
                             format!("{} is also a VIP of {first}", v.addr),
                         );
                     }
-                }
             }
         }
     }

@@ -86,7 +86,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     };
     let scale = 10u128.pow(u32::try_from(frac.len()).map_err(|_| bad())?);
     let frac_us = frac_v * unit_us;
-    if frac_us % scale != 0 {
+    if !frac_us.is_multiple_of(scale) {
         return Err(format!("{text:?} is finer than one microsecond"));
     }
     let micros = int_v * unit_us + frac_us / scale;

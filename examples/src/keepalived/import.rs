@@ -457,6 +457,7 @@ fn instance(
             }
             "accept" => {}
             "debug" => ctx.warn(c.line, &b, "debug: ignored (set global.log_level)"),
+            "virtual_routes" | "virtual_rules" => ctx.not_translated(c, &b, "vipd manages only VIPs; add routes from a notify hook or the system's network config"),
             "track_interface" => ctx.not_translated(c, &b, "vipd watches only the instance's own interface (it goes to fault when that link is down)"),
             "no_accept" => ctx.not_translated(c, &b, "vipd adds no firewall rules"),
             "smtp_alert" => ctx.not_translated(c, &b, "vipd sends no mail; use a notify hook"),
@@ -545,12 +546,11 @@ fn vip(ctx: &mut Ctx, v: &Node, b: &str, o: &mut InstanceOut) {
             }
         }
     }
-    if let Some(first) = o.vips.first() {
-        if first.ipv6 != out.ipv6 {
+    if let Some(first) = o.vips.first()
+        && first.ipv6 != out.ipv6 {
             ctx.error(v.line, b, format!("virtual_ipaddress {}: not translated: an instance advertises one address family; put it in a second instance", v.key));
             return;
         }
-    }
     if out.ipv6 && o.version == 2 {
         ctx.error(
             v.line,
@@ -567,9 +567,9 @@ fn vip(ctx: &mut Ctx, v: &Node, b: &str, o: &mut InstanceOut) {
 
 /// An advert interval as the importer writes it: `1s`, `100ms`.
 fn interval_text(d: Duration) -> String {
-    if d.as_millis() % 1000 == 0 {
+    if d.as_millis().is_multiple_of(1000) {
         format!("{}s", d.as_secs())
-    } else if d.as_micros() % 1000 == 0 {
+    } else if d.as_micros().is_multiple_of(1000) {
         format!("{}ms", d.as_millis())
     } else {
         format_duration(d)
@@ -619,11 +619,10 @@ fn emit(source_name: &str, instances: &[InstanceOut]) -> String {
         if !i.preempt {
             let _ = writeln!(t, "nopreempt = true");
         }
-        if let Some(d) = i.preempt_delay {
-            if !d.is_zero() && i.preempt {
+        if let Some(d) = i.preempt_delay
+            && !d.is_zero() && i.preempt {
                 let _ = writeln!(t, "preempt_delay = {}", q(&format_duration(d)));
             }
-        }
         if let Some(s) = &i.source {
             let _ = writeln!(t, "source = {}", q(s));
         }
