@@ -72,9 +72,10 @@ impl SdNotify {
 /// is unset or names `my_pid`.
 pub fn watchdog_period(usec: Option<&str>, pid: Option<&str>, my_pid: u32) -> Option<Duration> {
     if let Some(p) = pid
-        && p.trim().parse::<u32>().ok() != Some(my_pid) {
-            return None;
-        }
+        && p.trim().parse::<u32>().ok() != Some(my_pid)
+    {
+        return None;
+    }
     let us: u64 = usec?.trim().parse().ok()?;
     (us > 0).then(|| Duration::from_micros(us / 2))
 }

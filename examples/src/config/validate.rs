@@ -465,16 +465,17 @@ impl Validator {
                 continue;
             }
             if let Some(first) = out.first()
-                && first.is_ipv4() != addr.is_ipv4() {
-                    self.err(
+                && first.is_ipv4() != addr.is_ipv4()
+            {
+                self.err(
                         &path,
                         format!(
                             "{addr} is not of the same family as {}; an instance advertises one address family (use a second instance)",
                             first.addr
                         ),
                     );
-                    continue;
-                }
+                continue;
+            }
             if out.iter().any(|v| v.addr == addr) {
                 self.err(&path, format!("{addr} is listed twice"));
                 continue;
@@ -776,12 +777,13 @@ impl Validator {
                     continue;
                 }
                 if let Some(first) = vips.insert(v.addr, path)
-                    && first != path {
-                        self.err(
-                            format!("{path}.vips[{i}]"),
-                            format!("{} is also a VIP of {first}", v.addr),
-                        );
-                    }
+                    && first != path
+                {
+                    self.err(
+                        format!("{path}.vips[{i}]"),
+                        format!("{} is also a VIP of {first}", v.addr),
+                    );
+                }
             }
         }
     }

@@ -547,10 +547,11 @@ fn vip(ctx: &mut Ctx, v: &Node, b: &str, o: &mut InstanceOut) {
         }
     }
     if let Some(first) = o.vips.first()
-        && first.ipv6 != out.ipv6 {
-            ctx.error(v.line, b, format!("virtual_ipaddress {}: not translated: an instance advertises one address family; put it in a second instance", v.key));
-            return;
-        }
+        && first.ipv6 != out.ipv6
+    {
+        ctx.error(v.line, b, format!("virtual_ipaddress {}: not translated: an instance advertises one address family; put it in a second instance", v.key));
+        return;
+    }
     if out.ipv6 && o.version == 2 {
         ctx.error(
             v.line,
@@ -620,9 +621,11 @@ fn emit(source_name: &str, instances: &[InstanceOut]) -> String {
             let _ = writeln!(t, "nopreempt = true");
         }
         if let Some(d) = i.preempt_delay
-            && !d.is_zero() && i.preempt {
-                let _ = writeln!(t, "preempt_delay = {}", q(&format_duration(d)));
-            }
+            && !d.is_zero()
+            && i.preempt
+        {
+            let _ = writeln!(t, "preempt_delay = {}", q(&format_duration(d)));
+        }
         if let Some(s) = &i.source {
             let _ = writeln!(t, "source = {}", q(s));
         }

@@ -128,9 +128,10 @@ pub fn parse(text: &str) -> Result<Vec<Node>, SyntaxError> {
                 }
                 Tok::Close => {
                     if let Some(level) = stack.last_mut()
-                        && !words.is_empty() {
-                            level.0.push(node(std::mem::take(&mut words), lineno));
-                        }
+                        && !words.is_empty()
+                    {
+                        level.0.push(node(std::mem::take(&mut words), lineno));
+                    }
                     if stack.len() < 2 {
                         return Err(SyntaxError {
                             line: lineno,
@@ -147,9 +148,10 @@ pub fn parse(text: &str) -> Result<Vec<Node>, SyntaxError> {
             }
         }
         if !words.is_empty()
-            && let Some(level) = stack.last_mut() {
-                level.0.push(node(words, lineno));
-            }
+            && let Some(level) = stack.last_mut()
+        {
+            level.0.push(node(words, lineno));
+        }
     }
     if stack.len() > 1 {
         let line = stack.last().map(|(_, l)| *l).unwrap_or(0);
