@@ -23,7 +23,14 @@ pub fn deserialize<T: DeserializeOwned>(
             Err(e) => e,
         };
         let mut segs: Vec<Segment> = err.path().iter().cloned().collect();
-        let message = err.inner().to_string();
+        let full = err.inner().to_string();
+        // toml appends "\nin `key`"; the path already says where.
+        let message = full
+            .split("\nin `")
+            .next()
+            .unwrap_or(&full)
+            .trim()
+            .to_owned();
         if let Some((key, expected)) = unknown_field(&message) {
             if !matches!(segs.last(), Some(Segment::Map { key: k }) if *k == key) {
                 segs.push(Segment::Map { key: key.clone() });
