@@ -13,22 +13,28 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify};
 use tokio::task::JoinHandle;
 
 use crate::config::{self, Config, GlobalConfig, InstanceConfig, diff_instances};
 use crate::control::{
     self, ControlHandler, DaemonInfo, ReloadReport, ReprobeHub, StatusBoard, StatusReport,
 };
+use crate::events::EventSink;
 use crate::metrics::{self, Metrics};
 use crate::sdnotify::{self, SdNotify};
 
-/// One running instance.
+/// One running instance: what the wiring needs to drive it.
 #[derive(Debug)]
-struct Running {
-    config: InstanceConfig,
-    // WIRING: the instance's runtime handle (stop with `on_stop`, join), its check tasks, its
-    // role-probe task (waiting on the reprobe signal), its notify worker.
+pub struct Running {
+    /// Its config.
+    pub config: Arc<InstanceConfig>,
+    /// Where its events go (board, metrics, logs, notify hooks).
+    pub events: EventSink,
+    /// Fired by `vipctl reprobe` / repmgr events when it has a role probe.
+    pub reprobe: Option<Arc<Notify>>,
+    // WIRING: the instance's runtime handle (stop with `on_stop`, join), its check tasks and
+    // its role-probe task.
 }
 
 /// The daemon's shared state; also the control socket's handler.
@@ -38,7 +44,7 @@ pub struct Daemon {
     global: Mutex<GlobalConfig>,
     running: Mutex<BTreeMap<String, Running>>,
     /// What `status` reports.
-    pub board: StatusBoard,
+    pub board: Arc<StatusBoard>,
     /// What `/metrics` serves.
     pub metrics: Arc<Metrics>,
     /// Reprobe signals for the role probes.
@@ -53,7 +59,7 @@ impl Daemon {
             config_path: config_path.to_path_buf(),
             global: Mutex::new(config.global.clone()),
             running: Mutex::new(BTreeMap::new()),
-            board: StatusBoard::new(),
+            board: Arc::new(StatusBoard::new()),
             metrics: Arc::new(Metrics::new()),
             reprobe: ReprobeHub::new(),
             started: SystemTime::now(),
@@ -73,19 +79,32 @@ impl Daemon {
     fn start_instance(&self, inst: &InstanceConfig) -> Running {
         self.board.register(inst);
         self.metrics.add_instance(&inst.name, inst.priority.get());
-        let _signal = self.reprobe.register(&inst.name, inst.role.is_some());
+        let reprobe = self.reprobe.register(&inst.name, inst.role.is_some());
+        let config = Arc::new(inst.clone());
+        let events = EventSink::spawn(config.clone(), self.board.clone(), self.metrics.clone());
         // WIRING: build and spawn the instance here:
         //   - election config: inst.to_election_config(inst.resolve_source(&iface_addrs)?)
         //   - AddressManager (vip-netlink), VRRP transport (vip-vrrp, inst.checksum, inst.auth,
-        //     inst.unicast_peers, inst.garp), RoleProbe (vip-pg from inst.role, probe loop
-        //     selecting on `_signal.notified()` and the interval), CommandFencer::from_config,
-        //     check_loop per inst.checks, NotifyRunner::new(inst.notify.clone()).spawn(rx);
-        //   - for every Event: self.board.apply_event, self.metrics.observe_event, and
-        //     Transition::from_event -> notify worker.
+        //     inst.unicast_peers, inst.garp), RoleProbe (vip-pg from inst.role; its loop selects
+        //     on `reprobe.notified()` and the interval), CommandFencer::from_config,
+        //     commands::check::check_loop per inst.checks;
+        //   - every Action::Event -> events.emit(&event); the current master -> board.set_master;
+        //     adverts/drops/probe latencies/fence outcomes -> self.metrics.
         tracing::info!(instance = %inst.name, interface = %inst.interface, vrid = inst.vrid, "instance started (state initialize)");
         Running {
-            config: inst.clone(),
+            config,
+            events,
+            reprobe,
         }
+    }
+
+    /// The event sink of a running instance (for the wiring and tests).
+    pub async fn events(&self, name: &str) -> Option<EventSink> {
+        self.running
+            .lock()
+            .await
+            .get(name)
+            .map(|r| r.events.clone())
     }
 
     /// Stops one instance (graceful, per its `on_stop`).
@@ -115,7 +134,7 @@ impl Daemon {
             )
         })?;
         let mut running = self.running.lock().await;
-        let old: Vec<InstanceConfig> = running.values().map(|r| r.config.clone()).collect();
+        let old: Vec<InstanceConfig> = running.values().map(|r| (*r.config).clone()).collect();
         let diff = diff_instances(&old, &new.instances);
         let changed: Vec<String> = diff.changed.iter().map(|c| c.name.clone()).collect();
         for name in diff.removed.iter().chain(changed.iter()) {

@@ -6,6 +6,7 @@ pub mod commands;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod events;
 pub mod keepalived;
 pub mod logging;
 pub mod metrics;
