@@ -83,6 +83,15 @@ fn status(sock: &Path) -> StatusReport {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1).map(|e| e == "0"))
+        .unwrap_or(false)
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -227,6 +236,21 @@ fn vipd_lifecycle_over_control_socket_sd_notify_and_metrics() {
     assert!(out.status.success());
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("ignored"));
+
+    // Permission denied: another user (the socket is 0660 root:root).
+    if is_root() && Path::new("/usr/bin/setpriv").exists() {
+        let out = Command::new("/usr/bin/setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", VIPCTL, "--socket"])
+            .arg(&sock)
+            .arg("status")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("permission denied on control socket"), "{err}");
+    } else {
+        eprintln!("skip permission check: needs root and setpriv");
+    }
 
     // Metrics.
     let body = scrape(port);
