@@ -15,7 +15,10 @@ pub struct BackoffConfig {
 
 impl Default for BackoffConfig {
     fn default() -> Self {
-        BackoffConfig { initial: Duration::from_millis(100), max: Duration::from_secs(2) }
+        BackoffConfig {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(2),
+        }
     }
 }
 
@@ -32,7 +35,12 @@ pub struct Backoff {
 impl Backoff {
     /// A back-off with no failures yet: the first attempt may run at once.
     pub fn new(config: BackoffConfig) -> Self {
-        Backoff { config, failures: 0, not_before: None, last_error: None }
+        Backoff {
+            config,
+            failures: 0,
+            not_before: None,
+            last_error: None,
+        }
     }
 
     /// The delay that follows `failures` consecutive failures (0 for none).
@@ -41,13 +49,18 @@ impl Backoff {
             return Duration::ZERO;
         }
         let shift = (failures - 1).min(31);
-        self.config.initial.saturating_mul(1u32 << shift).min(self.config.max)
+        self.config
+            .initial
+            .saturating_mul(1u32 << shift)
+            .min(self.config.max)
     }
 
     /// `Ok(())` when an attempt may start at `now`, or how long to wait and the last error.
     pub fn check(&self, now: Instant) -> Result<(), (Duration, &str)> {
         match self.not_before {
-            Some(at) if at > now => Err((at - now, self.last_error.as_deref().unwrap_or("unknown"))),
+            Some(at) if at > now => {
+                Err((at - now, self.last_error.as_deref().unwrap_or("unknown")))
+            }
             _ => Ok(()),
         }
     }
@@ -84,11 +97,17 @@ mod tests {
 
     #[test]
     fn doubles_up_to_the_bound_and_resets() {
-        let mut b = Backoff::new(BackoffConfig { initial: ms(100), max: ms(700) });
+        let mut b = Backoff::new(BackoffConfig {
+            initial: ms(100),
+            max: ms(700),
+        });
         let t0 = Instant::now();
         assert!(b.check(t0).is_ok());
         let delays: Vec<_> = (0..6).map(|_| b.failed(t0, "refused".into())).collect();
-        assert_eq!(delays, vec![ms(100), ms(200), ms(400), ms(700), ms(700), ms(700)]);
+        assert_eq!(
+            delays,
+            vec![ms(100), ms(200), ms(400), ms(700), ms(700), ms(700)]
+        );
         b.succeeded();
         assert_eq!(b.failures(), 0);
         assert!(b.check(t0).is_ok());
@@ -97,7 +116,10 @@ mod tests {
 
     #[test]
     fn gates_attempts_until_the_delay_passed() {
-        let mut b = Backoff::new(BackoffConfig { initial: ms(100), max: ms(1000) });
+        let mut b = Backoff::new(BackoffConfig {
+            initial: ms(100),
+            max: ms(1000),
+        });
         let t0 = Instant::now();
         b.failed(t0, "refused".into());
         let (wait, last) = b.check(t0 + ms(30)).unwrap_err();
@@ -108,7 +130,10 @@ mod tests {
 
     #[test]
     fn huge_failure_counts_do_not_overflow() {
-        let b = Backoff::new(BackoffConfig { initial: ms(100), max: Duration::from_secs(5) });
+        let b = Backoff::new(BackoffConfig {
+            initial: ms(100),
+            max: Duration::from_secs(5),
+        });
         assert_eq!(b.delay_after(u32::MAX), Duration::from_secs(5));
         assert_eq!(b.delay_after(40), Duration::from_secs(5));
     }

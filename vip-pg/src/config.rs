@@ -61,10 +61,18 @@ impl ProbeConfig {
     /// timeout default to the probe timeout, TCP keepalives are on.
     pub(crate) fn driver_config(&self) -> Result<tokio_postgres::Config, PgError> {
         if self.timeout.is_zero() {
-            return Err(PgError::config("timeout", "must be greater than zero", None));
+            return Err(PgError::config(
+                "timeout",
+                "must be greater than zero",
+                None,
+            ));
         }
         if self.interval.is_zero() {
-            return Err(PgError::config("interval", "must be greater than zero", None));
+            return Err(PgError::config(
+                "interval",
+                "must be greater than zero",
+                None,
+            ));
         }
         if self.backoff.initial.is_zero() || self.backoff.max < self.backoff.initial {
             return Err(PgError::config("backoff", "need 0 < initial <= max", None));
@@ -126,7 +134,11 @@ impl fmt::Display for NodeSelector {
 /// database and user. Never the password.
 pub(crate) fn describe_target(config: &tokio_postgres::Config) -> String {
     let hosts: Vec<String> = if config.get_hosts().is_empty() {
-        config.get_hostaddrs().iter().map(ToString::to_string).collect()
+        config
+            .get_hostaddrs()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     } else {
         config
             .get_hosts()
@@ -138,7 +150,11 @@ pub(crate) fn describe_target(config: &tokio_postgres::Config) -> String {
             .collect()
     };
     let ports: Vec<String> = config.get_ports().iter().map(ToString::to_string).collect();
-    let port = if ports.is_empty() { "5432".to_owned() } else { ports.join(",") };
+    let port = if ports.is_empty() {
+        "5432".to_owned()
+    } else {
+        ports.join(",")
+    };
     format!(
         "{}:{} db={} user={}",
         hosts.join(","),
@@ -163,9 +179,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_settings_with_typed_errors() {
-        let e = ProbeConfig::new("host=db").timeout(Duration::ZERO).driver_config().unwrap_err();
+        let e = ProbeConfig::new("host=db")
+            .timeout(Duration::ZERO)
+            .driver_config()
+            .unwrap_err();
         assert!(matches!(e, PgError::Config { ref key, .. } if key == "timeout"));
-        let e = ProbeConfig::new("user=x password=hunter2 bogus_key=1").driver_config().unwrap_err();
+        let e = ProbeConfig::new("user=x password=hunter2 bogus_key=1")
+            .driver_config()
+            .unwrap_err();
         assert!(matches!(e, PgError::Config { ref key, .. } if key == "conninfo"));
         assert!(!e.to_string().contains("hunter2"));
         let e = ProbeConfig::new("user=x").driver_config().unwrap_err();
@@ -174,7 +195,10 @@ mod tests {
 
     #[test]
     fn fills_socket_bounds_from_the_timeout() {
-        let c = ProbeConfig::new("host=db").timeout(Duration::from_millis(700)).driver_config().unwrap();
+        let c = ProbeConfig::new("host=db")
+            .timeout(Duration::from_millis(700))
+            .driver_config()
+            .unwrap();
         assert_eq!(c.get_connect_timeout(), Some(&Duration::from_millis(700)));
         assert!(c.get_keepalives());
         let t = describe_target(&c);

@@ -72,7 +72,11 @@ pub fn decide(me: &NodeRecord, in_recovery: bool, primaries: &[NodeRecord]) -> D
     let recorded_primary = primaries.first().map(recorded);
     if primaries.len() > 1 {
         let names: Vec<&str> = primaries.iter().map(|p| p.node_name.as_str()).collect();
-        warnings.push(format!("repmgr.nodes records {} active primaries: {}", primaries.len(), names.join(", ")));
+        warnings.push(format!(
+            "repmgr.nodes records {} active primaries: {}",
+            primaries.len(),
+            names.join(", ")
+        ));
     }
     let role = match (me.node_type.as_str(), in_recovery) {
         ("primary", false) => Role::Primary,
@@ -93,11 +97,17 @@ pub fn decide(me: &NodeRecord, in_recovery: bool, primaries: &[NodeRecord]) -> D
             ));
             Role::Primary
         }
-        (other, _) => Role::unknown(format!("node {} has repmgr type {other:?}, never eligible", me.node_name)),
+        (other, _) => Role::unknown(format!(
+            "node {} has repmgr type {other:?}, never eligible",
+            me.node_name
+        )),
     };
     if role.is_primary() {
         if !me.active {
-            warnings.push(format!("repmgr.nodes marks node {} inactive while it runs as primary", me.node_name));
+            warnings.push(format!(
+                "repmgr.nodes marks node {} inactive while it runs as primary",
+                me.node_name
+            ));
         }
         if let Some(other) = primaries.iter().find(|p| p.node_id != me.node_id) {
             warnings.push(format!(
@@ -107,7 +117,11 @@ pub fn decide(me: &NodeRecord, in_recovery: bool, primaries: &[NodeRecord]) -> D
             ));
         }
     }
-    Decision { role, recorded_primary, warnings }
+    Decision {
+        role,
+        recorded_primary,
+        warnings,
+    }
 }
 
 #[cfg(test)]
@@ -122,7 +136,9 @@ mod tests {
             active,
             upstream_node_id: None,
             priority: 100,
-            conninfo: format!("host=10.0.0.{id} port=5432 user=repmgr password=pw{id} dbname=repmgr"),
+            conninfo: format!(
+                "host=10.0.0.{id} port=5432 user=repmgr password=pw{id} dbname=repmgr"
+            ),
         }
     }
 
@@ -133,8 +149,13 @@ mod tests {
         let d = decide(&p, false, std::slice::from_ref(&p));
         assert_eq!(d.role, Role::Primary);
         assert!(d.warnings.is_empty(), "{:?}", d.warnings);
-        let rp = d.recorded_primary.unwrap_or_else(|| panic!("recorded primary"));
-        assert_eq!((rp.node_id, rp.node_name.as_str(), rp.host.as_deref()), (1, "a", Some("10.0.0.1")));
+        let rp = d
+            .recorded_primary
+            .unwrap_or_else(|| panic!("recorded primary"));
+        assert_eq!(
+            (rp.node_id, rp.node_name.as_str(), rp.host.as_deref()),
+            (1, "a", Some("10.0.0.1"))
+        );
         let d = decide(&s, true, std::slice::from_ref(&p));
         assert_eq!(d.role, Role::Standby);
         assert!(d.warnings.is_empty());
@@ -181,9 +202,18 @@ mod tests {
     #[test]
     fn conninfo_host_reads_tcp_and_unix_and_uri() {
         assert_eq!(conninfo_host("host=db1 port=5432").as_deref(), Some("db1"));
-        assert_eq!(conninfo_host("host=/run/postgresql").as_deref(), Some("/run/postgresql"));
-        assert_eq!(conninfo_host("postgresql://u:p@db2:5433/x").as_deref(), Some("db2"));
-        assert_eq!(conninfo_host("hostaddr=192.0.2.7").as_deref(), Some("192.0.2.7"));
+        assert_eq!(
+            conninfo_host("host=/run/postgresql").as_deref(),
+            Some("/run/postgresql")
+        );
+        assert_eq!(
+            conninfo_host("postgresql://u:p@db2:5433/x").as_deref(),
+            Some("db2")
+        );
+        assert_eq!(
+            conninfo_host("hostaddr=192.0.2.7").as_deref(),
+            Some("192.0.2.7")
+        );
         assert_eq!(conninfo_host("user=x").as_deref(), None);
         assert_eq!(conninfo_host("nonsense").as_deref(), None);
     }

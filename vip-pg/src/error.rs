@@ -41,7 +41,9 @@ pub enum PgError {
         problem: String,
     },
     /// The server could not be reached (refused, unreachable, reset, DNS).
-    #[error("connect to {target} failed: {reason} (hint: check that PostgreSQL runs and listens there, and the host and port in conninfo)")]
+    #[error(
+        "connect to {target} failed: {reason} (hint: check that PostgreSQL runs and listens there, and the host and port in conninfo)"
+    )]
     Connect {
         /// Where (host, port, database, user; never the password).
         target: String,
@@ -49,7 +51,9 @@ pub enum PgError {
         reason: String,
     },
     /// The server refused our credentials.
-    #[error("authentication to {target} failed: {reason} (hint: check the user, the password and pg_hba.conf)")]
+    #[error(
+        "authentication to {target} failed: {reason} (hint: check the user, the password and pg_hba.conf)"
+    )]
     Auth {
         /// Where.
         target: String,
@@ -95,7 +99,9 @@ pub enum PgError {
         last_error: String,
     },
     /// The database has no repmgr metadata.
-    #[error("repmgr metadata not readable on {target}: {reason} (hint: point conninfo at the repmgr database, where the repmgr extension is installed)")]
+    #[error(
+        "repmgr metadata not readable on {target}: {reason} (hint: point conninfo at the repmgr database, where the repmgr extension is installed)"
+    )]
     MetadataMissing {
         /// Where.
         target: String,
@@ -103,7 +109,9 @@ pub enum PgError {
         reason: String,
     },
     /// This node has no row in `repmgr.nodes`.
-    #[error("node {node} is not registered in repmgr.nodes on {target} (hint: check node_name/node_id, or run `repmgr primary register` / `repmgr standby register` on that node)")]
+    #[error(
+        "node {node} is not registered in repmgr.nodes on {target} (hint: check node_name/node_id, or run `repmgr primary register` / `repmgr standby register` on that node)"
+    )]
     NodeNotRegistered {
         /// The name or id looked up.
         node: String,
@@ -115,12 +123,18 @@ pub enum PgError {
 impl PgError {
     /// A configuration error; `problem` is redacted.
     pub(crate) fn config(key: &str, problem: &str, secret: Option<&[u8]>) -> Self {
-        PgError::Config { key: key.to_owned(), problem: redact(problem, secret) }
+        PgError::Config {
+            key: key.to_owned(),
+            problem: redact(problem, secret),
+        }
     }
 
     /// True when the kept connection must be dropped after this error.
     pub fn drops_connection(&self) -> bool {
-        matches!(self, PgError::Timeout { .. } | PgError::ConnectionLost { .. })
+        matches!(
+            self,
+            PgError::Timeout { .. } | PgError::ConnectionLost { .. }
+        )
     }
 
     /// True when retrying later may succeed without an operator.
@@ -140,9 +154,10 @@ impl From<PgError> for vip_core::Error {
         let message = e.to_string();
         match e {
             PgError::Config { key, problem } => vip_core::Error::Config { key, problem },
-            PgError::Timeout { stage, after, .. } => {
-                vip_core::Error::Timeout { operation: format!("postgres probe {stage}"), after }
-            }
+            PgError::Timeout { stage, after, .. } => vip_core::Error::Timeout {
+                operation: format!("postgres probe {stage}"),
+                after,
+            },
             PgError::Connect { target, reason } | PgError::ConnectionLost { target, reason } => {
                 vip_core::Error::Unreachable {
                     operation: "postgres probe".into(),
@@ -151,7 +166,9 @@ impl From<PgError> for vip_core::Error {
                     hint: "check that PostgreSQL runs and listens there".into(),
                 }
             }
-            PgError::BackingOff { target, last_error, .. } => vip_core::Error::Unreachable {
+            PgError::BackingOff {
+                target, last_error, ..
+            } => vip_core::Error::Unreachable {
                 operation: "postgres probe".into(),
                 target,
                 reason: last_error,
@@ -161,15 +178,20 @@ impl From<PgError> for vip_core::Error {
                 key: "conninfo".into(),
                 problem: format!("authentication to {target} failed: {message}"),
             },
-            PgError::NodeNotRegistered { .. } => {
-                vip_core::Error::Config { key: "node".into(), problem: message }
-            }
-            PgError::MetadataMissing { .. } => {
-                vip_core::Error::Other { operation: "repmgr probe".into(), message, transient: false }
-            }
-            PgError::Query { .. } => {
-                vip_core::Error::Other { operation: "postgres probe".into(), message, transient: true }
-            }
+            PgError::NodeNotRegistered { .. } => vip_core::Error::Config {
+                key: "node".into(),
+                problem: message,
+            },
+            PgError::MetadataMissing { .. } => vip_core::Error::Other {
+                operation: "repmgr probe".into(),
+                message,
+                transient: false,
+            },
+            PgError::Query { .. } => vip_core::Error::Other {
+                operation: "postgres probe".into(),
+                message,
+                transient: true,
+            },
         }
     }
 }
@@ -180,11 +202,18 @@ mod tests {
 
     #[test]
     fn converts_into_core_errors_with_transience() {
-        let t = PgError::Timeout { stage: Stage::Query, target: "db".into(), after: Duration::from_millis(5) };
+        let t = PgError::Timeout {
+            stage: Stage::Query,
+            target: "db".into(),
+            after: Duration::from_millis(5),
+        };
         assert!(t.drops_connection());
         let core: vip_core::Error = t.into();
         assert!(core.is_transient());
-        let n = PgError::NodeNotRegistered { node: "name node9".into(), target: "db".into() };
+        let n = PgError::NodeNotRegistered {
+            node: "name node9".into(),
+            target: "db".into(),
+        };
         assert!(!n.is_transient());
         let core: vip_core::Error = n.into();
         assert!(!core.is_transient());
@@ -193,7 +222,11 @@ mod tests {
 
     #[test]
     fn config_problem_is_redacted() {
-        let e = PgError::config("conninfo", "bad value in host=x password=hunter2", Some(b"hunter2"));
+        let e = PgError::config(
+            "conninfo",
+            "bad value in host=x password=hunter2",
+            Some(b"hunter2"),
+        );
         assert!(!e.to_string().contains("hunter2"));
         assert!(!format!("{e:?}").contains("hunter2"));
     }

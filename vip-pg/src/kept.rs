@@ -41,7 +41,13 @@ pub struct Kept<C: Connector> {
 impl<C: Connector> Kept<C> {
     /// Nothing is connected until the first [`Kept::run`].
     pub fn new(connector: C, backoff: BackoffConfig) -> Self {
-        Kept { connector, state: Mutex::new(State { session: None, backoff: Backoff::new(backoff) }) }
+        Kept {
+            connector,
+            state: Mutex::new(State {
+                session: None,
+                backoff: Backoff::new(backoff),
+            }),
+        }
     }
 
     /// The connector.
@@ -67,9 +73,14 @@ impl<C: Connector> Kept<C> {
     {
         let deadline = Instant::now() + timeout;
         let target = || self.connector.target().to_owned();
-        let mut state = timeout_at(deadline, self.state.lock())
-            .await
-            .map_err(|_| PgError::Timeout { stage: Stage::Wait, target: target(), after: timeout })?;
+        let mut state =
+            timeout_at(deadline, self.state.lock())
+                .await
+                .map_err(|_| PgError::Timeout {
+                    stage: Stage::Wait,
+                    target: target(),
+                    after: timeout,
+                })?;
         let mut retried = false;
         loop {
             let (session, fresh) = match &state.session {
@@ -84,7 +95,11 @@ impl<C: Connector> Kept<C> {
                     }
                     let connected = match timeout_at(deadline, self.connector.connect()).await {
                         Ok(r) => r,
-                        Err(_) => Err(PgError::Timeout { stage: Stage::Connect, target: target(), after: timeout }),
+                        Err(_) => Err(PgError::Timeout {
+                            stage: Stage::Connect,
+                            target: target(),
+                            after: timeout,
+                        }),
                     };
                     match connected {
                         Ok(s) => {
@@ -102,7 +117,11 @@ impl<C: Connector> Kept<C> {
             };
             let result = match timeout_at(deadline, f(session)).await {
                 Ok(r) => r,
-                Err(_) => Err(PgError::Timeout { stage: Stage::Query, target: target(), after: timeout }),
+                Err(_) => Err(PgError::Timeout {
+                    stage: Stage::Query,
+                    target: target(),
+                    after: timeout,
+                }),
             };
             match result {
                 Ok(v) => return Ok(v),
@@ -135,7 +154,10 @@ mod tests {
     }
 
     fn backoff() -> BackoffConfig {
-        BackoffConfig { initial: ms(100), max: ms(400) }
+        BackoffConfig {
+            initial: ms(100),
+            max: ms(400),
+        }
     }
 
     type ConnectFn = Box<dyn Fn() -> BoxFuture<'static, Result<u32, PgError>> + Send + Sync>;
@@ -156,7 +178,10 @@ mod tests {
             self.limit = Some(n);
             self
         }
-        fn returning(&mut self, f: impl Fn() -> BoxFuture<'static, Result<u32, PgError>> + Send + Sync + 'static) {
+        fn returning(
+            &mut self,
+            f: impl Fn() -> BoxFuture<'static, Result<u32, PgError>> + Send + Sync + 'static,
+        ) {
             self.connect = Some(Box::new(f));
         }
     }
@@ -166,7 +191,11 @@ mod tests {
             if let Some(limit) = self.limit
                 && !std::thread::panicking()
             {
-                assert_eq!(self.calls.load(Ordering::SeqCst), limit, "connect call count");
+                assert_eq!(
+                    self.calls.load(Ordering::SeqCst),
+                    limit,
+                    "connect call count"
+                );
             }
         }
     }
@@ -185,7 +214,11 @@ mod tests {
     }
 
     fn mock() -> MockConnector {
-        MockConnector { connect: None, calls: AtomicU32::new(0), limit: None }
+        MockConnector {
+            connect: None,
+            calls: AtomicU32::new(0),
+            limit: None,
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -201,7 +234,16 @@ mod tests {
         let t0 = Instant::now();
         let err = kept.run(ms(500), |_| async { Ok(()) }).await.unwrap_err();
         assert_eq!(Instant::now() - t0, ms(500));
-        assert!(matches!(err, PgError::Timeout { stage: Stage::Connect, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                PgError::Timeout {
+                    stage: Stage::Connect,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         // Within the back-off, no second connect (times(1) above) and an immediate answer.
         let err = kept.run(ms(500), |_| async { Ok(()) }).await.unwrap_err();
         assert!(matches!(err, PgError::BackingOff { .. }), "{err}");
@@ -211,7 +253,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn hung_query_times_out_and_drops_the_session() {
         let mut c = mock();
-        c.expect_connect().times(2).returning(|| Box::pin(async { Ok(7) }));
+        c.expect_connect()
+            .times(2)
+            .returning(|| Box::pin(async { Ok(7) }));
         let kept = Kept::new(c, backoff());
         let t0 = Instant::now();
         let err = kept
@@ -222,7 +266,13 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(Instant::now() - t0, ms(300));
-        assert!(matches!(err, PgError::Timeout { stage: Stage::Query, .. }));
+        assert!(matches!(
+            err,
+            PgError::Timeout {
+                stage: Stage::Query,
+                ..
+            }
+        ));
         assert!(!kept.is_connected().await);
         // A timeout on the query does not start a back-off: the next probe reconnects at once.
         let v = kept.run(ms(300), |s| async move { Ok(*s) }).await.unwrap();
@@ -232,10 +282,15 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn keeps_one_session_across_probes() {
         let mut c = mock();
-        c.expect_connect().times(1).returning(|| Box::pin(async { Ok(3) }));
+        c.expect_connect()
+            .times(1)
+            .returning(|| Box::pin(async { Ok(3) }));
         let kept = Kept::new(c, backoff());
         for _ in 0..5 {
-            assert_eq!(kept.run(ms(100), |s| async move { Ok(*s) }).await.unwrap(), 3);
+            assert_eq!(
+                kept.run(ms(100), |s| async move { Ok(*s) }).await.unwrap(),
+                3
+            );
         }
     }
 
@@ -249,11 +304,17 @@ mod tests {
             Box::pin(async move { Ok(v) })
         });
         let kept = Kept::new(c, backoff());
-        assert_eq!(kept.run(ms(100), |s| async move { Ok(*s) }).await.unwrap(), 0);
+        assert_eq!(
+            kept.run(ms(100), |s| async move { Ok(*s) }).await.unwrap(),
+            0
+        );
         let v = kept
             .run(ms(100), |s| async move {
                 if *s == 0 {
-                    Err(PgError::ConnectionLost { target: "db".into(), reason: "reset".into() })
+                    Err(PgError::ConnectionLost {
+                        target: "db".into(),
+                        reason: "reset".into(),
+                    })
                 } else {
                     Ok(*s)
                 }
@@ -272,7 +333,12 @@ mod tests {
         let t0 = Instant::now();
         c.expect_connect().returning(move || {
             a2.lock().unwrap().push(Instant::now() - t0);
-            Box::pin(async { Err(PgError::Connect { target: "db".into(), reason: "refused".into() }) })
+            Box::pin(async {
+                Err(PgError::Connect {
+                    target: "db".into(),
+                    reason: "refused".into(),
+                })
+            })
         });
         let kept = Kept::new(c, backoff());
         // Probe every 50 ms for 1.6 s; attempts happen only when the back-off allows.
@@ -281,17 +347,26 @@ mod tests {
             tokio::time::sleep(ms(50)).await;
         }
         let got = attempts.lock().unwrap().clone();
-        assert_eq!(got, vec![ms(0), ms(100), ms(300), ms(700), ms(1100), ms(1500)]);
+        assert_eq!(
+            got,
+            vec![ms(0), ms(100), ms(300), ms(700), ms(1100), ms(1500)]
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn query_errors_keep_the_session() {
         let mut c = mock();
-        c.expect_connect().times(1).returning(|| Box::pin(async { Ok(1) }));
+        c.expect_connect()
+            .times(1)
+            .returning(|| Box::pin(async { Ok(1) }));
         let kept = Kept::new(c, backoff());
         let err = kept
             .run(ms(100), |_| async {
-                Err::<(), _>(PgError::Query { target: "db".into(), reason: "syntax".into(), sqlstate: None })
+                Err::<(), _>(PgError::Query {
+                    target: "db".into(),
+                    reason: "syntax".into(),
+                    sqlstate: None,
+                })
             })
             .await
             .unwrap_err();

@@ -38,7 +38,11 @@ impl PgConnector {
     /// A connector for `config` that prepares `statements` on each new connection.
     pub fn new(config: tokio_postgres::Config, statements: Vec<&'static str>) -> Self {
         let target = describe_target(&config);
-        PgConnector { config, statements, target }
+        PgConnector {
+            config,
+            statements,
+            target,
+        }
     }
 
     fn secret(&self) -> Option<&[u8]> {
@@ -64,7 +68,11 @@ impl PgConnector {
     /// The error for a session that lacks an expected prepared statement (a programming error,
     /// reported rather than panicking).
     pub fn missing_statement(&self) -> PgError {
-        PgError::Query { target: self.target.clone(), reason: "prepared statement missing".into(), sqlstate: None }
+        PgError::Query {
+            target: self.target.clone(),
+            reason: "prepared statement missing".into(),
+            sqlstate: None,
+        }
     }
 
     /// Classifies a driver error from preparing or running a statement.
@@ -75,14 +83,22 @@ impl PgConnector {
 
 /// Classifies a driver error from a statement: a broken connection, or a server error on a live
 /// one (operator intervention, such as an admin shutdown, counts as broken).
-pub(crate) fn query_error(target: &str, secret: Option<&[u8]>, e: &tokio_postgres::Error) -> PgError {
+pub(crate) fn query_error(
+    target: &str,
+    secret: Option<&[u8]>,
+    e: &tokio_postgres::Error,
+) -> PgError {
     let reason = redact(&error_text(e), secret);
     let target = target.to_owned();
     match e.code() {
         Some(code) if code.code().starts_with("57") || code.code().starts_with("08") => {
             PgError::ConnectionLost { target, reason }
         }
-        Some(code) => PgError::Query { target, reason, sqlstate: Some(code.code().to_owned()) },
+        Some(code) => PgError::Query {
+            target,
+            reason,
+            sqlstate: Some(code.code().to_owned()),
+        },
         None => PgError::ConnectionLost { target, reason },
     }
 }
@@ -107,8 +123,11 @@ impl Connector for PgConnector {
     type Session = Session;
 
     async fn connect(&self) -> Result<Session, PgError> {
-        let (client, connection) =
-            self.config.connect(NoTls).await.map_err(|e| self.connect_error(&e))?;
+        let (client, connection) = self
+            .config
+            .connect(NoTls)
+            .await
+            .map_err(|e| self.connect_error(&e))?;
         let target = self.target.clone();
         let task = tokio::spawn(async move {
             if let Err(e) = connection.await {
@@ -116,9 +135,17 @@ impl Connector for PgConnector {
             }
         });
         // From here on, an early return drops the session and so aborts the task.
-        let mut session = Session { client, statements: Vec::with_capacity(self.statements.len()), task };
+        let mut session = Session {
+            client,
+            statements: Vec::with_capacity(self.statements.len()),
+            task,
+        };
         for sql in &self.statements {
-            let statement = session.client.prepare(sql).await.map_err(|e| self.query_error(&e))?;
+            let statement = session
+                .client
+                .prepare(sql)
+                .await
+                .map_err(|e| self.query_error(&e))?;
             session.statements.push(statement);
         }
         Ok(session)

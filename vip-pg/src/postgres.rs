@@ -11,7 +11,6 @@ use crate::error::PgError;
 use crate::kept::{Connector, Kept};
 use crate::pgconn::{PgConnector, query_error};
 
-
 /// One statement: recovery state and timeline. On a primary the timeline comes from the current
 /// WAL file name (exact right after a promotion); in recovery, where that function is not
 /// allowed, from the last checkpoint (or restartpoint). Needs no special privileges.
@@ -33,11 +32,18 @@ impl Status {
         let bad = |e: tokio_postgres::Error| query_error(target, None, &e);
         let in_recovery: bool = row.try_get(0).map_err(bad)?;
         let timeline: Option<i32> = row.try_get(1).map_err(bad)?;
-        Ok(Status { in_recovery, timeline: timeline.and_then(|t| u32::try_from(t).ok()) })
+        Ok(Status {
+            in_recovery,
+            timeline: timeline.and_then(|t| u32::try_from(t).ok()),
+        })
     }
 
     pub(crate) fn role(&self) -> Role {
-        if self.in_recovery { Role::Standby } else { Role::Primary }
+        if self.in_recovery {
+            Role::Standby
+        } else {
+            Role::Primary
+        }
     }
 }
 
@@ -54,7 +60,10 @@ impl PostgresProbe {
     pub fn new(config: ProbeConfig) -> Result<Self, PgError> {
         let driver = config.driver_config()?;
         let connector = PgConnector::new(driver, vec![STATUS_SQL]);
-        Ok(PostgresProbe { kept: Kept::new(connector, config.backoff), config })
+        Ok(PostgresProbe {
+            kept: Kept::new(connector, config.backoff),
+            config,
+        })
     }
 
     /// The settings the probe was built with (interval and timeout for the daemon's schedule).
@@ -74,8 +83,15 @@ impl PostgresProbe {
         let status = self
             .kept
             .run(timeout, |session| async move {
-                let statement = session.statements.first().ok_or_else(|| conn.missing_statement())?;
-                let row = session.client.query_one(statement, &[]).await.map_err(|e| conn.query_error(&e))?;
+                let statement = session
+                    .statements
+                    .first()
+                    .ok_or_else(|| conn.missing_statement())?;
+                let row = session
+                    .client
+                    .query_one(statement, &[])
+                    .await
+                    .map_err(|e| conn.query_error(&e))?;
                 Status::from_row(&row, conn.target())
             })
             .await?;

@@ -136,7 +136,10 @@ mod tests {
 
     #[test]
     fn masks_uri_userinfo_and_query() {
-        let s = redact("postgresql://vip:hunter2@db:5432/x?password=other&sslmode=disable", None);
+        let s = redact(
+            "postgresql://vip:hunter2@db:5432/x?password=other&sslmode=disable",
+            None,
+        );
         assert_eq!(s, "postgresql://vip:***@db:5432/x?password=***");
         let s = redact("host=db password=ab&cd", None);
         assert_eq!(s, "host=db password=***");

@@ -45,7 +45,11 @@ impl RepmgrProbe {
             NodeSelector::Id(_) => NODE_BY_ID_SQL,
         };
         let connector = PgConnector::new(driver, vec![STATUS_SQL, by, PRIMARIES_SQL]);
-        Ok(RepmgrProbe { kept: Kept::new(connector, config.backoff), config, node })
+        Ok(RepmgrProbe {
+            kept: Kept::new(connector, config.backoff),
+            config,
+            node,
+        })
     }
 
     /// The settings the probe was built with.
@@ -82,12 +86,18 @@ impl RepmgrProbe {
                     }
                 };
                 // Polled together, the three statements are pipelined: one round trip.
-                let (status, me, primaries) =
-                    futures::try_join!(client.query_one(status_sql, &[]), me, client.query(primaries_sql, &[]))
-                        .map_err(|e| conn.query_error(&e))?;
+                let (status, me, primaries) = futures::try_join!(
+                    client.query_one(status_sql, &[]),
+                    me,
+                    client.query(primaries_sql, &[])
+                )
+                .map_err(|e| conn.query_error(&e))?;
                 let status = Status::from_row(&status, conn.target())?;
                 let me = me.map(|r| node_record(&r, conn)).transpose()?;
-                let primaries = primaries.iter().map(|r| node_record(r, conn)).collect::<Result<Vec<_>, _>>()?;
+                let primaries = primaries
+                    .iter()
+                    .map(|r| node_record(r, conn))
+                    .collect::<Result<Vec<_>, _>>()?;
                 Ok((status, me, primaries))
             })
             .await
@@ -122,9 +132,14 @@ fn node_record(row: &Row, conn: &PgConnector) -> Result<NodeRecord, PgError> {
 /// A missing schema or table (SQLSTATE 3F000 or 42P01) means this database has no repmgr metadata.
 fn metadata_missing(e: PgError, conn: &PgConnector) -> PgError {
     match e {
-        PgError::Query { reason, sqlstate: Some(code), .. } if code == "3F000" || code == "42P01" => {
-            PgError::MetadataMissing { target: conn.target().to_owned(), reason }
-        }
+        PgError::Query {
+            reason,
+            sqlstate: Some(code),
+            ..
+        } if code == "3F000" || code == "42P01" => PgError::MetadataMissing {
+            target: conn.target().to_owned(),
+            reason,
+        },
         other => other,
     }
 }

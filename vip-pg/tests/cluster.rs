@@ -19,7 +19,11 @@ macro_rules! cluster_or_skip {
     ($builder:expr) => {
         match $builder.start() {
             Ok(c) => {
-                eprintln!("cluster up in {:?}", c.bring_up_time());
+                eprintln!(
+                    "cluster up in {:?}: {:?}",
+                    c.bring_up_time(),
+                    c.bring_up_steps()
+                );
                 c
             }
             Err(HarnessError::Skip(reason)) => {
@@ -35,7 +39,10 @@ fn settings(conninfo: String) -> ProbeConfig {
     ProbeConfig::new(conninfo)
         .interval(INTERVAL)
         .timeout(TIMEOUT)
-        .backoff(BackoffConfig { initial: Duration::from_millis(50), max: Duration::from_millis(400) })
+        .backoff(BackoffConfig {
+            initial: Duration::from_millis(50),
+            max: Duration::from_millis(400),
+        })
 }
 
 fn reason(report: &RoleReport) -> String {
@@ -63,7 +70,11 @@ async fn roles_follow_recovery_state_and_promotion() {
     let (p, s) = (cluster.primary(), cluster.standby());
     let pg1 = PostgresProbe::new(settings(p.postgres_conninfo())).unwrap();
     let pg2 = PostgresProbe::new(settings(s.postgres_conninfo())).unwrap();
-    let rm1 = RepmgrProbe::new(settings(p.repmgr_conninfo()), NodeSelector::Name("node1".into())).unwrap();
+    let rm1 = RepmgrProbe::new(
+        settings(p.repmgr_conninfo()),
+        NodeSelector::Name("node1".into()),
+    )
+    .unwrap();
     let rm2 = RepmgrProbe::new(settings(s.repmgr_conninfo()), NodeSelector::Id(2)).unwrap();
 
     let r = pg1.probe(TIMEOUT).await;
@@ -77,7 +88,10 @@ async fn roles_follow_recovery_state_and_promotion() {
     assert_eq!(r.role, Role::Primary, "{r:?}");
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     let rp = r.recorded_primary.expect("recorded primary");
-    assert_eq!((rp.node_id, rp.node_name.as_str(), rp.host.as_deref()), (1, "node1", Some("127.0.0.1")));
+    assert_eq!(
+        (rp.node_id, rp.node_name.as_str(), rp.host.as_deref()),
+        (1, "node1", Some("127.0.0.1"))
+    );
     let r = rm2.probe(TIMEOUT).await;
     assert_eq!(r.role, Role::Standby, "{r:?}");
     assert_eq!(r.recorded_primary.map(|p| p.node_id), Some(1));
@@ -88,15 +102,29 @@ async fn roles_follow_recovery_state_and_promotion() {
     let promoted = Instant::now();
     // The very next probe (within one interval) over the kept connection says Primary.
     let r = pg2.probe(TIMEOUT).await;
-    assert!(promoted.elapsed() < INTERVAL, "probe took {:?}", promoted.elapsed());
+    assert!(
+        promoted.elapsed() < INTERVAL,
+        "probe took {:?}",
+        promoted.elapsed()
+    );
     assert_eq!(r.role, Role::Primary, "{r:?}");
     assert_eq!(r.timeline, Some(2), "promotion starts timeline 2");
-    assert!(pg2.is_connected().await, "the kept connection survives the promotion");
+    assert!(
+        pg2.is_connected().await,
+        "the kept connection survives the promotion"
+    );
     let r = rm2.probe(TIMEOUT).await;
     assert_eq!(r.role, Role::Primary, "{r:?}");
-    assert_eq!(r.recorded_primary.as_ref().map(|p| p.node_name.as_str()), Some("node2"));
+    assert_eq!(
+        r.recorded_primary.as_ref().map(|p| p.node_name.as_str()),
+        Some("node2")
+    );
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
-    assert!(promoted.elapsed() < INTERVAL, "both probes within one interval: {:?}", promoted.elapsed());
+    assert!(
+        promoted.elapsed() < INTERVAL,
+        "both probes within one interval: {:?}",
+        promoted.elapsed()
+    );
 
     // The stopped old primary: Unknown, within the timeout.
     let t0 = Instant::now();
@@ -112,7 +140,11 @@ async fn stopped_and_frozen_servers_give_unknown_within_the_timeout() {
     let mut cluster = cluster_or_skip!(ClusterBuilder::primary_only());
     let p = cluster.primary().clone();
     let pg = PostgresProbe::new(settings(p.postgres_conninfo())).unwrap();
-    let rm = RepmgrProbe::new(settings(p.repmgr_conninfo()), NodeSelector::Name("node1".into())).unwrap();
+    let rm = RepmgrProbe::new(
+        settings(p.repmgr_conninfo()),
+        NodeSelector::Name("node1".into()),
+    )
+    .unwrap();
     assert_eq!(pg.probe(TIMEOUT).await.role, Role::Primary);
     assert_eq!(rm.probe(TIMEOUT).await.role, Role::Primary);
 
@@ -131,7 +163,10 @@ async fn stopped_and_frozen_servers_give_unknown_within_the_timeout() {
         let t0 = Instant::now();
         let r = pg.try_probe(TIMEOUT).await.unwrap_err();
         assert!(t0.elapsed() < BOUND, "{:?}", t0.elapsed());
-        assert!(matches!(r, PgError::Timeout { .. } | PgError::BackingOff { .. }), "{r}");
+        assert!(
+            matches!(r, PgError::Timeout { .. } | PgError::BackingOff { .. }),
+            "{r}"
+        );
         tokio::time::sleep(INTERVAL).await;
     }
     cluster.thaw(0).unwrap();
@@ -147,7 +182,10 @@ async fn stopped_and_frozen_servers_give_unknown_within_the_timeout() {
         reason(&r);
     }
     let e = pg.try_probe(TIMEOUT).await.unwrap_err();
-    assert!(matches!(e, PgError::Connect { .. } | PgError::BackingOff { .. }), "{e}");
+    assert!(
+        matches!(e, PgError::Connect { .. } | PgError::BackingOff { .. }),
+        "{e}"
+    );
 
     // Restarted: the probe reconnects on its own (bounded back-off).
     cluster.start_node(0).unwrap();
@@ -161,30 +199,86 @@ async fn stopped_and_frozen_servers_give_unknown_within_the_timeout() {
 async fn metadata_disagreeing_with_recovery_state_and_missing_nodes() {
     let cluster = cluster_or_skip!(ClusterBuilder::new());
     let (p, s) = (cluster.primary(), cluster.standby());
-    let rm1 = RepmgrProbe::new(settings(p.repmgr_conninfo()), NodeSelector::Name("node1".into())).unwrap();
-    let rm2 = RepmgrProbe::new(settings(s.repmgr_conninfo()), NodeSelector::Name("node2".into())).unwrap();
+    let rm1 = RepmgrProbe::new(
+        settings(p.repmgr_conninfo()),
+        NodeSelector::Name("node1".into()),
+    )
+    .unwrap();
+    let rm2 = RepmgrProbe::new(
+        settings(s.repmgr_conninfo()),
+        NodeSelector::Name("node2".into()),
+    )
+    .unwrap();
 
     // Metadata says standby, server is not in recovery: Primary, with a warning.
-    cluster.psql(0, "repmgr", "UPDATE repmgr.nodes SET type = 'standby' WHERE node_id = 1").unwrap();
+    cluster
+        .psql(
+            0,
+            "repmgr",
+            "UPDATE repmgr.nodes SET type = 'standby' WHERE node_id = 1",
+        )
+        .unwrap();
     let r = rm1.probe(TIMEOUT).await;
     assert_eq!(r.role, Role::Primary, "{r:?}");
-    assert!(r.warnings.iter().any(|w| w.contains("as standby but the server is not in recovery")), "{:?}", r.warnings);
-    assert_eq!(r.recorded_primary, None, "no active primary recorded any more");
-    cluster.psql(0, "repmgr", "UPDATE repmgr.nodes SET type = 'primary' WHERE node_id = 1").unwrap();
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("as standby but the server is not in recovery")),
+        "{:?}",
+        r.warnings
+    );
+    assert_eq!(
+        r.recorded_primary, None,
+        "no active primary recorded any more"
+    );
+    cluster
+        .psql(
+            0,
+            "repmgr",
+            "UPDATE repmgr.nodes SET type = 'primary' WHERE node_id = 1",
+        )
+        .unwrap();
 
     // Metadata says primary, server is in recovery: not Primary (Standby, with a warning).
-    cluster.psql(0, "repmgr", "UPDATE repmgr.nodes SET type = 'primary', upstream_node_id = NULL WHERE node_id = 2").unwrap();
     cluster
-        .wait_for(1, "repmgr", "SELECT type FROM repmgr.nodes WHERE node_id = 2", "primary", Duration::from_secs(10))
+        .psql(
+            0,
+            "repmgr",
+            "UPDATE repmgr.nodes SET type = 'primary', upstream_node_id = NULL WHERE node_id = 2",
+        )
+        .unwrap();
+    cluster
+        .wait_for(
+            1,
+            "repmgr",
+            "SELECT type FROM repmgr.nodes WHERE node_id = 2",
+            "primary",
+            Duration::from_secs(10),
+        )
         .unwrap();
     let r = rm2.probe(TIMEOUT).await;
     assert_eq!(r.role, Role::Standby, "{r:?}");
-    assert!(r.warnings.iter().any(|w| w.contains("stale metadata")), "{:?}", r.warnings);
-    assert!(r.warnings.iter().any(|w| w.contains("2 active primaries")), "{:?}", r.warnings);
-    assert_eq!(r.recorded_primary.map(|p| p.node_id), Some(1), "lowest id first");
+    assert!(
+        r.warnings.iter().any(|w| w.contains("stale metadata")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(
+        r.warnings.iter().any(|w| w.contains("2 active primaries")),
+        "{:?}",
+        r.warnings
+    );
+    assert_eq!(
+        r.recorded_primary.map(|p| p.node_id),
+        Some(1),
+        "lowest id first"
+    );
 
     // A node that is not registered: a clear error, and Unknown from probe().
-    for selector in [NodeSelector::Name("no-such-node".into()), NodeSelector::Id(99)] {
+    for selector in [
+        NodeSelector::Name("no-such-node".into()),
+        NodeSelector::Id(99),
+    ] {
         let probe = RepmgrProbe::new(settings(p.repmgr_conninfo()), selector).unwrap();
         let r = probe.probe(TIMEOUT).await;
         assert!(reason(&r).contains("not registered"), "{r:?}");
@@ -194,12 +288,20 @@ async fn metadata_disagreeing_with_recovery_state_and_missing_nodes() {
         assert!(!core.is_transient());
     }
     // Names go in as parameters: quotes are data, not SQL.
-    let probe = RepmgrProbe::new(settings(p.repmgr_conninfo()), NodeSelector::Name("x' OR '1'='1".into())).unwrap();
+    let probe = RepmgrProbe::new(
+        settings(p.repmgr_conninfo()),
+        NodeSelector::Name("x' OR '1'='1".into()),
+    )
+    .unwrap();
     let e = probe.try_probe(TIMEOUT).await.unwrap_err();
     assert!(matches!(e, PgError::NodeNotRegistered { .. }), "{e}");
 
     // A database without repmgr metadata.
-    let probe = RepmgrProbe::new(settings(p.postgres_conninfo()), NodeSelector::Name("node1".into())).unwrap();
+    let probe = RepmgrProbe::new(
+        settings(p.postgres_conninfo()),
+        NodeSelector::Name("node1".into()),
+    )
+    .unwrap();
     let e = probe.try_probe(TIMEOUT).await.unwrap_err();
     assert!(matches!(e, PgError::MetadataMissing { .. }), "{e}");
 }
@@ -229,7 +331,10 @@ async fn wrong_password_and_unreachable_host_are_typed_errors_without_the_secret
         let probe = PostgresProbe::new(settings(conninfo)).unwrap();
         let e = probe.try_probe(TIMEOUT).await.unwrap_err();
         assert!(matches!(e, PgError::Auth { .. }), "{e}");
-        assert!(e.to_string().contains("password authentication failed"), "{e}");
+        assert!(
+            e.to_string().contains("password authentication failed"),
+            "{e}"
+        );
         assert_secret_absent(wrong, &e);
         assert!(!format!("{:?}", probe.config()).contains(wrong));
         let r = probe.probe(TIMEOUT).await;
@@ -237,9 +342,16 @@ async fn wrong_password_and_unreachable_host_are_typed_errors_without_the_secret
     }
 
     // Unreachable: a loopback port nobody listens on.
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let secret = "Unreachable-Secret-0815";
-    let probe = PostgresProbe::new(settings(format!("host=127.0.0.1 port={closed} user=x password={secret}"))).unwrap();
+    let probe = PostgresProbe::new(settings(format!(
+        "host=127.0.0.1 port={closed} user=x password={secret}"
+    )))
+    .unwrap();
     let t0 = Instant::now();
     let e = probe.try_probe(TIMEOUT).await.unwrap_err();
     assert!(t0.elapsed() < BOUND);

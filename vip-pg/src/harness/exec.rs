@@ -22,18 +22,34 @@ pub fn pg_bin(name: &str) -> PathBuf {
 pub fn skip_reason() -> Option<String> {
     let root = std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
         .unwrap_or(false);
     if !root {
         return Some("not root (the harness runs servers as the postgres user)".into());
     }
-    for bin in ["initdb", "pg_ctl", "postgres", "pg_basebackup", "psql", "repmgr"] {
+    for bin in [
+        "initdb",
+        "pg_ctl",
+        "postgres",
+        "pg_basebackup",
+        "psql",
+        "repmgr",
+    ] {
         if !pg_bin(bin).exists() {
-            return Some(format!("{} missing (run scripts/setup)", pg_bin(bin).display()));
+            return Some(format!(
+                "{} missing (run scripts/setup)",
+                pg_bin(bin).display()
+            ));
         }
     }
     if !Path::new(REPMGR_CONTROL).exists() {
-        return Some(format!("{REPMGR_CONTROL} missing (install postgresql-15-repmgr)"));
+        return Some(format!(
+            "{REPMGR_CONTROL} missing (install postgresql-15-repmgr)"
+        ));
     }
     if !Path::new("/usr/sbin/runuser").exists() && !Path::new("/sbin/runuser").exists() {
         return Some("runuser missing (util-linux)".into());
@@ -74,7 +90,16 @@ pub fn as_postgres(netns: Option<&str>, cwd: &Path, program: &Path) -> Command {
     };
     cmd.arg(program);
     cmd.current_dir(cwd);
-    for var in ["PGPASSWORD", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE", "PGPASSFILE", "PGDATA"] {
+    for var in [
+        "PGPASSWORD",
+        "PGHOST",
+        "PGPORT",
+        "PGUSER",
+        "PGDATABASE",
+        "PGSERVICE",
+        "PGPASSFILE",
+        "PGDATA",
+    ] {
         cmd.env_remove(var);
     }
     cmd.stdin(Stdio::null());
@@ -83,14 +108,20 @@ pub fn as_postgres(netns: Option<&str>, cwd: &Path, program: &Path) -> Command {
 
 /// Runs `cmd` to completion; a non-zero exit is an error naming `what` and carrying stderr.
 pub fn run(what: &str, cmd: &mut Command) -> Result<Output, HarnessError> {
-    let out = cmd.output().map_err(|e| HarnessError::Io(format!("{what}: {e}")))?;
+    let out = cmd
+        .output()
+        .map_err(|e| HarnessError::Io(format!("{what}: {e}")))?;
     if out.status.success() {
         Ok(out)
     } else {
         Err(HarnessError::Command {
             what: what.to_owned(),
             status: out.status.code(),
-            output: format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+            output: format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
         })
     }
 }

@@ -118,7 +118,9 @@ pub struct ClusterBuilder {
 
 impl Default for ClusterBuilder {
     fn default() -> Self {
-        ClusterBuilder { nodes: vec![NodeSpec::loopback("node1"), NodeSpec::loopback("node2")] }
+        ClusterBuilder {
+            nodes: vec![NodeSpec::loopback("node1"), NodeSpec::loopback("node2")],
+        }
     }
 }
 
@@ -130,7 +132,9 @@ impl ClusterBuilder {
 
     /// Only a primary `node1` on 127.0.0.1 (faster, for tests that need no standby).
     pub fn primary_only() -> Self {
-        ClusterBuilder { nodes: vec![NodeSpec::loopback("node1")] }
+        ClusterBuilder {
+            nodes: vec![NodeSpec::loopback("node1")],
+        }
     }
 
     /// Explicit nodes: the first is the primary, the others stream from it.
@@ -149,7 +153,13 @@ impl ClusterBuilder {
         }
         let started = Instant::now();
         let dir = make_dir()?;
-        let mut cluster = Cluster { dir, nodes: Vec::new(), postmasters: Vec::new(), bring_up: Duration::ZERO };
+        let mut cluster = Cluster {
+            dir,
+            nodes: Vec::new(),
+            postmasters: Vec::new(),
+            bring_up: Duration::ZERO,
+            steps: Vec::new(),
+        };
         for (i, spec) in self.nodes.into_iter().enumerate() {
             let id = i32::try_from(i + 1).map_err(|_| HarnessError::Io("too many nodes".into()))?;
             let node = cluster.plan_node(id, spec)?;
@@ -173,43 +183,56 @@ pub struct Cluster {
     /// (postmaster pid, data dir) of every server this cluster started.
     postmasters: Vec<(u32, PathBuf)>,
     bring_up: Duration,
+    steps: Vec<(String, Duration)>,
 }
 
 impl fmt::Debug for Cluster {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Cluster").field("dir", &self.dir).field("nodes", &self.nodes).finish()
+        f.debug_struct("Cluster")
+            .field("dir", &self.dir)
+            .field("nodes", &self.nodes)
+            .finish()
     }
 }
 
 fn make_dir() -> Result<PathBuf, HarnessError> {
     static SEQ: AtomicU32 = AtomicU32::new(0);
-    let (uid, gid) = exec::os_user_ids().ok_or_else(|| HarnessError::Skip("no postgres user".into()))?;
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let (uid, gid) =
+        exec::os_user_ids().ok_or_else(|| HarnessError::Skip("no postgres user".into()))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     let dir = std::env::temp_dir().join(format!(
         "vip-pg-{}-{}-{nanos:x}",
         std::process::id(),
         SEQ.fetch_add(1, Ordering::Relaxed)
     ));
-    std::fs::create_dir(&dir).map_err(|e| HarnessError::Io(format!("create {}: {e}", dir.display())))?;
-    std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).map_err(|e| HarnessError::Io(format!("chown: {e}")))?;
+    std::fs::create_dir(&dir)
+        .map_err(|e| HarnessError::Io(format!("create {}: {e}", dir.display())))?;
+    std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+        .map_err(|e| HarnessError::Io(format!("chown: {e}")))?;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
         .map_err(|e| HarnessError::Io(format!("chmod: {e}")))?;
     Ok(dir)
 }
 
 fn write_owned(path: &Path, text: &str) -> Result<(), HarnessError> {
-    std::fs::write(path, text).map_err(|e| HarnessError::Io(format!("write {}: {e}", path.display())))?;
+    std::fs::write(path, text)
+        .map_err(|e| HarnessError::Io(format!("write {}: {e}", path.display())))?;
     chown_tree(path)
 }
 
 fn chown_tree(path: &Path) -> Result<(), HarnessError> {
-    let (uid, gid) = exec::os_user_ids().ok_or_else(|| HarnessError::Skip("no postgres user".into()))?;
+    let (uid, gid) =
+        exec::os_user_ids().ok_or_else(|| HarnessError::Skip("no postgres user".into()))?;
     std::os::unix::fs::chown(path, Some(uid), Some(gid))
         .map_err(|e| HarnessError::Io(format!("chown {}: {e}", path.display())))
 }
 
 fn mkdir_owned(path: &Path) -> Result<(), HarnessError> {
-    std::fs::create_dir_all(path).map_err(|e| HarnessError::Io(format!("mkdir {}: {e}", path.display())))?;
+    std::fs::create_dir_all(path)
+        .map_err(|e| HarnessError::Io(format!("mkdir {}: {e}", path.display())))?;
     chown_tree(path)
 }
 
@@ -232,6 +255,22 @@ impl Cluster {
     /// How long [`ClusterBuilder::start`] took.
     pub fn bring_up_time(&self) -> Duration {
         self.bring_up
+    }
+
+    /// How long each bring-up step took (initdb, start, register, basebackup...).
+    pub fn bring_up_steps(&self) -> &[(String, Duration)] {
+        &self.steps
+    }
+
+    fn step<T>(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut Self) -> Result<T, HarnessError>,
+    ) -> Result<T, HarnessError> {
+        let t0 = Instant::now();
+        let r = f(self);
+        self.steps.push((name.to_owned(), t0.elapsed()));
+        r
     }
 
     /// The cluster's temporary directory.
@@ -338,16 +377,29 @@ impl Cluster {
 
     fn init_primary(&mut self) -> Result<(), HarnessError> {
         let data = self.nodes[0].data_dir.clone();
-        exec::run(
-            "initdb",
-            self.bin(0, "initdb").arg("-D").arg(&data).args(["-A", "trust", "-U", "postgres", "-N", "-E", "UTF8", "--locale=C"]),
-        )?;
+        self.step("initdb", |c| {
+            exec::run(
+                "initdb",
+                c.bin(0, "initdb").arg("-D").arg(&data).args([
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "-N",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                ]),
+            )
+        })?;
         let conf = data.join("postgresql.conf");
-        let mut text = std::fs::read_to_string(&conf).map_err(|e| HarnessError::Io(format!("read conf: {e}")))?;
+        let mut text = std::fs::read_to_string(&conf)
+            .map_err(|e| HarnessError::Io(format!("read conf: {e}")))?;
         text.push_str(SHARED_CONF);
         write_owned(&conf, &text)?;
         write_owned(&data.join("pg_hba.conf"), HBA)?;
-        self.start_with_port_retry(0)?;
+        self.step("start node1", |c| c.start_with_port_retry(0))?;
+        let t0 = Instant::now();
         for sql in [
             "CREATE USER repmgr SUPERUSER".to_owned(),
             "CREATE DATABASE repmgr OWNER repmgr".to_owned(),
@@ -355,35 +407,53 @@ impl Cluster {
         ] {
             self.psql(0, "postgres", &sql)?;
         }
+        self.steps.push(("create users".into(), t0.elapsed()));
         self.write_repmgr_conf(0)?;
-        self.repmgr(0, &["primary", "register"])?;
+        self.step("primary register", |c| {
+            c.repmgr(0, &["primary", "register"])
+        })?;
         Ok(())
     }
 
     fn init_standby(&mut self, i: usize) -> Result<(), HarnessError> {
         let data = self.nodes[i].data_dir.clone();
         let (phost, pport) = (self.nodes[0].host, self.nodes[0].port);
-        exec::run(
-            "pg_basebackup",
-            self.bin(i, "pg_basebackup").arg("-D").arg(&data).args([
+        let (host, port) = (phost.to_string(), pport.to_string());
+        self.step("pg_basebackup", |c| {
+            let mut cmd = c.bin(i, "pg_basebackup");
+            cmd.arg("-D").arg(&data);
+            cmd.args([
                 "-h",
-                &phost.to_string(),
+                &host,
                 "-p",
-                &pport.to_string(),
+                &port,
                 "-U",
                 "repmgr",
                 "-c",
                 "fast",
                 "-X",
                 "stream",
-            ]),
-        )?;
+                "--no-sync",
+                "--no-manifest",
+            ]);
+            exec::run("pg_basebackup", &mut cmd)
+        })?;
         write_owned(&data.join("standby.signal"), "")?;
-        self.start_with_port_retry(i)?;
+        self.step("start standby", |c| c.start_with_port_retry(i))?;
         self.write_repmgr_conf(i)?;
-        self.repmgr(i, &["standby", "register", "--upstream-node-id", "1"])?;
+        self.step("standby register", |c| {
+            c.repmgr(i, &["standby", "register", "--upstream-node-id", "1"])
+        })?;
         let expect = (i + 1).to_string();
-        self.wait_for(i, "repmgr", "SELECT count(*) FROM repmgr.nodes", &expect, Duration::from_secs(15))
+        self.step("wait replicated", |c| {
+            c.wait_for(
+                i,
+                "repmgr",
+                "SELECT count(*) FROM repmgr.nodes",
+                &expect,
+                Duration::from_secs(15),
+            )
+        })
     }
 
     /// Starts node `i`'s server; a loopback node whose port was taken meanwhile gets a new one.
@@ -393,10 +463,15 @@ impl Cluster {
             self.write_node_conf(i)?;
             match self.start_node(i) {
                 Ok(()) => return Ok(()),
-                Err(e) if attempt < 3 && self.nodes[i].netns.is_none() && self.nodes[i].log_tail().contains("could not bind") => {
+                Err(e)
+                    if attempt < 3
+                        && self.nodes[i].netns.is_none()
+                        && self.nodes[i].log_tail().contains("could not bind") =>
+                {
                     attempt += 1;
                     tracing::debug!("port {} taken, retrying: {e}", self.nodes[i].port);
-                    self.nodes[i].port = node::free_port(self.nodes[i].host).unwrap_or(self.nodes[i].port);
+                    self.nodes[i].port =
+                        node::free_port(self.nodes[i].host).unwrap_or(self.nodes[i].port);
                 }
                 Err(e) => return Err(e),
             }
@@ -409,12 +484,19 @@ impl Cluster {
         let (data, log) = (node.data_dir.clone(), node.log_file.clone());
         let result = exec::run(
             &format!("pg_ctl start {}", node.name),
-            self.bin(i, "pg_ctl").arg("-D").arg(&data).arg("-l").arg(&log).args(["-w", "-t", "30", "start"]),
+            self.bin(i, "pg_ctl")
+                .arg("-D")
+                .arg(&data)
+                .arg("-l")
+                .arg(&log)
+                .args(["-w", "-t", "30", "start"]),
         );
         if let Some(pid) = procs::postmaster_pid(&data) {
             self.postmasters.push((pid, data));
         }
-        result.map(|_| ()).map_err(|e| HarnessError::Io(format!("{e}\nserver log:\n{}", self.nodes[i].log_tail())))
+        result.map(|_| ()).map_err(|e| {
+            HarnessError::Io(format!("{e}\nserver log:\n{}", self.nodes[i].log_tail()))
+        })
     }
 
     /// Stops node `i`'s server (`pg_ctl stop -m fast|immediate`), waiting for it to exit.
@@ -422,7 +504,14 @@ impl Cluster {
         let node = &self.nodes[i];
         exec::run(
             &format!("pg_ctl stop -m {} {}", mode.as_arg(), node.name),
-            self.bin(i, "pg_ctl").arg("-D").arg(&node.data_dir).args(["-m", mode.as_arg(), "-w", "-t", "30", "stop"]),
+            self.bin(i, "pg_ctl").arg("-D").arg(&node.data_dir).args([
+                "-m",
+                mode.as_arg(),
+                "-w",
+                "-t",
+                "30",
+                "stop",
+            ]),
         )
         .map(|_| ())
     }
@@ -438,7 +527,10 @@ impl Cluster {
         let node = &self.nodes[i];
         exec::run(
             &format!("pg_ctl promote {}", node.name),
-            self.bin(i, "pg_ctl").arg("-D").arg(&node.data_dir).args(["-w", "-t", "30", "promote"]),
+            self.bin(i, "pg_ctl")
+                .arg("-D")
+                .arg(&node.data_dir)
+                .args(["-w", "-t", "30", "promote"]),
         )
         .map(|_| ())
     }
@@ -446,7 +538,13 @@ impl Cluster {
     /// Runs `repmgr -f <node i's repmgr.conf> ARGS` as postgres (in the node's namespace).
     pub fn repmgr(&self, i: usize, args: &[&str]) -> Result<Output, HarnessError> {
         let node = &self.nodes[i];
-        exec::run(&format!("repmgr {} on {}", args.join(" "), node.name), self.bin(i, "repmgr").arg("-f").arg(&node.repmgr_conf).args(args))
+        exec::run(
+            &format!("repmgr {} on {}", args.join(" "), node.name),
+            self.bin(i, "repmgr")
+                .arg("-f")
+                .arg(&node.repmgr_conf)
+                .args(args),
+        )
     }
 
     /// Runs `sql` with psql on node `i` as the postgres superuser over the Unix socket, returning
@@ -456,7 +554,19 @@ impl Cluster {
         let out = exec::run(
             &format!("psql on {}", node.name),
             self.bin(i, "psql")
-                .args(["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-U", "postgres", "-d", dbname, "-h"])
+                .args([
+                    "-X",
+                    "-A",
+                    "-t",
+                    "-q",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-U",
+                    "postgres",
+                    "-d",
+                    dbname,
+                    "-h",
+                ])
                 .arg(&node.socket_dir)
                 .args(["-p", &node.port.to_string(), "-c", sql]),
         )?;
@@ -464,7 +574,14 @@ impl Cluster {
     }
 
     /// Polls `sql` on node `i` (every 20 ms) until it returns `expected`.
-    pub fn wait_for(&self, i: usize, dbname: &str, sql: &str, expected: &str, timeout: Duration) -> Result<(), HarnessError> {
+    pub fn wait_for(
+        &self,
+        i: usize,
+        dbname: &str,
+        sql: &str,
+        expected: &str,
+        timeout: Duration,
+    ) -> Result<(), HarnessError> {
         let deadline = Instant::now() + timeout;
         let mut last = String::new();
         while Instant::now() < deadline {
@@ -475,7 +592,10 @@ impl Cluster {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Err(HarnessError::Timeout(format!("{sql:?} on {} never returned {expected:?} (last: {last})", self.nodes[i].name)))
+        Err(HarnessError::Timeout(format!(
+            "{sql:?} on {} never returned {expected:?} (last: {last})",
+            self.nodes[i].name
+        )))
     }
 
     /// Node `i`'s postmaster pid, if it runs.
@@ -486,20 +606,26 @@ impl Cluster {
     /// Freezes node `i`: SIGSTOP to the postmaster, then to all its children (backends, walsender,
     /// checkpointer...), so kept connections hang too. A hung server, as far as clients can tell.
     pub fn freeze(&self, i: usize) -> Result<(), HarnessError> {
-        let pid = self.postmaster_pid(i).ok_or_else(|| HarnessError::Io(format!("{} is not running", self.nodes[i].name)))?;
+        let pid = self
+            .postmaster_pid(i)
+            .ok_or_else(|| HarnessError::Io(format!("{} is not running", self.nodes[i].name)))?;
         procs::signal("STOP", &[pid])?;
         procs::signal("STOP", &procs::children(pid))
     }
 
     /// Freezes only node `i`'s postmaster (new connections hang; existing backends still answer).
     pub fn freeze_postmaster(&self, i: usize) -> Result<(), HarnessError> {
-        let pid = self.postmaster_pid(i).ok_or_else(|| HarnessError::Io(format!("{} is not running", self.nodes[i].name)))?;
+        let pid = self
+            .postmaster_pid(i)
+            .ok_or_else(|| HarnessError::Io(format!("{} is not running", self.nodes[i].name)))?;
         procs::signal("STOP", &[pid])
     }
 
     /// Thaws node `i` (SIGCONT to the children, then the postmaster).
     pub fn thaw(&self, i: usize) -> Result<(), HarnessError> {
-        let pid = self.postmaster_pid(i).ok_or_else(|| HarnessError::Io(format!("{} is not running", self.nodes[i].name)))?;
+        let pid = self
+            .postmaster_pid(i)
+            .ok_or_else(|| HarnessError::Io(format!("{} is not running", self.nodes[i].name)))?;
         procs::signal("CONT", &procs::children(pid))?;
         procs::signal("CONT", &[pid])
     }
@@ -512,7 +638,14 @@ impl Cluster {
                 let _ = procs::signal("CONT", &[pid]);
                 let _ = exec::run(
                     "pg_ctl stop -m immediate",
-                    self.bin(i, "pg_ctl").arg("-D").arg(&data).args(["-m", "immediate", "-w", "-t", "5", "stop"]),
+                    self.bin(i, "pg_ctl").arg("-D").arg(&data).args([
+                        "-m",
+                        "immediate",
+                        "-w",
+                        "-t",
+                        "5",
+                        "stop",
+                    ]),
                 );
             }
         }

@@ -38,13 +38,22 @@ impl NodeSpec {
 
     /// A node in network namespace `netns`, listening on `host`, port 5432.
     pub fn in_netns(name: impl Into<String>, netns: impl Into<String>, host: IpAddr) -> Self {
-        NodeSpec { host, netns: Some(netns.into()), port: Some(5432), ..NodeSpec::loopback(name) }
+        NodeSpec {
+            host,
+            netns: Some(netns.into()),
+            port: Some(5432),
+            ..NodeSpec::loopback(name)
+        }
     }
 }
 
 /// A free TCP port on `host` (in the current namespace), or `None` when none can be bound there.
 pub(crate) fn free_port(host: IpAddr) -> Option<u16> {
-    TcpListener::bind((host, 0)).ok()?.local_addr().ok().map(|a| a.port())
+    TcpListener::bind((host, 0))
+        .ok()?
+        .local_addr()
+        .ok()
+        .map(|a| a.port())
 }
 
 /// A server of the cluster.
@@ -77,7 +86,10 @@ pub struct Node {
 impl Node {
     /// `host=H port=P user=USER dbname=DB` over TCP.
     pub fn conninfo(&self, user: &str, dbname: &str) -> String {
-        format!("host={} port={} user={user} dbname={dbname}", self.host, self.port)
+        format!(
+            "host={} port={} user={user} dbname={dbname}",
+            self.host, self.port
+        )
     }
 
     /// The repmgr superuser on the repmgr database (trust auth): what a `RepmgrProbe` uses.
@@ -93,7 +105,10 @@ impl Node {
     /// The password role ([`PASSWORD_USER`], scram-sha-256 over TCP) with `password`; pass
     /// [`PASSWORD`] for the right one.
     pub fn password_conninfo(&self, password: &str) -> String {
-        format!("{} password={password}", self.conninfo(PASSWORD_USER, "postgres"))
+        format!(
+            "{} password={password}",
+            self.conninfo(PASSWORD_USER, "postgres")
+        )
     }
 
     /// The password role with the right password.

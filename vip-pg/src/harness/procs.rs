@@ -28,7 +28,9 @@ fn stat_field(stat: &str, n: usize) -> Option<&str> {
 
 /// The direct children of `pid`.
 pub fn children(pid: u32) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|p| {
             std::fs::read_to_string(format!("/proc/{p}/stat"))
