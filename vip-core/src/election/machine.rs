@@ -19,7 +19,11 @@ impl Election {
     /// pseudo-random choices (claim back-off jitter).
     pub fn new(config: ElectionConfig, seed: u64) -> Self {
         let _ = seed;
-        Election { config, state: State::Initialize, actions: VecDeque::new() }
+        Election {
+            config,
+            state: State::Initialize,
+            actions: VecDeque::new(),
+        }
     }
 
     /// Feeds one input at time `now`.
