@@ -52,7 +52,10 @@ fn main() {
     };
     let node = cluster.primary().clone();
     println!("cluster bring-up: {:?}", cluster.bring_up_time());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
 
     let rss_before = vm_rss_kib();
     let settings = ProbeConfig::new(node.repmgr_conninfo()).timeout(TIMEOUT);
@@ -65,11 +68,16 @@ fn main() {
     }
     let rss_connected = vm_rss_kib();
 
-    let query = format!("SELECT active||type FROM repmgr.nodes WHERE node_name='{}'", node.name);
+    let query = format!(
+        "SELECT active||type FROM repmgr.nodes WHERE node_name='{}'",
+        node.name
+    );
     let (host, port) = (node.host.to_string(), node.port.to_string());
     let psql = || {
         let out = Command::new("psql")
-            .args(["-h", &host, "-p", &port, "-U", "repmgr", "-d", "repmgr", "-t", "-c", &query])
+            .args([
+                "-h", &host, "-p", &port, "-U", "repmgr", "-d", "repmgr", "-t", "-c", &query,
+            ])
             .output()
             .unwrap();
         assert!(out.status.success());
@@ -98,12 +106,32 @@ fn main() {
     let rss_after = vm_rss_kib();
 
     let (m_pg, m_rm, m_psql) = (median(&mut pg_t), median(&mut rm_t), median(&mut psql_t));
-    println!("samples: {} PostgresProbe, {} RepmgrProbe, {} psql", pg_t.len(), rm_t.len(), psql_t.len());
-    println!("median PostgresProbe round trip (kept connection): {:9.1} us", micros(m_pg));
-    println!("median RepmgrProbe round trip   (kept connection): {:9.1} us", micros(m_rm));
-    println!("median psql -t -c subprocess per check:            {:9.1} us", micros(m_psql));
-    println!("ratio PostgresProbe / psql: {:.4}", m_pg.as_secs_f64() / m_psql.as_secs_f64());
-    println!("ratio RepmgrProbe   / psql: {:.4}", m_rm.as_secs_f64() / m_psql.as_secs_f64());
+    println!(
+        "samples: {} PostgresProbe, {} RepmgrProbe, {} psql",
+        pg_t.len(),
+        rm_t.len(),
+        psql_t.len()
+    );
+    println!(
+        "median PostgresProbe round trip (kept connection): {:9.1} us",
+        micros(m_pg)
+    );
+    println!(
+        "median RepmgrProbe round trip   (kept connection): {:9.1} us",
+        micros(m_rm)
+    );
+    println!(
+        "median psql -t -c subprocess per check:            {:9.1} us",
+        micros(m_psql)
+    );
+    println!(
+        "ratio PostgresProbe / psql: {:.4}",
+        m_pg.as_secs_f64() / m_psql.as_secs_f64()
+    );
+    println!(
+        "ratio RepmgrProbe   / psql: {:.4}",
+        m_rm.as_secs_f64() / m_psql.as_secs_f64()
+    );
     println!(
         "VmRSS: {rss_before} KiB before the probes, {rss_connected} KiB after building and connecting both, \
          {rss_after} KiB after {} probes: cost {} KiB for both probes (connections, statements, buffers)",

@@ -66,8 +66,8 @@ async fn probe_until(probe: &dyn RoleProbe, want: &Role, deadline: Duration) -> 
 
 #[tokio::test]
 async fn roles_follow_recovery_state_and_promotion() {
-    let cluster = cluster_or_skip!(ClusterBuilder::new());
-    let (p, s) = (cluster.primary(), cluster.standby());
+    let mut cluster = cluster_or_skip!(ClusterBuilder::new());
+    let (p, s) = (cluster.primary().clone(), cluster.standby().clone());
     let pg1 = PostgresProbe::new(settings(p.postgres_conninfo())).unwrap();
     let pg2 = PostgresProbe::new(settings(s.postgres_conninfo())).unwrap();
     let rm1 = RepmgrProbe::new(
@@ -133,6 +133,17 @@ async fn roles_follow_recovery_state_and_promotion() {
     assert!(!reason(&r).is_empty());
     let r = rm1.probe(TIMEOUT).await;
     reason(&r);
+
+    // The old primary rejoins as a standby of the new one (pg_rewind, repmgr node rejoin).
+    cluster.rejoin(0, 1).unwrap();
+    let r = probe_until(&pg1, &Role::Standby, Duration::from_secs(5)).await;
+    assert_eq!(r.role, Role::Standby, "{r:?}");
+    let r = probe_until(&rm1, &Role::Standby, Duration::from_secs(5)).await;
+    assert_eq!(r.role, Role::Standby, "{r:?}");
+    assert_eq!(
+        r.recorded_primary.map(|p| p.node_name),
+        Some("node2".to_owned())
+    );
 }
 
 #[tokio::test]

@@ -368,6 +368,15 @@ impl Cluster {
             node.data_dir.display(),
             node.dir.join("repmgr.log").display()
         );
+        // repmgr starts and stops servers itself (node rejoin, switchover): always with a log file,
+        // so that no server inherits the harness's output pipes.
+        let pg_ctl = format!("{PG_BIN}/pg_ctl -D {}", node.data_dir.display());
+        let log = node.log_file.display();
+        text.push_str(&format!(
+            "service_start_command='{pg_ctl} -l {log} -w -t 30 start'\n\
+             service_stop_command='{pg_ctl} -m fast -w -t 30 stop'\n\
+             service_restart_command='{pg_ctl} -l {log} -m fast -w -t 30 restart'\n"
+        ));
         for line in &node.extra_repmgr_conf {
             text.push_str(line);
             text.push('\n');
@@ -521,6 +530,39 @@ impl Cluster {
         self.repmgr(i, &["standby", "promote"])
     }
 
+    /// Turns stopped node `i` into a standby of node `upstream` (`repmgr node rejoin
+    /// --force-rewind`, which runs pg_rewind when the timelines diverged), starts it and waits until
+    /// it streams and its record replicated back.
+    pub fn rejoin(&mut self, i: usize, upstream: usize) -> Result<(), HarnessError> {
+        let conninfo = self.nodes[upstream].repmgr_conninfo();
+        self.repmgr(
+            i,
+            &[
+                "node",
+                "rejoin",
+                "-d",
+                &conninfo,
+                "--force-rewind",
+                "--no-wait",
+            ],
+        )?;
+        if let Some(pid) = self.postmaster_pid(i) {
+            self.postmasters.push((pid, self.nodes[i].data_dir.clone()));
+        }
+        let sql = format!(
+            "SELECT type FROM repmgr.nodes WHERE node_id = {}",
+            self.nodes[i].id
+        );
+        self.wait_for(i, "repmgr", &sql, "standby", Duration::from_secs(30))?;
+        self.wait_for(
+            i,
+            "postgres",
+            "SELECT status FROM pg_stat_wal_receiver",
+            "streaming",
+            Duration::from_secs(30),
+        )
+    }
+
     /// `pg_ctl promote -w` on node `i`, bypassing repmgr (its metadata is not updated): how a
     /// split brain starts.
     pub fn pg_promote(&self, i: usize) -> Result<(), HarnessError> {
@@ -634,6 +676,7 @@ impl Cluster {
         for i in (0..self.nodes.len()).rev() {
             let data = self.nodes[i].data_dir.clone();
             if let Some(pid) = procs::postmaster_pid(&data) {
+                self.postmasters.push((pid, data.clone()));
                 let _ = procs::signal("CONT", &procs::children(pid));
                 let _ = procs::signal("CONT", &[pid]);
                 let _ = exec::run(
