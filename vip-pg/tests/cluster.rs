@@ -374,3 +374,18 @@ async fn wrong_password_and_unreachable_host_are_typed_errors_without_the_secret
     assert!(matches!(e, PgError::BackingOff { .. }), "{e}");
     assert_secret_absent(secret, &e);
 }
+
+#[tokio::test]
+async fn teardown_removes_a_frozen_cluster_completely() {
+    let cluster = cluster_or_skip!(ClusterBuilder::primary_only());
+    let dir = cluster.dir().to_owned();
+    let pid = cluster.postmaster_pid(0).expect("postmaster runs");
+    cluster.freeze(0).unwrap();
+    drop(cluster);
+    assert!(!dir.exists(), "{} left behind", dir.display());
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"));
+    assert!(
+        stat.is_err() || stat.unwrap().contains(") Z"),
+        "postmaster {pid} survived"
+    );
+}

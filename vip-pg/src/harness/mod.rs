@@ -409,13 +409,33 @@ impl Cluster {
         write_owned(&data.join("pg_hba.conf"), HBA)?;
         self.step("start node1", |c| c.start_with_port_retry(0))?;
         let t0 = Instant::now();
-        for sql in [
-            "CREATE USER repmgr SUPERUSER".to_owned(),
-            "CREATE DATABASE repmgr OWNER repmgr".to_owned(),
-            format!("CREATE ROLE {PASSWORD_USER} LOGIN PASSWORD '{PASSWORD}'"),
-        ] {
-            self.psql(0, "postgres", &sql)?;
-        }
+        // One psql, one transaction per -c (CREATE DATABASE cannot run inside a block).
+        let node = &self.nodes[0];
+        let mut cmd = self.bin(0, "psql");
+        cmd.args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-h",
+        ]);
+        cmd.arg(&node.socket_dir)
+            .args(["-p", &node.port.to_string()]);
+        cmd.args([
+            "-c",
+            "CREATE USER repmgr SUPERUSER",
+            "-c",
+            "CREATE DATABASE repmgr OWNER repmgr",
+            "-c",
+        ]);
+        cmd.arg(format!(
+            "CREATE ROLE {PASSWORD_USER} LOGIN PASSWORD '{PASSWORD}'"
+        ));
+        exec::run("create users", &mut cmd)?;
         self.steps.push(("create users".into(), t0.elapsed()));
         self.write_repmgr_conf(0)?;
         self.step("primary register", |c| {
