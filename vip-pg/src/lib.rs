@@ -22,6 +22,8 @@
 //! let pg = PostgresProbe::new(settings.clone())?;
 //! let repmgr = RepmgrProbe::new(settings, NodeSelector::Name("node1".into()))?;
 //! let report = repmgr.probe(repmgr.config().timeout).await;
+//! // Or, from a daemon's configuration, as a trait object:
+//! let probe = vip_pg::build_probe(vip_pg::ProbeKind::Postgres, ProbeConfig::new("host=/run/postgresql"))?;
 //! println!("{} (recorded primary {:?})", report.role, report.recorded_primary);
 //! let _ = pg.try_probe(Duration::from_millis(500)).await?;
 //! # Ok(()) }
@@ -31,6 +33,7 @@ mod backoff;
 mod config;
 pub mod crosscheck;
 mod error;
+mod factory;
 mod kept;
 mod pgconn;
 mod postgres;
@@ -43,5 +46,6 @@ pub mod harness;
 pub use backoff::{Backoff, BackoffConfig};
 pub use config::{DEFAULT_INTERVAL, DEFAULT_TIMEOUT, NodeSelector, ProbeConfig};
 pub use error::{PgError, Stage};
+pub use factory::{ProbeKind, build_probe};
 pub use postgres::PostgresProbe;
 pub use repmgr::RepmgrProbe;

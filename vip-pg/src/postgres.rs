@@ -101,6 +101,14 @@ impl PostgresProbe {
     }
 }
 
+impl std::fmt::Debug for PostgresProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresProbe")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
 #[async_trait]
 impl RoleProbe for PostgresProbe {
     async fn probe(&self, timeout: Duration) -> RoleReport {

@@ -144,6 +144,15 @@ fn metadata_missing(e: PgError, conn: &PgConnector) -> PgError {
     }
 }
 
+impl std::fmt::Debug for RepmgrProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RepmgrProbe")
+            .field("config", &self.config)
+            .field("node", &self.node)
+            .finish_non_exhaustive()
+    }
+}
+
 #[async_trait]
 impl RoleProbe for RepmgrProbe {
     async fn probe(&self, timeout: Duration) -> RoleReport {

@@ -348,6 +348,7 @@ async fn wrong_password_and_unreachable_host_are_typed_errors_without_the_secret
         );
         assert_secret_absent(wrong, &e);
         assert!(!format!("{:?}", probe.config()).contains(wrong));
+        assert!(!format!("{probe:?}").contains(wrong));
         let r = probe.probe(TIMEOUT).await;
         assert!(!format!("{r:?}").contains(wrong));
     }
