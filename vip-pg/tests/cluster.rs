@@ -285,6 +285,24 @@ async fn metadata_disagreeing_with_recovery_state_and_missing_nodes() {
         "lowest id first"
     );
 
+    cluster
+        .psql(
+            0,
+            "repmgr",
+            "UPDATE repmgr.nodes SET type = 'standby', upstream_node_id = 1 WHERE node_id = 2",
+        )
+        .unwrap();
+    cluster
+        .wait_for(
+            1,
+            "repmgr",
+            "SELECT type FROM repmgr.nodes WHERE node_id = 2",
+            "standby",
+            Duration::from_secs(10),
+        )
+        .unwrap();
+    assert!(rm2.probe(TIMEOUT).await.warnings.is_empty());
+
     // A node that is not registered: a clear error, and Unknown from probe().
     for selector in [
         NodeSelector::Name("no-such-node".into()),
