@@ -48,4 +48,4 @@ pub use config::{DEFAULT_INTERVAL, DEFAULT_TIMEOUT, NodeSelector, ProbeConfig};
 pub use error::{PgError, Stage};
 pub use factory::{ProbeKind, build_probe};
 pub use postgres::PostgresProbe;
-pub use repmgr::RepmgrProbe;
+pub use repmgr::{RepmgrDetails, RepmgrProbe};

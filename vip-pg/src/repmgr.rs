@@ -12,6 +12,7 @@ use crate::error::PgError;
 use crate::kept::{Connector, Kept};
 use crate::pgconn::PgConnector;
 use crate::postgres::{STATUS_SQL, Status};
+use crate::redact::redact;
 
 const NODE_BY_NAME_SQL: &str = "SELECT node_id::int8, node_name, type, active, upstream_node_id::int8, \
      priority::int8, conninfo FROM repmgr.nodes WHERE node_name = $1::text";
@@ -70,6 +71,13 @@ impl RepmgrProbe {
     /// Probes within `timeout` and returns the typed error (for example
     /// [`PgError::NodeNotRegistered`]) instead of folding it into [`Role::Unknown`].
     pub async fn try_probe(&self, timeout: Duration) -> Result<RoleReport, PgError> {
+        self.try_probe_detailed(timeout).await.map(|d| d.report)
+    }
+
+    /// Like [`RepmgrProbe::try_probe`], plus the metadata rows it decided on (this node's, with its
+    /// repmgr priority, and the recorded primaries), for tie-break rules. Conninfo strings in the
+    /// rows have their passwords masked.
+    pub async fn try_probe_detailed(&self, timeout: Duration) -> Result<RepmgrDetails, PgError> {
         let conn = self.kept.connector();
         let node = &self.node;
         let (status, me, primaries) = self
@@ -107,13 +115,36 @@ impl RepmgrProbe {
             target: conn.target().to_owned(),
         })?;
         let decision = decide(&me, status.in_recovery, &primaries);
-        Ok(RoleReport {
+        let report = RoleReport {
             role: decision.role,
             recorded_primary: decision.recorded_primary,
             timeline: status.timeline,
             warnings: decision.warnings,
+        };
+        let masked = |mut n: NodeRecord| {
+            n.conninfo = redact(&n.conninfo, None);
+            n
+        };
+        Ok(RepmgrDetails {
+            report,
+            node: masked(me),
+            in_recovery: status.in_recovery,
+            primaries: primaries.into_iter().map(masked).collect(),
         })
     }
+}
+
+/// A [`RepmgrProbe`] answer with the metadata behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepmgrDetails {
+    /// What [`RoleProbe::probe`] would report.
+    pub report: RoleReport,
+    /// This node's row of `repmgr.nodes` (conninfo password masked).
+    pub node: NodeRecord,
+    /// The server's recovery state.
+    pub in_recovery: bool,
+    /// The active primaries recorded in `repmgr.nodes`, lowest node_id first (masked).
+    pub primaries: Vec<NodeRecord>,
 }
 
 fn node_record(row: &Row, conn: &PgConnector) -> Result<NodeRecord, PgError> {

@@ -95,6 +95,18 @@ async fn roles_follow_recovery_state_and_promotion() {
     let r = rm2.probe(TIMEOUT).await;
     assert_eq!(r.role, Role::Standby, "{r:?}");
     assert_eq!(r.recorded_primary.map(|p| p.node_id), Some(1));
+    let d = rm2.try_probe_detailed(TIMEOUT).await.unwrap();
+    assert_eq!(
+        (
+            d.node.node_id,
+            d.node.node_type.as_str(),
+            d.node.priority,
+            d.in_recovery
+        ),
+        (2, "standby", 100, true)
+    );
+    assert_eq!(d.node.upstream_node_id, Some(1));
+    assert_eq!(d.primaries.len(), 1);
 
     // Failover: the primary stops, repmgr promotes the standby.
     cluster.stop(0, StopMode::Fast).unwrap();
