@@ -59,11 +59,14 @@ fn main() {
 
     let rss_before = vm_rss_kib();
     let settings = ProbeConfig::new(node.repmgr_conninfo()).timeout(TIMEOUT);
+    // Build, connect and prepare (warm-up), one probe at a time, to see each one's cost.
     let pg = PostgresProbe::new(settings.clone()).unwrap();
-    let rm = RepmgrProbe::new(settings, NodeSelector::Name(node.name.clone())).unwrap();
-    // Warm up: connect, prepare.
     for _ in 0..100 {
         assert_eq!(rt.block_on(pg.probe(TIMEOUT)).role, Role::Primary);
+    }
+    let rss_pg = vm_rss_kib();
+    let rm = RepmgrProbe::new(settings, NodeSelector::Name(node.name.clone())).unwrap();
+    for _ in 0..100 {
         assert_eq!(rt.block_on(rm.probe(TIMEOUT)).role, Role::Primary);
     }
     let rss_connected = vm_rss_kib();
@@ -133,10 +136,37 @@ fn main() {
         m_rm.as_secs_f64() / m_psql.as_secs_f64()
     );
     println!(
-        "VmRSS: {rss_before} KiB before the probes, {rss_connected} KiB after building and connecting both, \
-         {rss_after} KiB after {} probes: cost {} KiB for both probes (connections, statements, buffers)",
+        "VmRSS: {rss_before} KiB before; +{} KiB after building and connecting PostgresProbe; +{} KiB \
+         more for RepmgrProbe; {rss_after} KiB after {} probes in all: {} KiB for both probes",
+        rss_pg.saturating_sub(rss_before),
+        rss_connected.saturating_sub(rss_pg),
         2 * (ROUNDS * PROBES_PER_ROUND + 100),
         rss_after.saturating_sub(rss_before)
     );
+    // For scale: the peak RSS of one psql check process (GNU time's %M, KiB).
+    if std::path::Path::new("/usr/bin/time").exists() {
+        let mut peaks: Vec<u64> = (0..5)
+            .filter_map(|_| {
+                let out = Command::new("/usr/bin/time")
+                    .args([
+                        "-f", "%M", "psql", "-h", &host, "-p", &port, "-U", "repmgr", "-d",
+                        "repmgr", "-t", "-c", &query,
+                    ])
+                    .output()
+                    .ok()?;
+                String::from_utf8_lossy(&out.stderr)
+                    .trim()
+                    .lines()
+                    .last()?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        peaks.sort_unstable();
+        if let Some(p) = peaks.get(peaks.len() / 2) {
+            println!("peak RSS of one psql check process: {p} KiB (spawned every check)");
+        }
+    }
     drop(cluster);
 }
