@@ -10,7 +10,8 @@ use vip_core::lab::Lab;
 use vip_pg::harness::{Cluster, ClusterBuilder, NodeSpec};
 use vip_pg::{NodeSelector, PostgresProbe, ProbeConfig, RepmgrProbe};
 
-const TIMEOUT: Duration = Duration::from_millis(500);
+/// Generous: these probes must succeed, on a loaded machine too (a bound, not a figure).
+const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn ip(last: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(192, 0, 2, last))
