@@ -17,6 +17,8 @@ pub mod lab;
 mod peer;
 mod priority;
 mod role;
+#[cfg(feature = "runtime")]
+pub mod runtime;
 mod time;
 mod vip;
 
