@@ -15,6 +15,12 @@ use super::{
     Version,
 };
 
+/// Our Advertisement_Interval; a zero interval (forbidden on the wire) counts as 1 cs so that
+/// timers always move forward.
+fn advertisement_interval(config: &ElectionConfig) -> Interval {
+    config.advert_interval.max(Interval::from_centis(1))
+}
+
 /// One election instance (one VRID on one interface).
 ///
 /// Drive it with [`Election::handle`], carry out what [`Election::poll_action`] returns, and
@@ -77,7 +83,7 @@ impl Election {
         let mut e = Election {
             local: PeerId(config.local_addr),
             effective: config.priority,
-            master_adver_interval: config.advert_interval,
+            master_adver_interval: advertisement_interval(&config),
             eligible: !config.role_gated,
             backoff: config.claim_backoff_initial,
             config,
@@ -237,7 +243,7 @@ impl Election {
     pub(super) fn send_advert(&mut self, now: Timestamp, priority: Priority) {
         self.push(Action::SendAdvert { priority });
         if !priority.is_release() {
-            self.adver_timer = Some(now + centis(self.config.advert_interval));
+            self.adver_timer = Some(now + centis(advertisement_interval(&self.config)));
         }
     }
 
@@ -283,7 +289,11 @@ impl Election {
             return;
         }
         self.started = Some(now);
-        self.master_adver_interval = self.config.advert_interval;
+        if self.holding {
+            // Left on the interface by Stop(Keep): nobody vouches for them any more.
+            self.remove_vips();
+        }
+        self.master_adver_interval = advertisement_interval(&self.config);
         self.preempt_at =
             (!self.config.preempt_delay.is_zero()).then(|| now + self.config.preempt_delay);
         if let Some(reason) = self.fault_reason() {
@@ -299,6 +309,10 @@ impl Election {
 
     fn on_stop(&mut self, now: Timestamp, mode: StopMode) {
         if self.state == State::Initialize {
+            if mode == StopMode::Release && self.holding {
+                // VIPs kept by an earlier Stop(Keep): release them now.
+                self.remove_vips();
+            }
             return;
         }
         if mode == StopMode::Release {
