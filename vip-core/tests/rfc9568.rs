@@ -278,23 +278,427 @@ fn rfc_6_1_v3_learns_master_adver_interval_v2_does_not() {
     assert_eq!(n.e.master_down_interval(), Duration::from_millis(3600));
 }
 
-// ---- 6.4.1 Initialize ---------------------------------------------------------------------------
+// ---- 6.4 state machine: table-driven conformance ------------------------------------------------
+
+/// One scripted step: feed an input at a time (timers due at or before that time fire first, at
+/// their exact deadlines), or just let time run.
+enum Ev {
+    In(u64, Input),
+    Until(u64),
+}
+
+struct Case {
+    section: &'static str,
+    config: ElectionConfig,
+    script: Vec<Ev>,
+    /// Every action the machine emits, with the time it emitted it.
+    expect: Vec<(u64, Action)>,
+    end: State,
+}
+
+fn run_script(config: ElectionConfig, script: Vec<Ev>) -> (Vec<(u64, Action)>, Election) {
+    let mut e = Election::new(config, 42);
+    let mut log = Vec::new();
+    let collect = |e: &mut Election, at: Timestamp, log: &mut Vec<(u64, Action)>| {
+        while let Some(a) = e.poll_action() {
+            log.push((at.as_micros() / 1000, a));
+        }
+    };
+    let timers_until = |e: &mut Election, until: u64, log: &mut Vec<(u64, Action)>| {
+        while let Some(t) = e.poll_timeout() {
+            if t > ms(until) {
+                break;
+            }
+            e.handle(t, Input::Timer);
+            collect(e, t, log);
+        }
+    };
+    for ev in script {
+        match ev {
+            Ev::In(t, input) => {
+                timers_until(&mut e, t, &mut log);
+                e.handle(ms(t), input);
+                collect(&mut e, ms(t), &mut log);
+            }
+            Ev::Until(t) => timers_until(&mut e, t, &mut log),
+        }
+    }
+    (log, e)
+}
+
+/// A node that became Master at 3600 ms (no master heard, probe Free).
+fn master_script() -> Vec<Ev> {
+    vec![
+        Ev::In(0, Input::Start),
+        Ev::In(3560, free(1)),
+        Ev::Until(3600),
+    ]
+}
+
+fn master_log(p: u8) -> Vec<(u64, Action)> {
+    vec![
+        (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
+        (3550, probe(1)),
+        (
+            3600,
+            tr(3600, State::Backup, State::Claiming, Reason::MasterDown),
+        ),
+        (3600, send(p)),
+        (3600, add()),
+        (3600, announce()),
+        (
+            3600,
+            tr(3600, State::Claiming, State::Master, Reason::VipFree),
+        ),
+    ]
+}
+
+fn with(mut script: Vec<Ev>, more: Vec<Ev>) -> Vec<Ev> {
+    script.extend(more);
+    script
+}
+
+fn then(mut log: Vec<(u64, Action)>, more: Vec<(u64, Action)>) -> Vec<(u64, Action)> {
+    log.extend(more);
+    log
+}
+
+fn cases() -> Vec<Case> {
+    let no_preempt = {
+        let mut c = config(150);
+        c.preempt = false;
+        c
+    };
+    let v2 = {
+        let mut c = config(100);
+        c.version = Version::V2;
+        c
+    };
+    vec![
+        Case {
+            section: "6.4.1: Startup with priority < 255 -> Backup, Master_Down_Timer = \
+                      Master_Down_Interval (3 s + Skew_Time 0.6 s at priority 100)",
+            config: config(100),
+            script: vec![Ev::In(0, Input::Start), Ev::Until(3599)],
+            expect: vec![
+                (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
+                (3550, probe(1)),
+            ],
+            end: State::Backup,
+        },
+        Case {
+            section: "6.4.1 + 6.4.2: no advert within Master_Down_Interval -> takeover at exactly 3.6 s",
+            config: config(100),
+            script: master_script(),
+            expect: master_log(100),
+            end: State::Master,
+        },
+        Case {
+            section: "6.4.1: Startup as address owner (255) -> Master at once, Adver_Timer running",
+            config: config(255),
+            script: vec![Ev::In(0, Input::Start), Ev::In(2, free(1)), Ev::Until(2000)],
+            expect: vec![
+                (0, tr(0, State::Initialize, State::Claiming, Reason::Owner)),
+                (0, send(255)),
+                (0, probe(1)),
+                (2, add()),
+                (2, announce()),
+                (2, tr(2, State::Claiming, State::Master, Reason::VipFree)),
+                (1000, send(255)),
+                (2000, send(255)),
+            ],
+            end: State::Master,
+        },
+        Case {
+            section: "6.4.2: Backup receiving an advert with priority >= local resets Master_Down_Timer",
+            config: config(100),
+            script: vec![
+                Ev::In(0, Input::Start),
+                Ev::In(1000, advert(HIGHER, 200, 100)),
+                Ev::In(2000, advert(HIGHER, 200, 100)),
+                Ev::In(3000, advert(HIGHER, 100, 100)),
+                Ev::In(4000, advert(HIGHER, 200, 100)),
+                Ev::Until(7599),
+            ],
+            expect: vec![
+                (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
+                (7550, probe(1)),
+            ],
+            end: State::Backup,
+        },
+        Case {
+            section: "6.4.2: Backup receiving priority 0 sets Master_Down_Timer to Skew_Time",
+            config: config(100),
+            script: vec![
+                Ev::In(0, Input::Start),
+                Ev::In(1000, advert(HIGHER, 200, 100)),
+                Ev::In(1500, advert(HIGHER, 0, 100)),
+                Ev::In(1510, free(1)),
+                Ev::Until(2100),
+            ],
+            expect: vec![
+                (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
+                (1500, probe(1)),
+                (
+                    2100,
+                    tr(
+                        2100,
+                        State::Backup,
+                        State::Claiming,
+                        Reason::MasterReleased { peer: peer(HIGHER) },
+                    ),
+                ),
+                (2100, send(100)),
+                (2100, add()),
+                (2100, announce()),
+                (
+                    2100,
+                    tr(2100, State::Claiming, State::Master, Reason::VipFree),
+                ),
+            ],
+            end: State::Master,
+        },
+        Case {
+            section: "6.4.2: Backup with Preempt_Mode discards a lower-priority advert and takes over \
+                      when Master_Down_Timer fires",
+            config: config(150),
+            script: vec![
+                Ev::In(0, Input::Start),
+                Ev::In(500, advert(LOWER, 100, 100)),
+                Ev::In(1500, advert(LOWER, 100, 100)),
+                Ev::In(2500, advert(LOWER, 100, 100)),
+                Ev::In(3400, advert(LOWER, 100, 100)),
+                Ev::In(3470, free(1)),
+            ],
+            expect: vec![
+                (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
+                // MDI at 150: 300 + (106 * 100) / 256 = 341 cs.
+                (
+                    3410,
+                    tr(
+                        3410,
+                        State::Backup,
+                        State::Claiming,
+                        Reason::Preempt { peer: peer(LOWER) },
+                    ),
+                ),
+                (3410, send(150)),
+                (3460, probe(1)),
+                (3470, add()),
+                (3470, announce()),
+                (
+                    3470,
+                    tr(3470, State::Claiming, State::Master, Reason::VipFree),
+                ),
+            ],
+            end: State::Master,
+        },
+        Case {
+            section: "6.4.2: Backup without Preempt_Mode accepts a lower-priority master",
+            config: no_preempt,
+            script: std::iter::once(Ev::In(0, Input::Start))
+                .chain((1..=10).map(|i| Ev::In(i * 1000, advert(LOWER, 100, 100))))
+                .chain([Ev::Until(13_400)])
+                .collect(),
+            expect: vec![
+                (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
+                (13_360, probe(1)),
+            ],
+            end: State::Backup,
+        },
+        Case {
+            section: "6.4.2: Backup sets Master_Adver_Interval from the advert (v3): 3 x 0.5 s + \
+                      (156 x 50 / 256 = 30 cs) = 1.8 s",
+            config: config(100),
+            script: vec![
+                Ev::In(0, Input::Start),
+                Ev::In(1000, advert(HIGHER, 200, 50)),
+                Ev::Until(2800),
+            ],
+            expect: vec![
+                (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
+                (2750, probe(1)),
+                (
+                    2800,
+                    tr(2800, State::Backup, State::Claiming, Reason::MasterDown),
+                ),
+                (2800, send(100)),
+            ],
+            end: State::Claiming,
+        },
+        Case {
+            section: "RFC 3768 6.4.2 (v2): Master_Down_Interval uses our own Advertisement_Interval",
+            config: v2,
+            script: vec![
+                Ev::In(0, Input::Start),
+                Ev::In(1000, advert(HIGHER, 200, 50)),
+                Ev::Until(4600),
+            ],
+            expect: vec![
+                (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
+                (4550, probe(1)),
+                (
+                    4600,
+                    tr(4600, State::Backup, State::Claiming, Reason::MasterDown),
+                ),
+                (4600, send(100)),
+            ],
+            end: State::Claiming,
+        },
+        Case {
+            section: "6.4.2: Backup Shutdown -> Initialize, nothing sent",
+            config: config(100),
+            script: vec![
+                Ev::In(0, Input::Start),
+                Ev::In(100, Input::Stop(StopMode::Release)),
+                Ev::Until(10_000),
+            ],
+            expect: vec![
+                (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
+                (
+                    100,
+                    tr(100, State::Backup, State::Initialize, Reason::Stopped),
+                ),
+            ],
+            end: State::Initialize,
+        },
+        Case {
+            section: "6.4.3: Master sends an advert each time Adver_Timer fires",
+            config: config(100),
+            script: with(master_script(), vec![Ev::Until(6600)]),
+            expect: then(
+                master_log(100),
+                vec![(4600, send(100)), (5600, send(100)), (6600, send(100))],
+            ),
+            end: State::Master,
+        },
+        Case {
+            section: "6.4.3: Master receiving priority 0 sends an advert at once and resets Adver_Timer",
+            config: config(100),
+            script: with(
+                master_script(),
+                vec![Ev::In(4200, advert(LOWER, 0, 100)), Ev::Until(5300)],
+            ),
+            expect: then(master_log(100), vec![(4200, send(100)), (5200, send(100))]),
+            end: State::Master,
+        },
+        Case {
+            section: "6.4.3: Master receiving a higher priority -> Backup (VIPs removed first), \
+                      Master_Adver_Interval learned",
+            config: config(100),
+            script: with(
+                master_script(),
+                vec![Ev::In(4100, advert(HIGHER, 200, 50)), Ev::Until(5899)],
+            ),
+            expect: then(
+                master_log(100),
+                vec![
+                    (4100, remove()),
+                    (
+                        4100,
+                        tr(
+                            4100,
+                            State::Master,
+                            State::Backup,
+                            Reason::HigherPriority {
+                                peer: peer(HIGHER),
+                                priority: prio(200),
+                            },
+                        ),
+                    ),
+                    (5850, probe(2)),
+                ],
+            ),
+            end: State::Backup,
+        },
+        Case {
+            section: "6.4.3: Master receiving equal priority from a higher primary address -> Backup",
+            config: config(100),
+            script: with(
+                master_script(),
+                vec![Ev::In(4100, advert(HIGHER, 100, 100))],
+            ),
+            expect: then(
+                master_log(100),
+                vec![
+                    (4100, remove()),
+                    (
+                        4100,
+                        tr(
+                            4100,
+                            State::Master,
+                            State::Backup,
+                            Reason::HigherPriority {
+                                peer: peer(HIGHER),
+                                priority: prio(100),
+                            },
+                        ),
+                    ),
+                ],
+            ),
+            end: State::Backup,
+        },
+        Case {
+            section: "6.4.3: Master receiving equal priority from a lower primary address discards it \
+                      (and re-advertises at once)",
+            config: config(100),
+            script: with(
+                master_script(),
+                vec![Ev::In(4100, advert(LOWER, 100, 100)), Ev::Until(5100)],
+            ),
+            expect: then(master_log(100), vec![(4100, send(100)), (5100, send(100))]),
+            end: State::Master,
+        },
+        Case {
+            section: "6.4.3: Master receiving a lower priority discards it (and re-advertises at once)",
+            config: config(100),
+            script: with(master_script(), vec![Ev::In(4100, advert(LOWER, 50, 100))]),
+            expect: then(master_log(100), vec![(4100, send(100))]),
+            end: State::Master,
+        },
+        Case {
+            section: "6.4.3: Master Shutdown -> VIPs removed, priority-0 advert, Initialize",
+            config: config(100),
+            script: with(
+                master_script(),
+                vec![
+                    Ev::In(5000, Input::Stop(StopMode::Release)),
+                    Ev::Until(20_000),
+                ],
+            ),
+            expect: then(
+                master_log(100),
+                vec![
+                    (4600, send(100)),
+                    (5000, remove()),
+                    (5000, send(0)),
+                    (
+                        5000,
+                        tr(5000, State::Master, State::Initialize, Reason::Stopped),
+                    ),
+                ],
+            ),
+            end: State::Initialize,
+        },
+    ]
+}
 
 #[test]
-fn rfc_6_4_1_startup_backup_sets_master_down_timer() {
-    let mut n = Node::new(config(100));
-    assert_eq!(n.e.state(), State::Initialize);
-    assert_eq!(n.e.poll_timeout(), None);
-    let a = n.at(0, Input::Start);
-    assert_eq!(
-        a,
-        vec![tr(0, State::Initialize, State::Backup, Reason::Started)]
-    );
-    // Probe starts in_use_probe_timeout (50 ms) before Master_Down_Interval (3.6 s).
-    assert_eq!(n.e.poll_timeout(), Some(ms(3550)));
-    assert_eq!(n.fire(3550), vec![probe(1)]);
-    assert_eq!(n.e.poll_timeout(), Some(ms(3600)));
+fn rfc_9568_section_6_4_conformance_table() {
+    for case in cases() {
+        let (log, e) = run_script(case.config, case.script);
+        assert_eq!(log, case.expect, "{}", case.section);
+        assert_eq!(e.state(), case.end, "{}", case.section);
+        assert_eq!(
+            e.holds_vips(),
+            case.end == State::Master,
+            "{}",
+            case.section
+        );
+    }
 }
+
+// ---- 6.4.1 Initialize ---------------------------------------------------------------------------
 
 #[test]
 fn rfc_6_4_1_owner_claims_at_once() {
@@ -324,117 +728,7 @@ fn rfc_6_4_1_owner_claims_at_once() {
     assert_eq!(n.fire(2000), vec![send(255)]);
 }
 
-#[test]
-fn rfc_6_4_1_no_master_heard_takes_over_after_master_down_interval() {
-    let mut n = Node::started(config(100));
-    let a = n.run_until(3600);
-    assert_eq!(
-        a,
-        vec![
-            (3550, probe(1)),
-            (
-                3600,
-                tr(3600, State::Backup, State::Claiming, Reason::MasterDown)
-            ),
-            (3600, send(100)),
-        ]
-    );
-    let a = n.at(3601, free(1));
-    assert_eq!(
-        a,
-        vec![
-            add(),
-            announce(),
-            tr(3601, State::Claiming, State::Master, Reason::VipFree)
-        ]
-    );
-}
-
 // ---- 6.4.2 Backup -------------------------------------------------------------------------------
-
-#[test]
-fn rfc_6_4_2_backup_advert_resets_master_down_timer() {
-    let mut n = Node::started(config(100));
-    for t in [1000, 2000, 3000, 4000] {
-        assert_eq!(n.at(t, advert(HIGHER, 200, 100)), vec![]);
-        assert_eq!(n.e.poll_timeout(), Some(ms(t + 3600 - 50)));
-    }
-    assert_eq!(n.e.master(), Some(peer(HIGHER)));
-    assert_eq!(n.e.state(), State::Backup);
-}
-
-#[test]
-fn rfc_6_4_2_backup_receiving_priority_0_sets_master_down_timer_to_skew_time() {
-    let mut n = Node::started(config(100));
-    n.at(1000, advert(HIGHER, 200, 100));
-    // Skew_Time = 600 ms; the probe starts at once.
-    assert_eq!(n.at(1500, advert(HIGHER, 0, 100)), vec![probe(1)]);
-    assert_eq!(n.e.poll_timeout(), Some(ms(2100)));
-    assert_eq!(n.at(1510, free(1)), vec![]);
-    assert_eq!(
-        n.fire(2100),
-        vec![
-            tr(
-                2100,
-                State::Backup,
-                State::Claiming,
-                Reason::MasterReleased { peer: peer(HIGHER) }
-            ),
-            send(100),
-            add(),
-            announce(),
-            tr(2100, State::Claiming, State::Master, Reason::VipFree),
-        ]
-    );
-}
-
-#[test]
-fn rfc_6_4_2_preempt_discards_lower_priority_adverts() {
-    // Preempt_Mode true, advert priority lower: discard, Master_Down_Timer runs out.
-    let mut n = Node::started(config(150));
-    // MDI for 150 = 300 + (106*100)/256 = 341 cs
-    for t in [500, 1500, 2500, 3500] {
-        assert_eq!(n.at(t, advert(LOWER, 100, 100)), vec![]);
-    }
-    // No early probe: the lower master is alive and holds the VIPs.
-    assert_eq!(n.e.poll_timeout(), Some(ms(3410)));
-    let a = n.fire(3410);
-    assert_eq!(
-        a,
-        vec![
-            tr(
-                3410,
-                State::Backup,
-                State::Claiming,
-                Reason::Preempt { peer: peer(LOWER) }
-            ),
-            send(150)
-        ]
-    );
-    // The probe waits in_use_probe_timeout for the lower master to step down.
-    assert_eq!(n.fire(3460), vec![probe(1)]);
-    assert_eq!(
-        n.at(3470, free(1)),
-        vec![
-            add(),
-            announce(),
-            tr(3470, State::Claiming, State::Master, Reason::VipFree)
-        ]
-    );
-}
-
-#[test]
-fn rfc_6_4_2_no_preempt_accepts_lower_priority_master() {
-    let mut c = config(150);
-    c.preempt = false;
-    let mut n = Node::started(c);
-    for t in (1..=20).map(|i| i * 1000) {
-        assert_eq!(n.at(t, advert(LOWER, 100, 100)), vec![]);
-        assert!(n.run_until(t + 999).is_empty());
-    }
-    assert_eq!(n.e.state(), State::Backup);
-    assert_eq!(n.e.master(), Some(peer(LOWER)));
-}
 
 #[test]
 fn rfc_6_4_2_owner_preempts_even_with_preempt_off() {
@@ -568,21 +862,6 @@ fn rfc_6_4_3_master_tie_break_on_primary_address() {
 }
 
 #[test]
-fn rfc_6_4_3_master_lower_priority_advert_discarded() {
-    let mut n = master_node(100);
-    assert_eq!(n.at(4100, advert(LOWER, 50, 100)), vec![send(100)]);
-    assert_eq!(n.e.state(), State::Master);
-}
-
-#[test]
-fn rfc_6_4_3_master_receiving_priority_0_sends_advert_at_once() {
-    let mut n = master_node(100);
-    assert_eq!(n.e.poll_timeout(), Some(ms(4600)));
-    assert_eq!(n.at(4200, advert(LOWER, 0, 100)), vec![send(100)]);
-    assert_eq!(n.e.poll_timeout(), Some(ms(5200)), "Adver_Timer reset");
-}
-
-#[test]
 fn rfc_6_4_3_shutdown_releases_with_priority_0() {
     let mut n = master_node(100);
     let a = n.at(5000, Input::Stop(StopMode::Release));
@@ -607,16 +886,6 @@ fn shutdown_keep_leaves_vips_and_sends_nothing() {
         vec![tr(5000, State::Master, State::Initialize, Reason::Stopped)]
     );
     assert!(n.e.holds_vips());
-}
-
-#[test]
-fn rfc_6_4_2_backup_shutdown_sends_nothing() {
-    let mut n = Node::started(config(100));
-    let a = n.at(100, Input::Stop(StopMode::Release));
-    assert_eq!(
-        a,
-        vec![tr(100, State::Backup, State::Initialize, Reason::Stopped)]
-    );
 }
 
 // ---- fence-first claiming -----------------------------------------------------------------------
