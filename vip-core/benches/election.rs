@@ -1,11 +1,17 @@
 //! One `Election::handle` call on an advert, in Backup (the steady state of every backup) and
 //! in Master (a lower-priority advert: discard and re-advertise at once).
+//!
+//! `cargo bench -p vip-core --bench election` runs criterion (wall time). On a shared, loaded
+//! machine wall time includes preemption by other processes; for a CPU-time cross-check run the
+//! binary in fixed mode under `perf stat -e task-clock`:
+//! `VIP_BENCH_FIXED=backup:100000000 perf stat -e task-clock target/release/deps/election-*`
+//! and divide the task-clock by the iteration count.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
 use std::net::IpAddr;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use vip_core::election::{Action, Advert, Election, ElectionConfig, Input, State};
 use vip_core::{InUse, Interval, PeerId, Priority, Timestamp, Vip};
 
@@ -91,5 +97,39 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// Fixed mode: `SCENARIO:ITERATIONS` with SCENARIO `backup` or `master`, no criterion.
+fn fixed(spec: &str) {
+    let (scenario, iters) = spec
+        .split_once(':')
+        .expect("VIP_BENCH_FIXED=backup|master:N");
+    let iters: u64 = iters.parse().expect("iteration count");
+    let (mut e, input) = match scenario {
+        "backup" => (backup(), advert("192.0.2.20", 200)),
+        "master" => (master(), advert("192.0.2.5", 50)),
+        other => panic!("unknown scenario {other}"),
+    };
+    let start = std::time::Instant::now();
+    for i in 0..iters {
+        e.handle(
+            Timestamp::from_micros(10_000_000 + i),
+            black_box(input.clone()),
+        );
+        drain(&mut e);
+    }
+    let wall = start.elapsed();
+    println!(
+        "{scenario}: {iters} iterations, wall {:.2} ns/iter (divide perf task-clock by {iters} for CPU time)",
+        wall.as_nanos() as f64 / iters as f64
+    );
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("VIP_BENCH_FIXED") {
+        fixed(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

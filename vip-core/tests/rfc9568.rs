@@ -396,14 +396,18 @@ fn cases() -> Vec<Case> {
         Case {
             section: "6.4.1: Startup as address owner (255) -> Master at once, Adver_Timer running",
             config: config(255),
-            script: vec![Ev::In(0, Input::Start), Ev::In(2, free(1)), Ev::Until(2000)],
+            script: vec![
+                Ev::In(0, Input::Start),
+                Ev::In(52, free(1)),
+                Ev::Until(2000),
+            ],
             expect: vec![
                 (0, tr(0, State::Initialize, State::Claiming, Reason::Owner)),
                 (0, send(255)),
-                (0, probe(1)),
-                (2, add()),
-                (2, announce()),
-                (2, tr(2, State::Claiming, State::Master, Reason::VipFree)),
+                (50, probe(1)),
+                (52, add()),
+                (52, announce()),
+                (52, tr(52, State::Claiming, State::Master, Reason::VipFree)),
                 (1000, send(255)),
                 (2000, send(255)),
             ],
@@ -708,17 +712,19 @@ fn rfc_6_4_1_owner_claims_at_once() {
         a,
         vec![
             tr(0, State::Initialize, State::Claiming, Reason::Owner),
-            send(255),
-            probe(1)
+            send(255)
         ]
     );
-    let a = n.at(3, free(1));
+    // The probe waits in_use_probe_timeout, so that a backup holding the VIPs hears the
+    // owner's advert and steps down first.
+    assert_eq!(n.fire(50), vec![probe(1)]);
+    let a = n.at(53, free(1));
     assert_eq!(
         a,
         vec![
             add(),
             announce(),
-            tr(3, State::Claiming, State::Master, Reason::VipFree)
+            tr(53, State::Claiming, State::Master, Reason::VipFree)
         ]
     );
     assert!(n.e.holds_vips());
@@ -1690,4 +1696,19 @@ fn checks_master_dropping_below_backup_is_preempted() {
     let a = m.at(6601, advert(HIGHER, 100, 100));
     assert_eq!(a[0], remove());
     assert_eq!(b.fire(6650), vec![probe(1)]);
+}
+
+#[test]
+fn release_from_a_peer_that_is_not_our_master_is_ignored() {
+    // vip refinement of 6.4.2: only the master we follow can release; otherwise we would probe
+    // (and perhaps fence) a live master.
+    let mut n = Node::started(config(100));
+    n.at(1000, advert(HIGHER, 200, 100));
+    assert_eq!(n.at(1500, advert(LOWER, 0, 100)), vec![]);
+    assert_eq!(n.e.poll_timeout(), Some(ms(4550)));
+    assert_eq!(n.e.master(), Some(peer(HIGHER)));
+    // With no master known (after startup), any release counts (RFC behaviour).
+    let mut n = Node::started(config(100));
+    assert_eq!(n.at(1500, advert(LOWER, 0, 100)), vec![probe(1)]);
+    assert_eq!(n.e.poll_timeout(), Some(ms(2100)));
 }

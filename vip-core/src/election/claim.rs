@@ -7,8 +7,12 @@
 //!   preempting backup discards) invalidates the outstanding probe: a result counts only if the
 //!   probe started after the master was last heard.
 //! - A priority-0 release starts the probe at once (the Master_Down_Timer is only Skew_Time).
-//! - A preemption (the lower-priority master is alive and holds the VIPs) probes only after the
-//!   claiming advert had `in_use_probe_timeout` to make the master step down.
+//! - A preemption (the lower-priority master is alive and holds the VIPs), and an owner (255)
+//!   starting up, probe only after the claiming advert had `in_use_probe_timeout` to make the
+//!   current master step down; otherwise the probe would find that cooperating master and fence
+//!   it.
+//! - A priority-0 advert from a peer other than the master a backup follows is ignored (it cannot
+//!   release what it does not hold); RFC 9568 does not check the sender.
 //! - A probe error means "cannot be sure" and is treated like "in use".
 //! - With `FencePolicy::Always`, a Master_Down takeover with a known last master fences it even
 //!   when the probe says Free; a priority-0 release, a preemption or an owner start do not.
@@ -115,8 +119,9 @@ impl Election {
         self.transition(now, State::Claiming, reason);
         self.send_advert(now, self.effective);
         match takeover {
-            Takeover::Preempt(_) => {
-                // The lower master still holds the VIPs: give it time to step down.
+            Takeover::Preempt(_) | Takeover::Owner => {
+                // A live lower-priority master may still hold the VIPs: give it time to hear
+                // our advert and step down before probing.
                 self.probe = None;
                 self.probe_at = Some(now + self.config.in_use_probe_timeout);
             }

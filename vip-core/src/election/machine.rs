@@ -435,6 +435,12 @@ impl Election {
     /// 6.4.2: Backup receives an advert.
     fn backup_advert(&mut self, now: Timestamp, adv: &Advert) {
         if adv.priority.is_release() {
+            if self.master.is_some_and(|(master, _)| master != adv.from) {
+                // vip refinement: a peer that is not the master we follow cannot release the
+                // VIPs; shortening the timer would only make us probe (and perhaps fence) a
+                // live master.
+                return;
+            }
             // Master_Down_Timer = Skew_Time; start the in-use probe now so that its answer is
             // ready when the timer fires.
             self.master = None;
