@@ -135,6 +135,10 @@ impl Node {
         assert_eq!(self.e.poll_timeout(), Some(ms(expect)), "next deadline");
         self.at(expect, Input::Timer)
     }
+    /// Fires every timer due up to and including `until`; returns their actions.
+    fn upto(&mut self, until: u64) -> Vec<Action> {
+        self.run_until(until).into_iter().map(|(_, a)| a).collect()
+    }
     /// Fires timers up to and including `until`, collecting actions.
     fn run_until(&mut self, until: u64) -> Vec<(u64, Action)> {
         let mut out = Vec::new();
@@ -267,7 +271,7 @@ fn rfc_6_1_v3_learns_master_adver_interval_v2_does_not() {
     assert_eq!(
         n.e.poll_timeout(),
         Some(ms(10 + 1800 - 50)),
-        "probe lead before expiry"
+        "claim lead before expiry"
     );
 
     let mut c = config(100);
@@ -336,20 +340,33 @@ fn master_script() -> Vec<Ev> {
 }
 
 fn master_log(p: u8) -> Vec<(u64, Action)> {
+    then(
+        vec![(0, tr(0, State::Initialize, State::Backup, Reason::Started))],
+        then(
+            claim_log(3600, p, 1, Reason::MasterDown),
+            vec![
+                (3600, add()),
+                (3600, announce()),
+                (
+                    3600,
+                    tr(3600, State::Claiming, State::Master, Reason::VipFree),
+                ),
+            ],
+        ),
+    )
+}
+
+/// A master-down claim whose Master_Down_Timer expires at `expiry`: the claim starts one lead
+/// (50 ms) early with the claiming advert and the probe, and repeats the advert halfway.
+fn claim_log(expiry: u64, p: u8, probe_id: u64, reason: Reason) -> Vec<(u64, Action)> {
     vec![
-        (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
-        (3550, probe(1)),
         (
-            3600,
-            tr(3600, State::Backup, State::Claiming, Reason::MasterDown),
+            expiry - 50,
+            tr(expiry - 50, State::Backup, State::Claiming, reason),
         ),
-        (3600, send(p)),
-        (3600, add()),
-        (3600, announce()),
-        (
-            3600,
-            tr(3600, State::Claiming, State::Master, Reason::VipFree),
-        ),
+        (expiry - 50, send(p)),
+        (expiry - 50, probe(probe_id)),
+        (expiry - 25, send(p)),
     ]
 }
 
@@ -379,11 +396,8 @@ fn cases() -> Vec<Case> {
             section: "6.4.1: Startup with priority < 255 -> Backup, Master_Down_Timer = \
                       Master_Down_Interval (3 s + Skew_Time 0.6 s at priority 100)",
             config: config(100),
-            script: vec![Ev::In(0, Input::Start), Ev::Until(3599)],
-            expect: vec![
-                (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
-                (3550, probe(1)),
-            ],
+            script: vec![Ev::In(0, Input::Start), Ev::Until(3549)],
+            expect: vec![(0, tr(0, State::Initialize, State::Backup, Reason::Started))],
             end: State::Backup,
         },
         Case {
@@ -399,17 +413,18 @@ fn cases() -> Vec<Case> {
             script: vec![
                 Ev::In(0, Input::Start),
                 Ev::In(52, free(1)),
-                Ev::Until(2000),
+                Ev::Until(2025),
             ],
             expect: vec![
                 (0, tr(0, State::Initialize, State::Claiming, Reason::Owner)),
                 (0, send(255)),
+                (25, send(255)),
                 (50, probe(1)),
                 (52, add()),
                 (52, announce()),
                 (52, tr(52, State::Claiming, State::Master, Reason::VipFree)),
-                (1000, send(255)),
-                (2000, send(255)),
+                (1025, send(255)),
+                (2025, send(255)),
             ],
             end: State::Master,
         },
@@ -422,13 +437,19 @@ fn cases() -> Vec<Case> {
                 Ev::In(2000, advert(HIGHER, 200, 100)),
                 Ev::In(3000, advert(HIGHER, 100, 100)),
                 Ev::In(4000, advert(HIGHER, 200, 100)),
-                Ev::Until(7599),
+                Ev::Until(7550),
             ],
+            // The claim starts one lead (50 ms) before 4000 + 3600.
             expect: vec![
                 (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
+                (
+                    7550,
+                    tr(7550, State::Backup, State::Claiming, Reason::MasterDown),
+                ),
+                (7550, send(100)),
                 (7550, probe(1)),
             ],
-            end: State::Backup,
+            end: State::Claiming,
         },
         Case {
             section: "6.4.2: Backup receiving priority 0 sets Master_Down_Timer to Skew_Time",
@@ -440,26 +461,30 @@ fn cases() -> Vec<Case> {
                 Ev::In(1510, free(1)),
                 Ev::Until(2100),
             ],
-            expect: vec![
-                (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
-                (1500, probe(1)),
-                (
-                    2100,
-                    tr(
-                        2100,
-                        State::Backup,
-                        State::Claiming,
-                        Reason::MasterReleased { peer: peer(HIGHER) },
+            expect: then(
+                vec![
+                    (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
+                    // The probe starts at once; Skew_Time is 600 ms.
+                    (1500, probe(1)),
+                    (
+                        2050,
+                        tr(
+                            2050,
+                            State::Backup,
+                            State::Claiming,
+                            Reason::MasterReleased { peer: peer(HIGHER) },
+                        ),
                     ),
-                ),
-                (2100, send(100)),
-                (2100, add()),
-                (2100, announce()),
-                (
+                    (2050, send(100)),
+                    (2075, send(100)),
+                    (2100, add()),
+                    (2100, announce()),
+                ],
+                vec![(
                     2100,
                     tr(2100, State::Claiming, State::Master, Reason::VipFree),
-                ),
-            ],
+                )],
+            ),
             end: State::Master,
         },
         Case {
@@ -487,6 +512,8 @@ fn cases() -> Vec<Case> {
                     ),
                 ),
                 (3410, send(150)),
+                (3435, send(150)),
+                // The probe waits one lead so the lower master can step down first.
                 (3460, probe(1)),
                 (3470, add()),
                 (3470, announce()),
@@ -502,13 +529,19 @@ fn cases() -> Vec<Case> {
             config: no_preempt,
             script: std::iter::once(Ev::In(0, Input::Start))
                 .chain((1..=10).map(|i| Ev::In(i * 1000, advert(LOWER, 100, 100))))
-                .chain([Ev::Until(13_400)])
+                .chain([Ev::Until(13_360)])
                 .collect(),
+            // Accepted: the claim comes only 3.41 s (minus the 50 ms lead) after the last one.
             expect: vec![
                 (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
+                (
+                    13_360,
+                    tr(13_360, State::Backup, State::Claiming, Reason::MasterDown),
+                ),
+                (13_360, send(150)),
                 (13_360, probe(1)),
             ],
-            end: State::Backup,
+            end: State::Claiming,
         },
         Case {
             section: "6.4.2: Backup sets Master_Adver_Interval from the advert (v3): 3 x 0.5 s + \
@@ -519,15 +552,10 @@ fn cases() -> Vec<Case> {
                 Ev::In(1000, advert(HIGHER, 200, 50)),
                 Ev::Until(2800),
             ],
-            expect: vec![
-                (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
-                (2750, probe(1)),
-                (
-                    2800,
-                    tr(2800, State::Backup, State::Claiming, Reason::MasterDown),
-                ),
-                (2800, send(100)),
-            ],
+            expect: then(
+                vec![(0, tr(0, State::Initialize, State::Backup, Reason::Started))],
+                claim_log(2800, 100, 1, Reason::MasterDown),
+            ),
             end: State::Claiming,
         },
         Case {
@@ -538,15 +566,10 @@ fn cases() -> Vec<Case> {
                 Ev::In(1000, advert(HIGHER, 200, 50)),
                 Ev::Until(4600),
             ],
-            expect: vec![
-                (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
-                (4550, probe(1)),
-                (
-                    4600,
-                    tr(4600, State::Backup, State::Claiming, Reason::MasterDown),
-                ),
-                (4600, send(100)),
-            ],
+            expect: then(
+                vec![(0, tr(0, State::Initialize, State::Backup, Reason::Started))],
+                claim_log(4600, 100, 1, Reason::MasterDown),
+            ),
             end: State::Claiming,
         },
         Case {
@@ -570,9 +593,10 @@ fn cases() -> Vec<Case> {
             section: "6.4.3: Master sends an advert each time Adver_Timer fires",
             config: config(100),
             script: with(master_script(), vec![Ev::Until(6600)]),
+            // Adverts keep the phase of the claim (3550, 3575, then every second).
             expect: then(
                 master_log(100),
-                vec![(4600, send(100)), (5600, send(100)), (6600, send(100))],
+                vec![(4575, send(100)), (5575, send(100)), (6575, send(100))],
             ),
             end: State::Master,
         },
@@ -592,7 +616,7 @@ fn cases() -> Vec<Case> {
             config: config(100),
             script: with(
                 master_script(),
-                vec![Ev::In(4100, advert(HIGHER, 200, 50)), Ev::Until(5899)],
+                vec![Ev::In(4100, advert(HIGHER, 200, 50)), Ev::Until(5850)],
             ),
             expect: then(
                 master_log(100),
@@ -610,10 +634,16 @@ fn cases() -> Vec<Case> {
                             },
                         ),
                     ),
+                    // 4100 + 1800 - 50 ms lead.
+                    (
+                        5850,
+                        tr(5850, State::Backup, State::Claiming, Reason::MasterDown),
+                    ),
+                    (5850, send(100)),
                     (5850, probe(2)),
                 ],
             ),
-            end: State::Backup,
+            end: State::Claiming,
         },
         Case {
             section: "6.4.3: Master receiving equal priority from a higher primary address -> Backup",
@@ -673,7 +703,7 @@ fn cases() -> Vec<Case> {
             expect: then(
                 master_log(100),
                 vec![
-                    (4600, send(100)),
+                    (4575, send(100)),
                     (5000, remove()),
                     (5000, send(0)),
                     (
@@ -717,6 +747,7 @@ fn rfc_6_4_1_owner_claims_at_once() {
     );
     // The probe waits in_use_probe_timeout, so that a backup holding the VIPs hears the
     // owner's advert and steps down first.
+    assert_eq!(n.fire(25), vec![send(255)]);
     assert_eq!(n.fire(50), vec![probe(1)]);
     let a = n.at(53, free(1));
     assert_eq!(
@@ -730,8 +761,8 @@ fn rfc_6_4_1_owner_claims_at_once() {
     assert!(n.e.holds_vips());
     assert_eq!(n.e.master(), Some(peer(LOCAL)));
     // 6.4.3: Adver_Timer fires every Advertisement_Interval.
-    assert_eq!(n.fire(1000), vec![send(255)]);
-    assert_eq!(n.fire(2000), vec![send(255)]);
+    assert_eq!(n.fire(1025), vec![send(255)]);
+    assert_eq!(n.fire(2025), vec![send(255)]);
 }
 
 // ---- 6.4.2 Backup -------------------------------------------------------------------------------
@@ -794,6 +825,7 @@ fn keepalived_preempt_delay_holds_off_preemption_then_preempts() {
             (10_000, send(150)),
         ]
     );
+    assert_eq!(n.fire(10_025), vec![send(150)]);
     assert_eq!(n.fire(10_050), vec![probe(1)]);
 }
 
@@ -802,14 +834,17 @@ fn keepalived_preempt_delay_does_not_delay_takeover_when_no_master() {
     let mut c = config(150);
     c.preempt_delay = Duration::from_secs(10);
     let mut n = Node::started(c);
-    let a = n.run_until(3410);
-    assert_eq!(a[0], (3360, probe(1)));
+    let a = n.run_until(3360);
     assert_eq!(
-        a[1],
-        (
-            3410,
-            tr(3410, State::Backup, State::Claiming, Reason::MasterDown)
-        )
+        a,
+        vec![
+            (
+                3360,
+                tr(3360, State::Backup, State::Claiming, Reason::MasterDown)
+            ),
+            (3360, send(150)),
+            (3360, probe(1)),
+        ]
     );
 }
 
@@ -900,24 +935,86 @@ fn shutdown_keep_leaves_vips_and_sends_nothing() {
 fn claim_hard_failover_at_protocol_bound_when_probe_answers_in_time() {
     let mut n = Node::started(config(100));
     n.at(1000, advert(HIGHER, 200, 100));
-    // Master dies after its advert at 1000: Master_Down_Interval 3.6 s later we must be master.
-    assert_eq!(n.fire(4550), vec![probe(1)]);
-    assert_eq!(n.at(4590, free(1)), vec![]);
+    // The master dies after its advert at 1000. The claim starts one lead (50 ms) before
+    // Master_Down_Interval (3.6 s): claiming advert and in-use probe.
     assert_eq!(
-        n.e.state(),
-        State::Backup,
-        "a Free answer alone does not claim early"
+        n.fire(4550),
+        vec![
+            tr(4550, State::Backup, State::Claiming, Reason::MasterDown),
+            send(100),
+            probe(1),
+        ]
     );
+    assert_eq!(
+        n.at(4590, free(1)),
+        vec![],
+        "a Free answer alone does not add early"
+    );
+    assert_eq!(
+        n.fire(4575),
+        vec![send(100)],
+        "the claiming advert is repeated"
+    );
+    // At exactly 1000 + 3600 ms the VIPs are added.
     assert_eq!(
         n.fire(4600),
         vec![
-            tr(4600, State::Backup, State::Claiming, Reason::MasterDown),
-            send(100),
             add(),
             announce(),
-            tr(4600, State::Claiming, State::Master, Reason::VipFree),
+            tr(4600, State::Claiming, State::Master, Reason::VipFree)
         ]
     );
+}
+
+#[test]
+fn claim_lead_lets_simultaneous_claimants_resolve_before_adding() {
+    // Two backups with equal priority whose timers expire together (RFC 9568 would let both
+    // become master for one advert transit). The lower address hears the higher one's claim
+    // during the lead and returns to Backup before anything is added.
+    let mut a = Node::started(config(100));
+    let mut hc = config(100);
+    hc.local_addr = ip(HIGHER);
+    let mut b = Node::started(hc);
+    assert_eq!(
+        a.fire(3550)[0],
+        tr(3550, State::Backup, State::Claiming, Reason::MasterDown)
+    );
+    assert_eq!(
+        b.fire(3550)[0],
+        tr(3550, State::Backup, State::Claiming, Reason::MasterDown)
+    );
+    // Each hears the other's claim 1 ms later.
+    assert_eq!(
+        a.at(3551, advert(HIGHER, 100, 100)),
+        vec![tr(
+            3551,
+            State::Claiming,
+            State::Backup,
+            Reason::HigherPriority {
+                peer: peer(HIGHER),
+                priority: prio(100)
+            }
+        )]
+    );
+    assert_eq!(b.at(3551, advert(LOCAL, 100, 100)), vec![send(100)]);
+    assert_eq!(a.at(3560, free(1)), vec![]);
+    assert_eq!(b.at(3560, free(1)), vec![]);
+    assert_eq!(b.fire(3600)[0], add());
+    assert_eq!(a.e.state(), State::Backup);
+    assert!(!a.e.holds_vips());
+    assert_eq!(a.e.master(), Some(peer(HIGHER)));
+}
+
+#[test]
+fn claim_hold_longer_than_the_lead_delays_the_add() {
+    let mut c = config(100);
+    c.claim_hold = Duration::from_millis(80);
+    let mut n = Node::started(c);
+    n.fire(3550);
+    n.at(3560, free(1));
+    // Advert at 3550, repeated halfway through the 80 ms hold.
+    assert_eq!(n.fire(3590), vec![send(100)]);
+    assert_eq!(n.fire(3630)[0], add());
 }
 
 #[test]
@@ -926,7 +1023,7 @@ fn claim_waits_for_a_late_probe_answer() {
     n.run_until(3600);
     assert_eq!(n.e.state(), State::Claiming);
     // Claiming keeps advertising every Advertisement_Interval while it waits.
-    assert_eq!(n.fire(4600), vec![send(100)]);
+    assert_eq!(n.fire(4575), vec![send(100)]);
     assert_eq!(
         n.at(4700, free(1)),
         vec![
@@ -941,22 +1038,33 @@ fn claim_waits_for_a_late_probe_answer() {
 fn claim_probe_started_before_an_accepted_advert_does_not_count() {
     let mut n = Node::started(config(100));
     n.at(1000, advert(HIGHER, 200, 100));
-    assert_eq!(n.fire(4550), vec![probe(1)]);
-    // The master was only late: its advert invalidates probe 1.
-    n.at(4560, advert(HIGHER, 200, 100));
+    assert_eq!(n.fire(4550)[2], probe(1));
+    // The master was only late: its advert wins over our claim and invalidates probe 1.
+    assert_eq!(
+        n.at(4560, advert(HIGHER, 200, 100)),
+        vec![tr(
+            4560,
+            State::Claiming,
+            State::Backup,
+            Reason::HigherPriority {
+                peer: peer(HIGHER),
+                priority: prio(200)
+            }
+        )]
+    );
     assert_eq!(n.at(4570, free(1)), vec![]);
     // The next expiry needs a fresh probe (id 2).
-    assert_eq!(n.fire(4560 + 3550), vec![probe(2)]);
-    let a = n.fire(4560 + 3600);
     assert_eq!(
-        a,
+        n.fire(4560 + 3550),
         vec![
-            tr(8160, State::Backup, State::Claiming, Reason::MasterDown),
-            send(100)
+            tr(8110, State::Backup, State::Claiming, Reason::MasterDown),
+            send(100),
+            probe(2)
         ]
     );
     // A late answer to the stale probe changes nothing.
-    assert_eq!(n.at(8170, free(1)), vec![]);
+    assert_eq!(n.at(8120, free(1)), vec![]);
+    n.run_until(8160);
     assert_eq!(n.e.state(), State::Claiming);
     assert_eq!(n.at(8171, free(2))[0], add());
 }
@@ -968,15 +1076,13 @@ fn claim_in_use_fence_reprobe_then_add() {
     let mut n = Node::started(c);
     n.at(1000, advert(HIGHER, 200, 100));
     n.fire(4550);
-    assert_eq!(n.at(4560, held(1)), vec![]);
     assert_eq!(
-        n.fire(4600),
-        vec![
-            tr(4600, State::Backup, State::Claiming, Reason::MasterDown),
-            send(100),
-            fence(2, Some(HIGHER), Some(MAC)),
-        ]
+        n.at(4560, held(1)),
+        vec![],
+        "nothing is fenced before the timer expires"
     );
+    n.fire(4575);
+    assert_eq!(n.fire(4600), vec![fence(2, Some(HIGHER), Some(MAC))]);
     assert_eq!(
         n.at(
             4800,
@@ -1003,9 +1109,12 @@ fn claim_fence_fails_no_add_alarm_and_backoff() {
     c.fencing = true;
     let mut n = Node::started(c);
     n.at(1000, advert(HIGHER, 200, 100));
-    n.fire(4550);
+    n.upto(4550);
     n.at(4560, held(1));
-    n.fire(4600);
+    assert_eq!(
+        n.upto(4600),
+        vec![send(100), fence(2, Some(HIGHER), Some(MAC))]
+    );
     let a = n.at(
         4700,
         Input::Fenced {
@@ -1065,7 +1174,7 @@ fn claim_fence_fails_no_add_alarm_and_backoff() {
         .collect();
     assert_eq!(probes.len(), 1, "{a:?}");
     assert!((t0 + 300..=t0 + 400).contains(&probes[0]), "{a:?}");
-    assert!(a.contains(&(5600, send(100))), "{a:?}");
+    assert!(a.contains(&(5575, send(100))), "{a:?}");
     assert!(!a.iter().any(|(_, x)| *x == add()));
 }
 
@@ -1073,16 +1182,9 @@ fn claim_fence_fails_no_add_alarm_and_backoff() {
 fn claim_without_fencing_never_adds_while_in_use() {
     let mut n = Node::started(config(100));
     n.at(1000, advert(HIGHER, 200, 100));
-    n.fire(4550);
+    n.upto(4550);
     n.at(4560, held(1));
-    assert_eq!(
-        n.fire(4600),
-        vec![
-            tr(4600, State::Backup, State::Claiming, Reason::MasterDown),
-            send(100),
-            alarm(4600, Reason::VipInUse),
-        ]
-    );
+    assert_eq!(n.upto(4600), vec![send(100), alarm(4600, Reason::VipInUse)]);
     // Retries with a fresh probe after the back-off, for ever, never adding while in use.
     let mut probes = 0;
     let mut id = 1;
@@ -1129,7 +1231,7 @@ fn claim_probe_error_counts_as_in_use() {
     let mut c = config(100);
     c.fencing = true;
     let mut n = Node::started(c);
-    n.fire(3550);
+    n.upto(3550);
     n.at(
         3560,
         Input::InUse {
@@ -1137,16 +1239,8 @@ fn claim_probe_error_counts_as_in_use() {
             result: Err(Error::timeout("probe", Duration::from_millis(50))),
         },
     );
-    let a = n.fire(3600);
     // No master ever heard: fence with no peer and no MAC; the fencer decides.
-    assert_eq!(
-        a,
-        vec![
-            tr(3600, State::Backup, State::Claiming, Reason::MasterDown),
-            send(100),
-            fence(2, None, None)
-        ]
-    );
+    assert_eq!(n.upto(3600), vec![send(100), fence(2, None, None)]);
 }
 
 #[test]
@@ -1156,16 +1250,9 @@ fn claim_fence_policy_always_fences_a_silent_master_even_when_free() {
     c.fence_policy = FencePolicy::Always;
     let mut n = Node::started(c.clone());
     n.at(1000, advert(HIGHER, 200, 100));
-    n.fire(4550);
+    n.upto(4550);
     n.at(4560, free(1));
-    assert_eq!(
-        n.fire(4600),
-        vec![
-            tr(4600, State::Backup, State::Claiming, Reason::MasterDown),
-            send(100),
-            fence(2, Some(HIGHER), None),
-        ]
-    );
+    assert_eq!(n.upto(4600), vec![send(100), fence(2, Some(HIGHER), None)]);
     assert_eq!(
         n.at(
             4700,
@@ -1190,7 +1277,7 @@ fn claim_fence_policy_always_fences_a_silent_master_even_when_free() {
     n.at(1000, advert(HIGHER, 200, 100));
     n.at(1500, advert(HIGHER, 0, 100));
     n.at(1510, free(1));
-    let a = n.fire(2100);
+    let a = n.upto(2100);
     assert!(a.contains(&add()), "{a:?}");
 }
 
@@ -1199,9 +1286,9 @@ fn claim_abandoned_on_higher_priority_advert() {
     let mut c = config(100);
     c.fencing = true;
     let mut n = Node::started(c);
-    n.fire(3550);
+    n.upto(3550);
     n.at(3560, held(1));
-    n.fire(3600);
+    assert_eq!(n.upto(3600), vec![send(100), fence(2, None, Some(MAC))]);
     let a = n.at(3650, advert(HIGHER, 100, 100));
     assert_eq!(
         a,
@@ -1278,10 +1365,16 @@ fn vip_removed_externally_reclaims_through_probe() {
     );
     assert_eq!(
         n.at(4210, free(2)),
+        vec![],
+        "held for one lead after the claiming advert"
+    );
+    assert_eq!(
+        n.upto(4250),
         vec![
+            send(100),
             add(),
             announce(),
-            tr(4210, State::Claiming, State::Master, Reason::VipFree)
+            tr(4250, State::Claiming, State::Master, Reason::VipFree)
         ]
     );
 }
@@ -1423,14 +1516,22 @@ fn role_gated_backup_never_claims_until_primary() {
             probe(1)
         ]
     );
-    assert_eq!(n.at(6010, free(1))[0], add());
+    assert_eq!(n.at(6010, free(1)), vec![]);
+    assert_eq!(n.upto(6050)[1], add());
 }
 
 #[test]
 fn role_gated_primary_before_expiry_follows_rfc_timing() {
     let mut n = Node::started(gated(100));
     n.at(10, Input::Role(Role::Primary));
-    assert_eq!(n.fire(3550), vec![probe(1)]);
+    assert_eq!(
+        n.fire(3550),
+        vec![
+            tr(3550, State::Backup, State::Claiming, Reason::MasterDown),
+            send(100),
+            probe(1)
+        ]
+    );
 }
 
 #[test]
@@ -1695,7 +1796,7 @@ fn checks_master_dropping_below_backup_is_preempted() {
     // The master hears the claim and steps down; the backup probes after the settle time.
     let a = m.at(6601, advert(HIGHER, 100, 100));
     assert_eq!(a[0], remove());
-    assert_eq!(b.fire(6650), vec![probe(1)]);
+    assert_eq!(b.upto(6650), vec![send(100), probe(1)]);
 }
 
 #[test]
@@ -1710,5 +1811,9 @@ fn release_from_a_peer_that_is_not_our_master_is_ignored() {
     // With no master known (after startup), any release counts (RFC behaviour).
     let mut n = Node::started(config(100));
     assert_eq!(n.at(1500, advert(LOWER, 0, 100)), vec![probe(1)]);
-    assert_eq!(n.e.poll_timeout(), Some(ms(2100)));
+    assert_eq!(
+        n.e.poll_timeout(),
+        Some(ms(2050)),
+        "claim lead before 1500 + Skew_Time"
+    );
 }

@@ -65,6 +65,9 @@ pub struct Election {
     pub(super) probe: Option<Probe>,
     /// When to start the next probe while Claiming (settle time or back-off).
     pub(super) probe_at: Option<Timestamp>,
+    /// Claiming: no VIP is added (and nobody fenced) before this instant, so that our claiming
+    /// advert reaches a competing claimant first.
+    pub(super) claim_at: Option<Timestamp>,
     /// The outstanding fence id while Claiming.
     pub(super) fence: Option<u64>,
     /// Whether this claim round fenced already.
@@ -105,6 +108,7 @@ impl Election {
             next_id: 1,
             probe: None,
             probe_at: None,
+            claim_at: None,
             fence: None,
             fenced: false,
             takeover: Takeover::MasterDown,
@@ -136,7 +140,7 @@ impl Election {
     }
 
     /// When to call [`Election::handle`] with [`Input::Timer`] next: the earliest pending
-    /// deadline (Adver_Timer, Master_Down_Timer, the in-use probe's lead time, the claim
+    /// deadline (Adver_Timer, Master_Down_Timer, the claim's lead time before it, the claim
     /// back-off or the end of preempt_delay).
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         let mut best: Option<Timestamp> = None;
@@ -148,12 +152,13 @@ impl Election {
         match self.state {
             State::Backup => {
                 consider(self.master_down_timer);
-                consider(self.early_probe_deadline());
+                consider(self.pre_claim_deadline());
                 consider(self.preempt_at);
             }
             State::Claiming => {
                 consider(self.adver_timer);
                 consider(self.probe_at);
+                consider(self.claim_at);
             }
             State::Master => consider(self.adver_timer),
             State::Initialize | State::Fault => {}
@@ -300,7 +305,7 @@ impl Election {
             self.transition(now, State::Fault, reason);
         } else if self.effective.is_owner() && self.eligible {
             // 6.4.1: the owner transitions to Master at once (through Claiming here).
-            self.enter_claiming(now, Reason::Owner, Takeover::Owner);
+            self.enter_claiming(now, Reason::Owner, Takeover::Owner, None);
         } else {
             // 6.4.1: Master_Down_Timer = Master_Down_Interval, -> Backup.
             self.enter_backup(now, Reason::Started);
@@ -346,10 +351,9 @@ impl Election {
                         return;
                     }
                 }
-                if self.early_probe_deadline().is_some_and(|t| now >= t) {
-                    self.start_probe();
-                }
-                if self.master_down_timer.is_some_and(|t| now >= t) {
+                if self.pre_claim_deadline().is_some_and(|t| now >= t) {
+                    self.pre_claim(now);
+                } else if self.master_down_timer.is_some_and(|t| now >= t) {
                     self.on_master_down(now);
                 }
             }
@@ -359,7 +363,11 @@ impl Election {
                 }
                 if self.probe_at.is_some_and(|t| now >= t) {
                     self.probe_at = None;
-                    self.start_probe();
+                    self.start_probe(now);
+                }
+                if self.claim_at.is_some_and(|t| now >= t) {
+                    self.claim_at = None;
+                    self.claim_step(now);
                 }
             }
             State::Master => {
@@ -381,12 +389,8 @@ impl Election {
             self.probe = None;
             return;
         }
-        let (reason, takeover) = match self.cause {
-            Takeover::Released(peer) => (Reason::MasterReleased { peer }, self.cause),
-            Takeover::Preempt(peer) => (Reason::Preempt { peer }, self.cause),
-            _ => (Reason::MasterDown, Takeover::MasterDown),
-        };
-        self.enter_claiming(now, reason, takeover);
+        let (reason, takeover) = self.takeover_reason();
+        self.enter_claiming(now, reason, takeover, None);
     }
 
     /// preempt_delay ended: preempt a known lower-priority master now.
@@ -397,7 +401,7 @@ impl Election {
         {
             self.master_down_timer = None;
             self.master = None;
-            self.enter_claiming(now, Reason::Preempt { peer }, Takeover::Preempt(peer));
+            self.enter_claiming(now, Reason::Preempt { peer }, Takeover::Preempt(peer), None);
         }
     }
 
@@ -414,6 +418,9 @@ impl Election {
             State::Backup => self.backup_advert(now, &adv),
             State::Master => self.master_advert(now, &adv),
             State::Claiming => self.claiming_advert(now, &adv),
+            // Out of the election, but remember who is master: after the fault clears, that
+            // is the node to fence if it goes silent (FencePolicy::Always).
+            State::Fault if !adv.priority.is_release() => self.last_master = Some(adv.from),
             State::Initialize | State::Fault => {}
         }
     }
@@ -448,7 +455,7 @@ impl Election {
             self.cause = Takeover::Released(adv.from);
             self.master_down_timer = Some(now + self.skew_time());
             if self.eligible {
-                self.start_probe();
+                self.start_probe(now);
             }
             return;
         }
