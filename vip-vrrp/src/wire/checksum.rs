@@ -7,6 +7,7 @@ use super::repr::VRRP_PROTOCOL;
 /// Adds `data` to a running one's-complement sum. Summing big-endian 32-bit words into a 64-bit
 /// accumulator and folding later gives the same result as summing 16-bit words (RFC 1071
 /// section 2), with fewer steps. An odd trailing byte is padded with a zero on the right.
+#[inline]
 pub(crate) fn sum_bytes(mut acc: u64, data: &[u8]) -> u64 {
     let mut words = data.chunks_exact(4);
     for w in &mut words {
@@ -21,6 +22,7 @@ pub(crate) fn sum_bytes(mut acc: u64, data: &[u8]) -> u64 {
 }
 
 /// Folds a running sum to 16 bits (end-around carry).
+#[inline]
 pub(crate) fn fold(mut acc: u64) -> u16 {
     while acc > 0xffff {
         acc = (acc & 0xffff) + (acc >> 16);
@@ -31,6 +33,7 @@ pub(crate) fn fold(mut acc: u64) -> u16 {
 
 /// The one's-complement sum of the IPv4 or IPv6 pseudo-header for a VRRP message of `len`
 /// bytes. Mixed families (which callers reject earlier) sum both addresses as given.
+#[inline]
 pub(crate) fn pseudo_header_sum(src: IpAddr, dst: IpAddr, len: usize) -> u64 {
     let mut acc = 0u64;
     for addr in [src, dst] {
@@ -52,11 +55,13 @@ pub(crate) fn pseudo_header_sum(src: IpAddr, dst: IpAddr, len: usize) -> u64 {
 
 /// The checksum field value for a message whose running sum (with a zero checksum field) is
 /// `acc`.
+#[inline]
 pub(crate) fn finish(acc: u64) -> u16 {
     !fold(acc)
 }
 
 /// True if a running sum over a message including its checksum field verifies.
+#[inline]
 pub(crate) fn verifies(acc: u64) -> bool {
     fold(acc) == 0xffff
 }

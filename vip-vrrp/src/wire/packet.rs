@@ -188,6 +188,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// The message is the whole buffer. v2 accepts only [`ChecksumMode::MessageOnly`], v3 over
     /// IPv6 only [`ChecksumMode::PseudoHeader`], v3 over IPv4 either (message-only is tried
     /// first, as RFC 9568 section 5.2.8 specifies it).
+    #[inline]
     pub fn checksum_form(&self, src: IpAddr, dst: IpAddr) -> Option<ChecksumMode> {
         let data = self.buffer.as_ref();
         let sum = checksum::sum_bytes(0, data);
@@ -289,6 +290,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 
     /// Computes and writes the checksum over the whole buffer. `mode` matters only for v3
     /// over IPv4; v2 always uses the message only and v3 over IPv6 the pseudo-header.
+    #[inline]
     pub fn fill_checksum(&mut self, src: IpAddr, dst: IpAddr, mode: ChecksumMode) {
         self.set_checksum(0);
         let data = self.buffer.as_ref();

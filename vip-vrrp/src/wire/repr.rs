@@ -44,10 +44,11 @@ impl Repr {
     /// Checks, in order: length of the fixed header, IP family of source and destination, TTL,
     /// version, type, length against the address count, checksum, VRID, interval, and (v2)
     /// authentication. v3 over IPv4 accepts both checksum forms. Never panics, never allocates
-    /// for up to [`AddressList::INLINE_BYTES`] bytes of addresses.
+    /// for up to [`AddressList::INLINE`] addresses.
     ///
     /// # Errors
     /// The [`WireError`] of the first failed check.
+    #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(
         packet: &Packet<&T>,
         ctx: &RxContext,
@@ -120,7 +121,7 @@ impl Repr {
         } else {
             0
         };
-        field::HEADER_LEN + self.addresses.as_bytes().len() + trailer
+        field::HEADER_LEN + self.addresses.wire_len() + trailer
     }
 
     /// Writes this advert into the first [`Repr::buffer_len`] bytes of `packet`, checksum
@@ -134,6 +135,7 @@ impl Repr {
     ///   seconds in 1..=255, v3 1..=4095 cs;
     /// - [`WireError::AuthNotAllowed`]: v3 with authentication;
     /// - [`WireError::BufferTooShort`]: the buffer is shorter than [`Repr::buffer_len`].
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]> + ?Sized>(
         &self,
         packet: &mut Packet<&mut T>,
@@ -163,8 +165,8 @@ impl Repr {
             }
             Version::V3 => out.set_max_advert_interval(interval),
         }
-        out.addresses_mut()
-            .copy_from_slice(self.addresses.as_bytes());
+        // The buffer holds exactly wire_len() address bytes after the header.
+        let _ = self.addresses.write_wire(out.addresses_mut());
         out.fill_checksum(ctx.src, ctx.dst, ctx.checksum);
         Ok(())
     }
