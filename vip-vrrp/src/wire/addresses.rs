@@ -119,16 +119,22 @@ impl AddressList {
     /// # Errors
     /// [`WireError::AddressCountMismatch`] if the length is not a whole number of addresses;
     /// [`WireError::TooManyAddresses`] beyond 255.
-    #[inline(always)]
+    #[inline]
     pub fn from_bytes(family: AddressFamily, bytes: &[u8]) -> Result<AddressList, WireError> {
         let alen = family.addr_len();
         if !bytes.len().is_multiple_of(alen) {
             return Err(WireError::AddressCountMismatch);
         }
         let count = u8::try_from(bytes.len() / alen).map_err(|_| WireError::TooManyAddresses)?;
+        Ok(AddressList::from_wire_exact(family, bytes, count))
+    }
+
+    /// A list from exactly `count` wire addresses (the caller has checked the length).
+    #[inline(always)]
+    pub(crate) fn from_wire_exact(family: AddressFamily, bytes: &[u8], count: u8) -> AddressList {
         let mut list = AddressList::empty(family);
         list.count = count;
-        let chunks = bytes.chunks_exact(alen);
+        let chunks = bytes.chunks_exact(family.addr_len());
         if usize::from(count) <= Self::INLINE {
             for (slot, chunk) in list.inline.iter_mut().zip(chunks) {
                 *slot = Slot::from_wire(family, chunk);
@@ -136,7 +142,7 @@ impl AddressList {
         } else {
             list.heap = chunks.map(|c| Slot::from_wire(family, c)).collect();
         }
-        Ok(list)
+        list
     }
 
     /// A list of `family` from addresses.

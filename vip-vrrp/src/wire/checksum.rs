@@ -13,21 +13,24 @@ pub(crate) fn sum_bytes(mut acc: u64, data: &[u8]) -> u64 {
     for w in &mut words {
         acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
     }
-    let rest = words.remainder();
-    let mut tail = [0u8; 4];
-    if let Some(dst) = tail.get_mut(..rest.len()) {
-        dst.copy_from_slice(rest);
-    }
+    let tail = match *words.remainder() {
+        [a] => [a, 0, 0, 0],
+        [a, b] => [a, b, 0, 0],
+        [a, b, c] => [a, b, c, 0],
+        _ => [0; 4],
+    };
     acc + u64::from(u32::from_be_bytes(tail))
 }
 
 /// Folds a running sum to 16 bits (end-around carry).
 #[inline]
-pub(crate) fn fold(mut acc: u64) -> u16 {
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    // The loop leaves acc <= 0xffff.
+pub(crate) fn fold(acc: u64) -> u16 {
+    // Branch-free: after these four steps any u64 is at most 0xffff (2^33, 0x2ffff, 0x10001,
+    // then 0xffff).
+    let acc = (acc & 0xffff_ffff) + (acc >> 32);
+    let acc = (acc & 0xffff) + (acc >> 16);
+    let acc = (acc & 0xffff) + (acc >> 16);
+    let acc = (acc & 0xffff) + (acc >> 16);
     u16::try_from(acc).unwrap_or(0xffff)
 }
 
@@ -93,6 +96,36 @@ mod tests {
                 reference(&data[..n]),
                 "len {n}"
             );
+        }
+    }
+
+    #[test]
+    fn fold_matches_the_end_around_carry_loop() {
+        let looped = |mut acc: u64| {
+            while acc > 0xffff {
+                acc = (acc & 0xffff) + (acc >> 16);
+            }
+            acc as u16
+        };
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for v in [
+            0,
+            0xffff,
+            0x1_0000,
+            0x1_ffff,
+            0xffff_ffff,
+            u64::MAX,
+            u64::MAX - 1,
+        ] {
+            assert_eq!(fold(v), looped(v), "{v:#x}");
+        }
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for v in [x, x >> 20, x >> 40] {
+                assert_eq!(fold(v), looped(v), "{v:#x}");
+            }
         }
     }
 

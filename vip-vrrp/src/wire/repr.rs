@@ -3,6 +3,7 @@
 use vip_core::election::Version;
 use vip_core::{Interval, Priority};
 
+use super::checksum;
 use super::packet::field;
 use super::{AddressFamily, AddressList, Auth, Packet, RxContext, TxContext, WireError};
 
@@ -54,6 +55,10 @@ impl Repr {
         ctx: &RxContext,
     ) -> Result<Repr, WireError> {
         packet.check_len()?;
+        let data = packet.as_bytes();
+        let Some(&[ver_type, vrid, priority, count, b4, b5, _, _]) = data.first_chunk::<8>() else {
+            return Err(WireError::Truncated);
+        };
         let family = AddressFamily::of(ctx.src);
         if AddressFamily::of(ctx.dst) != family {
             return Err(WireError::FamilyMismatch);
@@ -61,7 +66,7 @@ impl Repr {
         if ctx.ttl != VRRP_TTL {
             return Err(WireError::BadTtl);
         }
-        let version = match packet.version() {
+        let version = match ver_type >> 4 {
             2 if family == AddressFamily::Ipv4 => Version::V2,
             3 => Version::V3,
             _ => return Err(WireError::BadVersion),
@@ -69,34 +74,40 @@ impl Repr {
         if version != ctx.version {
             return Err(WireError::BadVersion);
         }
-        if packet.kind() != VRRP_TYPE_ADVERTISEMENT {
+        if ver_type & 0x0f != VRRP_TYPE_ADVERTISEMENT {
             return Err(WireError::BadType);
         }
-        let count = usize::from(packet.count_addrs());
+        let addr_len = usize::from(count) * family.addr_len();
         let trailer = if version == Version::V2 {
             field::AUTH_DATA_LEN
         } else {
             0
         };
-        let expected = field::HEADER_LEN + count * family.addr_len() + trailer;
-        if packet.as_bytes().len() != expected {
+        if data.len() != field::HEADER_LEN + addr_len + trailer {
             return Err(WireError::AddressCountMismatch);
         }
-        if packet.checksum_form(ctx.src, ctx.dst).is_none() {
+        if !checksum_verifies(data, version, family, ctx) {
             return Err(WireError::BadChecksum);
         }
-        if !ctx.vrids.contains(packet.vrid()) {
+        if !ctx.vrids.contains(vrid) {
             return Err(WireError::UnknownVrid);
         }
         let (max_advert_interval, auth) = match version {
             Version::V2 => {
-                let auth = Auth::from_wire(packet.auth_type(), packet.auth_data())?;
-                (Interval::from_secs(u32::from(packet.adver_int())), auth)
+                let auth_data = data
+                    .get(field::HEADER_LEN + addr_len..)
+                    .and_then(|d| d.first_chunk::<8>())
+                    .copied()
+                    .unwrap_or_default();
+                (
+                    Interval::from_secs(u32::from(b5)),
+                    Auth::from_wire(b4, auth_data)?,
+                )
             }
-            Version::V3 => (
-                Interval::from_centis(u32::from(packet.max_advert_interval())),
-                Auth::None,
-            ),
+            Version::V3 => {
+                let centis = u16::from_be_bytes([b4, b5]) & 0x0fff;
+                (Interval::from_centis(u32::from(centis)), Auth::None)
+            }
         };
         if max_advert_interval.is_zero() {
             return Err(WireError::ZeroInterval);
@@ -104,12 +115,15 @@ impl Repr {
         if version == Version::V2 && !auth_matches(&auth, &ctx.auth) {
             return Err(WireError::AuthMismatch);
         }
+        let addresses = data
+            .get(field::HEADER_LEN..field::HEADER_LEN + addr_len)
+            .unwrap_or(&[]);
         Ok(Repr {
             version,
-            vrid: packet.vrid(),
-            priority: Priority::new(packet.priority()),
+            vrid,
+            priority: Priority::new(priority),
             max_advert_interval,
-            addresses: AddressList::from_bytes(family, packet.addresses())?,
+            addresses: AddressList::from_wire_exact(family, addresses, count),
             auth,
         })
     }
@@ -201,6 +215,25 @@ impl Repr {
                     .ok_or(WireError::IntervalNotRepresentable)
             }
         }
+    }
+}
+
+/// Whether the checksum of `data` verifies in a form accepted for `version` over `family`
+/// (the same rule as [`Packet::checksum_form`], with the message summed once).
+#[inline]
+fn checksum_verifies(
+    data: &[u8],
+    version: Version,
+    family: AddressFamily,
+    ctx: &RxContext,
+) -> bool {
+    let sum = checksum::sum_bytes(0, data);
+    let with_pseudo =
+        || checksum::verifies(sum + checksum::pseudo_header_sum(ctx.src, ctx.dst, data.len()));
+    match (version, family) {
+        (Version::V2, _) => checksum::verifies(sum),
+        (Version::V3, AddressFamily::Ipv6) => with_pseudo(),
+        (Version::V3, AddressFamily::Ipv4) => checksum::verifies(sum) || with_pseudo(),
     }
 }
 
