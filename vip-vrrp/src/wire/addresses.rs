@@ -48,6 +48,12 @@ impl Slot {
     const ZERO: Slot = Slot([0; 16]);
 
     #[inline(always)]
+    fn from_v4(octets: [u8; 4]) -> Slot {
+        let [a, b, c, d] = octets;
+        Slot([a, b, c, d, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    }
+
+    #[inline(always)]
     fn from_wire(family: AddressFamily, bytes: &[u8]) -> Slot {
         let mut s = [0u8; 16];
         match family {
@@ -126,23 +132,36 @@ impl AddressList {
             return Err(WireError::AddressCountMismatch);
         }
         let count = u8::try_from(bytes.len() / alen).map_err(|_| WireError::TooManyAddresses)?;
-        Ok(AddressList::from_wire_exact(family, bytes, count))
+        let mut list = AddressList::empty(family);
+        list.fill_from_wire(bytes, count);
+        Ok(list)
     }
 
-    /// A list from exactly `count` wire addresses (the caller has checked the length).
+    /// Fills an empty list with exactly `count` wire addresses (the caller has checked the
+    /// length).
     #[inline(always)]
-    pub(crate) fn from_wire_exact(family: AddressFamily, bytes: &[u8], count: u8) -> AddressList {
-        let mut list = AddressList::empty(family);
-        list.count = count;
-        let chunks = bytes.chunks_exact(family.addr_len());
+    pub(crate) fn fill_from_wire(&mut self, bytes: &[u8], count: u8) {
+        let family = self.family;
+        self.count = count;
         if usize::from(count) <= Self::INLINE {
-            for (slot, chunk) in list.inline.iter_mut().zip(chunks) {
-                *slot = Slot::from_wire(family, chunk);
+            match family {
+                AddressFamily::Ipv4 => {
+                    let (words, _) = bytes.as_chunks::<4>();
+                    for (slot, w) in self.inline.iter_mut().zip(words) {
+                        *slot = Slot::from_v4(*w);
+                    }
+                }
+                AddressFamily::Ipv6 => {
+                    let (words, _) = bytes.as_chunks::<16>();
+                    for (slot, w) in self.inline.iter_mut().zip(words) {
+                        *slot = Slot(*w);
+                    }
+                }
             }
         } else {
-            list.heap = chunks.map(|c| Slot::from_wire(family, c)).collect();
+            let chunks = bytes.chunks_exact(family.addr_len());
+            self.heap = chunks.map(|c| Slot::from_wire(family, c)).collect();
         }
-        list
     }
 
     /// A list of `family` from addresses.
@@ -232,19 +251,22 @@ impl AddressList {
         // Fixed-size copies per family: no memcpy call per address.
         match self.family {
             AddressFamily::Ipv4 => {
-                for (chunk, slot) in out.chunks_exact_mut(4).zip(self.slots()) {
-                    if let (Some(d), Some(s)) =
-                        (chunk.first_chunk_mut::<4>(), slot.0.first_chunk::<4>())
-                    {
+                let mut at = 0;
+                for slot in self.slots() {
+                    let dst = out.get_mut(at..).and_then(|o| o.first_chunk_mut::<4>());
+                    if let (Some(d), Some(s)) = (dst, slot.0.first_chunk::<4>()) {
                         *d = *s;
                     }
+                    at += 4;
                 }
             }
             AddressFamily::Ipv6 => {
-                for (chunk, slot) in out.chunks_exact_mut(16).zip(self.slots()) {
-                    if let Some(d) = chunk.first_chunk_mut::<16>() {
+                let mut at = 0;
+                for slot in self.slots() {
+                    if let Some(d) = out.get_mut(at..).and_then(|o| o.first_chunk_mut::<16>()) {
                         *d = slot.0;
                     }
+                    at += 16;
                 }
             }
         }

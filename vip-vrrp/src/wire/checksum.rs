@@ -9,11 +9,11 @@ use super::repr::VRRP_PROTOCOL;
 /// section 2), with fewer steps. An odd trailing byte is padded with a zero on the right.
 #[inline]
 pub(crate) fn sum_bytes(mut acc: u64, data: &[u8]) -> u64 {
-    let mut words = data.chunks_exact(4);
-    for w in &mut words {
-        acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+    let (words, rest) = data.as_chunks::<4>();
+    for w in words {
+        acc += u64::from(u32::from_be_bytes(*w));
     }
-    let tail = match *words.remainder() {
+    let tail = match *rest {
         [a] => [a, 0, 0, 0],
         [a, b] => [a, b, 0, 0],
         [a, b, c] => [a, b, c, 0],
@@ -38,22 +38,31 @@ pub(crate) fn fold(acc: u64) -> u16 {
 /// bytes. Mixed families (which callers reject earlier) sum both addresses as given.
 #[inline]
 pub(crate) fn pseudo_header_sum(src: IpAddr, dst: IpAddr, len: usize) -> u64 {
-    let mut acc = 0u64;
-    for addr in [src, dst] {
-        acc = match addr {
-            IpAddr::V4(a) => acc + u64::from(a.to_bits()),
-            IpAddr::V6(a) => {
-                let b = a.to_bits();
-                acc + (b as u64 & 0xffff_ffff)
-                    + ((b >> 32) as u64 & 0xffff_ffff)
-                    + ((b >> 64) as u64 & 0xffff_ffff)
-                    + ((b >> 96) as u64 & 0xffff_ffff)
-            }
-        };
-    }
+    let addrs = match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => u64::from(s.to_bits()) + u64::from(d.to_bits()),
+        (s, d) => addr_sum(s) + addr_sum(d),
+    };
     // Both pseudo-header forms end with the protocol and the upper-layer length; the zero
     // padding between them does not change the sum.
-    acc + u64::from(VRRP_PROTOCOL) + len as u64
+    addrs + u64::from(VRRP_PROTOCOL) + len as u64
+}
+
+/// The one's-complement contribution of an address (as 32-bit words).
+#[inline]
+fn addr_sum(addr: IpAddr) -> u64 {
+    match addr {
+        IpAddr::V4(a) => u64::from(a.to_bits()),
+        IpAddr::V6(a) => {
+            let b = a.to_bits();
+            let words = [
+                b as u32,
+                (b >> 32) as u32,
+                (b >> 64) as u32,
+                (b >> 96) as u32,
+            ];
+            words.iter().map(|&w| u64::from(w)).sum()
+        }
+    }
 }
 
 /// The checksum field value for a message whose running sum (with a zero checksum field) is

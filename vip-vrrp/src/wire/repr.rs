@@ -5,7 +5,9 @@ use vip_core::{Interval, Priority};
 
 use super::checksum;
 use super::packet::field;
-use super::{AddressFamily, AddressList, Auth, Packet, RxContext, TxContext, WireError};
+use super::{
+    AddressFamily, AddressList, Auth, ChecksumMode, Packet, RxContext, TxContext, WireError,
+};
 
 /// The IP protocol number of VRRP.
 pub const VRRP_PROTOCOL: u8 = 112;
@@ -118,14 +120,17 @@ impl Repr {
         let addresses = data
             .get(field::HEADER_LEN..field::HEADER_LEN + addr_len)
             .unwrap_or(&[]);
-        Ok(Repr {
+        // Built in place and filled afterwards: fewer copies of the inline address slots.
+        let mut repr = Repr {
             version,
             vrid,
             priority: Priority::new(priority),
             max_advert_interval,
-            addresses: AddressList::from_wire_exact(family, addresses, count),
+            addresses: AddressList::empty(family),
             auth,
-        })
+        };
+        repr.addresses.fill_from_wire(addresses, count);
+        Ok(repr)
     }
 
     /// The length of the emitted message in bytes.
@@ -165,23 +170,52 @@ impl Repr {
         let Some(buffer) = packet.buffer_mut().get_mut(..len) else {
             return Err(WireError::BufferTooShort);
         };
-        let mut out = Packet::new_unchecked(buffer);
-        // len >= HEADER_LEN (+ AUTH_DATA_LEN for v2), so every setter below is in bounds.
-        out.set_version_and_kind(version_code(self.version), VRRP_TYPE_ADVERTISEMENT);
-        out.set_vrid(self.vrid);
-        out.set_priority(self.priority.get());
-        out.set_count_addrs(count);
-        match self.version {
-            Version::V2 => {
-                out.set_auth_type(self.auth.type_code());
-                out.set_adver_int(u8::try_from(interval).unwrap_or(u8::MAX));
-                out.set_auth_data(self.auth.data());
-            }
-            Version::V3 => out.set_max_advert_interval(interval),
+        // One straight-line pass: header, addresses, (v2) auth data, then the checksum over
+        // the bytes just written.
+        let [hi, lo] = interval.to_be_bytes();
+        let (b4, b5) = match self.version {
+            Version::V2 => (self.auth.type_code(), lo),
+            Version::V3 => (hi & 0x0f, lo),
+        };
+        let ver_type = (version_code(self.version) << 4) | VRRP_TYPE_ADVERTISEMENT;
+        let header = [
+            ver_type,
+            self.vrid,
+            self.priority.get(),
+            count,
+            b4,
+            b5,
+            0,
+            0,
+        ];
+        let (head, rest) = buffer.split_at_mut(field::HEADER_LEN.min(len));
+        let Some(head) = head.first_chunk_mut::<{ field::HEADER_LEN }>() else {
+            return Err(WireError::BufferTooShort);
+        };
+        *head = header;
+        let written = self
+            .addresses
+            .write_wire(rest)
+            .ok_or(WireError::BufferTooShort)?;
+        if self.version == Version::V2 {
+            let auth = rest
+                .get_mut(written..)
+                .and_then(|r| r.first_chunk_mut::<{ field::AUTH_DATA_LEN }>())
+                .ok_or(WireError::BufferTooShort)?;
+            *auth = self.auth.data();
         }
-        // The buffer holds exactly wire_len() address bytes after the header.
-        let _ = self.addresses.write_wire(out.addresses_mut());
-        out.fill_checksum(ctx.src, ctx.dst, ctx.checksum);
+        let mut sum = checksum::sum_bytes(0, buffer);
+        let pseudo = match (self.version, family) {
+            (Version::V2, _) => false,
+            (Version::V3, AddressFamily::Ipv6) => true,
+            (Version::V3, AddressFamily::Ipv4) => ctx.checksum == ChecksumMode::PseudoHeader,
+        };
+        if pseudo {
+            sum += checksum::pseudo_header_sum(ctx.src, ctx.dst, len);
+        }
+        if let Some(c) = buffer.get_mut(field::CHECKSUM) {
+            c.copy_from_slice(&checksum::finish(sum).to_be_bytes());
+        }
         Ok(())
     }
 }
@@ -189,6 +223,7 @@ impl Repr {
 impl Repr {
     /// Validates the version-specific fields for emission and returns the raw interval field:
     /// seconds for v2, centiseconds for v3.
+    #[inline]
     fn wire_interval(&self) -> Result<u16, WireError> {
         let centis = self.max_advert_interval.as_centis();
         if centis == 0 {
