@@ -75,7 +75,10 @@ pub(crate) fn finish(acc: u64) -> u16 {
 /// True if a running sum over a message including its checksum field verifies.
 #[inline]
 pub(crate) fn verifies(acc: u64) -> bool {
-    fold(acc) == 0xffff
+    // Folding keeps the value modulo 0xffff (0x10000 = 1 mod 0xffff) and never turns a non-zero
+    // sum into 0, so the folded sum is 0xffff exactly when the sum is a non-zero multiple of
+    // 0xffff. One multiply instead of the folding steps.
+    acc != 0 && acc.is_multiple_of(0xffff)
 }
 
 #[cfg(test)]
@@ -134,6 +137,32 @@ mod tests {
             x ^= x << 17;
             for v in [x, x >> 20, x >> 40] {
                 assert_eq!(fold(v), looped(v), "{v:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn verifies_agrees_with_folding() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for v in [
+            0u64,
+            0xffff,
+            0x1_fffe,
+            0xfffe,
+            0x1_0000,
+            u64::MAX,
+            0xffff * 0xffff,
+        ] {
+            assert_eq!(verifies(v), fold(v) == 0xffff, "{v:#x}");
+        }
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = x >> 24;
+            let on = v - v % 0xffff;
+            for v in [v, on, on + 1] {
+                assert_eq!(verifies(v), fold(v) == 0xffff, "{v:#x}");
             }
         }
     }
