@@ -21,6 +21,8 @@ mod error;
 mod ipv4;
 mod local;
 mod mismatch;
+#[cfg(feature = "runtime")]
+mod runtime;
 mod stats;
 mod sys;
 mod transport;
