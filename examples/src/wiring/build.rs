@@ -125,10 +125,11 @@ pub fn check_schedule(check: &CheckConfig) -> CheckSchedule {
     }
 }
 
+/// A role probe with its schedule.
+pub type ScheduledProbe = (Arc<dyn RoleProbe>, RoleSchedule);
+
 /// The role probe of `inst` and its schedule, if it has an `[instance.role]` section.
-pub fn role_probe(
-    inst: &InstanceConfig,
-) -> Result<Option<(Arc<dyn RoleProbe>, RoleSchedule)>, BuildError> {
+pub fn role_probe(inst: &InstanceConfig) -> Result<Option<ScheduledProbe>, BuildError> {
     let Some(role) = &inst.role else {
         return Ok(None);
     };

@@ -22,7 +22,8 @@ mod metered;
 mod supervise;
 
 pub use build::{
-    BuildError, check_schedule, manager_config, role_probe, timeouts, transport_config,
+    BuildError, ScheduledProbe, check_schedule, manager_config, role_probe, timeouts,
+    transport_config,
 };
 pub use check::CommandCheck;
 pub use metered::{MeteredAddresses, MeteredFencer, MeteredRole};

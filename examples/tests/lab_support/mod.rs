@@ -352,11 +352,14 @@ impl Reader {
     }
 }
 
+/// One sample: time since the sampler started, and whether each node held the VIP.
+pub type Sample = (Duration, Vec<bool>);
+
 /// Samples which namespaces hold the VIP (vipd tags the addresses it adds; the sampler reads
 /// tagged addresses), one sample of every node every ~1 ms, on a thread of its own.
 pub struct Sampler {
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<Vec<(Duration, Vec<bool>)>>>,
+    thread: Option<JoinHandle<Vec<Sample>>>,
 }
 
 impl Sampler {
@@ -380,13 +383,13 @@ impl Sampler {
     }
 
     /// Stops sampling and returns the samples (time since start, holder flags by node).
-    pub fn finish(mut self) -> Vec<(Duration, Vec<bool>)> {
+    pub fn finish(mut self) -> Vec<Sample> {
         self.stop.store(true, Ordering::Relaxed);
         self.thread.take().unwrap().join().unwrap()
     }
 
     /// Stops sampling and asserts that no sample saw two holders; returns the samples.
-    pub fn assert_never_two_holders(self) -> Vec<(Duration, Vec<bool>)> {
+    pub fn assert_never_two_holders(self) -> Vec<Sample> {
         let samples = self.finish();
         assert!(samples.len() >= 20, "too few samples: {}", samples.len());
         for (t, held) in &samples {
