@@ -34,14 +34,28 @@ fn check_live(s: &Scenario, sim: &Sim, bound: std::time::Duration) -> Result<(),
     let holders = oracle.holders_at(deadline).to_vec();
     let eligible: Vec<usize> = (0..sim.len()).filter(|&i| sim.truly_eligible(i)).collect();
     let expected = sim.expected_holder();
+    let before = oracle.holders_at(quiet_from);
+    let incumbent = match before {
+        [one] if eligible.contains(one) => Some(*one),
+        _ => None,
+    };
     let ok = if s.preempt {
-        holders == expected.into_iter().collect::<Vec<_>>()
+        // The eligible nodes with the highest effective priority. RFC 9568 6.4.2: a backup
+        // whose priority equals the master's resets its timer (no preemption on a tie), and
+        // 6.4.3: of two masters with equal priority the higher address stays. So among equal
+        // top priorities the incumbent keeps the VIP; without one, any of them may win.
+        let top_priority = eligible.iter().filter_map(|&i| sim.true_priority(i)).max();
+        let top: Vec<usize> = eligible
+            .iter()
+            .copied()
+            .filter(|&i| sim.true_priority(i) == top_priority)
+            .collect();
+        match incumbent {
+            _ if top.is_empty() => holders.is_empty(),
+            Some(i) if top.contains(&i) => holders == vec![i],
+            _ => holders.len() == 1 && top.contains(&holders[0]),
+        }
     } else {
-        let before = oracle.holders_at(quiet_from);
-        let incumbent = match before {
-            [one] if eligible.contains(one) => Some(*one),
-            _ => None,
-        };
         match incumbent {
             Some(i) => holders == vec![i],
             None if eligible.is_empty() => holders.is_empty(),

@@ -24,6 +24,8 @@ fn scenario(
         fencing,
         policy,
         episodes,
+        fence_reboot: Duration::from_secs(1),
+        boot_spread: Duration::ZERO,
     }
 }
 

@@ -40,6 +40,8 @@ pub struct SimConfig {
     /// Number of in-use probe packets (RFC 5227 sends 3); a probe misses a holder only when
     /// every one of them (or its reply) is lost.
     pub in_use_probe_packets: u8,
+    /// Each node boots at a seeded random instant in `0..=boot_spread` (zero: all at once).
+    pub boot_spread: Duration,
     /// Record a readable trace (costs time; switch on to explain a failure).
     pub trace: bool,
 }
@@ -60,6 +62,7 @@ impl SimConfig {
             role_probe_interval: Duration::from_millis(200),
             role_probe_latency: Duration::from_millis(20),
             in_use_probe_packets: 3,
+            boot_spread: Duration::ZERO,
             trace: false,
         }
     }

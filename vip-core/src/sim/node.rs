@@ -1,7 +1,9 @@
 //! One simulated node: an election instance plus what its host and kernel hold.
 
-use crate::election::{CheckStatus, Election};
-use crate::{Role, Timestamp, Vip};
+use std::collections::VecDeque;
+
+use crate::election::{AddressOp, CheckStatus, Election};
+use crate::{Priority, Role, Timestamp, Vip};
 
 use super::NodeSpec;
 use super::queue::Ev;
@@ -46,6 +48,19 @@ pub(crate) struct Node {
     pub starts: u64,
     /// Priority of the last advert sent (the trace prints only changes).
     pub last_advert: Option<u8>,
+    /// The daemon's ordered lane of address operations and adverts (see `SimConfig`).
+    pub lane: VecDeque<LaneOp>,
+    /// True while an address operation of the lane is in the kernel.
+    pub lane_busy: bool,
+}
+
+/// One entry of a node's ordered lane.
+#[derive(Debug, Clone)]
+pub(crate) enum LaneOp {
+    /// An address operation.
+    Address(AddressOp, Vec<Vip>),
+    /// An advert at this priority.
+    Advert(Priority),
 }
 
 impl Node {
@@ -66,6 +81,8 @@ impl Node {
             link_up: true,
             starts: 0,
             last_advert: None,
+            lane: VecDeque::new(),
+            lane_busy: false,
         }
     }
 

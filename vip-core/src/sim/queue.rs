@@ -53,6 +53,8 @@ pub(crate) enum Ev {
         id: u64,
         request: FenceRequest,
     },
+    /// The daemon's lane moves on to its next entry.
+    LaneNext { node: usize, epoch: u64 },
     /// The role probe runs.
     RoleTick { node: usize, epoch: u64 },
 }

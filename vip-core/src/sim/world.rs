@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::election::{Action, AddressOp, Advert, CheckStatus, Election, EventKind, Input, State};
 use crate::{FenceOutcome, FenceRequest, InUse, PeerId, Priority, Role, Timestamp, Vip};
 
-use super::node::{Daemon, Node};
+use super::node::{Daemon, LaneOp, Node};
 use super::queue::{Ev, Queue};
 use super::rng::SimRng;
 use super::{Fault, Oracle, SimConfig, TimedFault};
@@ -83,8 +83,10 @@ impl Sim {
             cfg.nodes.iter().map(|s| s.election.role_gated).collect(),
         );
         let mut queue = Queue::default();
+        let spread = u64::try_from(cfg.boot_spread.as_micros()).unwrap_or(u64::MAX);
         for node in 0..n {
-            queue.push(Timestamp::ZERO, Ev::Boot { node, boot: 0 });
+            let at = Timestamp::from_micros(rng.upto(spread));
+            queue.push(at, Ev::Boot { node, boot: 0 });
         }
         Sim {
             cfg,
@@ -295,7 +297,7 @@ impl Sim {
             Ev::Fault(f) => self.apply_fault(f),
             Ev::Boot { node, boot } => {
                 if self.nodes.get(node).is_some_and(|n| n.boot_epoch == boot) {
-                    if self.now > Timestamp::ZERO {
+                    if boot > 0 {
                         self.last_disturbance = self.last_disturbance.max(self.now);
                     }
                     self.log(Some(node), || "host boots".into());
@@ -323,9 +325,10 @@ impl Sim {
                 request,
             } => self.fence_done(node, epoch, id, request),
             Ev::Packet { from, to, .. } if !self.reachable(from, to) => {}
-            ev @ (Ev::Packet { .. } | Ev::Deliver { .. } | Ev::RoleTick { .. }) => {
-                self.deliver_to_daemon(ev)
-            }
+            ev @ (Ev::Packet { .. }
+            | Ev::Deliver { .. }
+            | Ev::RoleTick { .. }
+            | Ev::LaneNext { .. }) => self.deliver_to_daemon(ev),
             Ev::Timer { node, generation } => self.timer(node, generation),
         }
     }
@@ -334,7 +337,9 @@ impl Sim {
     fn deliver_to_daemon(&mut self, ev: Ev) {
         let (node, epoch) = match &ev {
             Ev::Packet { to, .. } => (*to, None),
-            Ev::Deliver { node, epoch, .. } | Ev::RoleTick { node, epoch } => (*node, Some(*epoch)),
+            Ev::Deliver { node, epoch, .. }
+            | Ev::RoleTick { node, epoch }
+            | Ev::LaneNext { node, epoch } => (*node, Some(*epoch)),
             _ => return,
         };
         let Some(n) = self.nodes.get_mut(node) else {
@@ -377,6 +382,12 @@ impl Sim {
                 );
                 let next = self.now + self.cfg.role_probe_interval;
                 self.queue.push(next, Ev::RoleTick { node, epoch });
+            }
+            Ev::LaneNext { node, .. } => {
+                if let Some(n) = self.nodes.get_mut(node) {
+                    n.lane_busy = false;
+                }
+                self.pump_lane(node);
             }
             _ => {}
         }
@@ -445,47 +456,15 @@ impl Sim {
             return;
         };
         let epoch = n.daemon_epoch;
-        let boot = n.boot_epoch;
         match action {
-            Action::SendAdvert { priority } => {
-                self.stats.adverts += 1;
-                if self.cfg.trace && self.nodes[node].last_advert != Some(priority.get()) {
-                    self.log(Some(node), || {
-                        format!("sends adverts at priority {priority}")
-                    });
-                }
-                if let Some(n) = self.nodes.get_mut(node) {
-                    n.last_advert = Some(priority.get());
-                }
-                let cfg = &self.nodes[node].spec.election;
-                let advert = Advert {
-                    from: PeerId(cfg.local_addr),
-                    priority,
-                    max_advert_interval: cfg.advert_interval,
-                    address_mismatch: false,
-                };
-                for to in 0..self.nodes.len() {
-                    if to == node || !self.reachable(node, to) {
-                        continue;
-                    }
-                    let pct = self.loss_pct(node, to);
-                    if self.rng.chance(pct) {
-                        continue;
-                    }
-                    let at = self.now + self.delay();
-                    self.queue.push(
-                        at,
-                        Ev::Packet {
-                            from: node,
-                            to,
-                            advert,
-                        },
-                    );
-                }
+            Action::SendAdvert { priority } => self.enqueue(node, LaneOp::Advert(priority)),
+            Action::AddVips(vips) => self.enqueue(node, LaneOp::Address(AddressOp::Add, vips)),
+            Action::RemoveVips(vips) => {
+                self.enqueue(node, LaneOp::Address(AddressOp::Remove, vips))
             }
-            Action::AddVips(vips) => self.kernel(node, boot, epoch, AddressOp::Add, vips),
-            Action::RemoveVips(vips) => self.kernel(node, boot, epoch, AddressOp::Remove, vips),
-            Action::Announce(vips) => self.kernel(node, boot, epoch, AddressOp::Announce, vips),
+            Action::Announce(vips) => {
+                self.enqueue(node, LaneOp::Address(AddressOp::Announce, vips))
+            }
             Action::ProbeInUse { id, vips } => {
                 self.log(Some(node), || format!("probes in-use (#{id})"));
                 let at = self.now + self.delay();
@@ -529,6 +508,71 @@ impl Sim {
         }
     }
 
+    fn enqueue(&mut self, node: usize, op: LaneOp) {
+        if let Some(n) = self.nodes.get_mut(node) {
+            n.lane.push_back(op);
+        }
+        self.pump_lane(node);
+    }
+
+    /// Runs the lane: adverts go out at once, address operations one at a time.
+    fn pump_lane(&mut self, node: usize) {
+        loop {
+            let Some(n) = self.nodes.get_mut(node) else {
+                return;
+            };
+            if n.lane_busy {
+                return;
+            }
+            let (epoch, boot) = (n.daemon_epoch, n.boot_epoch);
+            match n.lane.pop_front() {
+                None => return,
+                Some(LaneOp::Advert(priority)) => self.send_advert(node, priority),
+                Some(LaneOp::Address(op, vips)) => {
+                    n.lane_busy = true;
+                    self.kernel(node, boot, epoch, op, vips);
+                }
+            }
+        }
+    }
+
+    fn send_advert(&mut self, node: usize, priority: Priority) {
+        self.stats.adverts += 1;
+        if self.cfg.trace && self.nodes[node].last_advert != Some(priority.get()) {
+            self.log(Some(node), || {
+                format!("sends adverts at priority {priority}")
+            });
+        }
+        if let Some(n) = self.nodes.get_mut(node) {
+            n.last_advert = Some(priority.get());
+        }
+        let cfg = &self.nodes[node].spec.election;
+        let advert = Advert {
+            from: PeerId(cfg.local_addr),
+            priority,
+            max_advert_interval: cfg.advert_interval,
+            address_mismatch: false,
+        };
+        for to in 0..self.nodes.len() {
+            if to == node || !self.reachable(node, to) {
+                continue;
+            }
+            let pct = self.loss_pct(node, to);
+            if self.rng.chance(pct) {
+                continue;
+            }
+            let at = self.now + self.delay();
+            self.queue.push(
+                at,
+                Ev::Packet {
+                    from: node,
+                    to,
+                    advert,
+                },
+            );
+        }
+    }
+
     fn kernel(&mut self, node: usize, boot: u64, epoch: u64, op: AddressOp, vips: Vec<Vip>) {
         let at = self.now + self.cfg.address_latency;
         self.queue.push(
@@ -568,6 +612,7 @@ impl Sim {
         self.update_holding(node);
         let input = Input::Address { op, result: Ok(()) };
         self.deliver_to_daemon(Ev::Deliver { node, epoch, input });
+        self.deliver_to_daemon(Ev::LaneNext { node, epoch });
     }
 
     fn probe_arrives(
@@ -607,18 +652,14 @@ impl Sim {
                 break;
             }
         }
+        // The reply crosses the LAN back; one that comes after the deadline is not seen.
+        let reply_at = self.now + self.delay();
         let (at, result) = match answer {
-            Some((other, vip)) => {
-                let at = (self.now + self.delay()).min(deadline);
-                (
-                    at,
-                    InUse::Held {
-                        vip,
-                        holder: Some(self.nodes[other].spec.mac),
-                    },
-                )
+            Some((other, vip)) if reply_at <= deadline => {
+                let holder = Some(self.nodes[other].spec.mac);
+                (reply_at, InUse::Held { vip, holder })
             }
-            None => (deadline, InUse::Free),
+            _ => (deadline, InUse::Free),
         };
         let text = format!("in-use probe #{id}: {result:?}");
         self.log(Some(node), || text);
@@ -676,6 +717,8 @@ impl Sim {
         n.boot_epoch += 1;
         n.iface.clear();
         n.deferred.clear();
+        n.lane.clear();
+        n.lane_busy = false;
         n.timer_gen += 1;
         n.timer_at = None;
         let boot = n.boot_epoch;
@@ -696,6 +739,8 @@ impl Sim {
         n.daemon = Daemon::Running;
         n.daemon_epoch += 1;
         n.deferred.clear();
+        n.lane.clear();
+        n.lane_busy = false;
         n.timer_gen += 1;
         n.timer_at = None;
         n.last_advert = None;
@@ -725,6 +770,8 @@ impl Sim {
         if to != Daemon::Paused {
             n.daemon_epoch += 1;
             n.deferred.clear();
+            n.lane.clear();
+            n.lane_busy = false;
         }
         n.timer_gen += 1;
         n.timer_at = None;

@@ -93,14 +93,25 @@ pub struct Scenario {
     pub fencing: bool,
     pub policy: FencePolicy,
     pub episodes: Vec<Episode>,
+    /// How long a fenced node stays powered off.
+    pub fence_reboot: Duration,
+    /// Nodes boot at seeded instants within this spread.
+    pub boot_spread: Duration,
 }
 
 impl fmt::Debug for Scenario {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "Scenario {{ seed: {}, priorities: {:?}, preempt: {}, role_gated: {}, fencing: {}, policy: {:?} }}",
-            self.seed, self.priorities, self.preempt, self.role_gated, self.fencing, self.policy
+            "Scenario {{ seed: {}, priorities: {:?}, preempt: {}, role_gated: {}, fencing: {}, policy: {:?}, fence_reboot: {:?}, boot_spread: {:?} }}",
+            self.seed,
+            self.priorities,
+            self.preempt,
+            self.role_gated,
+            self.fencing,
+            self.policy,
+            self.fence_reboot,
+            self.boot_spread
         )?;
         write!(f, "schedule:\n{}", format_schedule(&self.schedule()))
     }
@@ -220,6 +231,28 @@ impl Scenario {
         out
     }
 
+    /// True if a crashed daemon restarts while a partition or packet loss is in force: a
+    /// daemon that starts inside a partition knows no master, so there is nobody to fence.
+    pub fn restarts_inside_network_split(&self) -> bool {
+        let splits: Vec<(u64, u64)> = self
+            .episodes
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    Kind::Partition { .. } | Kind::Loss { .. } | Kind::LossAll { .. }
+                )
+            })
+            .map(|e| (e.start_ms, e.start_ms + e.len_ms))
+            .collect();
+        self.episodes.iter().any(|e| {
+            matches!(e.kind, Kind::Crash { .. })
+                && splits
+                    .iter()
+                    .any(|&(a, b)| (a..=b).contains(&(e.start_ms + e.len_ms)))
+        })
+    }
+
     pub fn has(&self, pred: impl Fn(&Kind) -> bool) -> bool {
         self.episodes.iter().any(|e| pred(&e.kind))
     }
@@ -256,7 +289,8 @@ impl Scenario {
         cfg.net_jitter = NET_JITTER;
         cfg.address_latency = ADDRESS_LATENCY;
         cfg.fence_time = FENCE_TIME;
-        cfg.fence_restart_after = Duration::from_secs(1);
+        cfg.fence_restart_after = self.fence_reboot;
+        cfg.boot_spread = self.boot_spread;
         cfg.role_probe_interval = ROLE_INTERVAL;
         cfg.role_probe_latency = ROLE_TIMEOUT;
         cfg.trace = trace;
@@ -267,6 +301,12 @@ impl Scenario {
         let mut sim = Sim::new(self.sim_config(trace));
         sim.schedule(&self.schedule());
         sim
+    }
+
+    /// Whether a claim can fail during the faults: without a fencer a VIP found in use is never
+    /// added, and a broken fencer fails.
+    pub fn claims_can_fail(&self) -> bool {
+        !self.fencing || self.has(|k| matches!(k, Kind::FencerBroken))
     }
 
     /// Largest extra one-way delay any episode adds.
@@ -302,7 +342,8 @@ impl Scenario {
     /// + 2 address latencies (old holder removes, new holder adds)
     /// + 2 worst one-way LAN delays (the last advert, the probe reply)
     /// + with role gating: one role probe interval + timeout (eligibility is learned)
-    /// + with a fencer that failed at some point: the largest claim back-off.
+    /// + when a claim can fail (no fencer, or a fencer that failed at some point): the largest
+    ///   claim back-off, since the claimer retries on its back-off schedule.
     pub fn liveness_bound(&self) -> Duration {
         let net = NET_DELAY + NET_JITTER;
         let mut b =
@@ -310,7 +351,7 @@ impl Scenario {
         if self.role_gated {
             b += ROLE_INTERVAL + ROLE_TIMEOUT;
         }
-        if self.has(|k| matches!(k, Kind::FencerBroken)) {
+        if self.claims_can_fail() {
             b += BACKOFF_MAX;
         }
         b
@@ -326,7 +367,9 @@ fn kind_strategy(classes: Classes) -> BoxedStrategy<Kind> {
     )
         .prop_map(|(from, to, percent)| Kind::Loss { from, to, percent });
     let loss_all = prop_oneof![Just(100u8), 10u8..90].prop_map(|percent| Kind::LossAll { percent });
-    let delay = (0u64..30, 0u64..30).prop_map(|(extra_ms, jitter_ms)| Kind::Delay {
+    // The LAN stays within the in-use probe's bound: one way (base + extra + jitter) stays
+    // under half the probe timeout, as the probe assumes.
+    let delay = (0u64..=10, 0u64..=10).prop_map(|(extra_ms, jitter_ms)| Kind::Delay {
         extra_ms,
         jitter_ms,
     });
@@ -395,9 +438,10 @@ pub fn scenarios(
         any::<bool>(),
         role_gated,
         episodes(classes, 6),
+        prop_oneof![Just(0u64), 0u64..50],
     )
         .prop_map(
-            move |(seed, priorities, preempt, role_gated, episodes)| Scenario {
+            move |(seed, priorities, preempt, role_gated, episodes, spread_ms)| Scenario {
                 seed,
                 priorities,
                 preempt,
@@ -405,6 +449,8 @@ pub fn scenarios(
                 fencing,
                 policy,
                 episodes,
+                fence_reboot: Duration::from_secs(1),
+                boot_spread: Duration::from_millis(spread_ms),
             },
         )
 }
