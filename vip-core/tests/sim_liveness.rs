@@ -34,33 +34,27 @@ fn check_live(s: &Scenario, sim: &Sim, bound: std::time::Duration) -> Result<(),
     let holders = oracle.holders_at(deadline).to_vec();
     let eligible: Vec<usize> = (0..sim.len()).filter(|&i| sim.truly_eligible(i)).collect();
     let expected = sim.expected_holder();
-    let before = oracle.holders_at(quiet_from);
-    let incumbent = match before {
-        [one] if eligible.contains(one) => Some(*one),
-        _ => None,
-    };
-    let ok = if s.preempt {
-        // The eligible nodes with the highest effective priority. RFC 9568 6.4.2: a backup
-        // whose priority equals the master's resets its timer (no preemption on a tie), and
-        // 6.4.3: of two masters with equal priority the higher address stays. So among equal
-        // top priorities the incumbent keeps the VIP; without one, any of them may win.
-        let top_priority = eligible.iter().filter_map(|&i| sim.true_priority(i)).max();
-        let top: Vec<usize> = eligible
+    // Preempt on: one of the eligible nodes with the highest effective priority. Among equal
+    // top priorities any may win: RFC 9568 6.4.2 makes an equal-priority backup defer to the
+    // master it hears, and 6.4.3 makes the lower address yield between two masters.
+    // Preempt off: any one eligible node. The incumbent cannot be required: a node that was
+    // already claiming at a higher priority when the faults ended legitimately takes over,
+    // because a master steps down on a higher-priority advert whatever Preempt_Mode says
+    // (RFC 9568 6.4.3).
+    let top_priority = eligible.iter().filter_map(|&i| sim.true_priority(i)).max();
+    let allowed: Vec<usize> = if s.preempt {
+        eligible
             .iter()
             .copied()
             .filter(|&i| sim.true_priority(i) == top_priority)
-            .collect();
-        match incumbent {
-            _ if top.is_empty() => holders.is_empty(),
-            Some(i) if top.contains(&i) => holders == vec![i],
-            _ => holders.len() == 1 && top.contains(&holders[0]),
-        }
+            .collect()
     } else {
-        match incumbent {
-            Some(i) => holders == vec![i],
-            None if eligible.is_empty() => holders.is_empty(),
-            None => holders.len() == 1 && eligible.contains(&holders[0]),
-        }
+        eligible.clone()
+    };
+    let ok = match holders.as_slice() {
+        [] => allowed.is_empty(),
+        [one] => allowed.contains(one),
+        _ => false,
     };
     if ok {
         Ok(())
@@ -69,7 +63,7 @@ fn check_live(s: &Scenario, sim: &Sim, bound: std::time::Duration) -> Result<(),
             Some(deadline),
             format!(
                 "at {deadline} (quiet from {quiet_from} + bound {bound:?}) holders are {holders:?}; \
-                 eligible {eligible:?}, expected {expected:?} (preempt {}), holders at quiet start {:?}, \
+                 eligible {eligible:?}, allowed {allowed:?}, expected with preempt {expected:?} (preempt {}), holders at quiet start {:?}, \
                  states {:?}",
                 s.preempt,
                 oracle.holders_at(quiet_from),

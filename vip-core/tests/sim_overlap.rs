@@ -83,6 +83,7 @@ fn worst_overlap_per_fault_class_without_fencer() {
         measure(Classes::Pause, "pause", runs),
         measure(Classes::Partition, "partition", runs),
         measure(Classes::Crash, "crash", runs),
+        measure(Classes::PartialLoss, "loss", runs),
     ];
     println!(
         "worst overlap without a fencer (advert {}ms, 2..=4 nodes, one fault of 20 ms..4 s per run)",

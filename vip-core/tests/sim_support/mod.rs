@@ -75,6 +75,11 @@ pub enum Classes {
     All,
     /// Everything except partitions and packet loss (the in-use probe sees every holder).
     NoNetworkSplit,
+    /// Everything except partial or one-way packet loss: network splits are whole partitions
+    /// or total symmetric loss bursts.
+    WholeSplits,
+    /// Only partial packet loss (per link, so also one-way).
+    PartialLoss,
     /// Only pauses.
     Pause,
     /// Only partitions.
@@ -253,6 +258,32 @@ impl Scenario {
         })
     }
 
+    /// True if a node's link goes down or up while its daemon is paused or dead: the
+    /// stopped daemon cannot react, so the VIP is hidden from the in-use probe while the link
+    /// is down and answers again when it comes back (a partition of one node).
+    pub fn link_flaps_while_stopped(&self) -> bool {
+        let n = self.n();
+        let stopped: Vec<(usize, u64, u64)> = self
+            .episodes
+            .iter()
+            .filter_map(|e| match e.kind {
+                Kind::Pause { node } | Kind::Crash { node } => {
+                    Some((node % n, e.start_ms, e.start_ms + e.len_ms))
+                }
+                _ => None,
+            })
+            .collect();
+        self.episodes.iter().any(|e| match e.kind {
+            Kind::Link { node } => {
+                let (a, b) = (e.start_ms, e.start_ms + e.len_ms);
+                stopped.iter().any(|&(m, s, t)| {
+                    m == node % n && ((s..=t).contains(&a) || (s..=t).contains(&b))
+                })
+            }
+            _ => false,
+        })
+    }
+
     pub fn has(&self, pred: impl Fn(&Kind) -> bool) -> bool {
         self.episodes.iter().any(|e| pred(&e.kind))
     }
@@ -392,6 +423,27 @@ fn kind_strategy(classes: Classes) -> BoxedStrategy<Kind> {
             check,
             link,
             Just(Kind::FencerBroken)
+        ]
+        .boxed(),
+        Classes::WholeSplits => prop_oneof![
+            Just(Kind::LossAll { percent: 100 }),
+            delay,
+            partition,
+            pause,
+            crash,
+            role,
+            check,
+            link,
+            Just(Kind::FencerBroken)
+        ]
+        .boxed(),
+        Classes::PartialLoss => prop_oneof![
+            (0usize..4, 0usize..4, 10u8..90).prop_map(|(from, to, percent)| Kind::Loss {
+                from,
+                to,
+                percent
+            }),
+            (10u8..90).prop_map(|percent| Kind::LossAll { percent }),
         ]
         .boxed(),
         Classes::NoNetworkSplit => prop_oneof![
