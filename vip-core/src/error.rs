@@ -110,7 +110,10 @@ impl Error {
 
     /// A timeout error for `operation` after `after`.
     pub fn timeout(operation: impl Into<String>, after: Duration) -> Self {
-        Error::Timeout { operation: operation.into(), after }
+        Error::Timeout {
+            operation: operation.into(),
+            after,
+        }
     }
 }
 
@@ -121,11 +124,16 @@ mod tests {
     #[test]
     fn transient_versus_permanent() {
         assert!(Error::timeout("probe", Duration::from_millis(50)).is_transient());
-        let e = Error::InterfaceNotFound { interface: "eth9".into() };
+        let e = Error::InterfaceNotFound {
+            interface: "eth9".into(),
+        };
         assert!(!e.is_transient());
         assert!(e.to_string().contains("eth9"));
         assert!(e.hint().is_some());
-        let p = Error::PermissionDenied { operation: "add".into(), hint: "grant CAP_NET_ADMIN".into() };
+        let p = Error::PermissionDenied {
+            operation: "add".into(),
+            hint: "grant CAP_NET_ADMIN".into(),
+        };
         assert!(p.to_string().contains("CAP_NET_ADMIN"));
     }
 }

@@ -30,7 +30,11 @@ impl Interval {
 
     /// The interval in whole seconds if it is a multiple of one second.
     pub const fn as_whole_secs(self) -> Option<u32> {
-        if self.0 % 100 == 0 { Some(self.0 / 100) } else { None }
+        if self.0.is_multiple_of(100) {
+            Some(self.0 / 100)
+        } else {
+            None
+        }
     }
 
     /// True for a zero interval, which the RFC forbids on the wire.
@@ -57,7 +61,10 @@ mod tests {
     #[test]
     fn conversions() {
         assert_eq!(Interval::from_secs(1).as_centis(), 100);
-        assert_eq!(Interval::from_centis(10).as_duration(), Duration::from_millis(100));
+        assert_eq!(
+            Interval::from_centis(10).as_duration(),
+            Duration::from_millis(100)
+        );
         assert_eq!(Interval::from_centis(150).as_whole_secs(), None);
         assert_eq!(Interval::from_centis(200).as_whole_secs(), Some(2));
     }

@@ -13,6 +13,8 @@ pub mod election;
 mod error;
 mod fence;
 mod interval;
+#[cfg(feature = "lab")]
+pub mod lab;
 mod peer;
 mod priority;
 mod role;

@@ -22,7 +22,9 @@ pub enum Role {
 impl Role {
     /// An unknown role with the given reason.
     pub fn unknown(reason: impl Into<String>) -> Self {
-        Role::Unknown { reason: reason.into() }
+        Role::Unknown {
+            reason: reason.into(),
+        }
     }
 
     /// True only for [`Role::Primary`].
@@ -68,7 +70,12 @@ pub struct RoleReport {
 impl RoleReport {
     /// A report carrying only a role.
     pub fn from_role(role: Role) -> Self {
-        RoleReport { role, recorded_primary: None, timeline: None, warnings: Vec::new() }
+        RoleReport {
+            role,
+            recorded_primary: None,
+            timeline: None,
+            warnings: Vec::new(),
+        }
     }
 }
 

@@ -21,12 +21,22 @@ impl Vip {
     /// A host VIP (/32 or /128) on `interface`, without a label.
     pub fn host(addr: IpAddr, interface: impl Into<String>) -> Self {
         let prefix_len = if addr.is_ipv4() { 32 } else { 128 };
-        Vip { addr, prefix_len, interface: interface.into(), label: None }
+        Vip {
+            addr,
+            prefix_len,
+            interface: interface.into(),
+            label: None,
+        }
     }
 
     /// A VIP with an explicit prefix length.
     pub fn with_prefix(addr: IpAddr, prefix_len: u8, interface: impl Into<String>) -> Self {
-        Vip { addr, prefix_len, interface: interface.into(), label: None }
+        Vip {
+            addr,
+            prefix_len,
+            interface: interface.into(),
+            label: None,
+        }
     }
 
     /// The largest prefix length valid for this address family.
@@ -42,7 +52,11 @@ impl Vip {
 
 impl fmt::Display for Vip {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{} dev {}", self.addr, self.prefix_len, self.interface)
+        write!(
+            f,
+            "{}/{} dev {}",
+            self.addr, self.prefix_len, self.interface
+        )
     }
 }
 
@@ -52,8 +66,14 @@ mod tests {
 
     #[test]
     fn host_prefix_follows_family() {
-        assert_eq!(Vip::host("192.0.2.10".parse().unwrap(), "eth0").prefix_len, 32);
-        assert_eq!(Vip::host("2001:db8::10".parse().unwrap(), "eth0").prefix_len, 128);
+        assert_eq!(
+            Vip::host("192.0.2.10".parse().unwrap(), "eth0").prefix_len,
+            32
+        );
+        assert_eq!(
+            Vip::host("2001:db8::10".parse().unwrap(), "eth0").prefix_len,
+            128
+        );
         assert_eq!(
             Vip::host("192.0.2.10".parse().unwrap(), "eth0").to_string(),
             "192.0.2.10/32 dev eth0"
