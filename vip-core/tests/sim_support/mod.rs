@@ -27,6 +27,9 @@ pub const FENCE_TIME: Duration = Duration::from_millis(200);
 pub const NET_DELAY: Duration = Duration::from_micros(200);
 /// Base LAN jitter.
 pub const NET_JITTER: Duration = Duration::from_micros(300);
+/// Claim hold: at least the LAN's worst one-way delay (0.5 ms base + 20 ms delay faults), so
+/// that simultaneous claimants hear each other before adding.
+pub const CLAIM_HOLD: Duration = Duration::from_millis(25);
 /// Largest claim back-off.
 pub const BACKOFF_MAX: Duration = Duration::from_millis(1000);
 /// Faults start after this (the cluster has converged by then).
@@ -301,6 +304,7 @@ impl Scenario {
         c.fencing = self.fencing;
         c.fence_policy = self.policy;
         c.in_use_probe_timeout = PROBE_TIMEOUT;
+        c.claim_hold = CLAIM_HOLD;
         c.claim_backoff_initial = Duration::from_millis(100);
         c.claim_backoff_max = BACKOFF_MAX;
         c
@@ -369,6 +373,7 @@ impl Scenario {
     /// The liveness bound after the last disturbance, with every margin named:
     /// 3 x advert + skew (of the lowest effective priority)
     /// + fence time
+    /// + the claim hold
     /// + 2 in-use probe timeouts (probe, re-probe after fencing)
     /// + 2 address latencies (old holder removes, new holder adds)
     /// + 2 worst one-way LAN delays (the last advert, the probe reply)
@@ -377,8 +382,12 @@ impl Scenario {
     ///   claim back-off, since the claimer retries on its back-off schedule.
     pub fn liveness_bound(&self) -> Duration {
         let net = NET_DELAY + NET_JITTER;
-        let mut b =
-            self.master_down_max() + FENCE_TIME + 2 * PROBE_TIMEOUT + 2 * ADDRESS_LATENCY + 2 * net;
+        let mut b = self.master_down_max()
+            + FENCE_TIME
+            + CLAIM_HOLD
+            + 2 * PROBE_TIMEOUT
+            + 2 * ADDRESS_LATENCY
+            + 2 * net;
         if self.role_gated {
             b += ROLE_INTERVAL + ROLE_TIMEOUT;
         }
@@ -529,9 +538,11 @@ pub fn check_property(
     strategy: impl Strategy<Value = Scenario>,
     check: impl Fn(&Scenario, bool) -> (Sim, Result<(), Violation>),
 ) {
-    let mut config = Config::default();
-    config.failure_persistence = None;
-    config.max_shrink_iters = 2_000;
+    let config = Config {
+        failure_persistence: None,
+        max_shrink_iters: 2_000,
+        ..Config::default()
+    };
     let mut runner = TestRunner::new(config);
     let result = runner.run(&strategy, |s| match check(&s, false).1 {
         Ok(()) => Ok(()),
