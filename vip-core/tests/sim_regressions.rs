@@ -29,6 +29,7 @@ fn scenario(priorities: Vec<u8>, role_gated: bool, episodes: Vec<Episode>) -> Sc
         episodes,
         fence_reboot: Duration::from_secs(60),
         boot_spread: Duration::ZERO,
+        claim_hold: CLAIM_HOLD,
     }
 }
 

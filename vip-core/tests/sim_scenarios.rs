@@ -26,6 +26,7 @@ fn scenario(
         episodes,
         fence_reboot: Duration::from_secs(1),
         boot_spread: Duration::ZERO,
+        claim_hold: CLAIM_HOLD,
     }
 }
 

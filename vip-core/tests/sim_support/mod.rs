@@ -89,6 +89,8 @@ pub enum Classes {
     Partition,
     /// Only crashes.
     Crash,
+    /// Partitions and crashes (a daemon may restart inside a partition).
+    PartitionAndCrash,
 }
 
 /// A whole test case: the cluster and its fault schedule.
@@ -105,13 +107,15 @@ pub struct Scenario {
     pub fence_reboot: Duration,
     /// Nodes boot at seeded instants within this spread.
     pub boot_spread: Duration,
+    /// The machines' claim hold.
+    pub claim_hold: Duration,
 }
 
 impl fmt::Debug for Scenario {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "Scenario {{ seed: {}, priorities: {:?}, preempt: {}, role_gated: {}, fencing: {}, policy: {:?}, fence_reboot: {:?}, boot_spread: {:?} }}",
+            "Scenario {{ seed: {}, priorities: {:?}, preempt: {}, role_gated: {}, fencing: {}, policy: {:?}, fence_reboot: {:?}, boot_spread: {:?}, claim_hold: {:?} }}",
             self.seed,
             self.priorities,
             self.preempt,
@@ -119,7 +123,8 @@ impl fmt::Debug for Scenario {
             self.fencing,
             self.policy,
             self.fence_reboot,
-            self.boot_spread
+            self.boot_spread,
+            self.claim_hold
         )?;
         write!(f, "schedule:\n{}", format_schedule(&self.schedule()))
     }
@@ -304,7 +309,7 @@ impl Scenario {
         c.fencing = self.fencing;
         c.fence_policy = self.policy;
         c.in_use_probe_timeout = PROBE_TIMEOUT;
-        c.claim_hold = CLAIM_HOLD;
+        c.claim_hold = self.claim_hold;
         c.claim_backoff_initial = Duration::from_millis(100);
         c.claim_backoff_max = BACKOFF_MAX;
         c
@@ -384,7 +389,7 @@ impl Scenario {
         let net = NET_DELAY + NET_JITTER;
         let mut b = self.master_down_max()
             + FENCE_TIME
-            + CLAIM_HOLD
+            + self.claim_hold
             + 2 * PROBE_TIMEOUT
             + 2 * ADDRESS_LATENCY
             + 2 * net;
@@ -468,6 +473,12 @@ fn kind_strategy(classes: Classes) -> BoxedStrategy<Kind> {
         Classes::Pause => pause.boxed(),
         Classes::Partition => partition.boxed(),
         Classes::Crash => crash.boxed(),
+        Classes::PartitionAndCrash => {
+            let partition2 =
+                proptest::collection::vec(0u8..2, 4).prop_map(|groups| Kind::Partition { groups });
+            let crash2 = (0usize..4).prop_map(|node| Kind::Crash { node });
+            prop_oneof![partition2, crash2].boxed()
+        }
     }
 }
 
@@ -512,6 +523,7 @@ pub fn scenarios(
                 episodes,
                 fence_reboot: Duration::from_secs(1),
                 boot_spread: Duration::from_millis(spread_ms),
+                claim_hold: CLAIM_HOLD,
             },
         )
 }
