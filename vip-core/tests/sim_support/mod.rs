@@ -244,9 +244,12 @@ impl Scenario {
         out
     }
 
-    /// True if a crashed daemon restarts while a partition or packet loss is in force: a
-    /// daemon that starts inside a partition knows no master, so there is nobody to fence.
-    pub fn restarts_inside_network_split(&self) -> bool {
+    /// True if a node (re)joins the election while a partition or packet loss is in force,
+    /// or within the liveness bound before one starts: a daemon restart, its link coming up,
+    /// its fault check clearing, or its role becoming primary. A node that joins and probes
+    /// while the holder is cut off has heard no master since it joined, so with
+    /// FencePolicy::Always it has nobody to fence.
+    pub fn joins_inside_network_split(&self) -> bool {
         let splits: Vec<(u64, u64)> = self
             .episodes
             .iter()
@@ -256,13 +259,23 @@ impl Scenario {
                     Kind::Partition { .. } | Kind::Loss { .. } | Kind::LossAll { .. }
                 )
             })
-            .map(|e| (e.start_ms, e.start_ms + e.len_ms))
+            .map(|e| {
+                (
+                    e.start_ms
+                        .saturating_sub(self.liveness_bound().as_millis() as u64),
+                    e.start_ms + e.len_ms,
+                )
+            })
             .collect();
         self.episodes.iter().any(|e| {
-            matches!(e.kind, Kind::Crash { .. })
-                && splits
-                    .iter()
-                    .any(|&(a, b)| (a..=b).contains(&(e.start_ms + e.len_ms)))
+            let joins_at = match e.kind {
+                Kind::Crash { .. } | Kind::Link { .. } | Kind::Check { index: 0, .. } => {
+                    e.start_ms + e.len_ms
+                }
+                Kind::Role { role: 0, .. } => e.start_ms,
+                _ => return false,
+            };
+            splits.iter().any(|&(a, b)| (a..=b).contains(&joins_at))
         })
     }
 
