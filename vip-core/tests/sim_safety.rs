@@ -23,7 +23,7 @@ fn safe(s: &Scenario, trace: bool) -> (Sim, Result<(), Violation>) {
 }
 
 /// STONITH (FencePolicy::Always) on two nodes under every fault class, partitions and total
-/// loss bursts included. The bound tested (each limit is measured in `sim_limits.rs`):
+/// loss bursts included. The bound tested (`sim_overlap.rs` measures each limit):
 /// - preempt off: a partition that starts while a backup preempts leaves the preemptor unable
 ///   to tell a master that stepped down from one cut off, and a preemption does not fence;
 /// - a fenced node stays powered off past the faults (stonith-action=off), and no node joins
@@ -31,7 +31,10 @@ fn safe(s: &Scenario, trace: bool) -> (Sim, Result<(), Violation>) {
 ///   shortly before one: a node that joins while the holder is cut off has heard no master,
 ///   so it has nobody to fence;
 /// - loss is total and symmetric: partial or one-way loss can hide the holder from the in-use
-///   probe while adverts still get through (`sim_overlap.rs` measures that class).
+///   probe while adverts still get through.
+/// - 3 or more nodes are not covered: without quorum, when a partition cuts one backup off
+///   from the master and the other backup, both backups see the master go silent, both fence
+///   it, and both take over, each unseen by the other.
 #[test]
 fn no_two_holders_with_stonith_two_nodes() {
     let strategy = scenarios(
