@@ -21,6 +21,8 @@ struct Row {
     worst: Duration,
     worst_fault_len: Duration,
     worst_after_end: Duration,
+    /// Longest time with no holder after the cluster first converged.
+    worst_outage: Duration,
 }
 
 struct Setup {
@@ -48,6 +50,7 @@ fn measure(setup: &Setup, runs: usize) -> Row {
         worst: Duration::ZERO,
         worst_fault_len: Duration::ZERO,
         worst_after_end: Duration::ZERO,
+        worst_outage: Duration::ZERO,
     };
     for _ in 0..runs {
         let mut s = strategy.new_tree(&mut runner).unwrap().current();
@@ -63,12 +66,18 @@ fn measure(setup: &Setup, runs: usize) -> Row {
         sim.run_until(fault_end + bound + Duration::from_secs(3))
             .unwrap();
         sim.finish();
+        row.worst_outage = row.worst_outage.max(worst_outage(&sim));
         let overlaps = sim.oracle().overlaps();
         if !overlaps.is_empty() {
             row.with_overlap += 1;
         }
         for o in overlaps {
-            let after = o.end.saturating_since(fault_end);
+            // Without a fault (cold start) there is no "after".
+            let after = if s.episodes.is_empty() {
+                Duration::ZERO
+            } else {
+                o.end.saturating_since(fault_end)
+            };
             assert!(
                 after <= bound,
                 "{}: overlap {o:?} lasts {after:?} after the fault ended (bound {bound:?})\n{s:?}",
@@ -84,16 +93,51 @@ fn measure(setup: &Setup, runs: usize) -> Row {
     row
 }
 
+/// The longest interval with no holder, from the first holder on.
+fn worst_outage(sim: &vip_core::sim::Sim) -> Duration {
+    let timeline = sim.oracle().timeline();
+    let mut worst = Duration::ZERO;
+    let mut empty_since = None;
+    let mut seen_holder = false;
+    for (t, holders) in timeline {
+        match (holders.is_empty(), empty_since) {
+            (false, Some(since)) => {
+                worst = worst.max(t.saturating_since(since));
+                empty_since = None;
+            }
+            (true, None) if seen_holder => empty_since = Some(*t),
+            _ => {}
+        }
+        seen_holder |= !holders.is_empty();
+    }
+    if let Some(since) = empty_since {
+        worst = worst.max(sim.now().saturating_since(since));
+    }
+    worst
+}
+
 fn print(title: &str, rows: &[Row]) {
     println!("{title}");
     println!(
-        "{:<34} {:>6} {:>13} {:>14} {:>12} {:>16}",
-        "class", "runs", "with overlap", "worst overlap", "(fault len)", "after fault end"
+        "{:<34} {:>6} {:>13} {:>14} {:>12} {:>16} {:>14}",
+        "class",
+        "runs",
+        "with overlap",
+        "worst overlap",
+        "(fault len)",
+        "after fault end",
+        "worst outage"
     );
     for r in rows {
         println!(
-            "{:<34} {:>6} {:>13} {:>14.1?} {:>12.1?} {:>16.1?}",
-            r.class, r.runs, r.with_overlap, r.worst, r.worst_fault_len, r.worst_after_end
+            "{:<34} {:>6} {:>13} {:>14.1?} {:>12.1?} {:>16.1?} {:>14.1?}",
+            r.class,
+            r.runs,
+            r.with_overlap,
+            r.worst,
+            r.worst_fault_len,
+            r.worst_after_end,
+            r.worst_outage
         );
     }
 }
