@@ -18,6 +18,8 @@ pub mod lab;
 mod peer;
 mod priority;
 mod role;
+#[cfg(feature = "runtime")]
+pub mod runtime;
 #[cfg(feature = "sim")]
 pub mod sim;
 mod time;
