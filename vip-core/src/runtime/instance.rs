@@ -286,7 +286,6 @@ impl Instance {
         match action {
             Action::SendAdvert { priority } => self.enqueue(LaneOp::Advert(priority)),
             Action::AddVips(vips) => {
-                self.snapshot.holds_vips = true;
                 self.enqueue(LaneOp::Address {
                     op: AddressOp::Add,
                     vips,
@@ -373,8 +372,15 @@ impl Instance {
         match done {
             Completion::Address { op, result } => {
                 self.outstanding = self.outstanding.saturating_sub(1);
+                // Lane completions arrive in lane order, so this tracks the interface: an add,
+                // even a failed one (it may have half-worked), means the VIPs may be here; only
+                // a successful removal means they are gone.
+                match (&result, op) {
+                    (_, AddressOp::Add) => self.snapshot.holds_vips = true,
+                    (Ok(()), AddressOp::Remove) => self.snapshot.holds_vips = false,
+                    _ => {}
+                }
                 match &result {
-                    Ok(()) if op == AddressOp::Remove => self.snapshot.holds_vips = false,
                     Ok(()) => {}
                     Err(e) => {
                         tracing::warn!(operation = op_name(op), error = %e, "address operation failed")

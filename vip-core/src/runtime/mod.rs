@@ -37,6 +37,29 @@
 //! right after the start, then on its schedule. [`InstanceHandle::stop`] feeds `Stop`, waits
 //! until the lane is empty (VIPs removed, priority-0 advert sent) and returns the final status.
 //!
+//! # Wiring it into a daemon
+//!
+//! - **Build**: one [`InstanceSpec`] per VRID and interface:
+//!   `InstanceSpec::new(name, config, addresses, advert_sink)`, then optionally
+//!   [`.fencer(..)`](InstanceSpec::fencer), [`.role_probe(..)`](InstanceSpec::role_probe),
+//!   [`.check(..)`](InstanceSpec::check) per tracked check, and
+//!   [`.timeouts(..)`](InstanceSpec::timeouts). [`Runtime::spawn`] validates it and returns an
+//!   [`InstanceHandle`].
+//! - **VRRP receive** (vip-vrrp glue): decode and validate, find the instance for the packet's
+//!   interface and VRID, and call [`InstanceHandle::advert`]. It never waits; count
+//!   [`HandleError::Busy`] as dropped.
+//! - **VRRP send**: implement [`AdvertSink`] over the transport for that interface and VRID.
+//! - **Netlink watcher**: [`InstanceHandle::link`] on carrier/admin changes of the instance's
+//!   interface, [`InstanceHandle::vip_removed`] when one of its VIPs disappears without the
+//!   runtime having removed it.
+//! - **Control (vipctl)**: [`InstanceHandle::status`] / [`Runtime::statuses`] for `status`,
+//!   [`InstanceHandle::reprobe`] on repmgr events.
+//! - **Notify hooks, metrics, logs**: [`InstanceHandle::events`] (a broadcast receiver of every
+//!   transition, alarm and priority change, with its reason); [`InstanceHandle::watch_status`]
+//!   to react to status changes. The runtime itself logs through `tracing` under a `vip` span
+//!   with `instance` and `vrid` fields: transitions at info, alarms at warn/error.
+//! - **Shutdown**: [`Runtime::shutdown`]`(StopMode::Release)` on SIGTERM.
+//!
 //! # Example
 //!
 //! ```
