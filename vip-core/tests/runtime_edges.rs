@@ -174,11 +174,18 @@ async fn an_advert_flood_is_refused_not_queued() {
 async fn runs_on_a_multi_threaded_runtime() {
     let rt = Runtime::new();
     let log = Log::new(rt.clock());
-    let handle = rt.spawn(spec(&log, "mt")).unwrap();
+    let (handle, mut events) = rt.spawn_with_events(spec(&log, "mt")).unwrap();
     wait_status(&handle, Duration::from_secs(30), |s| {
         s.state == State::Master
     })
     .await;
+    // The receiver from spawn_with_events saw the very first transition.
+    let first = events.recv().await.unwrap();
+    assert_eq!(
+        transitions(std::slice::from_ref(&first)),
+        vec![(State::Initialize, State::Backup)]
+    );
+    assert_eq!(first.reason, Reason::Started);
     let last = handle.stop(StopMode::Release).await;
     assert!(!last.holds_vips);
     assert!(log.index("remove done").unwrap() < log.index("advert 0").unwrap());
