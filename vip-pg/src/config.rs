@@ -8,10 +8,11 @@ use crate::backoff::BackoffConfig;
 use crate::error::PgError;
 use crate::redact::redact;
 
-/// Default time between probes (the daemon schedules them; the probe only reports it).
-pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(500);
-/// Default bound of one probe (connect and statements).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Default time between probes (the daemon schedules them; the probe only carries it). Same as
+/// vip-core's `RoleSchedule` default.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+/// Default bound of one probe (connect and statements). Same as vip-core's `RoleSchedule` default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Settings shared by both probes.
 #[derive(Clone, PartialEq, Eq)]
