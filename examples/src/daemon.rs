@@ -2,7 +2,7 @@
 //!
 //! WIRING: the election instances themselves (vip-core runtime + vip-vrrp transport +
 //! vip-netlink addressing + vip-pg probes) are started and stopped in
-//! [`Daemon::start_instance`] and [`Daemon::stop_instance`]; everything around them (status
+//! `Daemon::start_instance` and `Daemon::stop_instance`; everything around them (status
 //! board, metrics, reprobe signals, reload diff, graceful stop) is already here. Look for the
 //! `WIRING:` comments.
 

@@ -193,7 +193,7 @@ pub struct RoleConfig {
 /// The command fencer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FencerConfig {
-    /// Program and arguments with placeholders (see [`crate::fence::PLACEHOLDERS`]).
+    /// Program and arguments with placeholders (see [`crate::commands::fence::PLACEHOLDERS`]).
     pub argv: Vec<String>,
     /// Time bound; the child is killed after it and fencing counts as failed.
     pub timeout: Duration,
