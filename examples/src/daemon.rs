@@ -5,6 +5,19 @@
 //! `Daemon::start_instance` and `Daemon::stop_instance`; everything around them (status
 //! board, metrics, reprobe signals, reload diff, graceful stop) is already here. Look for the
 //! `WIRING:` comments.
+//!
+//! What each instance needs, and where it comes from (all on [`InstanceConfig`]):
+//!
+//! | backend | from the config |
+//! |---|---|
+//! | `Election` | `to_election_config(resolve_source(&interface_addrs)?)` |
+//! | VRRP transport (vip-vrrp) | `interface`, `version`, `vrid`, `unicast_peers`, `wire_auth()`, `wire_checksum()`, `is_ipv6()` |
+//! | `AddressManager` (vip-netlink) | `vips`, `announce_config()` |
+//! | `RoleProbe` (vip-pg) | `role` (kind, conninfo, node, interval, timeout); loop on `Running::reprobe` + interval |
+//! | `Fencer` | `CommandFencer::from_config(inst)` |
+//! | tracked checks | `commands::check::check_loop` per `checks[i]` -> `Input::Check { index: i, .. }` |
+//! | events | `Running::events.emit(&event)` (status, metrics, logs, notify hooks) |
+//! | stop | `Input::Stop(on_stop)` |
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
