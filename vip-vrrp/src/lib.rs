@@ -19,4 +19,5 @@
 //! The same body is exercised on stable by the `arbitrary_bytes_never_panic` property in
 //! `tests/wire_props.rs`.
 
+pub mod socket;
 pub mod wire;
