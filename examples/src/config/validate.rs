@@ -691,7 +691,7 @@ impl Validator {
         let timeout = self.positive_duration(
             &format!("{path}.timeout"),
             r.timeout.as_ref(),
-            interval.min(Duration::from_secs(1)),
+            interval.min(Duration::from_millis(500)),
         );
         if timeout > interval {
             self.err(
