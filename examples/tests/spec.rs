@@ -53,7 +53,9 @@ impl RoleProbe for Standby {
 const TEXT: &str = r#"
 [[instance]]
 name = "db"
-interface = "eth0"
+# An interface that does not exist: Daemon::start_all starts real instances (the wiring),
+# which must never touch the host's own interfaces. They retry quietly in the background.
+interface = "vipex-none0"
 vrid = 51
 advert_interval = "100ms"
 vips = ["192.0.2.10/32"]
