@@ -41,6 +41,8 @@ pub struct NodeConf {
     pub fencer: bool,
     /// Extra TOML appended at the end (more `[[instance]]` tables).
     pub tail: String,
+    /// The instance's VIPs (default: the IPv4 [`VIP`]/32).
+    pub vips: String,
 }
 
 impl NodeConf {
@@ -52,6 +54,7 @@ impl NodeConf {
             instance_extra: String::new(),
             fencer: true,
             tail: String::new(),
+            vips: format!("\"{VIP}/32\""),
         }
     }
 }
@@ -150,7 +153,7 @@ impl Cluster {
         let other = &self.nodes[(i + 1) % self.nodes.len()];
         let fencer = if conf.fencer {
             format!(
-                "[instance.fencer]\nargv = [\"ip\", \"netns\", \"exec\", \"{}\", \"ip\", \"addr\", \"del\", \"{{vip}}/32\", \"dev\", \"{{interface}}\"]\ntimeout = \"2s\"\n",
+                "[instance.fencer]\nargv = [\"ip\", \"netns\", \"exec\", \"{}\", \"ip\", \"addr\", \"del\", \"{{vips}}\", \"dev\", \"{{interface}}\"]\ntimeout = \"2s\"\n",
                 other.ns.name()
             )
         } else {
@@ -170,7 +173,7 @@ version = 3
 priority = {prio}
 advert_interval = "10cs"
 preempt = {preempt}
-vips = ["{VIP}/32"]
+vips = [{vips}]
 {extra}
 {fencer}
 {tail}
@@ -180,6 +183,7 @@ vips = ["{VIP}/32"]
             preempt = conf.preempt,
             extra = conf.instance_extra,
             tail = conf.tail,
+            vips = conf.vips,
         );
         std::fs::write(&node.config, text).unwrap();
     }
