@@ -8,16 +8,16 @@
 //!
 //! What each instance needs, and where it comes from (all on [`InstanceConfig`]):
 //!
-//! | backend | from the config |
+//! | piece | from the config |
 //! |---|---|
-//! | `Election` | `to_election_config(resolve_source(&interface_addrs)?)` |
+//! | runtime spec | `inst.to_instance_spec(local_addr, addresses, advert_sink, role_probe)`: election config, command fencer (+ fence timeout), command checks with weights and schedules, role schedule |
+//! | source address | `inst.resolve_source(&interface_addrs)` |
 //! | VRRP transport (vip-vrrp) | `interface`, `version`, `vrid`, `unicast_peers`, `wire_auth()`, `wire_checksum()`, `is_ipv6()` |
 //! | `AddressManager` (vip-netlink) | `vips`, `announce_config()` |
-//! | `RoleProbe` (vip-pg) | `role` (kind, conninfo, node, interval, timeout); loop on `Running::reprobe` + interval |
-//! | `Fencer` | `CommandFencer::from_config(inst)` |
-//! | tracked checks | `commands::check::check_loop` per `checks[i]` -> `Input::Check { index: i, .. }` |
-//! | events | `Running::events.emit(&event)` (status, metrics, logs, notify hooks) |
-//! | stop | `Input::Stop(on_stop)` |
+//! | `RoleProbe` (vip-pg) | `inst.role.as_ref().map(RoleConfig::build_probe)` |
+//! | reprobe | `Running::reprobe` notified -> `InstanceHandle::reprobe()` |
+//! | events | `Runtime::spawn_with_events` receiver -> `Running::events.emit(&event)`; `watch_status` -> `board.apply_status` |
+//! | stop | `InstanceHandle::stop(inst.on_stop)` |
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
