@@ -21,6 +21,7 @@ mod error;
 mod ipv4;
 mod local;
 mod mismatch;
+mod sink;
 mod stats;
 mod sys;
 mod transport;
