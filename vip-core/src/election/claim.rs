@@ -52,6 +52,8 @@ pub(super) enum ProbeResult {
 pub(super) struct Probe {
     pub(super) id: u64,
     pub(super) result: Option<ProbeResult>,
+    /// When the probe was started (an answer older than its bound is stale).
+    pub(super) started: Timestamp,
 }
 
 impl Election {
@@ -83,9 +85,13 @@ impl Election {
             .map(|t| t - self.config.in_use_probe_timeout)
     }
 
-    pub(super) fn start_probe(&mut self) {
+    pub(super) fn start_probe(&mut self, now: Timestamp) {
         let id = self.next_id();
-        self.probe = Some(Probe { id, result: None });
+        self.probe = Some(Probe {
+            id,
+            result: None,
+            started: now,
+        });
         self.push(Action::ProbeInUse {
             id,
             vips: self.config.vips.clone(),
@@ -112,6 +118,13 @@ impl Election {
         self.probe_at = None;
         self.backoff = self.config.claim_backoff_initial;
         self.takeover = takeover;
+        // Another backup may claim at the same instant (equal or close priorities): with a
+        // claim hold, wait until its claiming advert has arrived before adding.
+        self.claim_hold = match takeover {
+            Takeover::Owner => None,
+            _ if self.config.claim_hold.is_zero() => None,
+            _ => Some(now + self.config.claim_hold),
+        };
         self.transition(now, State::Claiming, reason);
         self.send_advert(now, self.effective);
         match takeover {
@@ -122,7 +135,7 @@ impl Election {
             }
             _ => {
                 if self.probe.is_none() {
-                    self.start_probe();
+                    self.start_probe(now);
                 }
                 self.claim_step(now);
             }
@@ -156,7 +169,7 @@ impl Election {
         match outcome {
             FenceOutcome::Fenced => {
                 self.fenced = true;
-                self.start_probe();
+                self.start_probe(now);
             }
             FenceOutcome::Failed { reason } => {
                 self.alarm(now, Reason::FenceFailed { detail: reason });
@@ -166,13 +179,27 @@ impl Election {
     }
 
     /// Decides what the claim does next from the probe result in hand.
-    fn claim_step(&mut self, now: Timestamp) {
+    pub(super) fn claim_step(&mut self, now: Timestamp) {
         if self.state != State::Claiming || self.fence.is_some() {
             return;
         }
         let Some(result) = self.probe.as_ref().and_then(|p| p.result.clone()) else {
             return;
         };
+        // Stall: the Adver_Timer is overdue by more than the probe's bound, so the daemon was
+        // stopped (SIGSTOP, overload) and the answer in hand describes the segment as it was
+        // before the stall. Probe again rather than act on it.
+        if self
+            .adver_timer
+            .is_some_and(|t| now > t + self.config.in_use_probe_timeout)
+            && self
+                .probe
+                .as_ref()
+                .is_some_and(|p| now.saturating_since(p.started) > self.config.in_use_probe_timeout)
+        {
+            self.start_probe(now);
+            return;
+        }
         match result {
             ProbeResult::Free => {
                 let always = self.config.fencing
@@ -182,6 +209,8 @@ impl Election {
                 if always && !self.fenced {
                     self.probe = None;
                     self.start_fence(None);
+                } else if self.claim_hold.is_some_and(|t| now < t) {
+                    // Wait for the hold to pass (the timer calls claim_step again).
                 } else {
                     self.become_master(now);
                 }
@@ -222,6 +251,7 @@ impl Election {
         };
         self.probe = None;
         self.fenced = false;
+        self.claim_hold = None;
         self.backoff = self.config.claim_backoff_initial;
         self.holding = true;
         self.push(Action::AddVips(self.config.vips.clone()));

@@ -67,6 +67,9 @@ pub struct Election {
     pub(super) takeover: Takeover,
     /// The next claim back-off (before jitter).
     pub(super) backoff: Duration,
+    /// Claiming: the VIPs are not added before this instant, so that a competing claimant's
+    /// advert (sent at the same moment) is heard first.
+    pub(super) claim_hold: Option<Timestamp>,
 }
 
 impl Election {
@@ -102,6 +105,7 @@ impl Election {
             fence: None,
             fenced: false,
             takeover: Takeover::MasterDown,
+            claim_hold: None,
         };
         e.effective = e.compute_priority();
         e
@@ -148,6 +152,7 @@ impl Election {
             State::Claiming => {
                 consider(self.adver_timer);
                 consider(self.probe_at);
+                consider(self.claim_hold);
             }
             State::Master => consider(self.adver_timer),
             State::Initialize | State::Fault => {}
@@ -333,7 +338,7 @@ impl Election {
                     }
                 }
                 if self.early_probe_deadline().is_some_and(|t| now >= t) {
-                    self.start_probe();
+                    self.start_probe(now);
                 }
                 if self.master_down_timer.is_some_and(|t| now >= t) {
                     self.on_master_down(now);
@@ -345,7 +350,11 @@ impl Election {
                 }
                 if self.probe_at.is_some_and(|t| now >= t) {
                     self.probe_at = None;
-                    self.start_probe();
+                    self.start_probe(now);
+                }
+                if self.claim_hold.is_some_and(|t| now >= t) {
+                    self.claim_hold = None;
+                    self.claim_step(now);
                 }
             }
             State::Master => {
@@ -400,6 +409,9 @@ impl Election {
             State::Backup => self.backup_advert(now, &adv),
             State::Master => self.master_advert(now, &adv),
             State::Claiming => self.claiming_advert(now, &adv),
+            // Out of the election, but remember who is master: after the fault clears, that
+            // is the node to fence if it goes silent (FencePolicy::Always).
+            State::Fault if !adv.priority.is_release() => self.last_master = Some(adv.from),
             State::Initialize | State::Fault => {}
         }
     }
@@ -428,7 +440,7 @@ impl Election {
             self.cause = Takeover::Released(adv.from);
             self.master_down_timer = Some(now + self.skew_time());
             if self.eligible {
-                self.start_probe();
+                self.start_probe(now);
             }
             return;
         }
