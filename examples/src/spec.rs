@@ -11,13 +11,36 @@ use vip_core::{AddressManager, Error, RoleProbe};
 
 use crate::commands::check::CommandCheck;
 use crate::commands::fence::CommandFencer;
-use crate::config::{InstanceConfig, RoleConfig};
+use crate::config::{InstanceConfig, RepmgrNode, RoleConfig, RoleKind};
 
 /// Extra time the runtime grants a fence beyond the fence command's own timeout, so that the
 /// command fencer kills the command and reports why first.
 pub const FENCE_GRACE: Duration = Duration::from_millis(500);
 
 impl RoleConfig {
+    /// Builds the vip-pg probe (it connects lazily, on its first probe).
+    pub fn build_probe(&self) -> Result<Arc<dyn RoleProbe>, vip_pg::PgError> {
+        let kind = match &self.kind {
+            RoleKind::Postgres => vip_pg::ProbeKind::Postgres,
+            RoleKind::Repmgr {
+                node: RepmgrNode::Name(n),
+            } => vip_pg::ProbeKind::Repmgr(vip_pg::NodeSelector::Name(n.clone())),
+            RoleKind::Repmgr {
+                node: RepmgrNode::Id(id),
+            } => {
+                let id = i32::try_from(*id).map_err(|_| vip_pg::PgError::Config {
+                    key: "node_id".into(),
+                    problem: format!("{id} is out of range"),
+                })?;
+                vip_pg::ProbeKind::Repmgr(vip_pg::NodeSelector::Id(id))
+            }
+        };
+        let config = vip_pg::ProbeConfig::new(self.conninfo.clone())
+            .interval(self.interval)
+            .timeout(self.timeout);
+        vip_pg::build_probe(kind, config)
+    }
+
     /// The runtime's schedule for the role probe.
     pub fn schedule(&self) -> RoleSchedule {
         RoleSchedule {

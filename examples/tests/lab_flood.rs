@@ -149,8 +149,14 @@ fn a_flood_of_malformed_adverts_changes_nothing_and_is_counted() {
     }
     // The transport's counters reach the metrics too: the master sends, the backup receives.
     let sent = metric(&c.metrics(0), "vip_adverts_sent_total{instance=\"vip\"}");
-    let received = metric(&c.metrics(1), "vip_adverts_received_total{instance=\"vip\"}");
-    assert!(sent >= 10.0 && received >= 10.0, "sent {sent}, received {received}");
+    let received = metric(
+        &c.metrics(1),
+        "vip_adverts_received_total{instance=\"vip\"}",
+    );
+    assert!(
+        sent >= 10.0 && received >= 10.0,
+        "sent {sent}, received {received}"
+    );
     assert_eq!(c.state(0), "master");
     assert_eq!(c.state(1), "backup");
     assert_eq!(c.state_of(0, "v2"), "master");

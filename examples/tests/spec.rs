@@ -167,6 +167,9 @@ async fn a_failing_weight_zero_check_faults_the_running_instance() {
         assert!(start.elapsed() < Duration::from_secs(5), "board: {board:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    daemon.board.apply_status(&handle.status());
+    assert_eq!(daemon.board.snapshot()[0].state, "fault");
+    assert_eq!(daemon.board.snapshot()[0].master, None);
     let last = handle.stop(StopMode::Release).await;
     assert!(!last.holds_vips);
 }

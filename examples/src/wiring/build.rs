@@ -6,10 +6,9 @@ use std::time::Duration;
 use vip_core::RoleProbe;
 use vip_core::runtime::{RoleSchedule, Timeouts};
 use vip_netlink::ManagerConfig;
-use vip_pg::{NodeSelector, ProbeConfig, ProbeKind};
 use vip_vrrp::socket::{Mode, TransportConfig, TransportError};
 
-use crate::config::{InstanceConfig, RepmgrNode, RoleKind};
+use crate::config::InstanceConfig;
 use crate::spec::FENCE_GRACE;
 
 /// Why an instance could not be built or started.
@@ -108,24 +107,6 @@ pub fn role_probe(inst: &InstanceConfig) -> Result<Option<ScheduledProbe>, Build
     let Some(role) = &inst.role else {
         return Ok(None);
     };
-    let kind = match &role.kind {
-        RoleKind::Postgres => ProbeKind::Postgres,
-        RoleKind::Repmgr {
-            node: RepmgrNode::Name(n),
-        } => ProbeKind::Repmgr(NodeSelector::Name(n.clone())),
-        RoleKind::Repmgr {
-            node: RepmgrNode::Id(id),
-        } => {
-            let id = i32::try_from(*id).map_err(|_| BuildError::Config {
-                key: format!("instance[{}].role.node_id", inst.name),
-                problem: format!("{id} is out of range for repmgr (1..=2147483647)"),
-            })?;
-            ProbeKind::Repmgr(NodeSelector::Id(id))
-        }
-    };
-    let config = ProbeConfig::new(role.conninfo.clone())
-        .interval(role.interval)
-        .timeout(role.timeout);
-    let probe = vip_pg::build_probe(kind, config)?;
+    let probe = role.build_probe()?;
     Ok(Some((probe, role.schedule())))
 }

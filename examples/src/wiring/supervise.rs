@@ -238,18 +238,12 @@ async fn run(
 
     let mut side: Vec<JoinHandle<()>> = Vec::new();
 
-    // Status -> the board's master.
+    // Status snapshots -> the board (state, effective priority, current master).
     let mut status = handle.watch_status();
     let board = ctx.board.clone();
-    let n = name.clone();
     side.push(tokio::spawn(async move {
-        let mut last = None;
         loop {
-            let master = status.borrow_and_update().master.map(|p| p.to_string());
-            if master != last {
-                board.set_master(&n, master.clone());
-                last = master;
-            }
+            board.apply_status(&status.borrow_and_update());
             if status.changed().await.is_err() {
                 break;
             }
@@ -286,7 +280,7 @@ async fn run(
     let feed_task = {
         let (t, h, fail) = (transport.clone(), handle.clone(), fail_tx.clone());
         tokio::spawn(async move {
-            if let Err(e) = t.feed(&h, |_| {}).await {
+            if let Err(e) = t.forward(&h).await {
                 let _ = fail.send(format!("VRRP socket failed: {e}"));
             }
         })
