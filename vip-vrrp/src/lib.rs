@@ -16,7 +16,8 @@
 //! cd vip-vrrp/fuzz && cargo +nightly fuzz run parse -- -max_total_time=60
 //! ```
 //!
-//! The same body is exercised on stable by the `arbitrary_bytes_never_panic` property in
-//! `tests/wire_props.rs`.
+//! The same body (`tests/support/fuzz_body.rs`) runs on stable in the
+//! `arbitrary_bytes_never_panic` and `mutated_valid_packets_never_panic` properties of
+//! `tests/wire_props.rs`. See `vip-vrrp/fuzz/README.md`.
 
 pub mod wire;
