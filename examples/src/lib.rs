@@ -1,1 +1,14 @@
-//! Library half of the vip examples (being built).
+//! Library half of vipd and vipctl: config, keepalived import, command runners (notify hooks,
+//! tracked checks, fencer), metrics, control socket, sd_notify and logging. The binaries in
+//! `src/bin` only parse arguments and call into here.
+
+pub mod commands;
+pub mod config;
+pub mod control;
+pub mod daemon;
+pub mod events;
+pub mod keepalived;
+pub mod logging;
+pub mod metrics;
+pub mod repmgr;
+pub mod sdnotify;

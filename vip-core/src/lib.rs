@@ -6,6 +6,7 @@
 //!   `mock` feature).
 //! - [`election`]: the sans-IO VRRP election machine (no tokio, no sockets, no clock).
 //! - `runtime` (default feature): the tokio runtime that drives instances through the traits.
+//! - `sim` (feature): a deterministic multi-node simulator for tests.
 
 mod address;
 pub mod election;
@@ -17,6 +18,10 @@ pub mod lab;
 mod peer;
 mod priority;
 mod role;
+#[cfg(feature = "runtime")]
+pub mod runtime;
+#[cfg(feature = "sim")]
+pub mod sim;
 mod time;
 mod vip;
 

@@ -20,4 +20,5 @@
 //! `arbitrary_bytes_never_panic` and `mutated_valid_packets_never_panic` properties of
 //! `tests/wire_props.rs`. See `vip-vrrp/fuzz/README.md`.
 
+pub mod socket;
 pub mod wire;

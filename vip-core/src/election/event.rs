@@ -74,6 +74,18 @@ pub enum Reason {
         /// The peer.
         peer: PeerId,
     },
+    /// Someone else removed one of our VIPs while we were master.
+    VipRemovedExternally,
+    /// A tracked check changed status and with it the effective priority.
+    CheckChanged {
+        /// Index of the check.
+        index: usize,
+    },
+    /// The in-use probe failed, so the machine cannot be sure the VIPs are free.
+    ProbeFailed {
+        /// The error text.
+        detail: String,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -100,6 +112,9 @@ impl fmt::Display for Reason {
             Reason::FaultCleared => f.write_str("fault cleared"),
             Reason::AddressError { detail } => write!(f, "address operation failed: {detail}"),
             Reason::AddressMismatch { peer } => write!(f, "peer {peer} advertises other VIPs"),
+            Reason::VipRemovedExternally => f.write_str("a VIP was removed by someone else"),
+            Reason::CheckChanged { index } => write!(f, "tracked check {index} changed"),
+            Reason::ProbeFailed { detail } => write!(f, "in-use probe failed: {detail}"),
         }
     }
 }

@@ -1,44 +1,163 @@
-//! The election machine itself. PLACEHOLDER: being implemented (issue 2).
+//! The election machine: state, inputs dispatch, adverts and timers (RFC 9568 section 6).
+//!
+//! Claiming lives in `claim.rs`, effective priority, role and fault in `health.rs`.
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
-use crate::{Priority, Timestamp};
+use crate::{Interval, PeerId, Priority, Timestamp};
 
-use super::{Action, ElectionConfig, Input, State};
+use super::claim::{Probe, Takeover};
+use super::jitter::Jitter;
+use super::timers::{self, centis};
+use super::{
+    Action, Advert, CheckStatus, ElectionConfig, Event, EventKind, Input, Reason, State, StopMode,
+    Version,
+};
 
 /// One election instance (one VRID on one interface).
+///
+/// Drive it with [`Election::handle`], carry out what [`Election::poll_action`] returns, and
+/// call `handle(now, Input::Timer)` once [`Election::poll_timeout`] has passed. See the crate
+/// documentation for a complete example.
 #[derive(Debug)]
 pub struct Election {
-    config: ElectionConfig,
-    state: State,
-    actions: VecDeque<Action>,
+    pub(super) config: ElectionConfig,
+    pub(super) state: State,
+    pub(super) actions: VecDeque<Action>,
+    pub(super) jitter: Jitter,
+    pub(super) local: PeerId,
+    /// Effective priority (base plus check weights).
+    pub(super) effective: Priority,
+    /// Status of each tracked check (all start passing, keepalived's default).
+    pub(super) checks: Vec<CheckStatus>,
+    pub(super) link_up: bool,
+    /// An address operation failed permanently (cleared when the link comes back).
+    pub(super) address_fault: bool,
+    /// Role gating: true while the role probe says Primary (always true when not gated).
+    pub(super) eligible: bool,
+    /// When Start arrived (None while in Initialize).
+    pub(super) started: Option<Timestamp>,
+    /// Master_Adver_Interval (learned from the master in v3).
+    pub(super) master_adver_interval: Interval,
+    /// The master whose adverts a Backup accepts, with its priority.
+    pub(super) master: Option<(PeerId, Priority)>,
+    /// The last peer known to have been master (whom to fence).
+    pub(super) last_master: Option<PeerId>,
+    /// What the Master_Down_Timer's expiry would mean (Backup only).
+    pub(super) cause: Takeover,
+    pub(super) adver_timer: Option<Timestamp>,
+    pub(super) master_down_timer: Option<Timestamp>,
+    /// End of preempt_delay (Backup: preempt a known lower-priority master then).
+    pub(super) preempt_at: Option<Timestamp>,
+    /// True from AddVips until RemoveVips.
+    pub(super) holding: bool,
+    /// Peers currently advertising a different address list (alarmed once each).
+    pub(super) mismatched: Vec<PeerId>,
+    pub(super) next_id: u64,
+    /// The current in-use probe; any other probe id is stale.
+    pub(super) probe: Option<Probe>,
+    /// When to start the next probe while Claiming (settle time or back-off).
+    pub(super) probe_at: Option<Timestamp>,
+    /// The outstanding fence id while Claiming.
+    pub(super) fence: Option<u64>,
+    /// Whether this claim round fenced already.
+    pub(super) fenced: bool,
+    /// Why the current claim started.
+    pub(super) takeover: Takeover,
+    /// The next claim back-off (before jitter).
+    pub(super) backoff: Duration,
+    /// Claiming: the VIPs are not added before this instant, so that a competing claimant's
+    /// advert (sent at the same moment) is heard first.
+    pub(super) claim_hold: Option<Timestamp>,
 }
 
 impl Election {
     /// A new instance in [`State::Initialize`]. `seed` feeds the machine's deterministic
     /// pseudo-random choices (claim back-off jitter).
     pub fn new(config: ElectionConfig, seed: u64) -> Self {
-        let _ = seed;
-        Election {
+        let checks = vec![CheckStatus::Passing; config.checks.len()];
+        let mut e = Election {
+            local: PeerId(config.local_addr),
+            effective: config.priority,
+            master_adver_interval: config.advert_interval,
+            eligible: !config.role_gated,
+            backoff: config.claim_backoff_initial,
             config,
             state: State::Initialize,
-            actions: VecDeque::new(),
+            actions: VecDeque::with_capacity(8),
+            jitter: Jitter::new(seed),
+            checks,
+            link_up: true,
+            address_fault: false,
+            started: None,
+            master: None,
+            last_master: None,
+            cause: Takeover::MasterDown,
+            adver_timer: None,
+            master_down_timer: None,
+            preempt_at: None,
+            holding: false,
+            mismatched: Vec::new(),
+            next_id: 1,
+            probe: None,
+            probe_at: None,
+            fence: None,
+            fenced: false,
+            takeover: Takeover::MasterDown,
+            claim_hold: None,
+        };
+        e.effective = e.compute_priority();
+        e
+    }
+
+    /// Feeds one input at time `now`. Actions queue up for [`Election::poll_action`].
+    pub fn handle(&mut self, now: Timestamp, input: Input) {
+        match input {
+            Input::Start => self.on_start(now),
+            Input::Stop(mode) => self.on_stop(now, mode),
+            Input::Timer => self.on_timer(now),
+            Input::Advert(adv) => self.on_advert(now, adv),
+            Input::Role(role) => self.on_role(now, role),
+            Input::Check { index, status } => self.on_check(now, index, status),
+            Input::InUse { probe, result } => self.on_in_use(now, probe, result),
+            Input::Fenced { fence, outcome } => self.on_fenced(now, fence, outcome),
+            Input::Address { op, result } => self.on_address(now, op, result),
+            Input::Link(up) => self.on_link(now, up),
+            Input::VipRemovedExternally => self.on_vip_removed(now),
         }
     }
 
-    /// Feeds one input at time `now`.
-    pub fn handle(&mut self, now: Timestamp, input: Input) {
-        let _ = (now, input);
-    }
-
-    /// The next action to carry out, if any.
+    /// The next action to carry out, if any, in the order the machine issued them.
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }
 
-    /// When to call [`Election::handle`] with [`Input::Timer`] next.
+    /// When to call [`Election::handle`] with [`Input::Timer`] next: the earliest pending
+    /// deadline (Adver_Timer, Master_Down_Timer, the in-use probe's lead time, the claim
+    /// back-off or the end of preempt_delay).
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        None
+        let mut best: Option<Timestamp> = None;
+        let mut consider = |t: Option<Timestamp>| {
+            if let Some(t) = t {
+                best = Some(best.map_or(t, |b| b.min(t)));
+            }
+        };
+        match self.state {
+            State::Backup => {
+                consider(self.master_down_timer);
+                consider(self.early_probe_deadline());
+                consider(self.preempt_at);
+            }
+            State::Claiming => {
+                consider(self.adver_timer);
+                consider(self.probe_at);
+                consider(self.claim_hold);
+            }
+            State::Master => consider(self.adver_timer),
+            State::Initialize | State::Fault => {}
+        }
+        best
     }
 
     /// The current state.
@@ -53,6 +172,334 @@ impl Election {
 
     /// Base priority plus tracked-check weights, clamped to 1..=254 (255 stays 255).
     pub fn effective_priority(&self) -> Priority {
-        self.config.priority
+        self.effective
+    }
+
+    /// The known current master: this node while Master, the peer whose adverts are accepted
+    /// while Backup, otherwise (Claiming, Fault, Initialize, or no master heard) `None`.
+    pub fn master(&self) -> Option<PeerId> {
+        match self.state {
+            State::Master => Some(self.local),
+            State::Backup => self.master.map(|(p, _)| p),
+            _ => None,
+        }
+    }
+
+    /// True from the moment the machine asked to add the VIPs until it asked to remove them
+    /// (also after `Stop(Keep)`, which leaves them on the interface).
+    pub fn holds_vips(&self) -> bool {
+        self.holding
+    }
+
+    /// Master_Adver_Interval: the master's advertised interval (VRRPv3, learned), or our own
+    /// Advertisement_Interval (VRRPv2, or no master heard yet).
+    pub fn master_adver_interval(&self) -> Interval {
+        self.master_adver_interval
+    }
+
+    /// Skew_Time for the effective priority (RFC 9568 section 6.1).
+    pub fn skew_time(&self) -> Duration {
+        centis(timers::skew_time(
+            self.config.version,
+            self.effective,
+            self.master_adver_interval,
+        ))
+    }
+
+    /// Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time (RFC 9568 section 6.1).
+    pub fn master_down_interval(&self) -> Duration {
+        centis(timers::master_down_interval(
+            self.config.version,
+            self.effective,
+            self.master_adver_interval,
+        ))
+    }
+
+    // ---- helpers shared by the other files -------------------------------------------------
+
+    pub(super) fn push(&mut self, action: Action) {
+        self.actions.push_back(action);
+    }
+
+    pub(super) fn event(&mut self, now: Timestamp, kind: EventKind, reason: Reason) {
+        self.actions.push_back(Action::Event(Event {
+            at: now,
+            kind,
+            reason,
+        }));
+    }
+
+    pub(super) fn alarm(&mut self, now: Timestamp, reason: Reason) {
+        self.event(now, EventKind::Alarm, reason);
+    }
+
+    pub(super) fn transition(&mut self, now: Timestamp, to: State, reason: Reason) {
+        let from = self.state;
+        self.state = to;
+        self.event(now, EventKind::Transition { from, to }, reason);
+    }
+
+    pub(super) fn send_advert(&mut self, now: Timestamp, priority: Priority) {
+        self.push(Action::SendAdvert { priority });
+        if !priority.is_release() {
+            self.adver_timer = Some(now + centis(self.config.advert_interval));
+        }
+    }
+
+    pub(super) fn remove_vips(&mut self) {
+        self.holding = false;
+        self.push(Action::RemoveVips(self.config.vips.clone()));
+    }
+
+    /// Whether this instance may preempt a lower-priority master right now.
+    fn may_preempt(&self, now: Timestamp) -> bool {
+        (self.config.preempt || self.effective.is_owner())
+            && self.eligible
+            && self.preempt_at.is_none_or(|t| now >= t)
+    }
+
+    fn learn_interval(&mut self, adv: &Advert) {
+        if self.config.version == Version::V3 && !adv.max_advert_interval.is_zero() {
+            self.master_adver_interval = adv.max_advert_interval;
+        }
+    }
+
+    /// True when `adv` beats us: higher priority, or equal priority from a higher address.
+    fn beats_us(&self, adv: &Advert) -> bool {
+        adv.priority > self.effective
+            || (adv.priority == self.effective && adv.from.addr() > self.local.addr())
+    }
+
+    /// Leaves everything claim-related behind and becomes Backup with a fresh
+    /// Master_Down_Timer.
+    pub(super) fn enter_backup(&mut self, now: Timestamp, reason: Reason) {
+        self.reset_claim();
+        self.adver_timer = None;
+        self.master = None;
+        self.cause = Takeover::MasterDown;
+        self.master_down_timer = Some(now + self.master_down_interval());
+        self.transition(now, State::Backup, reason);
+    }
+
+    // ---- start / stop ----------------------------------------------------------------------
+
+    fn on_start(&mut self, now: Timestamp) {
+        if self.started.is_some() {
+            return;
+        }
+        self.started = Some(now);
+        self.master_adver_interval = self.config.advert_interval;
+        self.preempt_at =
+            (!self.config.preempt_delay.is_zero()).then(|| now + self.config.preempt_delay);
+        if let Some(reason) = self.fault_reason() {
+            self.transition(now, State::Fault, reason);
+        } else if self.effective.is_owner() && self.eligible {
+            // 6.4.1: the owner transitions to Master at once (through Claiming here).
+            self.enter_claiming(now, Reason::Owner, Takeover::Owner);
+        } else {
+            // 6.4.1: Master_Down_Timer = Master_Down_Interval, -> Backup.
+            self.enter_backup(now, Reason::Started);
+        }
+    }
+
+    fn on_stop(&mut self, now: Timestamp, mode: StopMode) {
+        if self.state == State::Initialize {
+            return;
+        }
+        if mode == StopMode::Release {
+            // 6.4.3 Shutdown: stop the Adver_Timer, send priority 0, -> Initialize. vip removes
+            // the VIPs first so that no instant has two holders.
+            if self.holding {
+                self.remove_vips();
+            }
+            if matches!(self.state, State::Master | State::Claiming) && self.link_up {
+                self.send_advert(now, Priority::RELEASE);
+            }
+        }
+        self.reset_claim();
+        self.adver_timer = None;
+        self.master_down_timer = None;
+        self.preempt_at = None;
+        self.master = None;
+        self.started = None;
+        self.transition(now, State::Initialize, Reason::Stopped);
+    }
+
+    // ---- timers ----------------------------------------------------------------------------
+
+    fn on_timer(&mut self, now: Timestamp) {
+        match self.state {
+            State::Backup => {
+                if self.preempt_at.is_some_and(|t| now >= t) {
+                    self.preempt_at = None;
+                    self.delayed_preempt(now);
+                    if self.state != State::Backup {
+                        return;
+                    }
+                }
+                if self.early_probe_deadline().is_some_and(|t| now >= t) {
+                    self.start_probe(now);
+                }
+                if self.master_down_timer.is_some_and(|t| now >= t) {
+                    self.on_master_down(now);
+                }
+            }
+            State::Claiming => {
+                if self.adver_timer.is_some_and(|t| now >= t) {
+                    self.send_advert(now, self.effective);
+                }
+                if self.probe_at.is_some_and(|t| now >= t) {
+                    self.probe_at = None;
+                    self.start_probe(now);
+                }
+                if self.claim_hold.is_some_and(|t| now >= t) {
+                    self.claim_hold = None;
+                    self.claim_step(now);
+                }
+            }
+            State::Master => {
+                // 6.4.3: Adver_Timer fires -> send an advert, reset the timer.
+                if self.adver_timer.is_some_and(|t| now >= t) {
+                    self.send_advert(now, self.effective);
+                }
+            }
+            State::Initialize | State::Fault => {}
+        }
+    }
+
+    /// Master_Down_Timer expiry in Backup (6.4.2).
+    fn on_master_down(&mut self, now: Timestamp) {
+        self.master_down_timer = None;
+        self.master = None;
+        if !self.eligible {
+            // Role gating: an ineligible backup never claims; it keeps waiting.
+            self.probe = None;
+            return;
+        }
+        let (reason, takeover) = match self.cause {
+            Takeover::Released(peer) => (Reason::MasterReleased { peer }, self.cause),
+            Takeover::Preempt(peer) => (Reason::Preempt { peer }, self.cause),
+            _ => (Reason::MasterDown, Takeover::MasterDown),
+        };
+        self.enter_claiming(now, reason, takeover);
+    }
+
+    /// preempt_delay ended: preempt a known lower-priority master now.
+    fn delayed_preempt(&mut self, now: Timestamp) {
+        if let Some((peer, prio)) = self.master
+            && prio < self.effective
+            && self.may_preempt(now)
+        {
+            self.master_down_timer = None;
+            self.master = None;
+            self.enter_claiming(now, Reason::Preempt { peer }, Takeover::Preempt(peer));
+        }
+    }
+
+    // ---- adverts ---------------------------------------------------------------------------
+
+    fn on_advert(&mut self, now: Timestamp, adv: Advert) {
+        if adv.from == self.local {
+            return;
+        }
+        if adv.address_mismatch || !self.mismatched.is_empty() {
+            self.track_mismatch(now, &adv);
+        }
+        match self.state {
+            State::Backup => self.backup_advert(now, &adv),
+            State::Master => self.master_advert(now, &adv),
+            State::Claiming => self.claiming_advert(now, &adv),
+            // Out of the election, but remember who is master: after the fault clears, that
+            // is the node to fence if it goes silent (FencePolicy::Always).
+            State::Fault if !adv.priority.is_release() => self.last_master = Some(adv.from),
+            State::Initialize | State::Fault => {}
+        }
+    }
+
+    fn track_mismatch(&mut self, now: Timestamp, adv: &Advert) {
+        let known = self.mismatched.iter().position(|p| *p == adv.from);
+        match (adv.address_mismatch, known) {
+            (true, None) => {
+                self.mismatched.push(adv.from);
+                self.alarm(now, Reason::AddressMismatch { peer: adv.from });
+            }
+            (false, Some(i)) => {
+                self.mismatched.swap_remove(i);
+            }
+            _ => {}
+        }
+    }
+
+    /// 6.4.2: Backup receives an advert.
+    fn backup_advert(&mut self, now: Timestamp, adv: &Advert) {
+        if adv.priority.is_release() {
+            // Master_Down_Timer = Skew_Time; start the in-use probe now so that its answer is
+            // ready when the timer fires.
+            self.master = None;
+            self.last_master = Some(adv.from);
+            self.cause = Takeover::Released(adv.from);
+            self.master_down_timer = Some(now + self.skew_time());
+            if self.eligible {
+                self.start_probe(now);
+            }
+            return;
+        }
+        if !self.may_preempt(now) || adv.priority >= self.effective {
+            self.learn_interval(adv);
+            self.master = Some((adv.from, adv.priority));
+            self.last_master = Some(adv.from);
+            self.cause = Takeover::MasterDown;
+            self.master_down_timer = Some(now + self.master_down_interval());
+            // Any probe started before this advert is stale.
+            self.probe = None;
+        } else {
+            // Preempt: discard, so that the Master_Down_Timer expires and we take over.
+            self.last_master = Some(adv.from);
+            self.cause = Takeover::Preempt(adv.from);
+            self.probe = None;
+        }
+    }
+
+    /// 6.4.3: Master receives an advert.
+    fn master_advert(&mut self, now: Timestamp, adv: &Advert) {
+        if adv.priority.is_release() {
+            self.send_advert(now, self.effective);
+        } else if self.beats_us(adv) {
+            self.remove_vips();
+            self.learn_interval(adv);
+            self.enter_backup(
+                now,
+                Reason::HigherPriority {
+                    peer: adv.from,
+                    priority: adv.priority,
+                },
+            );
+            self.master = Some((adv.from, adv.priority));
+            self.last_master = Some(adv.from);
+        } else {
+            // Discard; advertise at once so that a lower-priority master steps down promptly.
+            self.send_advert(now, self.effective);
+        }
+    }
+
+    /// Claiming receives an advert: a better claimant or master wins, others are told at once.
+    fn claiming_advert(&mut self, now: Timestamp, adv: &Advert) {
+        if adv.priority.is_release() {
+            return;
+        }
+        if self.beats_us(adv) {
+            self.learn_interval(adv);
+            self.enter_backup(
+                now,
+                Reason::HigherPriority {
+                    peer: adv.from,
+                    priority: adv.priority,
+                },
+            );
+            self.master = Some((adv.from, adv.priority));
+            self.last_master = Some(adv.from);
+        } else {
+            self.send_advert(now, self.effective);
+        }
     }
 }

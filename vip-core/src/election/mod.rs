@@ -6,11 +6,15 @@
 //! [`Election::poll_timeout`] says when to call again with [`Input::Timer`].
 
 mod action;
+mod claim;
 mod config;
 mod event;
+mod health;
 mod input;
+mod jitter;
 mod machine;
 mod state;
+mod timers;
 
 pub use action::Action;
 pub use config::{CheckSpec, ElectionConfig, FencePolicy, Version};
@@ -18,3 +22,4 @@ pub use event::{Event, EventKind, Reason};
 pub use input::{AddressOp, Advert, CheckStatus, Input, StopMode};
 pub use machine::Election;
 pub use state::State;
+pub use timers::{master_down_interval, skew_time};

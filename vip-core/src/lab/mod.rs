@@ -18,12 +18,14 @@
 //! # Ok(()) }
 //! ```
 
+mod keepalived;
 mod ns;
 mod process;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
+pub use keepalived::{KEEPALIVED_BIN, Keepalived, PACKET_ERROR_PATTERNS};
 pub use ns::Ns;
 pub use process::LabProcess;
 

@@ -1,0 +1,182 @@
+//! vipctl: talks to a running vipd over its control socket.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use vip_examples::config::DEFAULT_CONTROL_SOCKET;
+use vip_examples::control::{self, Request, Response, table};
+use vip_examples::repmgr;
+
+#[derive(Debug, Parser)]
+#[command(name = "vipctl", version, about = "Control a running vipd")]
+struct Cli {
+    /// vipd's control socket (global.control_socket).
+    #[arg(long, short, global = true, default_value = DEFAULT_CONTROL_SOCKET)]
+    socket: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Each instance's state, priority, master, VIPs and last transition.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-run the role probe now (one instance, or all with a role probe).
+    Reprobe {
+        /// Instance name.
+        instance: Option<String>,
+    },
+    /// Re-read vipd's config file (like SIGHUP).
+    Reload,
+    /// For repmgr's event_notification_command: reprobe on promote/follow/switchover events.
+    ///
+    /// repmgr.conf: event_notification_command='/usr/bin/vipctl repmgr-event %n %e %s "%t" "%d"'
+    RepmgrEvent {
+        /// Only this instance (default: every instance with a role probe).
+        #[arg(long)]
+        instance: Option<String>,
+        /// %n: node id.
+        node_id: String,
+        /// %e: event type.
+        event: String,
+        /// %s: success (1 or 0).
+        success: Option<String>,
+        /// %t: timestamp.
+        timestamp: Option<String>,
+        /// %d: details (may be several words).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        details: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("vipctl: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(async move {
+        match cli.command {
+            Command::Status { json } => status(&cli.socket, json).await,
+            Command::Reprobe { instance } => reprobe(&cli.socket, instance).await,
+            Command::Reload => reload(&cli.socket).await,
+            Command::RepmgrEvent {
+                instance,
+                node_id,
+                event,
+                success,
+                timestamp,
+                details,
+            } => {
+                let ev = repmgr::Event {
+                    node_id,
+                    event,
+                    success: success.unwrap_or_default(),
+                    timestamp: timestamp.unwrap_or_default(),
+                    details: details.join(" "),
+                };
+                if !ev.triggers_reprobe() {
+                    eprintln!(
+                        "vipctl: repmgr event {:?} ignored (no effect on the VIP)",
+                        ev.event
+                    );
+                    return ExitCode::SUCCESS;
+                }
+                eprintln!(
+                    "vipctl: repmgr event {:?} on node {} (success {}): reprobing",
+                    ev.event, ev.node_id, ev.success
+                );
+                reprobe(&cli.socket, instance).await
+            }
+        }
+    })
+}
+
+async fn send(socket: &std::path::Path, req: Request) -> Result<Response, ExitCode> {
+    match control::request(socket, &req).await {
+        Ok(Response::Error(e)) => {
+            eprintln!("vipctl: vipd refused: {e}");
+            Err(ExitCode::FAILURE)
+        }
+        Ok(r) => Ok(r),
+        Err(e) => {
+            eprintln!("vipctl: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+async fn status(socket: &std::path::Path, json: bool) -> ExitCode {
+    match send(socket, Request::Status).await {
+        Ok(Response::Status(s)) => {
+            if json {
+                match serde_json::to_string_pretty(&s) {
+                    Ok(t) => println!("{t}"),
+                    Err(e) => {
+                        eprintln!("vipctl: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            } else {
+                print!("{}", table::render(&s));
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(other) => unexpected(other),
+        Err(code) => code,
+    }
+}
+
+async fn reprobe(socket: &std::path::Path, instance: Option<String>) -> ExitCode {
+    match send(socket, Request::Reprobe { instance }).await {
+        Ok(Response::Reprobe { instances }) => {
+            println!("reprobe requested: {}", instances.join(", "));
+            ExitCode::SUCCESS
+        }
+        Ok(other) => unexpected(other),
+        Err(code) => code,
+    }
+}
+
+async fn reload(socket: &std::path::Path) -> ExitCode {
+    match send(socket, Request::Reload).await {
+        Ok(Response::Reload(r)) => {
+            let show = |v: &[String]| {
+                if v.is_empty() {
+                    "-".to_owned()
+                } else {
+                    v.join(", ")
+                }
+            };
+            println!("unchanged: {}", show(&r.unchanged));
+            println!("restarted: {}", show(&r.changed));
+            println!("added:     {}", show(&r.added));
+            println!("removed:   {}", show(&r.removed));
+            if !r.needs_restart.is_empty() {
+                println!(
+                    "needs a restart of vipd: global.{}",
+                    r.needs_restart.join(", global.")
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(other) => unexpected(other),
+        Err(code) => code,
+    }
+}
+
+fn unexpected(r: Response) -> ExitCode {
+    eprintln!("vipctl: unexpected answer from vipd: {r:?}");
+    ExitCode::FAILURE
+}

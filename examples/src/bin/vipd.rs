@@ -1,0 +1,130 @@
+//! vipd: keeps floating VIPs on exactly one healthy node (VRRP with role gating and fence-first
+//! takeover). Config in, library builders out: everything lives in `vip_examples`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use vip_examples::{config, daemon, keepalived, logging};
+
+/// The default config file.
+const DEFAULT_CONFIG: &str = "/etc/vipd/vipd.toml";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "vipd",
+    version,
+    about = "Floating VIP daemon (VRRP, role-gated, fence-first)"
+)]
+struct Cli {
+    /// Config file (for `run`, the default command).
+    #[arg(long, short, global = true, default_value = DEFAULT_CONFIG)]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run in the foreground, logging to stderr (the default).
+    Run,
+    /// Validate a config file: lists every error and exits 1, or prints a summary.
+    CheckConfig {
+        /// The file to check (default: --config).
+        file: Option<PathBuf>,
+    },
+    /// Print the vipd config equivalent to a keepalived.conf; report what cannot be translated.
+    ImportKeepalived {
+        /// keepalived.conf to translate.
+        file: PathBuf,
+        /// Exit 0 even when something could not be translated.
+        #[arg(long)]
+        allow_partial: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => run(&cli.config),
+        Command::CheckConfig { file } => check_config(file.as_deref().unwrap_or(&cli.config)),
+        Command::ImportKeepalived {
+            file,
+            allow_partial,
+        } => import_keepalived(&file, allow_partial),
+    }
+}
+
+fn check_config(path: &Path) -> ExitCode {
+    match config::load(path) {
+        Ok(c) => {
+            println!("{}: {}", path.display(), c.summary());
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{}: {} error(s):", path.display(), errors.0.len());
+            for e in &errors.0 {
+                eprintln!("  {e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn import_keepalived(path: &Path, allow_partial: bool) -> ExitCode {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("vipd: cannot read {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = keepalived::import(&text, &path.display().to_string());
+    print!("{}", result.toml);
+    for d in &result.diagnostics {
+        eprintln!("{}: {d}", path.display());
+    }
+    if result.has_errors() && !allow_partial {
+        eprintln!(
+            "vipd: some settings could not be translated (see the errors above); rerun with --allow-partial to accept the partial config"
+        );
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+fn run(path: &Path) -> ExitCode {
+    let cfg = match config::load(path) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("vipd: {} has {} error(s):", path.display(), errors.0.len());
+            for e in &errors.0 {
+                eprintln!("  {e}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = logging::init(cfg.global.log_format, &cfg.global.log_level) {
+        eprintln!("vipd: {e}");
+        return ExitCode::FAILURE;
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("vipd: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(daemon::run(path, cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("vipd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

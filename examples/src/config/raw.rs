@@ -1,0 +1,165 @@
+//! The config file as serde reads it: permissive leaf types (integers as `i64`, addresses as
+//! strings) so that range and format problems reach the validator, which names the key path.
+//! Every table denies unknown keys.
+
+use serde::Deserialize;
+
+use super::values::{RawDuration, RawVip};
+
+/// The whole file; sections are deserialized one by one so that one bad section does not hide
+/// the errors of the others.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `[global]`.
+    pub global: Option<toml::Value>,
+    /// `[[instance]]`.
+    pub instance: Option<Vec<toml::Value>>,
+}
+
+/// `[global]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGlobal {
+    /// `human` or `json`.
+    pub log_format: Option<String>,
+    /// A tracing filter directive.
+    pub log_level: Option<String>,
+    /// `host:port` of the Prometheus endpoint.
+    pub metrics_listen: Option<String>,
+    /// Path of the control socket.
+    pub control_socket: Option<String>,
+    /// Whether to talk to systemd over `NOTIFY_SOCKET`.
+    pub sd_notify: Option<bool>,
+}
+
+/// `[[instance]]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInstance {
+    /// Unique name.
+    pub name: Option<String>,
+    /// Interface adverts go out on.
+    pub interface: Option<String>,
+    /// Virtual router id.
+    pub vrid: Option<i64>,
+    /// 2 or 3.
+    pub version: Option<i64>,
+    /// Base priority.
+    pub priority: Option<i64>,
+    /// Advertisement interval.
+    pub advert_interval: Option<RawDuration>,
+    /// Preempt mode.
+    pub preempt: Option<bool>,
+    /// keepalived-style inverse of `preempt`.
+    pub nopreempt: Option<bool>,
+    /// Delay before preempting after start.
+    pub preempt_delay: Option<RawDuration>,
+    /// Source address of adverts.
+    pub source: Option<String>,
+    /// Unicast peers.
+    pub unicast_peers: Option<Vec<String>>,
+    /// v2 simple-text authentication.
+    pub auth: Option<RawAuth>,
+    /// v3 over IPv4 checksum form.
+    pub v3_ipv4_checksum: Option<String>,
+    /// VIPs.
+    pub vips: Option<Vec<RawVip>>,
+    /// Gratuitous ARP / unsolicited NA.
+    pub garp: Option<RawGarp>,
+    /// `release` or `keep`.
+    pub on_stop: Option<String>,
+    /// Tracked checks.
+    pub check: Option<Vec<RawCheck>>,
+    /// Role probe.
+    pub role: Option<RawRole>,
+    /// Fencer.
+    pub fencer: Option<RawFencer>,
+    /// Notify hooks.
+    pub notify: Option<Vec<RawNotify>>,
+}
+
+/// `instance.auth`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    /// Only `pass`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// The password, at most 8 characters.
+    pub password: Option<String>,
+}
+
+/// `instance.garp`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGarp {
+    /// Messages per announcement.
+    pub repeat: Option<i64>,
+    /// Gap between messages.
+    pub interval: Option<RawDuration>,
+    /// Period of re-announcement while master (0 = off).
+    pub refresh: Option<RawDuration>,
+}
+
+/// `[[instance.check]]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCheck {
+    /// Name for logs and metrics.
+    pub name: Option<String>,
+    /// Command and arguments.
+    pub argv: Option<Vec<String>>,
+    /// Period.
+    pub interval: Option<RawDuration>,
+    /// Time bound of one run.
+    pub timeout: Option<RawDuration>,
+    /// Priority weight.
+    pub weight: Option<i64>,
+    /// Successes needed to pass.
+    pub rise: Option<i64>,
+    /// Failures needed to fail.
+    pub fall: Option<i64>,
+}
+
+/// `instance.role`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRole {
+    /// `postgres` or `repmgr`.
+    pub kind: Option<String>,
+    /// libpq connection string.
+    pub conninfo: Option<String>,
+    /// repmgr node name.
+    pub node_name: Option<String>,
+    /// repmgr node id.
+    pub node_id: Option<i64>,
+    /// Probe period.
+    pub interval: Option<RawDuration>,
+    /// Probe time bound.
+    pub timeout: Option<RawDuration>,
+}
+
+/// `instance.fencer`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFencer {
+    /// Command with placeholders.
+    pub argv: Option<Vec<String>>,
+    /// Time bound.
+    pub timeout: Option<RawDuration>,
+    /// `if_in_use` or `always`.
+    pub policy: Option<String>,
+}
+
+/// `[[instance.notify]]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotify {
+    /// Command and arguments.
+    pub argv: Option<Vec<String>>,
+    /// Time bound.
+    pub timeout: Option<RawDuration>,
+    /// Only for transitions into these states.
+    pub on: Option<Vec<String>>,
+}

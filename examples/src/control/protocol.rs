@@ -1,0 +1,168 @@
+//! Requests and responses: one JSON object per line each way.
+
+use serde::{Deserialize, Serialize};
+
+/// A request from a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// Every instance's state.
+    Status,
+    /// Re-run the role probe now (one instance, or every instance with a role probe).
+    Reprobe {
+        /// The instance; `None` = all with a role probe.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<String>,
+    },
+    /// Re-read the config file (like SIGHUP).
+    Reload,
+}
+
+/// A response to one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    /// Answer to `status`.
+    Status(StatusReport),
+    /// Answer to `reprobe`: the instances signalled.
+    Reprobe {
+        /// Instances whose probe will run now.
+        instances: Vec<String>,
+    },
+    /// Answer to `reload`.
+    Reload(ReloadReport),
+    /// The request failed.
+    Error(String),
+}
+
+/// The daemon itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonInfo {
+    /// Process id.
+    pub pid: u32,
+    /// vipd version.
+    pub version: String,
+    /// Config file path.
+    pub config: String,
+    /// When the daemon started (Unix milliseconds).
+    pub started_unix_ms: u64,
+}
+
+/// Answer to `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// The daemon.
+    pub daemon: DaemonInfo,
+    /// Every instance, in config order.
+    pub instances: Vec<InstanceStatus>,
+}
+
+/// One instance's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceStatus {
+    /// Name.
+    pub name: String,
+    /// Interface.
+    pub interface: String,
+    /// VRID.
+    pub vrid: u8,
+    /// VRRP version (2 or 3).
+    pub version: u8,
+    /// State name (`initialize`, `backup`, `claiming`, `master`, `fault`).
+    pub state: String,
+    /// Configured priority.
+    pub base_priority: u8,
+    /// Priority advertised now.
+    pub effective_priority: u8,
+    /// The current master's address (ourselves when master), if known.
+    pub master: Option<String>,
+    /// The VIPs, `addr/prefix`.
+    pub vips: Vec<String>,
+    /// The last transition.
+    pub last_transition: Option<TransitionRecord>,
+}
+
+/// A transition as reported by `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionRecord {
+    /// Old state.
+    pub from: String,
+    /// New state.
+    pub to: String,
+    /// Why.
+    pub reason: String,
+    /// When (Unix milliseconds).
+    pub at_unix_ms: u64,
+}
+
+/// Answer to `reload`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ReloadReport {
+    /// Kept running as they were.
+    pub unchanged: Vec<String>,
+    /// Restarted with the new config.
+    pub changed: Vec<String>,
+    /// Started.
+    pub added: Vec<String>,
+    /// Stopped.
+    pub removed: Vec<String>,
+    /// Global settings that changed but need a restart to take effect.
+    pub needs_restart: Vec<String>,
+}
+
+/// `2026-11-21T23:06:44.123Z`.
+pub fn format_unix_ms(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(format_unix_ms(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_unix_ms(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(
+            format_unix_ms(1_795_302_404_123),
+            "2026-11-21T23:06:44.123Z"
+        );
+    }
+
+    #[test]
+    fn wire_forms() {
+        let r: Request = serde_json::from_str(r#"{"cmd":"reprobe","instance":"db"}"#).unwrap();
+        assert_eq!(
+            r,
+            Request::Reprobe {
+                instance: Some("db".into())
+            }
+        );
+        let r: Request = serde_json::from_str(r#"{"cmd":"reprobe"}"#).unwrap();
+        assert_eq!(r, Request::Reprobe { instance: None });
+        assert_eq!(
+            serde_json::to_string(&Request::Status).unwrap(),
+            r#"{"cmd":"status"}"#
+        );
+        assert!(serde_json::from_str::<Request>(r#"{"cmd":"explode"}"#).is_err());
+    }
+}

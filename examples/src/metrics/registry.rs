@@ -1,0 +1,391 @@
+//! The metrics registry.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use vip_core::FenceOutcome;
+use vip_core::election::{Event, EventKind, Reason, State};
+
+/// Upper bounds (seconds) of the probe-latency histogram buckets.
+pub const PROBE_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+const STATES: [State; 5] = [
+    State::Initialize,
+    State::Backup,
+    State::Claiming,
+    State::Master,
+    State::Fault,
+];
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    buckets: Vec<u64>,
+    count: u64,
+    sum: f64,
+}
+
+impl Histogram {
+    fn observe(&mut self, secs: f64) {
+        if self.buckets.len() != PROBE_BUCKETS.len() {
+            self.buckets = vec![0; PROBE_BUCKETS.len()];
+        }
+        for (b, le) in self.buckets.iter_mut().zip(PROBE_BUCKETS) {
+            if secs <= *le {
+                *b += 1;
+            }
+        }
+        self.count += 1;
+        self.sum += secs;
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    state: BTreeMap<String, State>,
+    priority: BTreeMap<String, u8>,
+    transitions: BTreeMap<(String, &'static str, &'static str), u64>,
+    adverts_sent: BTreeMap<String, u64>,
+    adverts_received: BTreeMap<String, u64>,
+    drops: BTreeMap<(String, String), u64>,
+    probes: BTreeMap<(String, String), Histogram>,
+    fences: BTreeMap<(String, &'static str), u64>,
+    mismatches: BTreeMap<(String, String), u64>,
+    alarms: BTreeMap<String, u64>,
+    hook_failures: BTreeMap<String, u64>,
+}
+
+/// All of vipd's metrics. Cheap to update from any task (one short mutex hold per update).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+impl Metrics {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Registers an instance (state initialize) so that its series exist from the start.
+    pub fn add_instance(&self, instance: &str, priority: u8) {
+        let mut m = self.lock();
+        m.state.insert(instance.to_owned(), State::Initialize);
+        m.priority.insert(instance.to_owned(), priority);
+        m.adverts_sent.entry(instance.to_owned()).or_default();
+        m.adverts_received.entry(instance.to_owned()).or_default();
+    }
+
+    /// Drops an instance's series (after a reload removed it).
+    pub fn remove_instance(&self, instance: &str) {
+        let mut m = self.lock();
+        m.state.remove(instance);
+        m.priority.remove(instance);
+        m.adverts_sent.remove(instance);
+        m.adverts_received.remove(instance);
+        m.transitions.retain(|k, _| k.0 != instance);
+        m.probes.retain(|k, _| k.0 != instance);
+        m.fences.retain(|k, _| k.0 != instance);
+        m.mismatches.retain(|k, _| k.0 != instance);
+        m.alarms.remove(instance);
+        m.hook_failures.remove(instance);
+    }
+
+    /// Sets an instance's state.
+    pub fn set_state(&self, instance: &str, state: State) {
+        self.lock().state.insert(instance.to_owned(), state);
+    }
+
+    /// Updates from an election event: transitions, state, effective priority, alarms and
+    /// VIP-list mismatches with peers.
+    pub fn observe_event(&self, instance: &str, event: &Event) {
+        let mut m = self.lock();
+        match &event.kind {
+            EventKind::Transition { from, to } => {
+                m.state.insert(instance.to_owned(), *to);
+                *m.transitions
+                    .entry((instance.to_owned(), from.as_str(), to.as_str()))
+                    .or_default() += 1;
+            }
+            EventKind::PriorityChanged { priority } => {
+                m.priority.insert(instance.to_owned(), priority.get());
+            }
+            EventKind::Alarm => {
+                *m.alarms.entry(instance.to_owned()).or_default() += 1;
+            }
+            _ => {}
+        }
+        if let Reason::AddressMismatch { peer } = &event.reason {
+            *m.mismatches
+                .entry((instance.to_owned(), peer.to_string()))
+                .or_default() += 1;
+        }
+    }
+
+    /// One advert sent.
+    pub fn advert_sent(&self, instance: &str) {
+        *self
+            .lock()
+            .adverts_sent
+            .entry(instance.to_owned())
+            .or_default() += 1;
+    }
+
+    /// One valid advert received for the instance.
+    pub fn advert_received(&self, instance: &str) {
+        *self
+            .lock()
+            .adverts_received
+            .entry(instance.to_owned())
+            .or_default() += 1;
+    }
+
+    /// One packet dropped on `interface` (bad checksum, bad TTL, wrong auth, truncated, ...).
+    pub fn advert_dropped(&self, interface: &str, reason: &str) {
+        *self
+            .lock()
+            .drops
+            .entry((interface.to_owned(), reason.to_owned()))
+            .or_default() += 1;
+    }
+
+    /// A peer advertised a VIP list different from ours.
+    pub fn vip_mismatch(&self, instance: &str, peer: &str) {
+        *self
+            .lock()
+            .mismatches
+            .entry((instance.to_owned(), peer.to_owned()))
+            .or_default() += 1;
+    }
+
+    /// A probe (`role`, `in_use`, or a check name) took `elapsed`.
+    pub fn observe_probe(&self, instance: &str, probe: &str, elapsed: Duration) {
+        self.lock()
+            .probes
+            .entry((instance.to_owned(), probe.to_owned()))
+            .or_default()
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// A fencing attempt ended.
+    pub fn fence_outcome(&self, instance: &str, outcome: &FenceOutcome) {
+        let o = if outcome.is_fenced() {
+            "fenced"
+        } else {
+            "failed"
+        };
+        *self
+            .lock()
+            .fences
+            .entry((instance.to_owned(), o))
+            .or_default() += 1;
+    }
+
+    /// A notify hook failed or timed out.
+    pub fn hook_failed(&self, instance: &str) {
+        *self
+            .lock()
+            .hook_failures
+            .entry(instance.to_owned())
+            .or_default() += 1;
+    }
+
+    /// The text exposition format (version 0.0.4).
+    pub fn render(&self) -> String {
+        let m = self.lock();
+        let mut out = String::new();
+        header(
+            &mut out,
+            "vip_instance_state",
+            "gauge",
+            "1 for the instance's current state, 0 for the others.",
+        );
+        for (inst, cur) in &m.state {
+            for s in STATES {
+                let v = u8::from(*cur == s);
+                line(
+                    &mut out,
+                    "vip_instance_state",
+                    &[("instance", inst), ("state", s.as_str())],
+                    v,
+                );
+            }
+        }
+        header(
+            &mut out,
+            "vip_effective_priority",
+            "gauge",
+            "Priority advertised now (base plus tracked-check weights).",
+        );
+        for (inst, p) in &m.priority {
+            line(&mut out, "vip_effective_priority", &[("instance", inst)], p);
+        }
+        header(
+            &mut out,
+            "vip_transitions_total",
+            "counter",
+            "State transitions, by old and new state.",
+        );
+        for ((inst, from, to), n) in &m.transitions {
+            line(
+                &mut out,
+                "vip_transitions_total",
+                &[("instance", inst), ("from", from), ("to", to)],
+                n,
+            );
+        }
+        header(
+            &mut out,
+            "vip_adverts_sent_total",
+            "counter",
+            "VRRP adverts sent.",
+        );
+        for (inst, n) in &m.adverts_sent {
+            line(&mut out, "vip_adverts_sent_total", &[("instance", inst)], n);
+        }
+        header(
+            &mut out,
+            "vip_adverts_received_total",
+            "counter",
+            "Valid VRRP adverts received.",
+        );
+        for (inst, n) in &m.adverts_received {
+            line(
+                &mut out,
+                "vip_adverts_received_total",
+                &[("instance", inst)],
+                n,
+            );
+        }
+        header(
+            &mut out,
+            "vip_adverts_dropped_total",
+            "counter",
+            "Received packets dropped, by interface and reason.",
+        );
+        for ((iface, reason), n) in &m.drops {
+            line(
+                &mut out,
+                "vip_adverts_dropped_total",
+                &[("interface", iface), ("reason", reason)],
+                n,
+            );
+        }
+        header(
+            &mut out,
+            "vip_vip_mismatch_total",
+            "counter",
+            "Adverts from a peer whose VIP list differs from ours (keepalived drops these: two masters may result).",
+        );
+        for ((inst, peer), n) in &m.mismatches {
+            line(
+                &mut out,
+                "vip_vip_mismatch_total",
+                &[("instance", inst), ("peer", peer)],
+                n,
+            );
+        }
+        header(
+            &mut out,
+            "vip_fence_total",
+            "counter",
+            "Fencing attempts, by outcome.",
+        );
+        for ((inst, o), n) in &m.fences {
+            line(
+                &mut out,
+                "vip_fence_total",
+                &[("instance", inst), ("outcome", o)],
+                n,
+            );
+        }
+        header(
+            &mut out,
+            "vip_alarms_total",
+            "counter",
+            "Alarm events (VIP cannot be claimed safely, address errors, peer config disagreement).",
+        );
+        for (inst, n) in &m.alarms {
+            line(&mut out, "vip_alarms_total", &[("instance", inst)], n);
+        }
+        header(
+            &mut out,
+            "vip_notify_hook_failures_total",
+            "counter",
+            "Notify hooks that failed or timed out.",
+        );
+        for (inst, n) in &m.hook_failures {
+            line(
+                &mut out,
+                "vip_notify_hook_failures_total",
+                &[("instance", inst)],
+                n,
+            );
+        }
+        header(
+            &mut out,
+            "vip_probe_duration_seconds",
+            "histogram",
+            "Latency of role probes, in-use probes and tracked checks.",
+        );
+        for ((inst, probe), h) in &m.probes {
+            let labels = [("instance", inst.as_str()), ("probe", probe.as_str())];
+            for (le, b) in PROBE_BUCKETS.iter().zip(&h.buckets) {
+                let le = format!("{le}");
+                line(
+                    &mut out,
+                    "vip_probe_duration_seconds_bucket",
+                    &[labels[0], labels[1], ("le", &le)],
+                    b,
+                );
+            }
+            line(
+                &mut out,
+                "vip_probe_duration_seconds_bucket",
+                &[labels[0], labels[1], ("le", "+Inf")],
+                h.count,
+            );
+            line(&mut out, "vip_probe_duration_seconds_sum", &labels, h.sum);
+            line(
+                &mut out,
+                "vip_probe_duration_seconds_count",
+                &labels,
+                h.count,
+            );
+        }
+        out
+    }
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+fn line(out: &mut String, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+    out.push_str(name);
+    if !labels.is_empty() {
+        out.push('{');
+        for (i, (k, v)) in labels.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "{k}=\"{}\"", escape(v));
+        }
+        out.push('}');
+    }
+    let _ = writeln!(out, " {value}");
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}

@@ -1,0 +1,115 @@
+//! The README's config reference and the annotated example stay true: every documented key is
+//! accepted, every accepted key is documented, and examples/vipd.toml passes check-config.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+
+use vip_examples::config;
+
+const README: &str = include_str!("../../README.md");
+const EXAMPLE: &str = include_str!("../vipd.toml");
+
+const BASE: &str =
+    "[[instance]]\nname = \"db\"\ninterface = \"eth0\"\nvrid = 1\nvips = [\"192.0.2.1\"]\n";
+
+/// (README heading marker, config text with KEY where the key goes, error path prefix)
+const SECTIONS: &[(&str, &str, &str)] = &[
+    ("#### `[global]`", "[global]\nKEY = []\n{BASE}", "global"),
+    ("#### `[[instance]]`", "{BASE}KEY = []\n", "instance[db]"),
+    (
+        "#### `vips` entries",
+        "[[instance]]\nname = \"db\"\ninterface = \"eth0\"\nvrid = 1\nvips = [{ address = \"192.0.2.1\", KEY = [] }]\n",
+        "instance[db].vips[0]",
+    ),
+    (
+        "#### `[instance.garp]`",
+        "{BASE}[instance.garp]\nKEY = []\n",
+        "instance[db].garp",
+    ),
+    (
+        "#### `[[instance.check]]`",
+        "{BASE}[[instance.check]]\nKEY = []\n",
+        "instance[db].check[0]",
+    ),
+    (
+        "#### `[instance.role]`",
+        "{BASE}[instance.role]\nKEY = []\n",
+        "instance[db].role",
+    ),
+    (
+        "#### `[instance.fencer]`",
+        "{BASE}[instance.fencer]\nKEY = []\n",
+        "instance[db].fencer",
+    ),
+    (
+        "#### `[[instance.notify]]`",
+        "{BASE}[[instance.notify]]\nKEY = []\n",
+        "instance[db].notify[0]",
+    ),
+];
+
+fn documented_keys(heading: &str) -> BTreeSet<String> {
+    let start = README
+        .find(heading)
+        .unwrap_or_else(|| panic!("README lacks {heading}"));
+    let rest = &README[start + heading.len()..];
+    let end = rest
+        .find("\n#### ")
+        .or_else(|| rest.find("\n### "))
+        .unwrap_or(rest.len());
+    rest[..end]
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split_once('`').map(|(k, _)| k.to_owned()))
+        .collect()
+}
+
+fn text(template: &str, key: &str) -> String {
+    template.replace("{BASE}", BASE).replace("KEY", key)
+}
+
+#[test]
+fn readme_documents_exactly_the_accepted_keys() {
+    for (heading, template, path) in SECTIONS {
+        let documented = documented_keys(heading);
+        assert!(!documented.is_empty(), "{heading}");
+        for key in &documented {
+            let Err(errs) = config::parse(&text(template, key)) else {
+                continue; // `key = []` happened to be valid, so the key is known
+            };
+            assert!(
+                !errs.has(&format!("{path}.{key}"), "unknown key"),
+                "README documents {path}.{key} but the parser rejects it"
+            );
+        }
+        // The parser's own list of keys, from an unknown-key error.
+        let errs = config::parse(&text(template, "zzzzzzzzzzzzzzzz")).unwrap_err();
+        let msg = errs
+            .0
+            .iter()
+            .find(|e| e.path == format!("{path}.zzzzzzzzzzzzzzzz"))
+            .unwrap_or_else(|| panic!("{heading}: {errs}"))
+            .message
+            .clone();
+        let list = msg
+            .split_once("expected one of: ")
+            .unwrap()
+            .1
+            .trim_end_matches(')');
+        let accepted: BTreeSet<String> = list.split(", ").map(str::to_owned).collect();
+        assert_eq!(
+            documented, accepted,
+            "{heading}: README and parser disagree"
+        );
+    }
+}
+
+#[test]
+fn annotated_example_is_valid() {
+    let c = config::parse(EXAMPLE).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.instances.len(), 2);
+    let pg = &c.instances[0];
+    assert!(pg.role.is_some() && pg.fencer.is_some());
+    assert_eq!(pg.checks.len(), 1);
+    assert_eq!(pg.notify.len(), 1);
+}

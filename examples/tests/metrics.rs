@@ -1,0 +1,204 @@
+//! The Prometheus endpoint: scraped over real TCP, checked line by line against the text format.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use vip_core::election::{Event, EventKind, Reason, State};
+use vip_core::{FenceOutcome, PeerId, Priority, Timestamp};
+use vip_examples::metrics::{self, Metrics};
+
+async fn http(addr: std::net::SocketAddr, request: &str) -> String {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_string(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    out
+}
+
+fn transition(from: State, to: State, reason: Reason) -> Event {
+    Event {
+        at: Timestamp::ZERO,
+        kind: EventKind::Transition { from, to },
+        reason,
+    }
+}
+
+fn filled() -> Arc<Metrics> {
+    let m = Arc::new(Metrics::new());
+    m.add_instance("db", 100);
+    m.add_instance("web\"x", 50);
+    m.observe_event(
+        "db",
+        &transition(State::Initialize, State::Backup, Reason::Started),
+    );
+    m.observe_event(
+        "db",
+        &transition(State::Backup, State::Claiming, Reason::MasterDown),
+    );
+    m.observe_event(
+        "db",
+        &transition(State::Claiming, State::Master, Reason::VipFree),
+    );
+    let peer = PeerId("192.0.2.2".parse().unwrap());
+    m.observe_event(
+        "db",
+        &Event {
+            at: Timestamp::ZERO,
+            kind: EventKind::Alarm,
+            reason: Reason::AddressMismatch { peer },
+        },
+    );
+    m.observe_event(
+        "db",
+        &Event {
+            at: Timestamp::ZERO,
+            kind: EventKind::PriorityChanged {
+                priority: Priority::new(104),
+            },
+            reason: Reason::Started,
+        },
+    );
+    for _ in 0..3 {
+        m.advert_sent("db");
+    }
+    m.advert_received("db");
+    m.advert_dropped("eth0", "bad_checksum");
+    m.advert_dropped("eth0", "bad_checksum");
+    m.advert_dropped("eth0", "ttl");
+    m.observe_probe("db", "role", Duration::from_millis(3));
+    m.observe_probe("db", "role", Duration::from_millis(40));
+    m.observe_probe("db", "role", Duration::from_secs(20));
+    m.fence_outcome("db", &FenceOutcome::Fenced);
+    m.fence_outcome("db", &FenceOutcome::Failed { reason: "x".into() });
+    m
+}
+
+/// Every sample line is `name{labels} value` with a declared TYPE before it.
+fn check_format(body: &str) {
+    let mut typed: Vec<String> = Vec::new();
+    for line in body.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut p = rest.split(' ');
+            let name = p.next().unwrap();
+            let kind = p.next().unwrap();
+            assert!(["gauge", "counter", "histogram"].contains(&kind), "{line}");
+            typed.push(name.to_owned());
+            continue;
+        }
+        if line.starts_with("# HELP ") {
+            continue;
+        }
+        let (series, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("bad line {line:?}"));
+        assert!(value.parse::<f64>().is_ok(), "bad value in {line:?}");
+        let name = series.split('{').next().unwrap();
+        assert!(
+            name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            "{line}"
+        );
+        let base = ["_bucket", "_sum", "_count"]
+            .iter()
+            .fold(name, |n, s| n.strip_suffix(s).unwrap_or(n));
+        assert!(
+            typed.iter().any(|t| t == name || t == base),
+            "no TYPE for {line:?}"
+        );
+        if let Some(labels) = series.strip_prefix(name)
+            && !labels.is_empty()
+        {
+            assert!(labels.starts_with('{') && labels.ends_with('}'), "{line}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn scrape_returns_every_metric_in_text_format() {
+    let m = filled();
+    let listener = metrics::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(metrics::serve(listener, m.clone()));
+
+    let resp = http(addr, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+    assert!(head.contains("Content-Type: text/plain; version=0.0.4"));
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(len, body.len());
+    check_format(body);
+    for want in [
+        "vip_instance_state{instance=\"db\",state=\"master\"} 1",
+        "vip_instance_state{instance=\"db\",state=\"backup\"} 0",
+        "vip_instance_state{instance=\"web\\\"x\",state=\"initialize\"} 1",
+        "vip_effective_priority{instance=\"db\"} 104",
+        "vip_transitions_total{instance=\"db\",from=\"backup\",to=\"claiming\"} 1",
+        "vip_transitions_total{instance=\"db\",from=\"claiming\",to=\"master\"} 1",
+        "vip_adverts_sent_total{instance=\"db\"} 3",
+        "vip_adverts_received_total{instance=\"db\"} 1",
+        "vip_adverts_dropped_total{interface=\"eth0\",reason=\"bad_checksum\"} 2",
+        "vip_adverts_dropped_total{interface=\"eth0\",reason=\"ttl\"} 1",
+        "vip_vip_mismatch_total{instance=\"db\",peer=\"192.0.2.2\"} 1",
+        "vip_alarms_total{instance=\"db\"} 1",
+        "vip_fence_total{instance=\"db\",outcome=\"fenced\"} 1",
+        "vip_fence_total{instance=\"db\",outcome=\"failed\"} 1",
+        "vip_probe_duration_seconds_bucket{instance=\"db\",probe=\"role\",le=\"0.005\"} 1",
+        "vip_probe_duration_seconds_bucket{instance=\"db\",probe=\"role\",le=\"0.05\"} 2",
+        "vip_probe_duration_seconds_bucket{instance=\"db\",probe=\"role\",le=\"10\"} 2",
+        "vip_probe_duration_seconds_bucket{instance=\"db\",probe=\"role\",le=\"+Inf\"} 3",
+        "vip_probe_duration_seconds_count{instance=\"db\",probe=\"role\"} 3",
+    ] {
+        assert!(
+            body.lines().any(|l| l == want),
+            "missing {want:?} in:\n{body}"
+        );
+    }
+
+    // Live: the next scrape sees new counts.
+    m.advert_sent("db");
+    let body2 = http(addr, "GET /metrics HTTP/1.0\r\n\r\n").await;
+    assert!(body2.contains("vip_adverts_sent_total{instance=\"db\"} 4"));
+
+    // Removed instances disappear.
+    m.remove_instance("web\"x");
+    let body3 = http(addr, "GET /metrics HTTP/1.1\r\n\r\n").await;
+    assert!(!body3.contains("web"));
+
+    let nf = http(addr, "GET / HTTP/1.1\r\n\r\n").await;
+    assert!(nf.starts_with("HTTP/1.1 404"), "{nf}");
+    let na = http(addr, "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n").await;
+    assert!(
+        na.starts_with("HTTP/1.1 405") && na.contains("Allow: GET"),
+        "{na}"
+    );
+    let head = http(addr, "HEAD /metrics HTTP/1.1\r\n\r\n").await;
+    assert!(
+        head.starts_with("HTTP/1.1 200") && head.ends_with("\r\n\r\n"),
+        "{head}"
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn garbage_and_slow_clients_do_not_stop_the_server() {
+    let listener = metrics::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(metrics::serve(listener, Arc::new(Metrics::new())));
+    // An idle connection and an oversized head.
+    let _idle = TcpStream::connect(addr).await.unwrap();
+    let mut big = TcpStream::connect(addr).await.unwrap();
+    let _ = big.write_all(&vec![b'a'; 20_000]).await;
+    let ok = http(addr, "GET /metrics HTTP/1.1\r\n\r\n").await;
+    assert!(ok.starts_with("HTTP/1.1 200"));
+    server.abort();
+}

@@ -1,0 +1,177 @@
+//! Effective priority (tracked checks), role gating, fault, and address results.
+
+use crate::{Error, Priority, Role, Timestamp};
+
+use super::claim::Takeover;
+use super::machine::Election;
+use super::{AddressOp, CheckStatus, EventKind, Reason, State};
+
+impl Election {
+    /// Base priority plus the weights that apply (keepalived semantics): a positive weight
+    /// while its check passes, a negative weight while its check fails. Weight-0 checks only
+    /// cause Fault. Clamped to 1..=254; an owner stays 255.
+    pub(super) fn compute_priority(&self) -> Priority {
+        let sum: i32 = self
+            .config
+            .checks
+            .iter()
+            .zip(&self.checks)
+            .map(|(spec, status)| match (spec.weight, status) {
+                (w, CheckStatus::Passing) if w > 0 => w,
+                (w, CheckStatus::Failing) if w < 0 => w,
+                _ => 0,
+            })
+            .fold(0i32, i32::saturating_add);
+        self.config.priority.with_weight(sum)
+    }
+
+    /// The reason the instance must be in Fault, if any.
+    pub(super) fn fault_reason(&self) -> Option<Reason> {
+        if !self.link_up {
+            return Some(Reason::LinkDown);
+        }
+        if self.address_fault {
+            return Some(Reason::AddressError {
+                detail: "a permanent address error is not cleared yet".to_string(),
+            });
+        }
+        self.config
+            .checks
+            .iter()
+            .zip(&self.checks)
+            .position(|(spec, status)| spec.weight == 0 && *status == CheckStatus::Failing)
+            .map(|index| Reason::CheckFault { index })
+    }
+
+    /// Leaves Master or Claiming for `to`: removes held VIPs and, while the link is up, sends
+    /// a priority-0 advert so that a backup takes over after Skew_Time.
+    fn release(&mut self, now: Timestamp, to: State, reason: Reason) {
+        let was_active = matches!(self.state, State::Master | State::Claiming);
+        if self.holding {
+            self.remove_vips();
+        }
+        if was_active && self.link_up {
+            self.send_advert(now, Priority::RELEASE);
+        }
+        if to == State::Backup {
+            self.enter_backup(now, reason);
+        } else {
+            self.reset_claim();
+            self.adver_timer = None;
+            self.master_down_timer = None;
+            self.master = None;
+            self.transition(now, to, reason);
+        }
+    }
+
+    /// Enters or leaves Fault after a link, check or address change.
+    fn update_fault(&mut self, now: Timestamp, reason: Reason) {
+        if self.started.is_none() {
+            return;
+        }
+        let fault = self.fault_reason().is_some();
+        if fault && self.state != State::Fault {
+            self.release(now, State::Fault, reason);
+        } else if !fault && self.state == State::Fault {
+            self.enter_backup(now, Reason::FaultCleared);
+            if self.effective.is_owner() && self.eligible {
+                self.enter_claiming(now, Reason::Owner, Takeover::Owner);
+            }
+        }
+    }
+
+    pub(super) fn on_role(&mut self, now: Timestamp, role: Role) {
+        if !self.config.role_gated {
+            return;
+        }
+        let eligible = role.is_primary();
+        if eligible == self.eligible {
+            return;
+        }
+        self.eligible = eligible;
+        if !eligible {
+            match self.state {
+                // Self-fencing: release at once.
+                State::Master | State::Claiming => {
+                    self.release(now, State::Backup, Reason::RoleLost { role });
+                }
+                State::Backup => self.probe = None,
+                State::Initialize | State::Fault => {}
+            }
+            return;
+        }
+        if self.state != State::Backup {
+            return;
+        }
+        if self.effective.is_owner() {
+            self.enter_claiming(now, Reason::Owner, Takeover::Owner);
+        } else if self.master_down_timer.is_none() {
+            // The Master_Down_Timer expired while we were ineligible: nobody is master. That
+            // is a master-down takeover (a released master keeps its release): with
+            // FencePolicy::Always the silent last master is fenced.
+            let takeover = match self.cause {
+                Takeover::Released(peer) => Takeover::Released(peer),
+                _ => Takeover::MasterDown,
+            };
+            self.enter_claiming(now, Reason::RoleGained, takeover);
+        }
+    }
+
+    pub(super) fn on_check(&mut self, now: Timestamp, index: usize, status: CheckStatus) {
+        let Some(slot) = self.checks.get_mut(index) else {
+            return;
+        };
+        if *slot == status {
+            return;
+        }
+        *slot = status;
+        let priority = self.compute_priority();
+        if priority != self.effective {
+            self.effective = priority;
+            if self.started.is_some() {
+                self.event(
+                    now,
+                    EventKind::PriorityChanged { priority },
+                    Reason::CheckChanged { index },
+                );
+                if self.state == State::Master {
+                    // Tell the backups at once, so a now-higher backup preempts promptly.
+                    self.send_advert(now, priority);
+                }
+            }
+        }
+        let is_fault_check = self.config.checks.get(index).is_some_and(|c| c.weight == 0);
+        if is_fault_check {
+            self.update_fault(now, Reason::CheckFault { index });
+        }
+    }
+
+    pub(super) fn on_link(&mut self, now: Timestamp, up: bool) {
+        if self.link_up == up {
+            return;
+        }
+        self.link_up = up;
+        if up {
+            self.address_fault = false;
+        }
+        self.update_fault(now, Reason::LinkDown);
+    }
+
+    pub(super) fn on_address(&mut self, now: Timestamp, op: AddressOp, result: Result<(), Error>) {
+        let Err(error) = result else { return };
+        let reason = Reason::AddressError {
+            detail: error.to_string(),
+        };
+        self.alarm(now, reason.clone());
+        if op != AddressOp::Add || self.state != State::Master {
+            return;
+        }
+        // We cannot be sure we hold the VIPs: remove them and step back.
+        if error.is_transient() {
+            self.release(now, State::Backup, reason);
+        } else {
+            self.address_fault = true;
+            self.release(now, State::Fault, reason);
+        }
+    }
+}

@@ -1,0 +1,509 @@
+//! The instance task: one tokio task owning one [`Election`], feeding it inputs and carrying
+//! out its actions.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc::{Receiver, UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::election::{
+    Action, AddressOp, Advert, CheckStatus, Election, Event, EventKind, Input, Reason, StopMode,
+};
+use crate::{AddressManager, Error, FenceOutcome, Fencer, Priority, RoleReport, Timestamp};
+
+use super::call::bounded;
+use super::check_task::{check_once, run_check};
+use super::completion::Completion;
+use super::handle::Command;
+use super::lane::{LaneOp, op_name, spawn_lane};
+use super::reconcile::{join, remove_stale};
+use super::role_task::run_role_probe;
+use super::spec::TrackedCheck;
+use super::{Clock, Debouncer, InstanceHandle, InstanceSpec, Phase, Status, Timeouts, Transition};
+
+/// Spawns the task of `spec` on the current tokio runtime and returns its handle, with an event
+/// receiver subscribed before the task started. The caller has validated the spec.
+pub(crate) fn spawn(
+    spec: InstanceSpec,
+    clock: Clock,
+) -> (InstanceHandle, broadcast::Receiver<Event>) {
+    let name: Arc<str> = Arc::from(spec.name.as_str());
+    let (commands_tx, commands_rx) = unbounded_channel();
+    let (adverts_tx, adverts_rx) = mpsc::channel(spec.advert_queue);
+    let (events_tx, first_events) = broadcast::channel(spec.event_capacity.min(1 << 16));
+    let events_weak = events_tx.downgrade();
+    let reprobe = Arc::new(Notify::new());
+    let machine = Election::new(spec.config.clone(), spec.effective_seed());
+    let snapshot = Status {
+        name: spec.name.clone(),
+        vrid: spec.config.vrid,
+        phase: Phase::Starting,
+        state: machine.state(),
+        effective_priority: machine.effective_priority(),
+        master: None,
+        vips: spec.config.vips.clone(),
+        holds_vips: false,
+        role: None,
+        checks: vec![None; spec.checks.len()],
+        last_transition: None,
+        last_alarm: None,
+    };
+    let (status_tx, status_rx) = watch::channel(snapshot.clone());
+    let (done_tx, done_rx) = unbounded_channel();
+    let mut workers = JoinSet::new();
+    let lane = spawn_lane(
+        &mut workers,
+        spec.addresses.clone(),
+        spec.adverts.clone(),
+        spec.timeouts.address,
+        spec.timeouts.advert,
+        done_tx.clone(),
+    );
+    let instance = Instance {
+        machine,
+        clock,
+        addresses: spec.addresses.clone(),
+        fencer: spec.fencer.clone(),
+        timeouts: spec.timeouts,
+        lane,
+        done: done_tx,
+        outstanding: 0,
+        calls: JoinSet::new(),
+        background: JoinSet::new(),
+        _workers: workers,
+        status: status_tx,
+        snapshot,
+        events: events_tx,
+        role_warnings: Vec::new(),
+        check_names: spec
+            .checks
+            .iter()
+            .map(|c| c.check.name().to_owned())
+            .collect(),
+        advert_failing: false,
+        timer_fired_for: None,
+        stopping: false,
+    };
+    let inputs = Inputs {
+        commands: commands_rx,
+        adverts: adverts_rx,
+        done: done_rx,
+    };
+    let span = tracing::info_span!("vip", instance = %name, vrid = spec.config.vrid);
+    let role = spec.role.clone();
+    let checks = spec.checks.clone();
+    let notify = reprobe.clone();
+    tokio::spawn(instance.run(inputs, role, checks, notify).instrument(span));
+    let handle = InstanceHandle {
+        name,
+        commands: commands_tx,
+        adverts: adverts_tx,
+        reprobe,
+        status: status_rx,
+        events: events_weak,
+        clock,
+    };
+    (handle, first_events)
+}
+
+/// The receiving ends the task listens on.
+struct Inputs {
+    commands: UnboundedReceiver<Command>,
+    adverts: Receiver<Advert>,
+    done: UnboundedReceiver<Completion>,
+}
+
+/// The state of one instance task.
+struct Instance {
+    machine: Election,
+    clock: Clock,
+    addresses: Arc<dyn AddressManager>,
+    fencer: Option<Arc<dyn Fencer>>,
+    timeouts: Timeouts,
+    /// The ordered lane of address operations and adverts (see `lane.rs`).
+    lane: UnboundedSender<LaneOp>,
+    /// Where spawned calls report back.
+    done: UnboundedSender<Completion>,
+    /// Lane entries sent whose completion has not come back yet.
+    outstanding: usize,
+    /// In-use probes and fences in flight (aborted on stop).
+    calls: JoinSet<()>,
+    /// The role-probe and check tasks (aborted on stop).
+    background: JoinSet<()>,
+    /// The lane and advert tasks (dropped, idle, when the instance ends).
+    _workers: JoinSet<()>,
+    status: watch::Sender<Status>,
+    snapshot: Status,
+    events: broadcast::Sender<Event>,
+    role_warnings: Vec<String>,
+    /// Tracked check names, by index, for logs.
+    check_names: Vec<String>,
+    advert_failing: bool,
+    /// The deadline a Timer was last fed for; never fire twice for the same one.
+    timer_fired_for: Option<Timestamp>,
+    stopping: bool,
+}
+
+impl Instance {
+    async fn run(
+        mut self,
+        mut inputs: Inputs,
+        role: Option<(Arc<dyn crate::RoleProbe>, super::RoleSchedule)>,
+        checks: Vec<TrackedCheck>,
+        reprobe: Arc<Notify>,
+    ) {
+        let removed = remove_stale(
+            &self.addresses,
+            &self.machine.config().vips,
+            self.timeouts.address,
+        )
+        .await;
+        if !removed.is_empty() {
+            tracing::info!(vips = %join(&removed), "reconciled before start");
+        }
+        let debouncers = self.first_checks(&checks).await;
+        self.feed(Input::Start);
+        if let Some((probe, schedule)) = role {
+            let (grace, done) = (self.timeouts.probe_grace, self.done.clone());
+            self.background
+                .spawn(run_role_probe(probe, schedule, grace, reprobe, done));
+        }
+        for (index, (tc, debouncer)) in checks.into_iter().zip(debouncers).enumerate() {
+            let done = self.done.clone();
+            self.background
+                .spawn(run_check(index, tc.check, tc.schedule, debouncer, done));
+        }
+        self.snapshot.phase = Phase::Running;
+        tracing::info!(state = %self.machine.state(), "instance running");
+        self.event_loop(&mut inputs).await;
+        self.snapshot.phase = Phase::Stopped;
+        self.publish();
+        tracing::info!("instance stopped");
+    }
+
+    /// Runs every check whose initial status is unknown once (concurrently, each bounded by its
+    /// timeout) and tells the machine the statuses before it starts.
+    async fn first_checks(&mut self, checks: &[TrackedCheck]) -> Vec<Debouncer> {
+        let mut runs = JoinSet::new();
+        for (index, tc) in checks.iter().enumerate() {
+            if tc.schedule.initial.is_none() {
+                let (check, timeout) = (tc.check.clone(), tc.schedule.timeout);
+                runs.spawn(async move { (index, check_once(check, timeout).await) });
+            }
+        }
+        let mut first = vec![None; checks.len()];
+        while let Some(joined) = runs.join_next().await {
+            if let Ok((index, passed)) = joined
+                && let Some(slot) = first.get_mut(index)
+            {
+                *slot = Some(passed);
+            }
+        }
+        let mut debouncers = Vec::with_capacity(checks.len());
+        for (index, tc) in checks.iter().enumerate() {
+            let s = tc.schedule;
+            let mut debouncer = Debouncer::new(s.rise, s.fall, s.initial);
+            match first.get(index).copied().flatten() {
+                Some(passed) => {
+                    debouncer.observe(passed);
+                }
+                // A first run that could not even be joined counts as a failure.
+                None if s.initial.is_none() => {
+                    debouncer.observe(false);
+                }
+                None => {}
+            }
+            if let Some(status) = debouncer.status() {
+                self.check_changed(index, tc.check.name(), status);
+            }
+            debouncers.push(debouncer);
+        }
+        debouncers
+    }
+
+    async fn event_loop(&mut self, inputs: &mut Inputs) {
+        loop {
+            self.publish();
+            if self.stopping && self.outstanding == 0 {
+                return;
+            }
+            let (deadline_ts, deadline) = self.next_deadline();
+            tokio::select! {
+                biased;
+                Some(done) = inputs.done.recv() => self.complete(done),
+                command = inputs.commands.recv(), if !self.stopping => match command {
+                    Some(Command::Stop(mode)) => self.begin_stop(mode),
+                    None => {
+                        tracing::info!("every handle was dropped; releasing");
+                        self.begin_stop(StopMode::Release);
+                    }
+                    Some(Command::Link(up)) => self.feed(Input::Link(up)),
+                    Some(Command::VipRemoved) => self.feed(Input::VipRemovedExternally),
+                },
+                () = sleep_until(deadline) => {
+                    // Remember the deadline only once it has really passed, so that a wake-up
+                    // a hair early re-arms instead of stalling.
+                    let now = self.clock.now();
+                    if deadline_ts.is_some_and(|t| now >= t) {
+                        self.timer_fired_for = deadline_ts;
+                    }
+                    self.feed(Input::Timer);
+                }
+                Some(advert) = inputs.adverts.recv(), if !self.stopping => {
+                    self.feed(Input::Advert(advert));
+                }
+            }
+        }
+    }
+
+    /// The machine's next deadline, unless a Timer was already fed for exactly that deadline
+    /// (a machine that did not move its deadline must not make the task spin).
+    fn next_deadline(&self) -> (Option<Timestamp>, Option<Instant>) {
+        match self.machine.poll_timeout() {
+            Some(t) if Some(t) != self.timer_fired_for => (Some(t), Some(self.clock.instant(t))),
+            _ => (None, None),
+        }
+    }
+
+    fn begin_stop(&mut self, mode: StopMode) {
+        tracing::info!(?mode, "stopping");
+        self.stopping = true;
+        self.snapshot.phase = Phase::Stopping;
+        self.background.abort_all();
+        self.calls.abort_all();
+        self.feed(Input::Stop(mode));
+    }
+
+    /// Feeds one input at the current time and carries out the resulting actions.
+    fn feed(&mut self, input: Input) {
+        let now = self.clock.now();
+        self.machine.handle(now, input);
+        while let Some(action) = self.machine.poll_action() {
+            self.dispatch(action);
+        }
+    }
+
+    fn dispatch(&mut self, action: Action) {
+        match action {
+            Action::SendAdvert { priority } => self.enqueue(LaneOp::Advert(priority)),
+            Action::AddVips(vips) => {
+                self.enqueue(LaneOp::Address {
+                    op: AddressOp::Add,
+                    vips,
+                });
+            }
+            Action::RemoveVips(vips) => {
+                self.enqueue(LaneOp::Address {
+                    op: AddressOp::Remove,
+                    vips,
+                });
+            }
+            Action::Announce(vips) => {
+                self.enqueue(LaneOp::Address {
+                    op: AddressOp::Announce,
+                    vips,
+                });
+            }
+            Action::ProbeInUse { id, vips } => self.spawn_probe(id, vips),
+            Action::Fence { id, request } => self.spawn_fence(id, request),
+            Action::Event(event) => self.on_event(event),
+        }
+    }
+
+    fn enqueue(&mut self, entry: LaneOp) {
+        match self.lane.send(entry) {
+            Ok(()) => self.outstanding += 1,
+            Err(returned) => {
+                // The lane task is gone (it never ends while the instance runs): report failure.
+                let err = Error::Other {
+                    operation: "ordered lane".into(),
+                    message: "lane task has ended".into(),
+                    transient: false,
+                };
+                let completion = match returned.0 {
+                    LaneOp::Address { op, .. } => Completion::Address {
+                        op,
+                        result: Err(err),
+                    },
+                    LaneOp::Advert(priority) => Completion::Advert {
+                        priority,
+                        result: Err(err),
+                    },
+                };
+                if self.done.send(completion).is_ok() {
+                    self.outstanding += 1;
+                }
+            }
+        }
+    }
+
+    /// Drops the finished entries of `calls` (a JoinSet keeps them until joined).
+    fn reap_calls(&mut self) {
+        while self.calls.try_join_next().is_some() {}
+    }
+
+    fn spawn_probe(&mut self, probe: u64, vips: Vec<crate::Vip>) {
+        self.reap_calls();
+        let timeout = self.machine.config().in_use_probe_timeout;
+        let limit = timeout.saturating_add(self.timeouts.probe_grace);
+        let (am, done) = (self.addresses.clone(), self.done.clone());
+        self.calls.spawn(async move {
+            let result = bounded(limit, async move { am.probe_in_use(&vips, timeout).await })
+                .await
+                .unwrap_or_else(|e| Err(e.into_error("in-use probe")));
+            let _ = done.send(Completion::InUse { probe, result });
+        });
+    }
+
+    fn spawn_fence(&mut self, fence: u64, request: crate::FenceRequest) {
+        let done = self.done.clone();
+        let Some(fencer) = self.fencer.clone() else {
+            let outcome = FenceOutcome::Failed {
+                reason: "no fencer configured".into(),
+            };
+            let _ = done.send(Completion::Fenced { fence, outcome });
+            return;
+        };
+        let limit = self.timeouts.fence;
+        self.reap_calls();
+        self.calls.spawn(async move {
+            let outcome = bounded(limit, async move { fencer.fence(&request).await })
+                .await
+                .unwrap_or_else(|e| FenceOutcome::Failed {
+                    reason: e.describe("fence"),
+                });
+            let _ = done.send(Completion::Fenced { fence, outcome });
+        });
+    }
+
+    fn complete(&mut self, done: Completion) {
+        match done {
+            Completion::Address { op, result } => {
+                self.outstanding = self.outstanding.saturating_sub(1);
+                // Lane completions arrive in lane order, so this tracks the interface: an add,
+                // even a failed one (it may have half-worked), means the VIPs may be here; only
+                // a successful removal means they are gone.
+                match (&result, op) {
+                    (_, AddressOp::Add) => self.snapshot.holds_vips = true,
+                    (Ok(()), AddressOp::Remove) => self.snapshot.holds_vips = false,
+                    _ => {}
+                }
+                // The machine raises the alarm (logged in on_event); this is the detail.
+                if let Err(e) = &result {
+                    tracing::debug!(operation = op_name(op), error = %e, "address operation failed");
+                }
+                self.feed(Input::Address { op, result });
+            }
+            Completion::Advert { priority, result } => {
+                self.outstanding = self.outstanding.saturating_sub(1);
+                self.advert_result(priority, result);
+            }
+            // While stopping, only the lane's results still matter to the machine.
+            _ if self.stopping => {}
+            Completion::InUse { probe, result } => self.feed(Input::InUse { probe, result }),
+            Completion::Fenced { fence, outcome } => {
+                if let FenceOutcome::Failed { reason } = &outcome {
+                    tracing::debug!(%reason, "fencing failed");
+                }
+                self.feed(Input::Fenced { fence, outcome });
+            }
+            Completion::Role(report) => self.role_report(report),
+            Completion::Check { index, status } => {
+                let name = self.check_names.get(index).cloned().unwrap_or_default();
+                self.check_changed(index, &name, status);
+            }
+        }
+    }
+
+    fn advert_result(&mut self, priority: Priority, result: Result<(), Error>) {
+        match result {
+            Ok(()) => {
+                if self.advert_failing {
+                    tracing::info!(%priority, "sending adverts works again");
+                }
+                self.advert_failing = false;
+            }
+            Err(e) if !self.advert_failing => {
+                self.advert_failing = true;
+                tracing::warn!(%priority, error = %e, "sending an advert failed");
+            }
+            Err(e) => tracing::debug!(%priority, error = %e, "sending an advert failed again"),
+        }
+    }
+
+    fn role_report(&mut self, report: RoleReport) {
+        if report.warnings != self.role_warnings {
+            for w in &report.warnings {
+                tracing::warn!(warning = %w, "role probe");
+            }
+            self.role_warnings = report.warnings;
+        }
+        if self.snapshot.role.as_ref() != Some(&report.role) {
+            tracing::info!(role = %report.role, "role probe");
+            self.snapshot.role = Some(report.role.clone());
+        }
+        self.feed(Input::Role(report.role));
+    }
+
+    fn check_changed(&mut self, index: usize, name: &str, status: CheckStatus) {
+        tracing::info!(check = index, name, ?status, "tracked check changed");
+        if let Some(slot) = self.snapshot.checks.get_mut(index) {
+            *slot = Some(status);
+        }
+        self.feed(Input::Check { index, status });
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match &event.kind {
+            EventKind::Transition { from, to } => {
+                tracing::info!(%from, %to, reason = %event.reason, "transition");
+                self.snapshot.last_transition = Some(Transition {
+                    from: *from,
+                    to: *to,
+                    reason: event.reason.clone(),
+                    at: event.at,
+                });
+            }
+            EventKind::Alarm => {
+                match &event.reason {
+                    Reason::FenceFailed { .. } | Reason::AddressError { .. } => {
+                        tracing::error!(reason = %event.reason, "alarm");
+                    }
+                    _ => tracing::warn!(reason = %event.reason, "alarm"),
+                }
+                self.snapshot.last_alarm = Some(event.clone());
+            }
+            EventKind::PriorityChanged { priority } => {
+                tracing::info!(%priority, reason = %event.reason, "effective priority changed");
+            }
+        }
+        let _ = self.events.send(event);
+    }
+
+    /// Publishes the snapshot if anything changed.
+    fn publish(&mut self) {
+        self.snapshot.state = self.machine.state();
+        self.snapshot.effective_priority = self.machine.effective_priority();
+        self.snapshot.master = self.machine.master();
+        let snapshot = &self.snapshot;
+        self.status.send_if_modified(|current| {
+            if current == snapshot {
+                false
+            } else {
+                current.clone_from(snapshot);
+                true
+            }
+        });
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,170 @@
+//! Reconcile on start: this instance's stale VIPs are removed before the election starts;
+//! everything else is left alone.
+//!
+//! The mocks record their calls: a mock that panics inside an instance task would only be seen
+//! as a failed backend call, so the tests assert on the record and check the mocks' own
+//! expectations (`checkpoint`) once the instance has let go of them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod runtime_support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mockall::predicate::eq;
+use runtime_support::*;
+use vip_core::election::{State, StopMode};
+use vip_core::runtime::{InstanceSpec, MockAdvertSink, Phase, Runtime};
+use vip_core::{Error, MockAddressManager, Vip};
+
+type Calls = Arc<Mutex<Vec<String>>>;
+
+fn record(calls: &Calls, what: String) {
+    calls.lock().unwrap().push(what);
+}
+
+fn names(vips: &[Vip]) -> String {
+    vips.iter()
+        .map(|v| v.addr.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Waits until the test holds the only reference to `am`, then checks its expectations.
+async fn checkpoint(am: Arc<MockAddressManager>) {
+    for _ in 0..1000 {
+        if Arc::strong_count(&am) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let mut am =
+        Arc::try_unwrap(am).unwrap_or_else(|_| panic!("the runtime did not let go of the backend"));
+    am.checkpoint();
+}
+
+#[tokio::test(start_paused = true)]
+async fn stale_vips_are_removed_before_start_and_others_kept() {
+    let ours_eth0 = vip("192.0.2.10", "eth0");
+    let ours_eth1 = vip("198.51.100.10", "eth1");
+    let not_ours = vip("192.0.2.99", "eth0"); // another instance's VIP on the same interface
+    let config = fast_config(21, "192.0.2.1", vec![ours_eth0.clone(), ours_eth1.clone()]);
+    let calls: Calls = Arc::default();
+
+    let mut am = MockAddressManager::new();
+    let listed = vec![ours_eth0.clone(), not_ours.clone()];
+    let c = calls.clone();
+    am.expect_list()
+        .with(eq("eth0"))
+        .times(1)
+        .returning(move |i| {
+            record(&c, format!("list {i}"));
+            Ok(listed.clone())
+        });
+    // Listing eth1 fails: our VIP there is removed blindly (removal is idempotent).
+    let c = calls.clone();
+    am.expect_list()
+        .with(eq("eth1"))
+        .times(1)
+        .returning(move |i| {
+            record(&c, format!("list {i}"));
+            Err(Error::Os {
+                operation: "list".into(),
+                errno: 105,
+                message: "no buffer space".into(),
+            })
+        });
+    let c = calls.clone();
+    am.expect_remove().times(2).returning(move |v| {
+        record(&c, format!("remove {}", names(v)));
+        Ok(())
+    });
+    let mut sink = MockAdvertSink::new();
+    let c = calls.clone();
+    sink.expect_send_advert().returning(move |p| {
+        record(&c, format!("advert {p}"));
+        Ok(())
+    });
+
+    let am = Arc::new(am);
+    let rt = Runtime::new();
+    let handle = rt
+        .spawn(InstanceSpec::new(
+            "reconcile",
+            config,
+            am.clone(),
+            Arc::new(sink),
+        ))
+        .unwrap();
+    assert_eq!(handle.status().phase, Phase::Starting);
+    let s = wait_status(&handle, Duration::from_millis(50), |s| {
+        s.phase == Phase::Running
+    })
+    .await;
+    assert_eq!(
+        s.state,
+        State::Backup,
+        "a restarted daemon starts as backup"
+    );
+    assert!(!s.holds_vips);
+    assert_eq!(
+        *calls.lock().unwrap(),
+        [
+            "list eth0",
+            "remove 192.0.2.10",
+            "list eth1",
+            "remove 198.51.100.10"
+        ],
+        "only this instance's VIPs are removed, before the start"
+    );
+    let last = handle.stop(StopMode::Release).await;
+    assert_eq!(last.phase, Phase::Stopped);
+    assert_eq!(
+        calls.lock().unwrap().len(),
+        4,
+        "a backup's release touches nothing"
+    );
+    drop(handle);
+    drop(rt);
+    checkpoint(am).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn missing_interface_is_reported_and_the_instance_still_starts() {
+    let calls: Calls = Arc::default();
+    let mut am = MockAddressManager::new();
+    let c = calls.clone();
+    am.expect_list().times(1).returning(move |i| {
+        record(&c, format!("list {i}"));
+        Err(Error::InterfaceNotFound {
+            interface: i.to_owned(),
+        })
+    });
+    let c = calls.clone();
+    am.expect_remove().times(0).returning(move |v| {
+        record(&c, format!("remove {}", names(v)));
+        Ok(())
+    });
+    let sink = MockAdvertSink::new();
+    let config = fast_config(22, "192.0.2.1", vec![vip("192.0.2.10", "eth9")]);
+    let am = Arc::new(am);
+    let rt = Runtime::new();
+    let handle = rt
+        .spawn(InstanceSpec::new(
+            "missing",
+            config,
+            am.clone(),
+            Arc::new(sink),
+        ))
+        .unwrap();
+    let s = wait_status(&handle, Duration::from_millis(50), |s| {
+        s.phase == Phase::Running
+    })
+    .await;
+    assert_eq!(s.state, State::Backup);
+    handle.stop(StopMode::Release).await;
+    assert_eq!(*calls.lock().unwrap(), ["list eth9"]);
+    drop(handle);
+    drop(rt);
+    checkpoint(am).await;
+}

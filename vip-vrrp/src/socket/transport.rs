@@ -1,0 +1,526 @@
+//! [`Transport`]: raw VRRP sockets on one interface, driven by tokio.
+
+use std::io::{self, Read};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::num::NonZeroU32;
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, SockFilter, Socket, Type};
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+use vip_core::Priority;
+use vip_core::election::Advert;
+
+use super::local::{self, LocalAddresses};
+use super::{DropReason, Mode, TransportConfig, TransportError, TransportStats, ipv4, sys};
+use crate::wire::{AddressFamily, Packet, Repr, RxContext, TxContext, VRRP_PROTOCOL, VRRP_TTL};
+use crate::wire::{VridSet, WireError};
+
+/// The VRRP IPv4 multicast group (RFC 9568 section 5.1.1.2).
+pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+/// The VRRP IPv6 multicast group (RFC 9568 section 5.1.2.2).
+pub const VRRP_GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+
+/// Receive buffer: the largest VRRP packet is v3 over IPv6 with 255 addresses (4088 bytes);
+/// over IPv4 it is 60 bytes of header plus 1036.
+const RECV_BUFFER: usize = 4096 + 64;
+
+/// Offset of the checksum in a VRRP message, for `IPV6_CHECKSUM`.
+const CHECKSUM_OFFSET: i32 = 6;
+
+/// A valid advert received from a peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// The decoded advert.
+    pub repr: Repr,
+    /// The IP source address (the sender's primary address).
+    pub source: IpAddr,
+    /// The IP destination address (the group, or ours in unicast mode).
+    pub destination: IpAddr,
+    /// The election machine's view of it (address mismatch against our VIPs included).
+    pub advert: Advert,
+}
+
+/// Sends and receives the adverts of one VRRP instance on one interface over raw IP
+/// protocol-112 sockets.
+///
+/// - IPv4: one socket bound to the device, joined to 224.0.0.18 on it (multicast mode),
+///   multicast loop off; it sends with `IP_HDRINCL` (TTL 255, TOS 0xc0, our source address,
+///   so the v3 pseudo-header checksum is right) and receives the IP header, from which TTL,
+///   source and destination are read.
+/// - IPv6: a receive socket joined to ff02::12 on the interface with `IPV6_RECVHOPLIMIT` and
+///   `IPV6_RECVPKTINFO`, whose checksums the codec verifies (so bad ones are counted), and a
+///   send socket bound to the link-local (or configured) source with the kernel's
+///   `IPV6_CHECKSUM` offload, hop limit 255 and a drop-all receive filter.
+///
+/// [`Transport::recv`] returns valid adverts only; everything else is dropped and counted in
+/// [`Transport::stats`]. All methods take `&self`, so one task may receive while others send.
+/// Build and poll it inside a tokio runtime with I/O enabled, on a thread in the network
+/// namespace of the interface.
+#[derive(Debug)]
+pub struct Transport {
+    config: TransportConfig,
+    family: AddressFamily,
+    ifindex: u32,
+    source: IpAddr,
+    destinations: Vec<IpAddr>,
+    rx: AsyncFd<Socket>,
+    /// IPv6 only; IPv4 sends on `rx`.
+    tx: Option<AsyncFd<Socket>>,
+    rx_ctx: RxContext,
+    local: LocalAddresses,
+    stats: Arc<TransportStats>,
+    address_mismatch: AtomicBool,
+    interval_mismatch: AtomicBool,
+}
+
+/// The IP facts of one received datagram, before validation.
+struct Meta {
+    src: IpAddr,
+    dst: IpAddr,
+    ttl: u8,
+    payload: Range<usize>,
+}
+
+impl Transport {
+    /// Opens the sockets for `config`.
+    ///
+    /// # Errors
+    /// [`TransportError::Config`] for an inconsistent configuration,
+    /// [`TransportError::InterfaceNotFound`], [`TransportError::NoSourceAddress`] when no
+    /// source is configured and the interface has none, and [`TransportError::Io`] when a
+    /// socket call fails (EPERM without CAP_NET_RAW) or when called outside a tokio runtime.
+    pub fn new(config: TransportConfig) -> Result<Transport, TransportError> {
+        let family = config.validate()?;
+        let ifindex = local::if_index(&config.interface)?;
+        let source = match config.source {
+            Some(s) => s,
+            None => local::default_source(&config.interface, family, &config.addresses)?,
+        };
+        let destinations = match (&config.mode, family) {
+            (Mode::Unicast { peers }, _) => peers.clone(),
+            (Mode::Multicast, AddressFamily::Ipv4) => vec![IpAddr::V4(VRRP_GROUP_V4)],
+            (Mode::Multicast, AddressFamily::Ipv6) => vec![IpAddr::V6(VRRP_GROUP_V6)],
+        };
+        let multicast = config.mode == Mode::Multicast;
+        let (rx, tx) = match family {
+            AddressFamily::Ipv4 => (open_v4(&config.interface, ifindex, multicast)?, None),
+            AddressFamily::Ipv6 => (
+                open_v6_rx(&config.interface, ifindex, multicast)?,
+                Some(open_v6_tx(&config.interface, ifindex, source)?),
+            ),
+        };
+        let rx = sys::register(rx, Interest::READABLE | Interest::WRITABLE)
+            .map_err(TransportError::io("registering the socket"))?;
+        let tx = tx
+            .map(|t| sys::register(t, Interest::WRITABLE))
+            .transpose()
+            .map_err(TransportError::io("registering the send socket"))?;
+        let rx_ctx =
+            RxContext::new(config.version, VridSet::single(config.vrid)).with_auth(config.auth);
+        tracing::debug!(
+            interface = %config.interface, ifindex, %source, vrid = config.vrid,
+            "VRRP transport open"
+        );
+        Ok(Transport {
+            family,
+            ifindex,
+            source,
+            destinations,
+            rx,
+            tx,
+            rx_ctx,
+            local: LocalAddresses::new(vec![source]),
+            stats: Arc::default(),
+            address_mismatch: AtomicBool::new(false),
+            interval_mismatch: AtomicBool::new(false),
+            config,
+        })
+    }
+
+    /// The configuration it was built with.
+    pub fn config(&self) -> &TransportConfig {
+        &self.config
+    }
+
+    /// The address family of its adverts.
+    pub fn family(&self) -> AddressFamily {
+        self.family
+    }
+
+    /// The interface index.
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
+    /// The source address of its adverts (our primary address for the election's tie-break).
+    pub fn source(&self) -> IpAddr {
+        self.source
+    }
+
+    /// Where its adverts go: the group, or the unicast peers.
+    pub fn destinations(&self) -> &[IpAddr] {
+        &self.destinations
+    }
+
+    /// Its counters, shared.
+    pub fn stats(&self) -> Arc<TransportStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// The advert this instance sends at `priority`.
+    ///
+    /// # Errors
+    /// [`TransportError::Encode`] if the configuration cannot be encoded.
+    pub fn advert(&self, priority: Priority) -> Result<Repr, TransportError> {
+        Ok(Repr::for_vips(
+            self.config.version,
+            self.config.vrid,
+            priority,
+            self.config.advert_interval,
+            self.family,
+            &self.config.addresses,
+            self.config.auth,
+        )?)
+    }
+
+    /// Sends our advert at `priority` (0 when releasing) to the group or to every peer.
+    ///
+    /// # Errors
+    /// As [`Transport::send_repr`].
+    pub async fn send(&self, priority: Priority) -> Result<(), TransportError> {
+        let repr = self.advert(priority)?;
+        self.send_repr(&repr).await
+    }
+
+    /// Sends `repr` to the group or to every peer (one copy each, with the checksum of each
+    /// destination). Every copy is tried; the first failure is returned.
+    ///
+    /// # Errors
+    /// [`TransportError::Encode`] if `repr` cannot be encoded, [`TransportError::Io`] if the
+    /// kernel refuses a copy (counted as a send error).
+    pub async fn send_repr(&self, repr: &Repr) -> Result<(), TransportError> {
+        let mut first = None;
+        for dst in &self.destinations {
+            match self.send_to(repr, *dst).await {
+                Ok(()) => self.stats.count_sent(),
+                Err(e) => {
+                    self.stats.count_send_error();
+                    tracing::warn!(%dst, error = %e, "sending VRRP advert failed");
+                    first.get_or_insert(e);
+                }
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
+    async fn send_to(&self, repr: &Repr, dst: IpAddr) -> Result<(), TransportError> {
+        let ctx = TxContext::new(self.source, dst).with_checksum(self.config.checksum);
+        let op = || {
+            format!(
+                "sending a VRRP advert to {dst} on {}",
+                self.config.interface
+            )
+        };
+        match (self.source, dst, &self.tx) {
+            (IpAddr::V4(src), IpAddr::V4(dst4), _) => {
+                let mut buf = vec![0u8; ipv4::HEADER_LEN + repr.buffer_len()];
+                let (head, body) = buf.split_at_mut(ipv4::HEADER_LEN);
+                repr.emit(&mut Packet::new_unchecked(&mut *body), &ctx)?;
+                ipv4::write_header(head, src, dst4, body.len());
+                let addr = SockAddr::from(SocketAddrV4::new(dst4, 0));
+                self.rx
+                    .async_io(Interest::WRITABLE, |s| s.send_to(&buf, &addr))
+                    .await
+                    .map_err(TransportError::io(op()))?;
+            }
+            (IpAddr::V6(_), IpAddr::V6(dst6), Some(tx)) => {
+                // The kernel overwrites the checksum (IPV6_CHECKSUM) with one over the
+                // pseudo-header of the addresses actually used; the codec's value is the same
+                // when the source is the one we bound.
+                let mut buf = vec![0u8; repr.buffer_len()];
+                repr.emit(&mut Packet::new_unchecked(&mut buf[..]), &ctx)?;
+                let scope = if needs_scope(&dst6) { self.ifindex } else { 0 };
+                let addr = SockAddr::from(SocketAddrV6::new(dst6, 0, 0, scope));
+                tx.async_io(Interest::WRITABLE, |s| s.send_to(&buf, &addr))
+                    .await
+                    .map_err(TransportError::io(op()))?;
+            }
+            _ => return Err(TransportError::Encode(WireError::FamilyMismatch)),
+        }
+        Ok(())
+    }
+
+    /// Sends our advert at `priority`, as the runtime's advert sink does. Same as
+    /// [`Transport::send`].
+    ///
+    /// # Errors
+    /// As [`Transport::send_repr`].
+    pub async fn send_advert(&self, priority: Priority) -> Result<(), TransportError> {
+        self.send(priority).await
+    }
+
+    /// Waits for the next valid advert. Malformed, misdirected, foreign and own packets are
+    /// dropped and counted (never returned as errors); transient receive errors are counted and
+    /// retried. Cancel-safe: dropping the future loses no accepted advert.
+    ///
+    /// # Errors
+    /// [`TransportError::Io`] only when the socket itself is broken (EBADF, ENOTSOCK, EINVAL,
+    /// EFAULT), after which calling again is pointless.
+    pub async fn recv(&self) -> Result<Received, TransportError> {
+        let mut buf = [0u8; RECV_BUFFER];
+        loop {
+            let got = match self.family {
+                AddressFamily::Ipv4 => {
+                    self.rx
+                        .async_io(Interest::READABLE, |s| recv_v4(s, &mut buf))
+                        .await
+                }
+                AddressFamily::Ipv6 => {
+                    self.rx
+                        .async_io(Interest::READABLE, |s| recv_v6(s, &mut buf))
+                        .await
+                }
+            };
+            match got {
+                Ok(meta) => {
+                    self.stats.count_received();
+                    match meta.and_then(|m| self.accept(&buf, m)) {
+                        Ok(received) => {
+                            self.stats.count_accepted();
+                            return Ok(received);
+                        }
+                        Err(reason) => self.stats.count_drop(reason),
+                    }
+                }
+                Err(e) if is_fatal(&e) => {
+                    return Err(TransportError::io(format!(
+                        "receiving VRRP adverts on {}",
+                        self.config.interface
+                    ))(e));
+                }
+                Err(e) => {
+                    self.stats.count_drop(DropReason::Io);
+                    tracing::debug!(error = %e, "VRRP receive error, retrying");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }
+
+    /// Validates one datagram: own packet, peer list, then the codec.
+    fn accept(&self, buf: &[u8], meta: Meta) -> Result<Received, DropReason> {
+        let Meta {
+            src,
+            dst,
+            ttl,
+            payload,
+        } = meta;
+        let drop = |reason: DropReason| {
+            tracing::debug!(%src, %dst, reason = reason.as_str(), "dropped VRRP packet");
+            reason
+        };
+        if src == self.source || self.local.contains(src) {
+            return Err(drop(DropReason::OwnPacket));
+        }
+        if let Mode::Unicast { peers } = &self.config.mode
+            && !peers.contains(&src)
+        {
+            return Err(drop(DropReason::NotAPeer));
+        }
+        let bytes = buf
+            .get(payload)
+            .ok_or(DropReason::Wire(WireError::Truncated))?;
+        let packet = Packet::new_checked(bytes).map_err(|e| drop(DropReason::Wire(e)))?;
+        let ctx = self.rx_ctx.packet(src, dst, ttl);
+        let repr = Repr::parse(&packet, &ctx).map_err(|e| drop(DropReason::Wire(e)))?;
+        let advert = repr.to_advert(src, &self.config.addresses);
+        self.note_mismatches(&repr, &advert, src);
+        Ok(Received {
+            repr,
+            source: src,
+            destination: dst,
+            advert,
+        })
+    }
+
+    /// Counts adverts whose address list or interval differ from ours, and logs loudly when
+    /// that starts and when it ends: keepalived drops such adverts, so two masters may result.
+    fn note_mismatches(&self, repr: &Repr, advert: &Advert, src: IpAddr) {
+        let addresses = advert.address_mismatch;
+        if addresses {
+            self.stats.count_address_mismatch();
+        }
+        if self.address_mismatch.swap(addresses, Ordering::Relaxed) != addresses {
+            if addresses {
+                tracing::warn!(
+                    %src, vrid = repr.vrid,
+                    "VRRP advert address list differs from ours; keepalived peers drop such \
+                     adverts, so two masters may result"
+                );
+            } else {
+                tracing::info!(%src, vrid = repr.vrid, "VRRP advert address lists agree again");
+            }
+        }
+        let interval = repr.max_advert_interval != self.config.advert_interval;
+        if interval {
+            self.stats.count_interval_mismatch();
+        }
+        if self.interval_mismatch.swap(interval, Ordering::Relaxed) != interval {
+            if interval {
+                tracing::warn!(
+                    %src, vrid = repr.vrid, theirs = %repr.max_advert_interval,
+                    ours = %self.config.advert_interval,
+                    "VRRP advert interval differs from ours; keepalived v2 peers drop such adverts"
+                );
+            } else {
+                tracing::info!(%src, vrid = repr.vrid, "VRRP advert intervals agree again");
+            }
+        }
+    }
+}
+
+/// Link-local unicast and link-scope multicast destinations need the interface as scope.
+fn needs_scope(a: &Ipv6Addr) -> bool {
+    local::is_link_local(a) || (a.is_multicast() && a.segments()[0] & 0x000f == 0x2)
+}
+
+/// Errors after which the socket is unusable.
+fn is_fatal(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EBADF | libc::ENOTSOCK | libc::EINVAL | libc::EFAULT)
+    )
+}
+
+/// Reads one IPv4 datagram (IP header included) and takes its IP facts from the header.
+fn recv_v4(sock: &Socket, buf: &mut [u8]) -> io::Result<Result<Meta, DropReason>> {
+    let mut reader = sock;
+    let n = reader.read(buf)?;
+    let Some(info) = buf.get(..n).and_then(ipv4::parse) else {
+        return Ok(Err(DropReason::Wire(WireError::Truncated)));
+    };
+    Ok(Ok(Meta {
+        src: IpAddr::V4(info.src),
+        dst: IpAddr::V4(info.dst),
+        ttl: info.ttl,
+        payload: info.payload,
+    }))
+}
+
+/// Reads one IPv6 datagram (VRRP message only) with its hop limit and destination.
+fn recv_v6(sock: &Socket, buf: &mut [u8]) -> io::Result<Result<Meta, DropReason>> {
+    let got = sys::recv_v6(sock, buf)?;
+    if got.truncated {
+        return Ok(Err(DropReason::Wire(WireError::Truncated)));
+    }
+    let (Some(dst), Some(ttl)) = (got.dst, got.hop_limit) else {
+        return Ok(Err(DropReason::Io));
+    };
+    Ok(Ok(Meta {
+        src: IpAddr::V6(got.src),
+        dst: IpAddr::V6(dst),
+        ttl,
+        payload: 0..got.len,
+    }))
+}
+
+fn raw_socket(domain: Domain, interface: &str) -> Result<Socket, TransportError> {
+    let sock = Socket::new(
+        domain,
+        Type::RAW,
+        Some(Protocol::from(i32::from(VRRP_PROTOCOL))),
+    )
+    .map_err(TransportError::io(
+        "opening a raw VRRP socket (needs CAP_NET_RAW)",
+    ))?;
+    sock.bind_device(Some(interface.as_bytes()))
+        .map_err(TransportError::io(format!(
+            "binding the VRRP socket to {interface}"
+        )))?;
+    sock.set_nonblocking(true)
+        .map_err(TransportError::io("making the VRRP socket non-blocking"))?;
+    Ok(sock)
+}
+
+fn open_v4(interface: &str, ifindex: u32, multicast: bool) -> Result<Socket, TransportError> {
+    let sock = raw_socket(Domain::IPV4, interface)?;
+    let ttl = u32::from(VRRP_TTL);
+    let step = |what: &str| TransportError::io(format!("{what} on {interface}"));
+    sock.set_header_included_v4(true)
+        .map_err(step("IP_HDRINCL"))?;
+    sock.set_ttl_v4(ttl).map_err(step("IP_TTL"))?;
+    sock.set_multicast_ttl_v4(ttl)
+        .map_err(step("IP_MULTICAST_TTL"))?;
+    sock.set_tos_v4(u32::from(ipv4::TOS))
+        .map_err(step("IP_TOS"))?;
+    sock.set_multicast_loop_v4(false)
+        .map_err(step("IP_MULTICAST_LOOP"))?;
+    sock.set_multicast_all_v4(false)
+        .map_err(step("IP_MULTICAST_ALL"))?;
+    sys::set_ipv4_multicast_if_index(&sock, ifindex).map_err(step("IP_MULTICAST_IF"))?;
+    if multicast {
+        sock.join_multicast_v4_n(&VRRP_GROUP_V4, &InterfaceIndexOrAddress::Index(ifindex))
+            .map_err(step("joining 224.0.0.18"))?;
+    }
+    Ok(sock)
+}
+
+fn open_v6_rx(interface: &str, ifindex: u32, multicast: bool) -> Result<Socket, TransportError> {
+    let sock = raw_socket(Domain::IPV6, interface)?;
+    let step = |what: &str| TransportError::io(format!("{what} on {interface}"));
+    sock.set_recv_hoplimit_v6(true)
+        .map_err(step("IPV6_RECVHOPLIMIT"))?;
+    sys::set_ipv6_recv_pktinfo(&sock).map_err(step("IPV6_RECVPKTINFO"))?;
+    sock.set_multicast_loop_v6(false)
+        .map_err(step("IPV6_MULTICAST_LOOP"))?;
+    sock.set_multicast_all_v6(false)
+        .map_err(step("IPV6_MULTICAST_ALL"))?;
+    if multicast {
+        sock.join_multicast_v6(&VRRP_GROUP_V6, ifindex)
+            .map_err(step("joining ff02::12"))?;
+    }
+    Ok(sock)
+}
+
+fn open_v6_tx(interface: &str, ifindex: u32, source: IpAddr) -> Result<Socket, TransportError> {
+    let IpAddr::V6(src) = source else {
+        return Err(TransportError::Encode(WireError::FamilyMismatch));
+    };
+    let sock = raw_socket(Domain::IPV6, interface)?;
+    let step = |what: &str| TransportError::io(format!("{what} on {interface}"));
+    let hops = u32::from(VRRP_TTL);
+    sys::set_ipv6_checksum(&sock, CHECKSUM_OFFSET).map_err(step("IPV6_CHECKSUM"))?;
+    sock.set_multicast_hops_v6(hops)
+        .map_err(step("IPV6_MULTICAST_HOPS"))?;
+    sock.set_unicast_hops_v6(hops)
+        .map_err(step("IPV6_UNICAST_HOPS"))?;
+    sock.set_multicast_loop_v6(false)
+        .map_err(step("IPV6_MULTICAST_LOOP"))?;
+    sock.set_multicast_if_v6(ifindex)
+        .map_err(step("IPV6_MULTICAST_IF"))?;
+    if let Some(index) = NonZeroU32::new(ifindex) {
+        sock.bind_device_by_index_v6(Some(index))
+            .map_err(step("binding to the interface index"))?;
+    }
+    let scope = if local::is_link_local(&src) {
+        ifindex
+    } else {
+        0
+    };
+    sock.bind(&SockAddr::from(SocketAddrV6::new(src, 0, 0, scope)))
+        .map_err(step(&format!("binding the send socket to {src}")))?;
+    // This socket only sends; the receive socket reads. BPF "return 0" drops every packet
+    // before it is queued here.
+    sock.attach_filter(&[SockFilter::new(
+        (libc::BPF_RET | libc::BPF_K) as u16,
+        0,
+        0,
+        0,
+    )])
+    .map_err(step("attaching the drop-all filter"))?;
+    Ok(sock)
+}

@@ -1,0 +1,508 @@
+//! Lab tests of the raw-socket transport: two (or three) network namespaces on one bridge,
+//! adverts sent by the transport in one namespace and received by the transport in another.
+//! Bad packets are crafted with plain raw sockets. Root only; skipped otherwise.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use vip_core::election::Version;
+use vip_core::lab::{Lab, Ns};
+use vip_core::{Interval, Priority, Vip};
+use vip_vrrp::socket::{
+    DropReason, Received, StatsSnapshot, Transport, TransportConfig, VRRP_GROUP_V4, VRRP_GROUP_V6,
+};
+use vip_vrrp::wire::{AddressFamily, Auth, ChecksumMode, Packet, Repr, TxContext, WireError};
+
+const A4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+const B4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+const C4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 3);
+const VIP4: &str = "192.0.2.100";
+const VIP6: &str = "2001:db8::100";
+/// Long enough for a loaded 2-core CI machine; the tests finish as soon as the packets arrive.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Runs `f`'s future on a current-thread tokio runtime on a thread inside `ns`.
+fn run_in<F, Fut, R>(ns: &Ns, f: F) -> R
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = R>,
+    R: Send + 'static,
+{
+    ns.enter(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f())
+    })
+    .unwrap()
+}
+
+/// `n` nodes on one segment, node i (from 0) with 192.0.2.(i+1)/24 and 2001:db8::(i+1)/64.
+fn lab(tag: &str, n: usize) -> Option<(Lab, Vec<Ns>)> {
+    let mut lab = Lab::new_or_skip(tag).unwrap()?;
+    let names = ["a", "b", "c"];
+    let nodes: Vec<Ns> = names[..n]
+        .iter()
+        .map(|s| lab.namespace(s).unwrap())
+        .collect();
+    let refs: Vec<&Ns> = nodes.iter().collect();
+    lab.segment(&refs).unwrap();
+    for (i, node) in nodes.iter().enumerate() {
+        let v4 = format!("192.0.2.{}/24", i + 1);
+        let v6 = format!("2001:db8::{}/64", i + 1);
+        node.run(&["ip", "addr", "add", &v4, "dev", "eth0"])
+            .unwrap();
+        node.run(&["ip", "-6", "addr", "add", &v6, "dev", "eth0", "nodad"])
+            .unwrap();
+    }
+    Some((lab, nodes))
+}
+
+fn vip(s: &str) -> Vip {
+    Vip::host(s.parse().unwrap(), "eth0")
+}
+
+fn v3_config(vrid: u8, vip_addr: &str) -> TransportConfig {
+    TransportConfig::new("eth0", Version::V3, vrid, vec![vip(vip_addr)])
+        .with_advert_interval(Interval::from_centis(10))
+}
+
+/// A thread in `ns` that sends one advert at `priority` from each transport of `configs` every
+/// 50 ms until `stop` is set (or 20 s pass), then returns their counters.
+fn sender(
+    ns: &Ns,
+    configs: Vec<(TransportConfig, u8)>,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<Vec<StatsSnapshot>> {
+    let ns = ns.clone();
+    std::thread::spawn(move || {
+        run_in(&ns, move || async move {
+            let transports: Vec<(Transport, u8)> = configs
+                .into_iter()
+                .map(|(c, p)| (Transport::new(c).unwrap(), p))
+                .collect();
+            let start = Instant::now();
+            while !stop.load(Ordering::Relaxed) && start.elapsed() < Duration::from_secs(20) {
+                for (t, p) in &transports {
+                    t.send(Priority::new(*p)).await.unwrap();
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            transports
+                .iter()
+                .map(|(t, _)| t.stats().snapshot())
+                .collect()
+        })
+    })
+}
+
+/// Receives adverts in `ns` with `config` until `done` says so or [`PATIENCE`] runs out; returns
+/// them with the transport's counters. Sends `()` on `ready` once the sockets are open.
+fn receive_until(
+    ns: &Ns,
+    config: TransportConfig,
+    ready: Option<mpsc::Sender<()>>,
+    done: impl Fn(&[Received], &StatsSnapshot) -> bool + Send + 'static,
+) -> (Vec<Received>, StatsSnapshot) {
+    run_in(ns, move || async move {
+        let t = Transport::new(config).unwrap();
+        if let Some(ready) = ready {
+            ready.send(()).unwrap();
+        }
+        let mut got = Vec::new();
+        let start = Instant::now();
+        while !done(&got, &t.stats().snapshot()) && start.elapsed() < PATIENCE {
+            if let Ok(r) = tokio::time::timeout(Duration::from_millis(100), t.recv()).await {
+                got.push(r.unwrap());
+            }
+        }
+        (got, t.stats().snapshot())
+    })
+}
+
+fn stop_sender(stop: &AtomicBool, handle: JoinHandle<Vec<StatsSnapshot>>) -> Vec<StatsSnapshot> {
+    stop.store(true, Ordering::Relaxed);
+    handle.join().unwrap()
+}
+
+#[test]
+fn v2_pass_multicast_is_received_and_decoded() {
+    let Some((_lab, nodes)) = lab("vrrp-lab-v2", 2) else {
+        return;
+    };
+    let auth = Auth::simple(b"1111").unwrap();
+    let config = TransportConfig::new("eth0", Version::V2, 51, vec![vip(VIP4)])
+        .with_advert_interval(Interval::from_secs(1))
+        .with_auth(auth);
+    let stop = Arc::new(AtomicBool::new(false));
+    let tx = sender(&nodes[0], vec![(config.clone(), 150)], Arc::clone(&stop));
+    let (got, stats) = receive_until(&nodes[1], config, None, |got, _| got.len() >= 2);
+    let sent = stop_sender(&stop, tx);
+
+    assert!(got.len() >= 2, "received {got:?}, stats {stats:?}");
+    for r in &got {
+        assert_eq!(r.source, IpAddr::V4(A4));
+        assert_eq!(r.destination, IpAddr::V4(VRRP_GROUP_V4));
+        assert_eq!(r.repr.version, Version::V2);
+        assert_eq!(r.repr.vrid, 51);
+        assert_eq!(r.repr.priority, Priority::new(150));
+        assert_eq!(r.repr.max_advert_interval, Interval::from_secs(1));
+        assert_eq!(r.repr.auth, auth);
+        assert_eq!(
+            r.repr.addresses.iter().collect::<Vec<_>>(),
+            vec![VIP4.parse::<IpAddr>().unwrap()]
+        );
+        assert_eq!(r.advert.priority, Priority::new(150));
+        assert_eq!(r.advert.from.addr(), IpAddr::V4(A4));
+        assert!(!r.advert.address_mismatch);
+    }
+    assert_eq!(stats.total_drops(), 0, "{stats:?}");
+    assert!(sent[0].sent >= 2 && sent[0].send_errors == 0, "{sent:?}");
+}
+
+#[test]
+fn v3_ipv4_multicast_accepts_both_checksum_forms() {
+    let Some((_lab, nodes)) = lab("vrrp-lab-v3v4", 2) else {
+        return;
+    };
+    let config = v3_config(52, VIP4);
+    let stop = Arc::new(AtomicBool::new(false));
+    let tx = sender(
+        &nodes[0],
+        vec![
+            (config.clone(), 150),
+            (config.clone().with_checksum(ChecksumMode::MessageOnly), 151),
+        ],
+        Arc::clone(&stop),
+    );
+    let (got, stats) = receive_until(&nodes[1], config, None, |got, _| {
+        let p = |n| got.iter().any(|r| r.repr.priority == Priority::new(n));
+        p(150) && p(151)
+    });
+    stop_sender(&stop, tx);
+
+    for prio in [150, 151] {
+        let r = got
+            .iter()
+            .find(|r| r.repr.priority == Priority::new(prio))
+            .unwrap_or_else(|| panic!("no advert at {prio}: {got:?} {stats:?}"));
+        assert_eq!(r.source, IpAddr::V4(A4));
+        assert_eq!(r.repr.version, Version::V3);
+        assert_eq!(r.repr.vrid, 52);
+        assert_eq!(r.repr.max_advert_interval, Interval::from_centis(10));
+        assert_eq!(r.repr.auth, Auth::None);
+        assert!(!r.advert.address_mismatch);
+    }
+    assert_eq!(stats.total_drops(), 0, "{stats:?}");
+}
+
+#[test]
+fn v3_ipv6_multicast_from_link_local_is_received() {
+    let Some((_lab, nodes)) = lab("vrrp-lab-v3v6", 2) else {
+        return;
+    };
+    let config = v3_config(54, VIP6);
+    let stop = Arc::new(AtomicBool::new(false));
+    let tx = sender(&nodes[0], vec![(config.clone(), 150)], Arc::clone(&stop));
+    let (got, stats) = receive_until(&nodes[1], config, None, |got, _| got.len() >= 2);
+    stop_sender(&stop, tx);
+
+    assert!(got.len() >= 2, "received {got:?}, stats {stats:?}");
+    for r in &got {
+        let IpAddr::V6(src) = r.source else {
+            panic!("IPv4 source {}", r.source)
+        };
+        assert_eq!(src.segments()[0], 0xfe80, "source {src} is link-local");
+        assert_eq!(r.destination, IpAddr::V6(VRRP_GROUP_V6));
+        assert_eq!(r.repr.version, Version::V3);
+        assert_eq!(r.repr.vrid, 54);
+        assert_eq!(r.repr.priority, Priority::new(150));
+        assert_eq!(
+            r.repr.addresses.iter().collect::<Vec<_>>(),
+            vec![VIP6.parse::<IpAddr>().unwrap()]
+        );
+        assert!(!r.advert.address_mismatch);
+    }
+    assert_eq!(stats.total_drops(), 0, "{stats:?}");
+}
+
+#[test]
+fn unicast_accepts_peers_and_drops_strangers() {
+    let Some((_lab, nodes)) = lab("vrrp-lab-ucast", 3) else {
+        return;
+    };
+    let base = v3_config(56, VIP4);
+    // a and b are peers of each other; c sends to b as if b were its peer, but is not b's.
+    let a = base
+        .clone()
+        .with_unicast(IpAddr::V4(A4), vec![IpAddr::V4(B4)]);
+    let c = base
+        .clone()
+        .with_unicast(IpAddr::V4(C4), vec![IpAddr::V4(B4)]);
+    let b = base.with_unicast(IpAddr::V4(B4), vec![IpAddr::V4(A4)]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let tx_a = sender(&nodes[0], vec![(a, 120)], Arc::clone(&stop));
+    let tx_c = sender(&nodes[2], vec![(c, 130)], Arc::clone(&stop));
+    let (got, stats) = receive_until(&nodes[1], b, None, |got, stats| {
+        got.len() >= 2 && stats.drops(DropReason::NotAPeer) >= 2
+    });
+    stop_sender(&stop, tx_a);
+    stop_sender(&stop, tx_c);
+
+    assert!(got.len() >= 2, "received {got:?}, stats {stats:?}");
+    for r in &got {
+        assert_eq!(
+            r.source,
+            IpAddr::V4(A4),
+            "only the peer's adverts come through"
+        );
+        assert_eq!(r.destination, IpAddr::V4(B4));
+        assert_eq!(r.repr.priority, Priority::new(120));
+    }
+    assert!(stats.drops(DropReason::NotAPeer) >= 2, "{stats:?}");
+    assert_eq!(
+        stats.total_drops(),
+        stats.drops(DropReason::NotAPeer),
+        "{stats:?}"
+    );
+}
+
+#[test]
+fn unicast_over_ipv6_with_global_sources() {
+    let Some((_lab, nodes)) = lab("vrrp-lab-ucast6", 2) else {
+        return;
+    };
+    let (a6, b6): (IpAddr, IpAddr) = (
+        "2001:db8::1".parse().unwrap(),
+        "2001:db8::2".parse().unwrap(),
+    );
+    let base = v3_config(57, VIP6);
+    let a = base.clone().with_unicast(a6, vec![b6]);
+    let b = base.with_unicast(b6, vec![a6]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let tx = sender(&nodes[0], vec![(a, 140)], Arc::clone(&stop));
+    let (got, stats) = receive_until(&nodes[1], b, None, |got, _| got.len() >= 2);
+    stop_sender(&stop, tx);
+
+    assert!(got.len() >= 2, "received {got:?}, stats {stats:?}");
+    for r in &got {
+        assert_eq!((r.source, r.destination), (a6, b6));
+        assert_eq!(r.repr.priority, Priority::new(140));
+    }
+    assert_eq!(stats.total_drops(), 0, "{stats:?}");
+}
+
+/// A v3 advert for `vrid` at `priority`, encoded for `src` -> `dst`.
+fn encode(vrid: u8, priority: u8, vip_addr: &str, src: IpAddr, dst: IpAddr) -> Vec<u8> {
+    let family = AddressFamily::of(src);
+    let repr = Repr::for_vips(
+        Version::V3,
+        vrid,
+        Priority::new(priority),
+        Interval::from_centis(10),
+        family,
+        &[vip(vip_addr)],
+        Auth::None,
+    )
+    .unwrap();
+    let mut buf = vec![0u8; repr.buffer_len()];
+    repr.emit(
+        &mut Packet::new_unchecked(&mut buf[..]),
+        &TxContext::new(src, dst),
+    )
+    .unwrap();
+    buf
+}
+
+/// Sends raw VRRP `payloads` from `ns` to the IPv4 group with TTL `ttl` (the kernel builds the
+/// IP header), with multicast loop `looped`.
+fn craft_v4(ns: &Ns, payloads: Vec<(Vec<u8>, u32)>, looped: bool) {
+    run_in(ns, move || async move {
+        let s = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112))).unwrap();
+        s.bind_device(Some(b"eth0")).unwrap();
+        s.set_multicast_loop_v4(looped).unwrap();
+        let group = SockAddr::from(SocketAddrV4::new(VRRP_GROUP_V4, 0));
+        for (bytes, ttl) in payloads {
+            s.set_multicast_ttl_v4(ttl).unwrap();
+            s.send_to(&bytes, &group).unwrap();
+        }
+    });
+}
+
+#[test]
+fn bad_ipv4_packets_are_dropped_and_counted_and_the_loop_goes_on() {
+    let Some((_lab, nodes)) = lab("vrrp-lab-bad4", 2) else {
+        return;
+    };
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let config = v3_config(52, VIP4);
+    let b = nodes[1].clone();
+    let rx = std::thread::spawn(move || {
+        receive_until(&b, config, Some(ready_tx), |got, _| {
+            got.iter().any(|r| r.repr.priority == Priority::new(99))
+        })
+    });
+    ready_rx.recv_timeout(PATIENCE).unwrap();
+
+    let (a, g) = (IpAddr::V4(A4), IpAddr::V4(VRRP_GROUP_V4));
+    let good = |prio| encode(52, prio, VIP4, a, g);
+    let mut bad_sum = good(150);
+    bad_sum[6] ^= 0x5a;
+    let mut bad_version = good(150);
+    bad_version[0] = 0x41;
+    let mut bad_count = good(150);
+    bad_count[3] = 2;
+    // From b itself, looped back: b's own packet.
+    let own = encode(52, 150, VIP4, IpAddr::V4(B4), g);
+    craft_v4(&nodes[1], vec![(own, 255)], true);
+    craft_v4(
+        &nodes[0],
+        vec![
+            (good(150), 64),                             // routed: TTL 64
+            (bad_sum, 255),                              // checksum
+            (vec![0x31, 52, 150], 255),                  // truncated
+            (bad_version, 255),                          // version 4
+            (bad_count, 255),                            // count 2, one address
+            (encode(53, 150, VIP4, a, g), 255),          // VRID 53 not ours
+            (encode(52, 150, "192.0.2.101", a, g), 255), // other VIP: accepted, mismatch
+            (good(99), 255),                             // the good one, last
+        ],
+        false,
+    );
+    let (got, stats) = rx.join().unwrap();
+
+    let prios: Vec<u8> = got.iter().map(|r| r.repr.priority.get()).collect();
+    assert_eq!(prios, vec![150, 99], "{got:?} {stats:?}");
+    assert!(
+        got[0].advert.address_mismatch,
+        "the other VIP list is flagged"
+    );
+    assert!(!got[1].advert.address_mismatch);
+    assert_eq!(stats.address_mismatch, 1, "{stats:?}");
+    for (reason, n) in [
+        (DropReason::Wire(WireError::BadTtl), 1),
+        (DropReason::Wire(WireError::BadChecksum), 1),
+        (DropReason::Wire(WireError::Truncated), 1),
+        (DropReason::Wire(WireError::BadVersion), 1),
+        (DropReason::Wire(WireError::AddressCountMismatch), 1),
+        (DropReason::Wire(WireError::UnknownVrid), 1),
+        (DropReason::OwnPacket, 1),
+    ] {
+        assert_eq!(stats.drops(reason), n, "{} in {stats:?}", reason.as_str());
+    }
+    assert_eq!(stats.total_drops(), 7, "{stats:?}");
+    assert_eq!(stats.received, 9, "{stats:?}");
+}
+
+/// Sends raw VRRP `payloads` from `ns` to ff02::12 with hop limit `hops`, without checksum
+/// offload (the payload carries its own checksum, right or wrong).
+fn craft_v6(ns: &Ns, payloads: Vec<(Vec<u8>, u32)>) {
+    run_in(ns, move || async move {
+        let s = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::from(112))).unwrap();
+        s.bind_device(Some(b"eth0")).unwrap();
+        let group = SockAddr::from(SocketAddrV6::new(VRRP_GROUP_V6, 0, 0, 0));
+        for (bytes, hops) in payloads {
+            s.set_multicast_hops_v6(hops).unwrap();
+            s.send_to(&bytes, &group).unwrap();
+        }
+    });
+}
+
+/// The link-local address of eth0 in `ns`.
+fn link_local(ns: &Ns) -> Ipv6Addr {
+    let out = ns
+        .run(&[
+            "ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link",
+        ])
+        .unwrap();
+    let word = out
+        .split_whitespace()
+        .skip_while(|w| *w != "inet6")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no link-local in {out}"));
+    word.split('/').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn bad_ipv6_packets_are_dropped_and_counted() {
+    let Some((_lab, nodes)) = lab("vrrp-lab-bad6", 2) else {
+        return;
+    };
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let config = v3_config(54, VIP6);
+    let b = nodes[1].clone();
+    let rx = std::thread::spawn(move || {
+        receive_until(&b, config, Some(ready_tx), |got, _| {
+            got.iter().any(|r| r.repr.priority == Priority::new(99))
+        })
+    });
+    ready_rx.recv_timeout(PATIENCE).unwrap();
+
+    let (a, g) = (IpAddr::V6(link_local(&nodes[0])), IpAddr::V6(VRRP_GROUP_V6));
+    let good = |prio| encode(54, prio, VIP6, a, g);
+    let mut bad_sum = good(150);
+    bad_sum[7] ^= 0x11;
+    craft_v6(
+        &nodes[0],
+        vec![(good(150), 64), (bad_sum, 255), (good(99), 255)],
+    );
+    let (got, stats) = rx.join().unwrap();
+
+    let prios: Vec<u8> = got.iter().map(|r| r.repr.priority.get()).collect();
+    assert_eq!(prios, vec![99], "{got:?} {stats:?}");
+    assert_eq!(got[0].source, a);
+    assert_eq!(
+        stats.drops(DropReason::Wire(WireError::BadTtl)),
+        1,
+        "{stats:?}"
+    );
+    assert_eq!(
+        stats.drops(DropReason::Wire(WireError::BadChecksum)),
+        1,
+        "{stats:?}"
+    );
+    assert_eq!(stats.total_drops(), 2, "{stats:?}");
+}
+
+#[test]
+fn missing_interface_is_a_typed_error() {
+    let Some((_lab, nodes)) = lab("vrrp-lab-noif", 1) else {
+        return;
+    };
+    let err = run_in(&nodes[0], || async {
+        let config = TransportConfig::new("nosuch0", Version::V3, 1, vec![vip(VIP4)]);
+        Transport::new(config).unwrap_err()
+    });
+    assert!(
+        matches!(err, vip_vrrp::socket::TransportError::InterfaceNotFound { ref interface } if interface == "nosuch0"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("ip link"), "{err}");
+
+    // eth0 exists but has no IPv4 address: nothing to send from.
+    nodes[0]
+        .run(&["ip", "addr", "flush", "dev", "eth0", "scope", "global"])
+        .unwrap();
+    let err = run_in(&nodes[0], || async {
+        let config = TransportConfig::new("eth0", Version::V3, 1, vec![vip(VIP4)]);
+        Transport::new(config).unwrap_err()
+    });
+    assert!(
+        matches!(
+            err,
+            vip_vrrp::socket::TransportError::NoSourceAddress { .. }
+        ),
+        "{err:?}"
+    );
+    let core: vip_core::Error = err.into();
+    assert!(!core.is_transient(), "{core}");
+}
