@@ -1,9 +1,11 @@
-//! vip-vrrp: the VRRP v2/v3 wire codec and validation, and (soon) the raw-socket transport.
+//! vip-vrrp: the VRRP v2/v3 wire codec and validation, and the raw-socket transport.
 //!
 //! - [`wire`]: a zero-copy [`wire::Packet`] view over a VRRP message and a validated
 //!   [`wire::Repr`] (modelled on smoltcp's wire module). Parsing validates per RFC 9568 section
 //!   7.1 (and RFC 3768 section 7.1 for v2) and returns a distinct [`wire::WireError`] per
-//!   rejection, so that drops can be counted.
+//!   rejection, so that drops can be counted. Parsing never panics and, for up to
+//!   [`wire::AddressList::INLINE`] addresses, never allocates.
+//! - [`socket`]: the raw IP protocol 112 transport (IPv4/IPv6, multicast/unicast) built on it.
 //!
 //! # Fuzzing
 //!
