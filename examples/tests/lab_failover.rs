@@ -119,3 +119,32 @@ fn sigkill_of_the_master_leaves_the_vip_which_is_fenced_before_the_takeover() {
         "{m}"
     );
 }
+
+#[test]
+fn on_stop_keep_leaves_the_vip_and_the_backup_fences_it_before_taking_over() {
+    let Some(mut c) = Cluster::new("vipex-lab-keep", 2, 0) else {
+        return;
+    };
+    let mut keep = NodeConf::new(200);
+    keep.instance_extra = "on_stop = \"keep\"".into();
+    c.configure(0, &keep);
+    c.configure(1, &NodeConf::new(100));
+    c.start(0);
+    c.start(1);
+    c.wait_master(0);
+    assert!(wait_until(SOON, || c.state(1) == "backup"));
+    let sampler = c.sampler();
+    c.signal(0, Signal::SIGTERM);
+    // A graceful stop with `keep` sends no priority 0 and leaves the VIP in place...
+    assert!(c.holds(0), "on_stop = keep leaves the VIP");
+    assert!(c.log(0).contains("on_stop=Keep"), "{}", c.log(0));
+    // ...so the backup takes over at Master_Down_Interval, fencing the VIP first.
+    c.wait_master(1);
+    sampler.assert_never_two_holders();
+    let log = c.log(1);
+    assert!(
+        log.contains("backup -> claiming: master down timer expired")
+            && log.contains("claiming -> master: holder fenced, VIP free"),
+        "{log}"
+    );
+}
