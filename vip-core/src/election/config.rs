@@ -68,6 +68,15 @@ pub struct ElectionConfig {
     /// The in-use probe's time bound. The machine starts the probe this long before the
     /// master-down timer expires, so its answer is ready when the timer fires.
     pub in_use_probe_timeout: Duration,
+    /// How long a claimant's claiming advert must have been on the wire before it adds the
+    /// VIPs, so that a competing claimant's advert sent at the same moment is heard first.
+    /// The machine already starts a master-down claim (advert and in-use probe) up to
+    /// `in_use_probe_timeout` (at most one Master_Adver_Interval) before the
+    /// Master_Down_Timer expires and holds the claim for that lead, so a hold up to that lead
+    /// costs nothing: the VIPs are still added when the timer expires (3 x advert + skew).
+    /// A longer hold (for a LAN whose one-way delay can exceed the lead) delays every
+    /// takeover by the difference. Zero (the default) relies on the lead alone.
+    pub claim_hold: Duration,
     /// First back-off after a failed claim (VIP still in use after fencing).
     pub claim_backoff_initial: Duration,
     /// Largest back-off between claim attempts.
@@ -76,7 +85,8 @@ pub struct ElectionConfig {
 
 impl ElectionConfig {
     /// A config with RFC defaults: priority 100, 1 s adverts, preempt on, no delay, no checks, no
-    /// role gating, no fencer, a 50 ms in-use probe and 200 ms..5 s claim back-off.
+    /// role gating, no fencer, a 50 ms in-use probe, no claim hold beyond the claim lead and
+    /// 200 ms..5 s claim back-off.
     pub fn new(vrid: u8, local_addr: IpAddr, vips: Vec<Vip>) -> Self {
         ElectionConfig {
             vrid,
@@ -92,6 +102,7 @@ impl ElectionConfig {
             fencing: false,
             fence_policy: FencePolicy::IfInUse,
             in_use_probe_timeout: Duration::from_millis(50),
+            claim_hold: Duration::ZERO,
             claim_backoff_initial: Duration::from_millis(200),
             claim_backoff_max: Duration::from_secs(5),
         }

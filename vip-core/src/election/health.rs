@@ -75,7 +75,7 @@ impl Election {
         } else if !fault && self.state == State::Fault {
             self.enter_backup(now, Reason::FaultCleared);
             if self.effective.is_owner() && self.eligible {
-                self.enter_claiming(now, Reason::Owner, Takeover::Owner);
+                self.enter_claiming(now, Reason::Owner, Takeover::Owner, None);
             }
         }
     }
@@ -104,10 +104,16 @@ impl Election {
             return;
         }
         if self.effective.is_owner() {
-            self.enter_claiming(now, Reason::Owner, Takeover::Owner);
+            self.enter_claiming(now, Reason::Owner, Takeover::Owner, None);
         } else if self.master_down_timer.is_none() {
-            // The Master_Down_Timer expired while we were ineligible: nobody is master.
-            self.enter_claiming(now, Reason::RoleGained, Takeover::Other);
+            // The Master_Down_Timer expired while we were ineligible: nobody is master. That
+            // is a master-down takeover (a released master keeps its release): with
+            // FencePolicy::Always the silent last master is fenced.
+            let takeover = match self.cause {
+                Takeover::Released(peer) => Takeover::Released(peer),
+                _ => Takeover::MasterDown,
+            };
+            self.enter_claiming(now, Reason::RoleGained, takeover, None);
         }
     }
 
