@@ -6,6 +6,7 @@
 //!   `mock` feature).
 //! - [`election`]: the sans-IO VRRP election machine (no tokio, no sockets, no clock).
 //! - `runtime` (default feature): the tokio runtime that drives instances through the traits.
+//! - `sim` (feature): a deterministic multi-node simulator for tests.
 //!
 //! # Driving the election machine yourself
 //!
@@ -48,8 +49,8 @@
 //!             Action::SendAdvert { priority } => println!("{now}: advert at priority {priority}"),
 //!             Action::Event(event) => {
 //!                 if let EventKind::Transition { to: State::Master, .. } = event.kind {
-//!                     // The probe started 50 ms early, so the takeover lands exactly on
-//!                     // Master_Down_Interval.
+//!                     // The claim (advert and probe) started 50 ms early, so the takeover
+//!                     // lands exactly on Master_Down_Interval.
 //!                     assert_eq!(event.at, Timestamp::from_millis(3600));
 //!                 }
 //!                 println!("{event}");
@@ -75,6 +76,8 @@ mod priority;
 mod role;
 #[cfg(feature = "runtime")]
 pub mod runtime;
+#[cfg(feature = "sim")]
+pub mod sim;
 mod time;
 mod vip;
 

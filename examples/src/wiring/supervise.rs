@@ -5,17 +5,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinHandle;
+use vip_core::election::Event;
 use vip_core::election::StopMode;
 use vip_core::runtime::{InstanceHandle, InstanceSpec, Runtime};
 use vip_netlink::{NetlinkAddressManager, Watcher};
 use vip_vrrp::socket::{StatsSnapshot, Transport};
 
-use super::build::{
-    BuildError, check_schedule, manager_config, role_probe, timeouts, transport_config,
-};
-use super::{CommandCheck, MeteredAddresses, MeteredFencer, MeteredRole};
+use super::build::{BuildError, manager_config, role_probe, timeouts, transport_config};
+use super::{MeteredAddresses, MeteredCheck, MeteredFencer, MeteredRole};
+use crate::commands::check::CommandCheck;
 use crate::commands::fence::CommandFencer;
 use crate::config::InstanceConfig;
 use crate::control::StatusBoard;
@@ -95,6 +95,7 @@ enum Ended {
 /// The parts of a started instance.
 struct Started {
     handle: InstanceHandle,
+    events: broadcast::Receiver<Event>,
     transport: Arc<Transport>,
     manager: Arc<NetlinkAddressManager>,
     watcher: Watcher,
@@ -180,16 +181,25 @@ async fn start(config: &InstanceConfig, ctx: &Context) -> Result<Started, BuildE
         spec = spec.role_probe(probe, schedule);
     }
     for check in &config.checks {
-        let c = CommandCheck::new(check.clone(), name, ctx.metrics.clone());
-        spec = spec.check(Arc::new(c), check_schedule(check), check.weight);
+        let c = MeteredCheck::new(
+            Arc::new(CommandCheck::from_config(check)),
+            name,
+            ctx.metrics.clone(),
+        );
+        spec = spec.check(Arc::new(c), check.schedule(), check.weight);
     }
-    let handle = ctx.runtime.spawn(spec).map_err(BuildError::Spawn)?;
+    // Subscribed before the instance starts: the first transitions reach the sinks too.
+    let (handle, events) = ctx
+        .runtime
+        .spawn_with_events(spec)
+        .map_err(BuildError::Spawn)?;
     tracing::info!(
         instance = %name, interface = %config.interface, vrid = config.vrid,
         source = %transport.source(), "election instance started"
     );
     Ok(Started {
         handle,
+        events,
         transport,
         manager,
         watcher,
@@ -205,6 +215,7 @@ async fn run(
 ) -> Ended {
     let Started {
         handle,
+        mut events,
         transport,
         manager,
         watcher,
@@ -212,7 +223,6 @@ async fn run(
     let name = config.name.clone();
 
     // Events -> logs, board, metrics, notify hooks (in order; they never steer the machine).
-    let mut events = handle.events();
     let sink = ctx.events.clone();
     let events_task = tokio::spawn(async move {
         loop {

@@ -1,0 +1,884 @@
+//! The driver: turns the machines' actions into events on a virtual LAN.
+
+use std::time::Duration;
+
+use crate::election::{Action, AddressOp, Advert, CheckStatus, Election, EventKind, Input, State};
+use crate::{FenceOutcome, FenceRequest, InUse, PeerId, Priority, Role, Timestamp, Vip};
+
+use super::node::{Daemon, LaneOp, Node};
+use super::queue::{Ev, Queue};
+use super::rng::SimRng;
+use super::{Fault, Oracle, SimConfig, TimedFault};
+
+/// Why a run stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SimError {
+    /// More events than the budget allows: a machine keeps asking to be called at once.
+    EventBudget {
+        /// When the budget ran out.
+        at: Timestamp,
+    },
+}
+
+impl std::fmt::Display for SimError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SimError::EventBudget { at } => {
+                write!(
+                    f,
+                    "event budget exhausted at {at} (a machine loops without time passing?)"
+                )
+            }
+        }
+    }
+}
+
+/// Counters over a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimStats {
+    /// Events processed.
+    pub events: u64,
+    /// Fences requested.
+    pub fences: u64,
+    /// Fences that powered a node off.
+    pub fenced: u64,
+    /// Alarm events raised by the machines.
+    pub alarms: u64,
+    /// Adverts sent.
+    pub adverts: u64,
+}
+
+/// A deterministic multi-node simulation. See the module docs.
+#[derive(Debug)]
+pub struct Sim {
+    cfg: SimConfig,
+    now: Timestamp,
+    queue: Queue,
+    rng: SimRng,
+    nodes: Vec<Node>,
+    groups: Vec<u8>,
+    loss: Vec<Vec<u8>>,
+    extra_delay: Duration,
+    extra_jitter: Duration,
+    fencer_works: bool,
+    oracle: Oracle,
+    trace: Vec<String>,
+    last_disturbance: Timestamp,
+    stats: SimStats,
+    event_budget: u64,
+}
+
+impl Sim {
+    /// A cluster of `cfg.nodes`, all booting at time zero.
+    pub fn new(cfg: SimConfig) -> Self {
+        let n = cfg.nodes.len();
+        let mut rng = SimRng::new(cfg.seed);
+        let nodes: Vec<Node> = cfg
+            .nodes
+            .iter()
+            .map(|spec| Node::new(spec.clone(), rng.next_u64()))
+            .collect();
+        let oracle = Oracle::new(
+            cfg.nodes.iter().map(|s| s.role.clone()).collect(),
+            cfg.nodes.iter().map(|s| s.election.role_gated).collect(),
+        );
+        let mut queue = Queue::default();
+        let spread = u64::try_from(cfg.boot_spread.as_micros()).unwrap_or(u64::MAX);
+        for node in 0..n {
+            let at = Timestamp::from_micros(rng.upto(spread));
+            queue.push(at, Ev::Boot { node, boot: 0 });
+        }
+        Sim {
+            cfg,
+            now: Timestamp::ZERO,
+            queue,
+            rng,
+            nodes,
+            groups: vec![0; n],
+            loss: vec![vec![0; n]; n],
+            extra_delay: Duration::ZERO,
+            extra_jitter: Duration::ZERO,
+            fencer_works: true,
+            oracle,
+            trace: Vec::new(),
+            last_disturbance: Timestamp::ZERO,
+            stats: SimStats::default(),
+            event_budget: 5_000_000,
+        }
+    }
+
+    /// Schedules faults (in addition to any already scheduled).
+    pub fn schedule(&mut self, faults: &[TimedFault]) {
+        for tf in faults {
+            self.queue.push(tf.at, Ev::Fault(tf.fault.clone()));
+        }
+    }
+
+    /// Caps the number of events one run may process (default 5 million).
+    pub fn set_event_budget(&mut self, budget: u64) {
+        self.event_budget = budget;
+    }
+
+    /// Runs every event up to and including `until`, then sets the clock to `until`.
+    pub fn run_until(&mut self, until: Timestamp) -> Result<(), SimError> {
+        while let Some((at, ev)) = self.queue.pop_until(until) {
+            self.now = self.now.max(at);
+            self.stats.events += 1;
+            if self.stats.events > self.event_budget {
+                return Err(SimError::EventBudget { at: self.now });
+            }
+            self.dispatch(ev);
+        }
+        self.now = self.now.max(until);
+        Ok(())
+    }
+
+    /// Runs until `quiet` has passed since the last disturbance (a fault, or a fenced node
+    /// booting again), but not beyond `limit`. Returns true if it got that quiet time.
+    pub fn run_until_quiet(&mut self, quiet: Duration, limit: Timestamp) -> Result<bool, SimError> {
+        loop {
+            let target = (self.last_disturbance + quiet).min(limit);
+            self.run_until(target)?;
+            if self.last_disturbance + quiet <= self.now {
+                return Ok(true);
+            }
+            if self.now >= limit {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// Closes the oracle's open intervals at the current time.
+    pub fn finish(&mut self) {
+        self.oracle.finish(self.now);
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// The oracle.
+    pub fn oracle(&self) -> &Oracle {
+        &self.oracle
+    }
+
+    /// The readable trace (empty unless `SimConfig::trace`).
+    pub fn trace(&self) -> &[String] {
+        &self.trace
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &SimStats {
+        &self.stats
+    }
+
+    /// The last fault, or the last boot of a fenced node, whichever is later.
+    pub fn last_disturbance(&self) -> Timestamp {
+        self.last_disturbance
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// True with no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Node `node`'s election state.
+    pub fn state(&self, node: usize) -> Option<State> {
+        self.nodes.get(node).map(|n| n.election.state())
+    }
+
+    /// Node `node`'s daemon state.
+    pub fn daemon(&self, node: usize) -> Option<Daemon> {
+        self.nodes.get(node).map(|n| n.daemon)
+    }
+
+    /// Node `node`'s real effective priority: base plus the weights of its checks' real status.
+    pub fn true_priority(&self, node: usize) -> Option<Priority> {
+        let n = self.nodes.get(node)?;
+        let weight: i32 = n
+            .spec
+            .election
+            .checks
+            .iter()
+            .zip(&n.checks)
+            .map(|(spec, status)| match status {
+                CheckStatus::Passing if spec.weight > 0 => spec.weight,
+                CheckStatus::Failing if spec.weight < 0 => spec.weight,
+                _ => 0,
+            })
+            .sum();
+        Some(n.spec.election.priority.with_weight(weight))
+    }
+
+    /// Whether node `node` really may hold the VIP: daemon running, link up, no weight-0 check
+    /// failing, and (when role-gated) a primary database.
+    pub fn truly_eligible(&self, node: usize) -> bool {
+        let Some(n) = self.nodes.get(node) else {
+            return false;
+        };
+        let check_fault = n
+            .spec
+            .election
+            .checks
+            .iter()
+            .zip(&n.checks)
+            .any(|(spec, status)| spec.weight == 0 && *status == CheckStatus::Failing);
+        n.daemon == Daemon::Running
+            && n.link_up
+            && !check_fault
+            && (!n.spec.election.role_gated || n.role.is_primary())
+    }
+
+    /// The node that should hold the VIP with preempt on: the eligible node with the highest
+    /// real effective priority, ties to the highest address.
+    pub fn expected_holder(&self) -> Option<usize> {
+        (0..self.nodes.len())
+            .filter(|&i| self.truly_eligible(i))
+            .max_by_key(|&i| {
+                (
+                    self.true_priority(i),
+                    self.nodes[i].spec.election.local_addr,
+                )
+            })
+    }
+
+    fn log(&mut self, node: Option<usize>, msg: impl FnOnce() -> String) {
+        if self.cfg.trace {
+            let who = node.map(|n| format!("n{n}")).unwrap_or_else(|| "--".into());
+            self.trace
+                .push(format!("{:>12} {who} {}", self.now.to_string(), msg()));
+        }
+    }
+
+    fn delay(&mut self) -> Duration {
+        let jitter = self.cfg.net_jitter + self.extra_jitter;
+        let j = self
+            .rng
+            .upto(u64::try_from(jitter.as_micros()).unwrap_or(u64::MAX));
+        self.cfg.net_delay + self.extra_delay + Duration::from_micros(j)
+    }
+
+    fn loss_pct(&self, from: usize, to: usize) -> u8 {
+        self.loss
+            .get(from)
+            .and_then(|r| r.get(to))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn reachable(&self, a: usize, b: usize) -> bool {
+        match (self.nodes.get(a), self.nodes.get(b)) {
+            (Some(x), Some(y)) => {
+                x.powered()
+                    && y.powered()
+                    && x.link_up
+                    && y.link_up
+                    && self.groups.get(a) == self.groups.get(b)
+            }
+            _ => false,
+        }
+    }
+
+    fn update_holding(&mut self, node: usize) {
+        if let Some(n) = self.nodes.get(node) {
+            let holds = n.holds();
+            self.oracle.set_holding(self.now, node, holds);
+        }
+    }
+
+    fn dispatch(&mut self, ev: Ev) {
+        match ev {
+            Ev::Fault(f) => self.apply_fault(f),
+            Ev::Boot { node, boot } => {
+                if self.nodes.get(node).is_some_and(|n| n.boot_epoch == boot) {
+                    if boot > 0 {
+                        self.last_disturbance = self.last_disturbance.max(self.now);
+                    }
+                    self.log(Some(node), || "host boots".into());
+                    self.start_daemon(node);
+                }
+            }
+            Ev::Kernel {
+                node,
+                boot,
+                epoch,
+                op,
+                vips,
+            } => self.kernel_op(node, boot, epoch, op, vips),
+            Ev::Probe {
+                node,
+                epoch,
+                id,
+                vips,
+                started,
+            } => self.probe_arrives(node, epoch, id, vips, started),
+            Ev::FenceDone {
+                node,
+                epoch,
+                id,
+                request,
+            } => self.fence_done(node, epoch, id, request),
+            Ev::Packet { from, to, .. } if !self.reachable(from, to) => {}
+            ev @ (Ev::Packet { .. }
+            | Ev::Deliver { .. }
+            | Ev::RoleTick { .. }
+            | Ev::LaneNext { .. }) => self.deliver_to_daemon(ev),
+            Ev::Timer { node, generation } => self.timer(node, generation),
+        }
+    }
+
+    /// Daemon-bound events: run now, wait while paused, vanish if the daemon is gone.
+    fn deliver_to_daemon(&mut self, ev: Ev) {
+        let (node, epoch) = match &ev {
+            Ev::Packet { to, .. } => (*to, None),
+            Ev::Deliver { node, epoch, .. }
+            | Ev::RoleTick { node, epoch }
+            | Ev::LaneNext { node, epoch } => (*node, Some(*epoch)),
+            _ => return,
+        };
+        let Some(n) = self.nodes.get_mut(node) else {
+            return;
+        };
+        if epoch.is_some_and(|e| e != n.daemon_epoch) {
+            return;
+        }
+        match n.daemon {
+            Daemon::Running => {}
+            Daemon::Paused => {
+                n.deferred.push(ev);
+                return;
+            }
+            Daemon::Crashed | Daemon::Halted => return,
+        }
+        match ev {
+            Ev::Packet { advert, .. } => self.feed(node, Input::Advert(advert)),
+            Ev::Deliver { input, .. } => {
+                if self.cfg.trace && !matches!(input, Input::Role(_)) {
+                    let text = format!("gets {input:?}");
+                    self.log(Some(node), || text);
+                }
+                self.feed(node, input)
+            }
+            Ev::RoleTick { node, epoch } => {
+                let role = self
+                    .nodes
+                    .get(node)
+                    .map(|n| n.role.clone())
+                    .unwrap_or(Role::Standby);
+                let at = self.now + self.cfg.role_probe_latency;
+                self.queue.push(
+                    at,
+                    Ev::Deliver {
+                        node,
+                        epoch,
+                        input: Input::Role(role),
+                    },
+                );
+                let next = self.now + self.cfg.role_probe_interval;
+                self.queue.push(next, Ev::RoleTick { node, epoch });
+            }
+            Ev::LaneNext { node, .. } => {
+                if let Some(n) = self.nodes.get_mut(node) {
+                    n.lane_busy = false;
+                }
+                self.pump_lane(node);
+            }
+            _ => {}
+        }
+    }
+
+    fn timer(&mut self, node: usize, generation: u64) {
+        let Some(n) = self.nodes.get_mut(node) else {
+            return;
+        };
+        if n.timer_gen != generation || n.daemon != Daemon::Running {
+            return;
+        }
+        n.timer_at = None;
+        self.fire_if_due(node);
+    }
+
+    fn fire_if_due(&mut self, node: usize) {
+        let due = self
+            .nodes
+            .get(node)
+            .and_then(|n| n.election.poll_timeout())
+            .is_some_and(|t| t <= self.now);
+        if due {
+            self.feed(node, Input::Timer);
+        } else {
+            self.reschedule_timer(node);
+        }
+    }
+
+    fn reschedule_timer(&mut self, node: usize) {
+        let now = self.now;
+        let Some(n) = self.nodes.get_mut(node) else {
+            return;
+        };
+        let next = n.election.poll_timeout();
+        if next == n.timer_at {
+            return;
+        }
+        n.timer_gen += 1;
+        n.timer_at = next;
+        if let Some(at) = next {
+            let generation = n.timer_gen;
+            self.queue.push(at.max(now), Ev::Timer { node, generation });
+        }
+    }
+
+    /// Hands one input to a running daemon and carries out what it asks for.
+    fn feed(&mut self, node: usize, input: Input) {
+        let now = self.now;
+        let Some(n) = self.nodes.get_mut(node) else {
+            return;
+        };
+        n.election.handle(now, input);
+        while let Some(action) = self
+            .nodes
+            .get_mut(node)
+            .and_then(|n| n.election.poll_action())
+        {
+            self.act(node, action);
+        }
+        self.reschedule_timer(node);
+    }
+
+    fn act(&mut self, node: usize, action: Action) {
+        let Some(n) = self.nodes.get(node) else {
+            return;
+        };
+        let epoch = n.daemon_epoch;
+        match action {
+            Action::SendAdvert { priority } => self.enqueue(node, LaneOp::Advert(priority)),
+            Action::AddVips(vips) => self.enqueue(node, LaneOp::Address(AddressOp::Add, vips)),
+            Action::RemoveVips(vips) => {
+                self.enqueue(node, LaneOp::Address(AddressOp::Remove, vips))
+            }
+            Action::Announce(vips) => {
+                self.enqueue(node, LaneOp::Address(AddressOp::Announce, vips))
+            }
+            Action::ProbeInUse { id, vips } => {
+                self.log(Some(node), || format!("probes in-use (#{id})"));
+                let at = self.now + self.delay();
+                let started = self.now;
+                self.queue.push(
+                    at,
+                    Ev::Probe {
+                        node,
+                        epoch,
+                        id,
+                        vips,
+                        started,
+                    },
+                );
+            }
+            Action::Fence { id, request } => {
+                self.stats.fences += 1;
+                let text = format!(
+                    "fences (#{id}) peer {:?} mac {:?}",
+                    request.peer.map(|p| p.to_string()),
+                    request.holder_mac
+                );
+                self.log(Some(node), || text);
+                let at = self.now + self.cfg.fence_time;
+                self.queue.push(
+                    at,
+                    Ev::FenceDone {
+                        node,
+                        epoch,
+                        id,
+                        request,
+                    },
+                );
+            }
+            Action::Event(event) => {
+                if event.kind == EventKind::Alarm {
+                    self.stats.alarms += 1;
+                }
+                self.log(Some(node), || format!("event: {event}"));
+            }
+        }
+    }
+
+    fn enqueue(&mut self, node: usize, op: LaneOp) {
+        if let Some(n) = self.nodes.get_mut(node) {
+            n.lane.push_back(op);
+        }
+        self.pump_lane(node);
+    }
+
+    /// Runs the lane: adverts go out at once, address operations one at a time.
+    fn pump_lane(&mut self, node: usize) {
+        loop {
+            let Some(n) = self.nodes.get_mut(node) else {
+                return;
+            };
+            if n.lane_busy {
+                return;
+            }
+            let (epoch, boot) = (n.daemon_epoch, n.boot_epoch);
+            match n.lane.pop_front() {
+                None => return,
+                Some(LaneOp::Advert(priority)) => self.send_advert(node, priority),
+                Some(LaneOp::Address(op, vips)) => {
+                    n.lane_busy = true;
+                    self.kernel(node, boot, epoch, op, vips);
+                }
+            }
+        }
+    }
+
+    fn send_advert(&mut self, node: usize, priority: Priority) {
+        self.stats.adverts += 1;
+        if self.cfg.trace && self.nodes[node].last_advert != Some(priority.get()) {
+            self.log(Some(node), || {
+                format!("sends adverts at priority {priority}")
+            });
+        }
+        if let Some(n) = self.nodes.get_mut(node) {
+            n.last_advert = Some(priority.get());
+        }
+        let cfg = &self.nodes[node].spec.election;
+        let advert = Advert {
+            from: PeerId(cfg.local_addr),
+            priority,
+            max_advert_interval: cfg.advert_interval,
+            address_mismatch: false,
+        };
+        for to in 0..self.nodes.len() {
+            if to == node || !self.reachable(node, to) {
+                continue;
+            }
+            let pct = self.loss_pct(node, to);
+            if self.rng.chance(pct) {
+                continue;
+            }
+            let at = self.now + self.delay();
+            self.queue.push(
+                at,
+                Ev::Packet {
+                    from: node,
+                    to,
+                    advert,
+                },
+            );
+        }
+    }
+
+    fn kernel(&mut self, node: usize, boot: u64, epoch: u64, op: AddressOp, vips: Vec<Vip>) {
+        let at = self.now + self.cfg.address_latency;
+        self.queue.push(
+            at,
+            Ev::Kernel {
+                node,
+                boot,
+                epoch,
+                op,
+                vips,
+            },
+        );
+    }
+
+    fn kernel_op(&mut self, node: usize, boot: u64, epoch: u64, op: AddressOp, vips: Vec<Vip>) {
+        let Some(n) = self.nodes.get_mut(node) else {
+            return;
+        };
+        if n.boot_epoch != boot || !n.powered() {
+            return;
+        }
+        match op {
+            AddressOp::Add => {
+                for v in vips {
+                    if !n.iface.contains(&v) {
+                        n.iface.push(v);
+                    }
+                }
+            }
+            AddressOp::Remove => n.iface.retain(|v| !vips.contains(v)),
+            AddressOp::Announce => {}
+        }
+        let held = n.iface.len();
+        self.log(Some(node), || {
+            format!("kernel: {op:?} done, {held} VIP(s) on the interface")
+        });
+        self.update_holding(node);
+        let input = Input::Address { op, result: Ok(()) };
+        self.deliver_to_daemon(Ev::Deliver { node, epoch, input });
+        self.deliver_to_daemon(Ev::LaneNext { node, epoch });
+    }
+
+    fn probe_arrives(
+        &mut self,
+        node: usize,
+        epoch: u64,
+        id: u64,
+        vips: Vec<Vip>,
+        started: Timestamp,
+    ) {
+        let Some(timeout) = self
+            .nodes
+            .get(node)
+            .map(|n| n.spec.election.in_use_probe_timeout)
+        else {
+            return;
+        };
+        let deadline = started + timeout;
+        let mut answer = None;
+        for other in 0..self.nodes.len() {
+            if other == node || !self.reachable(node, other) {
+                continue;
+            }
+            let Some(vip) = self.nodes[other]
+                .iface
+                .iter()
+                .find(|v| vips.contains(v))
+                .cloned()
+            else {
+                continue;
+            };
+            let (out, back) = (self.loss_pct(node, other), self.loss_pct(other, node));
+            let packets = self.cfg.in_use_probe_packets.max(1);
+            let answered = (0..packets).any(|_| !self.rng.chance(out) && !self.rng.chance(back));
+            if answered {
+                answer = Some((other, vip));
+                break;
+            }
+        }
+        // The reply crosses the LAN back; one that comes after the deadline is not seen.
+        let reply_at = self.now + self.delay();
+        let (at, result) = match answer {
+            Some((other, vip)) if reply_at <= deadline => {
+                let holder = Some(self.nodes[other].spec.mac);
+                (reply_at, InUse::Held { vip, holder })
+            }
+            _ => (deadline, InUse::Free),
+        };
+        let text = format!("in-use probe #{id}: {result:?}");
+        self.log(Some(node), || text);
+        let input = Input::InUse {
+            probe: id,
+            result: Ok(result),
+        };
+        self.queue.push(at, Ev::Deliver { node, epoch, input });
+    }
+
+    fn fence_done(&mut self, node: usize, epoch: u64, id: u64, request: FenceRequest) {
+        let target = (0..self.nodes.len()).find(|&i| {
+            let spec = &self.nodes[i].spec;
+            request
+                .peer
+                .is_some_and(|p| p.0 == spec.election.local_addr)
+                || (request.peer.is_none() && request.holder_mac == Some(spec.mac))
+        });
+        let outcome = match target {
+            _ if !self.fencer_works => FenceOutcome::Failed {
+                reason: "fencer broken".into(),
+            },
+            None => FenceOutcome::Failed {
+                reason: "unknown fence target".into(),
+            },
+            Some(t) if t == node => FenceOutcome::Failed {
+                reason: "refusing to fence self".into(),
+            },
+            Some(t) => {
+                self.power_off(t);
+                FenceOutcome::Fenced
+            }
+        };
+        let text = format!("fence #{id} -> {outcome:?}");
+        self.log(Some(node), || text);
+        self.deliver_to_daemon(Ev::Deliver {
+            node,
+            epoch,
+            input: Input::Fenced { fence: id, outcome },
+        });
+    }
+
+    fn power_off(&mut self, node: usize) {
+        let now = self.now;
+        let restart = self.cfg.fence_restart_after;
+        let Some(n) = self.nodes.get_mut(node) else {
+            return;
+        };
+        self.stats.fenced += 1;
+        if n.daemon == Daemon::Halted {
+            return;
+        }
+        n.daemon = Daemon::Halted;
+        n.daemon_epoch += 1;
+        n.boot_epoch += 1;
+        n.iface.clear();
+        n.deferred.clear();
+        n.lane.clear();
+        n.lane_busy = false;
+        n.timer_gen += 1;
+        n.timer_at = None;
+        let boot = n.boot_epoch;
+        self.queue.push(now + restart, Ev::Boot { node, boot });
+        self.oracle.set_running(now, node, false);
+        self.update_holding(node);
+        self.log(Some(node), || "powered off by the fencer".into());
+    }
+
+    fn start_daemon(&mut self, node: usize) {
+        let seed = self.rng.next_u64();
+        let now = self.now;
+        let Some(n) = self.nodes.get_mut(node) else {
+            return;
+        };
+        n.starts += 1;
+        n.election = Election::new(n.spec.election.clone(), seed);
+        n.daemon = Daemon::Running;
+        n.daemon_epoch += 1;
+        n.deferred.clear();
+        n.lane.clear();
+        n.lane_busy = false;
+        n.timer_gen += 1;
+        n.timer_at = None;
+        n.last_advert = None;
+        let link_up = n.link_up;
+        let checks: Vec<(usize, CheckStatus)> = n.checks.iter().copied().enumerate().collect();
+        let gated = n.spec.election.role_gated;
+        let epoch = n.daemon_epoch;
+        self.oracle.set_running(now, node, true);
+        self.feed(node, Input::Start);
+        if !link_up {
+            self.feed(node, Input::Link(false));
+        }
+        for (index, status) in checks {
+            self.feed(node, Input::Check { index, status });
+        }
+        if gated {
+            self.queue.push(now, Ev::RoleTick { node, epoch });
+        }
+    }
+
+    fn stop_daemon(&mut self, node: usize, to: Daemon) {
+        let now = self.now;
+        let Some(n) = self.nodes.get_mut(node) else {
+            return;
+        };
+        n.daemon = to;
+        if to != Daemon::Paused {
+            n.daemon_epoch += 1;
+            n.deferred.clear();
+            n.lane.clear();
+            n.lane_busy = false;
+        }
+        n.timer_gen += 1;
+        n.timer_at = None;
+        self.oracle.set_running(now, node, false);
+    }
+
+    fn apply_fault(&mut self, fault: Fault) {
+        self.last_disturbance = self.last_disturbance.max(self.now);
+        let text = format!("FAULT {fault}");
+        self.log(None, || text);
+        let n = self.nodes.len();
+        match fault {
+            Fault::Loss { from, to, percent } => {
+                if let Some(cell) = self.loss.get_mut(from).and_then(|r| r.get_mut(to)) {
+                    *cell = percent;
+                }
+            }
+            Fault::LossAll { percent } => self.loss = vec![vec![percent; n]; n],
+            Fault::Delay { extra, jitter } => {
+                self.extra_delay = extra;
+                self.extra_jitter = jitter;
+            }
+            Fault::Partition(groups) => {
+                self.groups = (0..n)
+                    .map(|i| groups.get(i).copied().unwrap_or(0))
+                    .collect();
+            }
+            Fault::Heal => self.groups = vec![0; n],
+            Fault::Pause(node) => {
+                if self.daemon(node) == Some(Daemon::Running) {
+                    self.stop_daemon(node, Daemon::Paused);
+                }
+            }
+            Fault::Resume(node) => {
+                if self.daemon(node) == Some(Daemon::Paused) {
+                    if let Some(nd) = self.nodes.get_mut(node) {
+                        nd.daemon = Daemon::Running;
+                    }
+                    self.oracle.set_running(self.now, node, true);
+                    let deferred = self
+                        .nodes
+                        .get_mut(node)
+                        .map(|n| std::mem::take(&mut n.deferred));
+                    for ev in deferred.unwrap_or_default() {
+                        self.deliver_to_daemon(ev);
+                    }
+                    self.fire_if_due(node);
+                }
+            }
+            Fault::Crash(node) => {
+                if matches!(self.daemon(node), Some(Daemon::Running | Daemon::Paused)) {
+                    self.stop_daemon(node, Daemon::Crashed);
+                }
+            }
+            Fault::Restart(node) => {
+                if self.daemon(node) == Some(Daemon::Crashed) {
+                    if let Some(nd) = self.nodes.get_mut(node) {
+                        nd.iface.clear();
+                    }
+                    self.log(Some(node), || "restart removes stale VIPs".into());
+                    self.update_holding(node);
+                    self.start_daemon(node);
+                }
+            }
+            Fault::SetRole(node, role) => {
+                if let Some(nd) = self.nodes.get_mut(node) {
+                    nd.role = role.clone();
+                }
+                self.oracle.set_role(self.now, node, role);
+            }
+            Fault::Check {
+                node,
+                index,
+                status,
+            } => {
+                let Some(nd) = self.nodes.get_mut(node) else {
+                    return;
+                };
+                let Some(slot) = nd.checks.get_mut(index) else {
+                    return;
+                };
+                *slot = status;
+                let epoch = nd.daemon_epoch;
+                self.deliver_to_daemon(Ev::Deliver {
+                    node,
+                    epoch,
+                    input: Input::Check { index, status },
+                });
+            }
+            Fault::Link(node, up) => {
+                let Some(nd) = self.nodes.get_mut(node) else {
+                    return;
+                };
+                nd.link_up = up;
+                let epoch = nd.daemon_epoch;
+                self.update_holding(node);
+                let at = self.now + self.cfg.address_latency;
+                self.queue.push(
+                    at,
+                    Ev::Deliver {
+                        node,
+                        epoch,
+                        input: Input::Link(up),
+                    },
+                );
+            }
+            Fault::FencerWorks(ok) => self.fencer_works = ok,
+        }
+    }
+}
