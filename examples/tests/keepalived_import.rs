@@ -43,9 +43,7 @@ fn node2(n1: &str) -> String {
             } else if t == "state MASTER" {
                 line.replace("MASTER", "BACKUP")
             } else {
-                line.replace(N1, "@N1@")
-                    .replace(N2, N1)
-                    .replace("@N1@", N2)
+                line.replace(N1, "@N1@").replace(N2, N1).replace("@N1@", N2)
             }
         })
         .collect::<Vec<_>>()
@@ -158,7 +156,11 @@ fn import_behaves_like(tag: &str, vector: &str) {
 
     // keepalived comes back at its higher priority and takes the VIPs back.
     p.start_keepalived(&n1);
-    p.wait_for(Side::Keepalived, patience + advert * 4, "keepalived's return");
+    p.wait_for(
+        Side::Keepalived,
+        patience + advert * 4,
+        "keepalived's return",
+    );
     p.assert_steady(Side::Keepalived, window, "keepalived master again");
 
     let errors = p.keepalived_packet_errors();

@@ -368,10 +368,7 @@ impl Pair {
 
     /// One sample: does each node hold any VIP? (keepalived, vipd)
     pub fn holders(&self) -> Holders {
-        (
-            self.holds_any(Side::Keepalived),
-            self.holds_any(Side::Vipd),
-        )
+        (self.holds_any(Side::Keepalived), self.holds_any(Side::Vipd))
     }
 
     fn expect_only(side: Side) -> Holders {
@@ -588,7 +585,11 @@ pub fn mixed_pair(tag: &str, mode: Mode, higher: Side) {
 
     // 3. The higher comes back and preempts.
     start(&mut p, higher);
-    p.wait_for(higher, patience + mode.advert() * 4, "restart of the higher node");
+    p.wait_for(
+        higher,
+        patience + mode.advert() * 4,
+        "restart of the higher node",
+    );
     p.assert_steady(higher, window, "after preempting back");
     check_vipd_view(&p, higher);
 
