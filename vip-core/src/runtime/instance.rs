@@ -18,7 +18,7 @@ use super::call::bounded;
 use super::check_task::{check_once, run_check};
 use super::completion::Completion;
 use super::handle::Command;
-use super::lane::{LaneOp, op_name, spawn_lane};
+use super::lane::{Attempt, LaneOp, op_name, spawn_lane, try_advert_now};
 use super::reconcile::{join, remove_stale};
 use super::role_task::run_role_probe;
 use super::spec::TrackedCheck;
@@ -67,6 +67,7 @@ pub(crate) fn spawn(
         clock,
         addresses: spec.addresses.clone(),
         fencer: spec.fencer.clone(),
+        sink: spec.adverts.clone(),
         timeouts: spec.timeouts,
         lane,
         done: done_tx,
@@ -122,6 +123,8 @@ struct Instance {
     clock: Clock,
     addresses: Arc<dyn AddressManager>,
     fencer: Option<Arc<dyn Fencer>>,
+    /// The advert sink, for the idle fast path (see `lane.rs`).
+    sink: Arc<dyn crate::runtime::AdvertSink>,
     timeouts: Timeouts,
     /// The ordered lane of address operations and adverts (see `lane.rs`).
     lane: UnboundedSender<LaneOp>,
@@ -225,12 +228,24 @@ impl Instance {
     }
 
     async fn event_loop(&mut self, inputs: &mut Inputs) {
+        // One timer for the task's life, moved only when the machine's deadline moves: a new
+        // `Sleep` per loop turn would register a timer entry (and wake tokio's driver) per
+        // input.
+        let timer = tokio::time::sleep_until(self.clock.instant(Timestamp::ZERO));
+        tokio::pin!(timer);
+        let mut armed: Option<Instant> = None;
         loop {
             self.publish();
             if self.stopping && self.outstanding == 0 {
                 return;
             }
             let (deadline_ts, deadline) = self.next_deadline();
+            if deadline != armed {
+                if let Some(at) = deadline {
+                    timer.as_mut().reset(at);
+                }
+                armed = deadline;
+            }
             tokio::select! {
                 biased;
                 Some(done) = inputs.done.recv() => self.complete(done),
@@ -243,13 +258,15 @@ impl Instance {
                     Some(Command::Link(up)) => self.feed(Input::Link(up)),
                     Some(Command::VipRemoved) => self.feed(Input::VipRemovedExternally),
                 },
-                () = sleep_until(deadline) => {
+                () = &mut timer, if armed.is_some() => {
                     // Remember the deadline only once it has really passed, so that a wake-up
                     // a hair early re-arms instead of stalling.
                     let now = self.clock.now();
                     if deadline_ts.is_some_and(|t| now >= t) {
                         self.timer_fired_for = deadline_ts;
                     }
+                    // The timer has fired: re-arm it even for the same deadline.
+                    armed = None;
                     self.feed(Input::Timer);
                 }
                 Some(advert) = inputs.adverts.recv(), if !self.stopping => {
@@ -288,7 +305,7 @@ impl Instance {
 
     fn dispatch(&mut self, action: Action) {
         match action {
-            Action::SendAdvert { priority } => self.enqueue(LaneOp::Advert(priority)),
+            Action::SendAdvert { priority } => self.send_advert(priority),
             Action::AddVips(vips) => {
                 self.enqueue(LaneOp::Address {
                     op: AddressOp::Add,
@@ -313,6 +330,19 @@ impl Instance {
         }
     }
 
+    /// Sends an advert: in place when the lane is idle (the steady state: no task, channel or
+    /// timer per advert), else through the lane behind the entries emitted before it.
+    fn send_advert(&mut self, priority: Priority) {
+        if self.outstanding > 0 {
+            self.enqueue(LaneOp::Advert(priority, None));
+            return;
+        }
+        match try_advert_now(&self.sink, priority) {
+            Attempt::Done(result) => self.advert_result(priority, result),
+            Attempt::Started(send) => self.enqueue(LaneOp::Advert(priority, Some(send))),
+        }
+    }
+
     fn enqueue(&mut self, entry: LaneOp) {
         match self.lane.send(entry) {
             Ok(()) => self.outstanding += 1,
@@ -328,7 +358,7 @@ impl Instance {
                         op,
                         result: Err(err),
                     },
-                    LaneOp::Advert(priority) => Completion::Advert {
+                    LaneOp::Advert(priority, _) => Completion::Advert {
                         priority,
                         result: Err(err),
                     },
@@ -497,13 +527,5 @@ impl Instance {
                 true
             }
         });
-    }
-}
-
-/// Sleeps until `deadline`, or forever without one.
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
