@@ -221,11 +221,13 @@ impl Transport {
 
     async fn send_to(&self, repr: &Repr, dst: IpAddr) -> Result<(), TransportError> {
         let ctx = TxContext::new(self.source, dst).with_checksum(self.config.checksum);
-        let op = || {
-            format!(
+        // Built only on failure: the hot path does not format.
+        let failed = |source: io::Error| TransportError::Io {
+            operation: format!(
                 "sending a VRRP advert to {dst} on {}",
                 self.config.interface
-            )
+            ),
+            source,
         };
         match (self.source, dst, &self.tx) {
             (IpAddr::V4(src), IpAddr::V4(dst4), _) => {
@@ -237,7 +239,7 @@ impl Transport {
                 self.rx
                     .async_io(Interest::WRITABLE, |s| s.send_to(&buf, &addr))
                     .await
-                    .map_err(TransportError::io(op()))?;
+                    .map_err(failed)?;
             }
             (IpAddr::V6(_), IpAddr::V6(dst6), Some(tx)) => {
                 // The kernel overwrites the checksum (IPV6_CHECKSUM) with one over the
@@ -249,7 +251,7 @@ impl Transport {
                 let addr = SockAddr::from(SocketAddrV6::new(dst6, 0, 0, scope));
                 tx.async_io(Interest::WRITABLE, |s| s.send_to(&buf, &addr))
                     .await
-                    .map_err(TransportError::io(op()))?;
+                    .map_err(failed)?;
             }
             _ => return Err(TransportError::Encode(WireError::FamilyMismatch)),
         }
