@@ -101,7 +101,10 @@ fn master_cpu_time_against_keepalived() {
                 let mut config = ElectionConfig::new(52, transport.source(), vec![vip]);
                 config.priority = Priority::new(100);
                 config.advert_interval = Interval::from_centis(10);
-                let runtime = Runtime::new();
+                // As a daemon should run it: a timerfd per instance (VIP_BENCH_TOKIO_TIMERS=1
+                // measures tokio's timer wheel instead).
+                let kernel_timers = std::env::var_os("VIP_BENCH_TOKIO_TIMERS").is_none();
+                let runtime = Runtime::new().kernel_timers(kernel_timers);
                 let handle = runtime
                     .spawn(InstanceSpec::new(
                         "cpu",

@@ -22,6 +22,7 @@ use super::lane::{Attempt, LaneOp, op_name, spawn_lane, try_advert_now};
 use super::reconcile::{join, remove_stale};
 use super::role_task::run_role_probe;
 use super::spec::TrackedCheck;
+use super::timer::DeadlineTimer;
 use super::{Clock, Debouncer, InstanceHandle, InstanceSpec, Phase, Status, Timeouts, Transition};
 
 /// Spawns the task of `spec` on the current tokio runtime and returns its handle, with an event
@@ -29,6 +30,7 @@ use super::{Clock, Debouncer, InstanceHandle, InstanceSpec, Phase, Status, Timeo
 pub(crate) fn spawn(
     spec: InstanceSpec,
     clock: Clock,
+    kernel_timers: bool,
 ) -> (InstanceHandle, broadcast::Receiver<Event>) {
     let name: Arc<str> = Arc::from(spec.name.as_str());
     let (commands_tx, commands_rx) = unbounded_channel();
@@ -65,6 +67,7 @@ pub(crate) fn spawn(
     let instance = Instance {
         machine,
         clock,
+        kernel_timers,
         addresses: spec.addresses.clone(),
         fencer: spec.fencer.clone(),
         sink: spec.adverts.clone(),
@@ -121,6 +124,8 @@ struct Inputs {
 struct Instance {
     machine: Election,
     clock: Clock,
+    /// Wait for deadlines on a timerfd (see `timer.rs`).
+    kernel_timers: bool,
     addresses: Arc<dyn AddressManager>,
     fencer: Option<Arc<dyn Fencer>>,
     /// The advert sink, for the idle fast path (see `lane.rs`).
@@ -231,8 +236,7 @@ impl Instance {
         // One timer for the task's life, moved only when the machine's deadline moves: a new
         // `Sleep` per loop turn would register a timer entry (and wake tokio's driver) per
         // input.
-        let timer = tokio::time::sleep_until(self.clock.instant(Timestamp::ZERO));
-        tokio::pin!(timer);
+        let mut timer = DeadlineTimer::new(self.kernel_timers);
         let mut armed: Option<Instant> = None;
         loop {
             self.publish();
@@ -242,7 +246,7 @@ impl Instance {
             let (deadline_ts, deadline) = self.next_deadline();
             if deadline != armed {
                 if let Some(at) = deadline {
-                    timer.as_mut().reset(at);
+                    timer.reset(at);
                 }
                 armed = deadline;
             }
@@ -258,7 +262,7 @@ impl Instance {
                     Some(Command::Link(up)) => self.feed(Input::Link(up)),
                     Some(Command::VipRemoved) => self.feed(Input::VipRemovedExternally),
                 },
-                () = &mut timer, if armed.is_some() => {
+                () = timer.wait(), if armed.is_some() => {
                     // Remember the deadline only once it has really passed, so that a wake-up
                     // a hair early re-arms instead of stalling.
                     let now = self.clock.now();
