@@ -1,13 +1,19 @@
 //! Benchmark script (ignored by default; prints figures, asserts nothing about speed): CPU time
-//! spent being a lone VRRP master for a few seconds, keepalived 2.2.7's VRRP process against a
-//! vip election instance (runtime + this transport) on a current-thread tokio runtime, both
-//! advertising VRRPv3 every 10 cs on their own lab segment at the same time. CPU time is read
-//! from `/proc/<pid>/schedstat` (keepalived's VRRP child) and `/proc/thread-self/schedstat` (the
-//! runtime thread), in nanoseconds.
+//! and resident memory of a lone VRRP master for a few seconds, keepalived 2.2.7 against a vip
+//! election instance (runtime + this transport) on a current-thread tokio runtime with kernel
+//! timers (as a daemon should run it), both advertising VRRPv3 every 10 cs on their own lab
+//! segment at the same time. CPU time is read from `/proc/<pid>/schedstat` (keepalived's VRRP
+//! child) and `/proc/thread-self/schedstat` (the runtime thread), in nanoseconds. Resident
+//! memory is `VmRSS` of keepalived's two processes (summed) and of this whole test process
+//! (the test harness included, so it is an upper bound for a daemon with one instance).
 //!
 //! ```text
 //! cargo nextest run --release -p vip-vrrp --test lab_master_cpu --run-ignored all --no-capture
 //! ```
+//!
+//! Knobs, for comparison: `VIP_BENCH_TOKIO_TIMERS=1` (tokio's timer wheel instead of a timerfd),
+//! `VIP_BENCH_WORKERS=N` (a multi-thread tokio runtime with N workers, the instance on one of
+//! them; CPU is then not measured per thread, only memory).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -38,6 +44,29 @@ fn schedstat(path: &str) -> u64 {
         .unwrap()
         .parse()
         .unwrap()
+}
+
+/// `VmRSS`, `RssAnon`, `RssFile` and `Threads` of `/proc/<pid>/status` (KiB; threads).
+fn memory(pid: &str) -> [u64; 4] {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    [
+        field("VmRSS:"),
+        field("RssAnon:"),
+        field("RssFile:"),
+        field("Threads:"),
+    ]
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
 }
 
 /// Holds no addresses (the VIP needs no kernel work for this measure); the probe says Free.
@@ -85,10 +114,20 @@ fn master_cpu_time_against_keepalived() {
     let mut ka = Keepalived::start(&a, "ka", KEEPALIVED_CONF).unwrap();
     let ours = std::thread::spawn(move || {
         b.enter(|| {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
+            let workers: Option<usize> = std::env::var("VIP_BENCH_WORKERS")
+                .ok()
+                .and_then(|v| v.parse().ok());
+            let rt = match workers {
+                Some(n) => tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(n)
+                    .enable_all()
+                    .build()
+                    .unwrap(),
+                None => tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap(),
+            };
             rt.block_on(async {
                 let vip = Vip::host("192.0.2.100".parse().unwrap(), "eth0");
                 let transport = Arc::new(
@@ -119,6 +158,7 @@ fn master_cpu_time_against_keepalived() {
                 let t0 = schedstat("/proc/thread-self/schedstat");
                 tokio::time::sleep(MEASURE).await;
                 let t1 = schedstat("/proc/thread-self/schedstat");
+                let rss = memory("self");
                 let sent = transport.stats().snapshot().sent - sent0;
                 handle.stop(vip_core::election::StopMode::Release).await;
                 // The transport alone: CPU per advert sent.
@@ -128,7 +168,7 @@ fn master_cpu_time_against_keepalived() {
                     transport.send(Priority::new(100)).await.unwrap();
                 }
                 let per_send = (schedstat("/proc/thread-self/schedstat") - s0) / n;
-                (t1 - t0, sent, per_send)
+                (t1 - t0, sent, per_send, rss)
             })
         })
         .unwrap()
@@ -142,7 +182,8 @@ fn master_cpu_time_against_keepalived() {
     let k0 = schedstat(&path);
     std::thread::sleep(MEASURE);
     let k1 = schedstat(&path);
-    let (ours_ns, sent, per_send) = ours.join().unwrap();
+    let (ka_parent, ka_child) = (memory(&ka.pid().to_string()), memory(&child.to_string()));
+    let (ours_ns, sent, per_send, rss) = ours.join().unwrap();
     ka.stop(Duration::from_secs(5)).unwrap();
 
     let keepalived_ns = k1 - k0;
@@ -160,5 +201,21 @@ fn master_cpu_time_against_keepalived() {
          VRRP process: {:.1} us per advert interval",
         per_send as f64 / 1e3,
         keepalived_ns as f64 / adverts.max(1) as f64 / 1e3
+    );
+    let ka_rss = ka_parent[0] + ka_child[0];
+    println!(
+        "resident memory: keepalived {:.1} MiB (parent {:.1} + VRRP child {:.1}; anon {:.1}, \
+         file {:.1}), vip test process {:.1} MiB (anon {:.1}, file {:.1}; {} threads); ratio \
+         vip/keepalived = {:.2}",
+        mib(ka_rss),
+        mib(ka_parent[0]),
+        mib(ka_child[0]),
+        mib(ka_parent[1] + ka_child[1]),
+        mib(ka_parent[2] + ka_child[2]),
+        mib(rss[0]),
+        mib(rss[1]),
+        mib(rss[2]),
+        rss[3],
+        rss[0] as f64 / ka_rss.max(1) as f64
     );
 }

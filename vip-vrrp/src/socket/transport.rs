@@ -67,9 +67,11 @@ pub struct Transport {
     ifindex: u32,
     source: IpAddr,
     destinations: Vec<IpAddr>,
+    /// Registered for reading only: sends go straight to the (non-blocking) socket, see
+    /// [`send_now`].
     rx: AsyncFd<Socket>,
-    /// IPv6 only; IPv4 sends on `rx`.
-    tx: Option<AsyncFd<Socket>>,
+    /// IPv6 only; IPv4 sends on `rx`. Never registered with the reactor (it receives nothing).
+    tx: Option<Socket>,
     rx_ctx: RxContext,
     local: LocalAddresses,
     pub(super) stats: Arc<TransportStats>,
@@ -116,12 +118,10 @@ impl Transport {
                 Some(open_v6_tx(&config.interface, ifindex, source)?),
             ),
         };
-        let rx = sys::register(rx, Interest::READABLE | Interest::WRITABLE)
+        // Read interest only: with write interest, every send would bring an EPOLLOUT edge
+        // back (the send buffer drains), waking the reactor once more per advert.
+        let rx = sys::register(rx, Interest::READABLE)
             .map_err(TransportError::io("registering the socket"))?;
-        let tx = tx
-            .map(|t| sys::register(t, Interest::WRITABLE))
-            .transpose()
-            .map_err(TransportError::io("registering the send socket"))?;
         let rx_ctx =
             RxContext::new(config.version, VridSet::single(config.vrid)).with_auth(config.auth);
         tracing::debug!(
@@ -236,8 +236,7 @@ impl Transport {
                 repr.emit(&mut Packet::new_unchecked(&mut *body), &ctx)?;
                 ipv4::write_header(head, src, dst4, body.len());
                 let addr = SockAddr::from(SocketAddrV4::new(dst4, 0));
-                self.rx
-                    .async_io(Interest::WRITABLE, |s| s.send_to(&buf, &addr))
+                send_now(self.rx.get_ref(), &buf, &addr)
                     .await
                     .map_err(failed)?;
             }
@@ -249,9 +248,7 @@ impl Transport {
                 repr.emit(&mut Packet::new_unchecked(&mut buf[..]), &ctx)?;
                 let scope = if needs_scope(&dst6) { self.ifindex } else { 0 };
                 let addr = SockAddr::from(SocketAddrV6::new(dst6, 0, 0, scope));
-                tx.async_io(Interest::WRITABLE, |s| s.send_to(&buf, &addr))
-                    .await
-                    .map_err(failed)?;
+                send_now(tx, &buf, &addr).await.map_err(failed)?;
             }
             _ => return Err(TransportError::Encode(WireError::FamilyMismatch)),
         }
@@ -393,6 +390,24 @@ fn recv_v6(sock: &Socket, buf: &mut [u8]) -> io::Result<Result<Meta, DropReason>
         ttl,
         payload: 0..got.len,
     }))
+}
+
+/// Sends `buf` to `addr` on the non-blocking `sock`. An advert is one small datagram, so the
+/// send buffer is full only when the interface is stuck: then it retries after 1 ms, doubling
+/// to 16 ms (the runtime bounds the whole send). No reactor registration for writing is needed,
+/// so sends cost no wake-ups.
+async fn send_now(sock: &Socket, buf: &[u8], addr: &SockAddr) -> io::Result<usize> {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match sock.send_to(buf, addr) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(16));
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            sent => return sent,
+        }
+    }
 }
 
 fn raw_socket(domain: Domain, interface: &str) -> Result<Socket, TransportError> {
