@@ -60,6 +60,13 @@
 //!   to react to status changes. The runtime itself logs through `tracing` under a `vip` span
 //!   with `instance` and `vrid` fields: transitions at info, alarms at warn/error.
 //! - **Shutdown**: [`Runtime::shutdown`]`(StopMode::Release)` on SIGTERM.
+//! - **Idle cost** (a master wakes once per advert interval, so a wake-up's cost is its idle
+//!   CPU): build the daemon's runtime with [`Runtime::kernel_timers`]`(true)` (a timerfd per
+//!   instance: one wake-up per deadline, tokio's wheel takes two plus an eventfd write), and
+//!   run it on a current-thread tokio runtime (`Builder::new_current_thread().enable_all()`):
+//!   nothing in the steady state needs a second thread, and every extra worker adds a thread
+//!   (and a malloc arena) and cross-thread wake-ups. Backend calls stay bounded there too; only
+//!   truly blocking work needs `spawn_blocking`.
 //!
 //! # Example
 //!
