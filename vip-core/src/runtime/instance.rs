@@ -524,7 +524,7 @@ impl Instance {
         self.snapshot.master = self.machine.master();
         let snapshot = &self.snapshot;
         self.status.send_if_modified(|current| {
-            if current == snapshot {
+            if same_moving_parts(current, snapshot) {
                 false
             } else {
                 current.clone_from(snapshot);
@@ -532,4 +532,33 @@ impl Instance {
             }
         });
     }
+}
+
+/// Whether two statuses of the same instance agree on everything that can change (publishing
+/// runs once per loop turn, so it skips the name, VRID and VIP list, fixed at spawn). The
+/// exhaustive pattern makes a new field a compile error here until it is considered.
+fn same_moving_parts(a: &Status, b: &Status) -> bool {
+    let Status {
+        name: _,
+        vrid: _,
+        vips: _,
+        phase,
+        state,
+        effective_priority,
+        master,
+        holds_vips,
+        role,
+        checks,
+        last_transition,
+        last_alarm,
+    } = b;
+    a.phase == *phase
+        && a.state == *state
+        && a.effective_priority == *effective_priority
+        && a.master == *master
+        && a.holds_vips == *holds_vips
+        && a.role == *role
+        && a.checks == *checks
+        && a.last_transition == *last_transition
+        && a.last_alarm == *last_alarm
 }
