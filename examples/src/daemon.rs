@@ -64,7 +64,8 @@ impl Daemon {
             metrics: Arc::new(Metrics::new()),
             reprobe: ReprobeHub::new(),
             started: SystemTime::now(),
-            runtime: Arc::new(Runtime::new()),
+            // A timerfd per instance: one wake-up per advert (see vip_core::runtime).
+            runtime: Arc::new(Runtime::new().kernel_timers(true)),
         })
     }
 

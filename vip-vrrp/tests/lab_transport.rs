@@ -588,3 +588,60 @@ fn missing_interface_is_a_typed_error() {
         "{err:?}"
     );
 }
+
+/// `Transport::send` keeps the last advert's datagrams: repeated priorities reuse them, and a
+/// new priority (and a return to the old one) is encoded afresh, checksum included.
+#[test]
+fn repeated_and_changed_priorities_are_sent_right() {
+    let Some((_lab, nodes)) = lab("vrrp-lab-cache", 2) else {
+        return;
+    };
+    let config = v3_config(53, VIP4);
+    let stop = Arc::new(AtomicBool::new(false));
+    let tx = {
+        let (ns, config, stop) = (nodes[0].clone(), config.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            run_in(&ns, move || async move {
+                let t = Transport::new(config).unwrap();
+                let start = Instant::now();
+                let cycle = [100u8, 100, 200, 200, 0, 100];
+                'outer: while start.elapsed() < Duration::from_secs(20) {
+                    for p in cycle {
+                        if stop.load(Ordering::Relaxed) {
+                            break 'outer;
+                        }
+                        t.send(Priority::new(p)).await.unwrap();
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+                t.stats().snapshot()
+            })
+        })
+    };
+    let (got, stats) = receive_until(&nodes[1], config, None, |got, _| {
+        // 100 after a 200 after a 0: every switch happened at least once.
+        let at = |p: u8, from: usize| {
+            got.iter()
+                .skip(from)
+                .position(|r| r.repr.priority == Priority::new(p))
+                .map(|i| i + from)
+        };
+        at(0, 0)
+            .and_then(|i| at(100, i))
+            .and_then(|i| at(200, i))
+            .and_then(|i| at(0, i))
+            .is_some()
+    });
+    stop.store(true, Ordering::Relaxed);
+    let sent = tx.join().unwrap();
+    let seen: Vec<u8> = got.iter().map(|r| r.repr.priority.get()).collect();
+    for p in [0u8, 100, 200] {
+        assert!(seen.contains(&p), "priority {p} never arrived: {seen:?}");
+    }
+    assert_eq!(
+        stats.total_drops(),
+        0,
+        "bad checksums would be drops: {stats:?}"
+    );
+    assert_eq!(sent.send_errors, 0, "{sent:?}");
+}

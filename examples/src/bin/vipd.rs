@@ -108,8 +108,9 @@ fn run(path: &Path) -> ExitCode {
         eprintln!("vipd: {e}");
         return ExitCode::FAILURE;
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: the steady state needs no other, and every worker would add a thread, its
+    // allocator arena and cross-thread wake-ups (see vip_core::runtime, "Idle cost").
+    let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

@@ -18,10 +18,11 @@ use super::call::bounded;
 use super::check_task::{check_once, run_check};
 use super::completion::Completion;
 use super::handle::Command;
-use super::lane::{LaneOp, op_name, spawn_lane};
+use super::lane::{Attempt, LaneOp, op_name, spawn_lane, try_advert_now};
 use super::reconcile::{join, remove_stale};
 use super::role_task::run_role_probe;
 use super::spec::TrackedCheck;
+use super::timer::DeadlineTimer;
 use super::{Clock, Debouncer, InstanceHandle, InstanceSpec, Phase, Status, Timeouts, Transition};
 
 /// Spawns the task of `spec` on the current tokio runtime and returns its handle, with an event
@@ -29,6 +30,7 @@ use super::{Clock, Debouncer, InstanceHandle, InstanceSpec, Phase, Status, Timeo
 pub(crate) fn spawn(
     spec: InstanceSpec,
     clock: Clock,
+    kernel_timers: bool,
 ) -> (InstanceHandle, broadcast::Receiver<Event>) {
     let name: Arc<str> = Arc::from(spec.name.as_str());
     let (commands_tx, commands_rx) = unbounded_channel();
@@ -65,8 +67,10 @@ pub(crate) fn spawn(
     let instance = Instance {
         machine,
         clock,
+        kernel_timers,
         addresses: spec.addresses.clone(),
         fencer: spec.fencer.clone(),
+        sink: spec.adverts.clone(),
         timeouts: spec.timeouts,
         lane,
         done: done_tx,
@@ -120,8 +124,12 @@ struct Inputs {
 struct Instance {
     machine: Election,
     clock: Clock,
+    /// Wait for deadlines on a timerfd (see `timer.rs`).
+    kernel_timers: bool,
     addresses: Arc<dyn AddressManager>,
     fencer: Option<Arc<dyn Fencer>>,
+    /// The advert sink, for the idle fast path (see `lane.rs`).
+    sink: Arc<dyn crate::runtime::AdvertSink>,
     timeouts: Timeouts,
     /// The ordered lane of address operations and adverts (see `lane.rs`).
     lane: UnboundedSender<LaneOp>,
@@ -225,12 +233,23 @@ impl Instance {
     }
 
     async fn event_loop(&mut self, inputs: &mut Inputs) {
+        // One timer for the task's life, moved only when the machine's deadline moves: a new
+        // `Sleep` per loop turn would register a timer entry (and wake tokio's driver) per
+        // input.
+        let mut timer = DeadlineTimer::new(self.kernel_timers);
+        let mut armed: Option<Instant> = None;
         loop {
             self.publish();
             if self.stopping && self.outstanding == 0 {
                 return;
             }
             let (deadline_ts, deadline) = self.next_deadline();
+            if deadline != armed {
+                if let Some(at) = deadline {
+                    timer.reset(at);
+                }
+                armed = deadline;
+            }
             tokio::select! {
                 biased;
                 Some(done) = inputs.done.recv() => self.complete(done),
@@ -243,13 +262,15 @@ impl Instance {
                     Some(Command::Link(up)) => self.feed(Input::Link(up)),
                     Some(Command::VipRemoved) => self.feed(Input::VipRemovedExternally),
                 },
-                () = sleep_until(deadline) => {
+                () = timer.wait(), if armed.is_some() => {
                     // Remember the deadline only once it has really passed, so that a wake-up
                     // a hair early re-arms instead of stalling.
                     let now = self.clock.now();
                     if deadline_ts.is_some_and(|t| now >= t) {
                         self.timer_fired_for = deadline_ts;
                     }
+                    // The timer has fired: re-arm it even for the same deadline.
+                    armed = None;
                     self.feed(Input::Timer);
                 }
                 Some(advert) = inputs.adverts.recv(), if !self.stopping => {
@@ -288,7 +309,7 @@ impl Instance {
 
     fn dispatch(&mut self, action: Action) {
         match action {
-            Action::SendAdvert { priority } => self.enqueue(LaneOp::Advert(priority)),
+            Action::SendAdvert { priority } => self.send_advert(priority),
             Action::AddVips(vips) => {
                 self.enqueue(LaneOp::Address {
                     op: AddressOp::Add,
@@ -313,6 +334,19 @@ impl Instance {
         }
     }
 
+    /// Sends an advert: in place when the lane is idle (the steady state: no task, channel or
+    /// timer per advert), else through the lane behind the entries emitted before it.
+    fn send_advert(&mut self, priority: Priority) {
+        if self.outstanding > 0 {
+            self.enqueue(LaneOp::Advert(priority, None));
+            return;
+        }
+        match try_advert_now(&self.sink, priority) {
+            Attempt::Done(result) => self.advert_result(priority, result),
+            Attempt::Started(send) => self.enqueue(LaneOp::Advert(priority, Some(send))),
+        }
+    }
+
     fn enqueue(&mut self, entry: LaneOp) {
         match self.lane.send(entry) {
             Ok(()) => self.outstanding += 1,
@@ -328,7 +362,7 @@ impl Instance {
                         op,
                         result: Err(err),
                     },
-                    LaneOp::Advert(priority) => Completion::Advert {
+                    LaneOp::Advert(priority, _) => Completion::Advert {
                         priority,
                         result: Err(err),
                     },
@@ -490,7 +524,7 @@ impl Instance {
         self.snapshot.master = self.machine.master();
         let snapshot = &self.snapshot;
         self.status.send_if_modified(|current| {
-            if current == snapshot {
+            if same_moving_parts(current, snapshot) {
                 false
             } else {
                 current.clone_from(snapshot);
@@ -500,10 +534,31 @@ impl Instance {
     }
 }
 
-/// Sleeps until `deadline`, or forever without one.
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
+/// Whether two statuses of the same instance agree on everything that can change (publishing
+/// runs once per loop turn, so it skips the name, VRID and VIP list, fixed at spawn). The
+/// exhaustive pattern makes a new field a compile error here until it is considered.
+fn same_moving_parts(a: &Status, b: &Status) -> bool {
+    let Status {
+        name: _,
+        vrid: _,
+        vips: _,
+        phase,
+        state,
+        effective_priority,
+        master,
+        holds_vips,
+        role,
+        checks,
+        last_transition,
+        last_alarm,
+    } = b;
+    a.phase == *phase
+        && a.state == *state
+        && a.effective_priority == *effective_priority
+        && a.master == *master
+        && a.holds_vips == *holds_vips
+        && a.role == *role
+        && a.checks == *checks
+        && a.last_transition == *last_transition
+        && a.last_alarm == *last_alarm
 }

@@ -19,9 +19,22 @@
 //!   to the newest (an advert states the current priority; older ones are stale), so a hanging
 //!   sink cannot make the queue grow.
 //!
+//! # The idle fast path
+//!
+//! In the steady state (a master advertising, nothing else in the lane) the instance does not
+//! go through the lane at all: with no lane entry outstanding, it polls the sink's future once,
+//! in place ([`try_advert_now`]). A sink that completes at once (the raw-socket transport's
+//! `sendto` does) costs no task, channel, timer or wake-up. A sink that is not ready hands its
+//! started future to the lane as an ordinary advert entry, which the advert task finishes under
+//! the usual bound; a panicking sink is contained and reported like a panic in a spawned call.
+//!
 //! In-use probes and fences carry correlation ids and run concurrently, outside the lane.
 
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -34,13 +47,50 @@ use super::AdvertSink;
 use super::call::bounded;
 use super::completion::Completion;
 
+/// A send of one advert, owning what it needs.
+pub(crate) type AdvertFuture = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
+
 /// One entry of the lane.
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum LaneOp {
     /// An address operation on these VIPs.
     Address { op: AddressOp, vips: Vec<Vip> },
-    /// An advert at this priority.
-    Advert(Priority),
+    /// An advert at this priority, with its send already started (polled once, not ready) by
+    /// the idle fast path, or not.
+    Advert(Priority, Option<AdvertFuture>),
+}
+
+/// What [`try_advert_now`] did.
+pub(crate) enum Attempt {
+    /// The send finished (or its backend panicked) within one poll.
+    Done(Result<(), Error>),
+    /// The send is not finished; the lane must carry it on.
+    Started(AdvertFuture),
+}
+
+/// Starts sending an advert at `priority` and polls it once, in place. Call it only when the
+/// lane is idle (nothing emitted before it is unfinished), so that ordering holds.
+pub(crate) fn try_advert_now(sink: &Arc<dyn AdvertSink>, priority: Priority) -> Attempt {
+    let sink = Arc::clone(sink);
+    let mut send: AdvertFuture = Box::pin(async move { sink.send_advert(priority).await });
+    // A future may be polled with a new waker each time; the advert task's poll replaces this
+    // one if the send is not ready now.
+    let mut cx = Context::from_waker(Waker::noop());
+    match catch_unwind(AssertUnwindSafe(|| send.as_mut().poll(&mut cx))) {
+        Ok(Poll::Ready(result)) => Attempt::Done(result),
+        Ok(Poll::Pending) => Attempt::Started(send),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|m| (*m).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_owned());
+            Attempt::Done(Err(Error::Other {
+                operation: "send advert".to_owned(),
+                message: format!("backend panicked: {message}"),
+                transient: true,
+            }))
+        }
+    }
 }
 
 /// Spawns the lane and advert tasks into `tasks`; returns the lane's sender. Every entry yields
@@ -70,7 +120,7 @@ async fn run_lane(
     mut rx: UnboundedReceiver<LaneOp>,
     addresses: Arc<dyn AddressManager>,
     limit: Duration,
-    adverts: UnboundedSender<Priority>,
+    adverts: UnboundedSender<(Priority, Option<AdvertFuture>)>,
     done: UnboundedSender<Completion>,
 ) {
     while let Some(entry) = rx.recv().await {
@@ -79,8 +129,8 @@ async fn run_lane(
                 let result = address_call(addresses.clone(), op, vips, limit).await;
                 let _ = done.send(Completion::Address { op, result });
             }
-            LaneOp::Advert(priority) => {
-                if adverts.send(priority).is_err() {
+            LaneOp::Advert(priority, started) => {
+                if adverts.send((priority, started)).is_err() {
                     let result = Err(Error::Other {
                         operation: "send advert".into(),
                         message: "advert task has ended".into(),
@@ -94,24 +144,32 @@ async fn run_lane(
 }
 
 async fn run_adverts(
-    mut rx: UnboundedReceiver<Priority>,
+    mut rx: UnboundedReceiver<(Priority, Option<AdvertFuture>)>,
     sink: Arc<dyn AdvertSink>,
     limit: Duration,
     done: UnboundedSender<Completion>,
 ) {
-    while let Some(mut priority) = rx.recv().await {
+    while let Some((mut priority, mut started)) = rx.recv().await {
         // A backlog (the sink is slow) collapses to its newest advert: an advert states the
-        // sender's current priority, so only the latest one matters to the peers.
-        while let Ok(newer) = rx.try_recv() {
+        // sender's current priority, so only the latest one matters to the peers. (A started
+        // send that was not ready has not reached the wire; dropping it cancels it.)
+        while let Ok((newer, newer_started)) = rx.try_recv() {
             tracing::debug!(superseded = %priority, by = %newer, "advert superseded by a newer one");
             let _ = done.send(Completion::Advert {
                 priority,
                 result: Ok(()),
             });
             priority = newer;
+            started = newer_started;
         }
-        let s = sink.clone();
-        let result = bounded(limit, async move { s.send_advert(priority).await })
+        let send = match started {
+            Some(send) => send,
+            None => {
+                let s = sink.clone();
+                Box::pin(async move { s.send_advert(priority).await })
+            }
+        };
+        let result = bounded(limit, send)
             .await
             .unwrap_or_else(|e| Err(e.into_error("send advert")));
         let _ = done.send(Completion::Advert { priority, result });

@@ -4,7 +4,7 @@ use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::num::NonZeroU32;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, SockFilter, Socket, Type};
@@ -67,13 +67,24 @@ pub struct Transport {
     ifindex: u32,
     source: IpAddr,
     destinations: Vec<IpAddr>,
+    /// Registered for reading only: sends go straight to the (non-blocking) socket, see
+    /// [`send_now`].
     rx: AsyncFd<Socket>,
-    /// IPv6 only; IPv4 sends on `rx`.
-    tx: Option<AsyncFd<Socket>>,
+    /// IPv6 only; IPv4 sends on `rx`. Never registered with the reactor (it receives nothing).
+    tx: Option<Socket>,
     rx_ctx: RxContext,
     local: LocalAddresses,
     pub(super) stats: Arc<TransportStats>,
     mismatch: MismatchLog,
+    /// The datagrams of the last advert sent by [`Transport::send`].
+    last_sent: Mutex<Option<Arc<Encoded>>>,
+}
+
+/// The datagrams of one advert, one per destination (see [`Transport::send`]).
+#[derive(Debug)]
+struct Encoded {
+    priority: Priority,
+    datagrams: Vec<(IpAddr, Vec<u8>)>,
 }
 
 /// The IP facts of one received datagram, before validation.
@@ -116,12 +127,10 @@ impl Transport {
                 Some(open_v6_tx(&config.interface, ifindex, source)?),
             ),
         };
-        let rx = sys::register(rx, Interest::READABLE | Interest::WRITABLE)
+        // Read interest only: with write interest, every send would bring an EPOLLOUT edge
+        // back (the send buffer drains), waking the reactor once more per advert.
+        let rx = sys::register(rx, Interest::READABLE)
             .map_err(TransportError::io("registering the socket"))?;
-        let tx = tx
-            .map(|t| sys::register(t, Interest::WRITABLE))
-            .transpose()
-            .map_err(TransportError::io("registering the send socket"))?;
         let rx_ctx =
             RxContext::new(config.version, VridSet::single(config.vrid)).with_auth(config.auth);
         tracing::debug!(
@@ -139,6 +148,7 @@ impl Transport {
             local: LocalAddresses::new(vec![source]),
             stats: Arc::default(),
             mismatch: MismatchLog::default(),
+            last_sent: Mutex::new(None),
             config,
         })
     }
@@ -191,11 +201,71 @@ impl Transport {
 
     /// Sends our advert at `priority` (0 when releasing) to the group or to every peer.
     ///
+    /// The datagrams of the last priority sent are kept: a master repeating the same advert
+    /// neither builds nor encodes it again.
+    ///
     /// # Errors
     /// As [`Transport::send_repr`].
     pub async fn send(&self, priority: Priority) -> Result<(), TransportError> {
+        if let Some(encoded) = self.encoded(priority) {
+            return self.transmit_all(&encoded).await;
+        }
         let repr = self.advert(priority)?;
-        self.send_repr(&repr).await
+        let datagrams: Result<Vec<_>, _> = self
+            .destinations
+            .iter()
+            .map(|dst| self.encode_to(&repr, *dst).map(|d| (*dst, d)))
+            .collect();
+        match datagrams {
+            Ok(datagrams) => {
+                let encoded = Arc::new(Encoded {
+                    priority,
+                    datagrams,
+                });
+                *self
+                    .last_sent
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&encoded));
+                self.transmit_all(&encoded).await
+            }
+            // Not cached: each destination fails (and is counted) on its own, as below.
+            Err(_) => self.send_repr(&repr).await,
+        }
+    }
+
+    /// The kept datagrams, if they are for `priority`.
+    fn encoded(&self, priority: Priority) -> Option<Arc<Encoded>> {
+        self.last_sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .filter(|e| e.priority == priority)
+            .cloned()
+    }
+
+    async fn transmit_all(&self, encoded: &Encoded) -> Result<(), TransportError> {
+        let mut first = None;
+        for (dst, datagram) in &encoded.datagrams {
+            self.count(*dst, self.transmit(*dst, datagram).await, &mut first);
+        }
+        first.map_or(Ok(()), Err)
+    }
+
+    /// Counts one copy's outcome, logs a failure and keeps the first one.
+    fn count(
+        &self,
+        dst: IpAddr,
+        outcome: Result<(), TransportError>,
+        first: &mut Option<TransportError>,
+    ) {
+        match outcome {
+            Ok(()) => self.stats.count_sent(),
+            Err(e) => {
+                self.stats.count_send_error();
+                tracing::warn!(%dst, error = %e, "sending VRRP advert failed");
+                first.get_or_insert(e);
+            }
+        }
     }
 
     /// Sends `repr` to the group or to every peer (one copy each, with the checksum of each
@@ -207,51 +277,62 @@ impl Transport {
     pub async fn send_repr(&self, repr: &Repr) -> Result<(), TransportError> {
         let mut first = None;
         for dst in &self.destinations {
-            match self.send_to(repr, *dst).await {
-                Ok(()) => self.stats.count_sent(),
-                Err(e) => {
-                    self.stats.count_send_error();
-                    tracing::warn!(%dst, error = %e, "sending VRRP advert failed");
-                    first.get_or_insert(e);
-                }
-            }
+            let outcome = match self.encode_to(repr, *dst) {
+                Ok(datagram) => self.transmit(*dst, &datagram).await,
+                Err(e) => Err(e),
+            };
+            self.count(*dst, outcome, &mut first);
         }
         first.map_or(Ok(()), Err)
     }
 
-    async fn send_to(&self, repr: &Repr, dst: IpAddr) -> Result<(), TransportError> {
+    /// The datagram of `repr` for `dst`: with our IPv4 header (IPv4), or the VRRP message alone
+    /// (IPv6; the kernel adds the header).
+    fn encode_to(&self, repr: &Repr, dst: IpAddr) -> Result<Vec<u8>, TransportError> {
         let ctx = TxContext::new(self.source, dst).with_checksum(self.config.checksum);
-        let op = || {
-            format!(
-                "sending a VRRP advert to {dst} on {}",
-                self.config.interface
-            )
-        };
         match (self.source, dst, &self.tx) {
             (IpAddr::V4(src), IpAddr::V4(dst4), _) => {
                 let mut buf = vec![0u8; ipv4::HEADER_LEN + repr.buffer_len()];
                 let (head, body) = buf.split_at_mut(ipv4::HEADER_LEN);
                 repr.emit(&mut Packet::new_unchecked(&mut *body), &ctx)?;
                 ipv4::write_header(head, src, dst4, body.len());
-                let addr = SockAddr::from(SocketAddrV4::new(dst4, 0));
-                self.rx
-                    .async_io(Interest::WRITABLE, |s| s.send_to(&buf, &addr))
-                    .await
-                    .map_err(TransportError::io(op()))?;
+                Ok(buf)
             }
-            (IpAddr::V6(_), IpAddr::V6(dst6), Some(tx)) => {
+            (IpAddr::V6(_), IpAddr::V6(_), Some(_)) => {
                 // The kernel overwrites the checksum (IPV6_CHECKSUM) with one over the
                 // pseudo-header of the addresses actually used; the codec's value is the same
                 // when the source is the one we bound.
                 let mut buf = vec![0u8; repr.buffer_len()];
                 repr.emit(&mut Packet::new_unchecked(&mut buf[..]), &ctx)?;
+                Ok(buf)
+            }
+            _ => Err(TransportError::Encode(WireError::FamilyMismatch)),
+        }
+    }
+
+    /// Sends one datagram from [`Transport::encode_to`] to `dst`.
+    async fn transmit(&self, dst: IpAddr, datagram: &[u8]) -> Result<(), TransportError> {
+        // Built only on failure: the hot path does not format.
+        let failed = |source: io::Error| TransportError::Io {
+            operation: format!(
+                "sending a VRRP advert to {dst} on {}",
+                self.config.interface
+            ),
+            source,
+        };
+        match (dst, &self.tx) {
+            (IpAddr::V4(dst4), _) => {
+                let addr = SockAddr::from(SocketAddrV4::new(dst4, 0));
+                send_now(self.rx.get_ref(), datagram, &addr)
+                    .await
+                    .map_err(failed)?;
+            }
+            (IpAddr::V6(dst6), Some(tx)) => {
                 let scope = if needs_scope(&dst6) { self.ifindex } else { 0 };
                 let addr = SockAddr::from(SocketAddrV6::new(dst6, 0, 0, scope));
-                tx.async_io(Interest::WRITABLE, |s| s.send_to(&buf, &addr))
-                    .await
-                    .map_err(TransportError::io(op()))?;
+                send_now(tx, datagram, &addr).await.map_err(failed)?;
             }
-            _ => return Err(TransportError::Encode(WireError::FamilyMismatch)),
+            (IpAddr::V6(_), None) => return Err(TransportError::Encode(WireError::FamilyMismatch)),
         }
         Ok(())
     }
@@ -391,6 +472,24 @@ fn recv_v6(sock: &Socket, buf: &mut [u8]) -> io::Result<Result<Meta, DropReason>
         ttl,
         payload: 0..got.len,
     }))
+}
+
+/// Sends `buf` to `addr` on the non-blocking `sock`. An advert is one small datagram, so the
+/// send buffer is full only when the interface is stuck: then it retries after 1 ms, doubling
+/// to 16 ms (the runtime bounds the whole send). No reactor registration for writing is needed,
+/// so sends cost no wake-ups.
+async fn send_now(sock: &Socket, buf: &[u8], addr: &SockAddr) -> io::Result<usize> {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match sock.send_to(buf, addr) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(16));
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            sent => return sent,
+        }
+    }
 }
 
 fn raw_socket(domain: Domain, interface: &str) -> Result<Socket, TransportError> {
