@@ -1,10 +1,8 @@
 //! vipd's run loop: metrics endpoint, control socket, sd_notify, signals and reload.
 //!
-//! WIRING: the election instances themselves (vip-core runtime + vip-vrrp transport +
-//! vip-netlink addressing + vip-pg probes) are started and stopped in
-//! [`Daemon::start_instance`] and [`Daemon::stop_instance`]; everything around them (status
-//! board, metrics, reprobe signals, reload diff, graceful stop) is already here. Look for the
-//! `WIRING:` comments.
+//! The election instances themselves (vip-core runtime + vip-vrrp transport + vip-netlink
+//! addressing + vip-pg probes) are assembled by [`crate::wiring`] and started and stopped in
+//! [`Daemon::start_instance`] and [`Daemon::stop_instance`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +13,7 @@ use async_trait::async_trait;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Mutex, Notify};
 use tokio::task::JoinHandle;
+use vip_core::runtime::Runtime;
 
 use crate::config::{self, Config, GlobalConfig, InstanceConfig, diff_instances};
 use crate::control::{
@@ -23,6 +22,7 @@ use crate::control::{
 use crate::events::EventSink;
 use crate::metrics::{self, Metrics};
 use crate::sdnotify::{self, SdNotify};
+use crate::wiring::{self, InstanceTask};
 
 /// One running instance: what the wiring needs to drive it.
 #[derive(Debug)]
@@ -33,8 +33,8 @@ pub struct Running {
     pub events: EventSink,
     /// Fired by `vipctl reprobe` / repmgr events when it has a role probe.
     pub reprobe: Option<Arc<Notify>>,
-    // WIRING: the instance's runtime handle (stop with `on_stop`, join), its check tasks and
-    // its role-probe task.
+    /// The supervised election instance (stopped with `on_stop`).
+    pub task: InstanceTask,
 }
 
 /// The daemon's shared state; also the control socket's handler.
@@ -50,6 +50,7 @@ pub struct Daemon {
     /// Reprobe signals for the role probes.
     pub reprobe: ReprobeHub,
     started: SystemTime,
+    runtime: Arc<Runtime>,
 }
 
 impl Daemon {
@@ -63,6 +64,7 @@ impl Daemon {
             metrics: Arc::new(Metrics::new()),
             reprobe: ReprobeHub::new(),
             started: SystemTime::now(),
+            runtime: Arc::new(Runtime::new()),
         })
     }
 
@@ -82,19 +84,22 @@ impl Daemon {
         let reprobe = self.reprobe.register(&inst.name, inst.role.is_some());
         let config = Arc::new(inst.clone());
         let events = EventSink::spawn(config.clone(), self.board.clone(), self.metrics.clone());
-        // WIRING: build and spawn the instance here:
-        //   - election config: inst.to_election_config(inst.resolve_source(&iface_addrs)?)
-        //   - AddressManager (vip-netlink), VRRP transport (vip-vrrp, inst.checksum, inst.auth,
-        //     inst.unicast_peers, inst.garp), RoleProbe (vip-pg from inst.role; its loop selects
-        //     on `reprobe.notified()` and the interval), CommandFencer::from_config,
-        //     commands::check::check_loop per inst.checks;
-        //   - every Action::Event -> events.emit(&event); the current master -> board.set_master;
-        //     adverts/drops/probe latencies/fence outcomes -> self.metrics.
+        let task = InstanceTask::spawn(
+            config.clone(),
+            wiring::Context {
+                runtime: self.runtime.clone(),
+                events: events.clone(),
+                metrics: self.metrics.clone(),
+                board: self.board.clone(),
+                reprobe: reprobe.clone(),
+            },
+        );
         tracing::info!(instance = %inst.name, interface = %inst.interface, vrid = inst.vrid, "instance started (state initialize)");
         Running {
             config,
             events,
             reprobe,
+            task,
         }
     }
 
@@ -109,8 +114,7 @@ impl Daemon {
 
     /// Stops one instance (graceful, per its `on_stop`).
     async fn stop_instance(&self, name: &str, r: Running) {
-        // WIRING: send Input::Stop(r.config.on_stop) to the runtime and await its end (VIPs
-        // removed and priority 0 sent for `release`), then stop its checks and probe.
+        r.task.stop(r.config.on_stop).await;
         tracing::info!(instance = %name, on_stop = ?r.config.on_stop, "instance stopped");
         self.reprobe.unregister(name);
     }
@@ -118,9 +122,12 @@ impl Daemon {
     /// Stops every instance (SIGTERM / SIGINT).
     pub async fn stop_all(&self) {
         let all = std::mem::take(&mut *self.running.lock().await);
-        for (name, r) in all {
-            self.stop_instance(&name, r).await;
-        }
+        // Concurrently, so that every instance releases at once.
+        futures::future::join_all(
+            all.into_iter()
+                .map(|(name, r)| async move { self.stop_instance(&name, r).await }),
+        )
+        .await;
     }
 
     /// Re-reads the config file and applies the difference: unchanged instances keep running

@@ -12,3 +12,4 @@ pub mod logging;
 pub mod metrics;
 pub mod repmgr;
 pub mod sdnotify;
+pub mod wiring;

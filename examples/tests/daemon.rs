@@ -240,7 +240,13 @@ fn vipd_lifecycle_over_control_socket_sd_notify_and_metrics() {
     // Permission denied: another user (the socket is 0660 root:root).
     if is_root() && Path::new("/usr/bin/setpriv").exists() {
         let out = Command::new("/usr/bin/setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", VIPCTL, "--socket"])
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                VIPCTL,
+                "--socket",
+            ])
             .arg(&sock)
             .arg("status")
             .output()

@@ -7,6 +7,62 @@
 //! - [`election`]: the sans-IO VRRP election machine (no tokio, no sockets, no clock).
 //! - `runtime` (default feature): the tokio runtime that drives instances through the traits.
 //! - `sim` (feature): a deterministic multi-node simulator for tests.
+//!
+//! # Driving the election machine yourself
+//!
+//! The machine never reads a clock nor touches the network: you pass the time in, carry out the
+//! actions it returns, and feed their results back. This is what the `runtime` feature does with
+//! tokio; any other event loop can do the same.
+//!
+//! ```
+//! use std::net::IpAddr;
+//! use vip_core::election::{Action, Election, ElectionConfig, EventKind, Input, State};
+//! use vip_core::{InUse, Timestamp, Vip};
+//!
+//! let local: IpAddr = "192.0.2.10".parse().unwrap();
+//! let vip = Vip::host("192.0.2.100".parse().unwrap(), "eth0");
+//! let config = ElectionConfig::new(51, local, vec![vip.clone()]);
+//! let mut election = Election::new(config, 0x5eed);
+//!
+//! // Start at t = 0: no master is heard, so the node waits Master_Down_Interval
+//! // (3 x 1 s + Skew_Time 0.6 s = 3.6 s at priority 100) as a Backup.
+//! election.handle(Timestamp::ZERO, Input::Start);
+//! assert_eq!(election.state(), State::Backup);
+//!
+//! // A tiny driver: fire timers when due and answer the machine's requests. Here the in-use
+//! // probe always finds the VIP free and every address operation succeeds.
+//! let mut held = Vec::new();
+//! while let Some(deadline) = election.poll_timeout() {
+//!     if deadline > Timestamp::from_millis(10_000) {
+//!         break;
+//!     }
+//!     let now = deadline; // time passes: nobody advertises
+//!     election.handle(now, Input::Timer);
+//!     while let Some(action) = election.poll_action() {
+//!         match action {
+//!             Action::ProbeInUse { id, .. } => {
+//!                 // A real driver asks the AddressManager (ARP probe / IPv6 NS).
+//!                 election.handle(now, Input::InUse { probe: id, result: Ok(InUse::Free) });
+//!             }
+//!             Action::AddVips(vips) => held.extend(vips),
+//!             Action::RemoveVips(vips) => held.retain(|v| !vips.contains(v)),
+//!             Action::SendAdvert { priority } => println!("{now}: advert at priority {priority}"),
+//!             Action::Event(event) => {
+//!                 if let EventKind::Transition { to: State::Master, .. } = event.kind {
+//!                     // The probe started 50 ms early, so the takeover lands exactly on
+//!                     // Master_Down_Interval.
+//!                     assert_eq!(event.at, Timestamp::from_millis(3600));
+//!                 }
+//!                 println!("{event}");
+//!             }
+//!             Action::Announce(_) | Action::Fence { .. } => {}
+//!         }
+//!     }
+//! }
+//! assert_eq!(election.state(), State::Master);
+//! assert!(election.holds_vips());
+//! assert_eq!(held, vec![vip]);
+//! ```
 
 mod address;
 pub mod election;

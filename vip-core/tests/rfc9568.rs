@@ -135,6 +135,10 @@ impl Node {
         assert_eq!(self.e.poll_timeout(), Some(ms(expect)), "next deadline");
         self.at(expect, Input::Timer)
     }
+    /// Fires every timer due up to and including `until`; returns their actions.
+    fn upto(&mut self, until: u64) -> Vec<Action> {
+        self.run_until(until).into_iter().map(|(_, a)| a).collect()
+    }
     /// Fires timers up to and including `until`, collecting actions.
     fn run_until(&mut self, until: u64) -> Vec<(u64, Action)> {
         let mut out = Vec::new();
@@ -267,7 +271,7 @@ fn rfc_6_1_v3_learns_master_adver_interval_v2_does_not() {
     assert_eq!(
         n.e.poll_timeout(),
         Some(ms(10 + 1800 - 50)),
-        "probe lead before expiry"
+        "claim lead before expiry"
     );
 
     let mut c = config(100);
@@ -278,23 +282,457 @@ fn rfc_6_1_v3_learns_master_adver_interval_v2_does_not() {
     assert_eq!(n.e.master_down_interval(), Duration::from_millis(3600));
 }
 
-// ---- 6.4.1 Initialize ---------------------------------------------------------------------------
+// ---- 6.4 state machine: table-driven conformance ------------------------------------------------
+
+/// One scripted step: feed an input at a time (timers due at or before that time fire first, at
+/// their exact deadlines), or just let time run.
+enum Ev {
+    In(u64, Input),
+    Until(u64),
+}
+
+struct Case {
+    section: &'static str,
+    config: ElectionConfig,
+    script: Vec<Ev>,
+    /// Every action the machine emits, with the time it emitted it.
+    expect: Vec<(u64, Action)>,
+    end: State,
+}
+
+fn run_script(config: ElectionConfig, script: Vec<Ev>) -> (Vec<(u64, Action)>, Election) {
+    let mut e = Election::new(config, 42);
+    let mut log = Vec::new();
+    let collect = |e: &mut Election, at: Timestamp, log: &mut Vec<(u64, Action)>| {
+        while let Some(a) = e.poll_action() {
+            log.push((at.as_micros() / 1000, a));
+        }
+    };
+    let timers_until = |e: &mut Election, until: u64, log: &mut Vec<(u64, Action)>| {
+        while let Some(t) = e.poll_timeout() {
+            if t > ms(until) {
+                break;
+            }
+            e.handle(t, Input::Timer);
+            collect(e, t, log);
+        }
+    };
+    for ev in script {
+        match ev {
+            Ev::In(t, input) => {
+                timers_until(&mut e, t, &mut log);
+                e.handle(ms(t), input);
+                collect(&mut e, ms(t), &mut log);
+            }
+            Ev::Until(t) => timers_until(&mut e, t, &mut log),
+        }
+    }
+    (log, e)
+}
+
+/// A node that became Master at 3600 ms (no master heard, probe Free).
+fn master_script() -> Vec<Ev> {
+    vec![
+        Ev::In(0, Input::Start),
+        Ev::In(3560, free(1)),
+        Ev::Until(3600),
+    ]
+}
+
+fn master_log(p: u8) -> Vec<(u64, Action)> {
+    then(
+        vec![(0, tr(0, State::Initialize, State::Backup, Reason::Started))],
+        then(
+            claim_log(3600, p, 1, Reason::MasterDown),
+            vec![
+                (3600, add()),
+                (3600, announce()),
+                (
+                    3600,
+                    tr(3600, State::Claiming, State::Master, Reason::VipFree),
+                ),
+            ],
+        ),
+    )
+}
+
+/// A master-down claim whose Master_Down_Timer expires at `expiry`: the claim starts one lead
+/// (50 ms) early with the claiming advert and the probe, and repeats the advert halfway.
+fn claim_log(expiry: u64, p: u8, probe_id: u64, reason: Reason) -> Vec<(u64, Action)> {
+    vec![
+        (
+            expiry - 50,
+            tr(expiry - 50, State::Backup, State::Claiming, reason),
+        ),
+        (expiry - 50, send(p)),
+        (expiry - 50, probe(probe_id)),
+        (expiry - 25, send(p)),
+    ]
+}
+
+fn with(mut script: Vec<Ev>, more: Vec<Ev>) -> Vec<Ev> {
+    script.extend(more);
+    script
+}
+
+fn then(mut log: Vec<(u64, Action)>, more: Vec<(u64, Action)>) -> Vec<(u64, Action)> {
+    log.extend(more);
+    log
+}
+
+fn cases() -> Vec<Case> {
+    let no_preempt = {
+        let mut c = config(150);
+        c.preempt = false;
+        c
+    };
+    let v2 = {
+        let mut c = config(100);
+        c.version = Version::V2;
+        c
+    };
+    vec![
+        Case {
+            section: "6.4.1: Startup with priority < 255 -> Backup, Master_Down_Timer = \
+                      Master_Down_Interval (3 s + Skew_Time 0.6 s at priority 100)",
+            config: config(100),
+            script: vec![Ev::In(0, Input::Start), Ev::Until(3549)],
+            expect: vec![(0, tr(0, State::Initialize, State::Backup, Reason::Started))],
+            end: State::Backup,
+        },
+        Case {
+            section: "6.4.1 + 6.4.2: no advert within Master_Down_Interval -> takeover at exactly 3.6 s",
+            config: config(100),
+            script: master_script(),
+            expect: master_log(100),
+            end: State::Master,
+        },
+        Case {
+            section: "6.4.1: Startup as address owner (255) -> Master at once, Adver_Timer running",
+            config: config(255),
+            script: vec![
+                Ev::In(0, Input::Start),
+                Ev::In(52, free(1)),
+                Ev::Until(2025),
+            ],
+            expect: vec![
+                (0, tr(0, State::Initialize, State::Claiming, Reason::Owner)),
+                (0, send(255)),
+                (25, send(255)),
+                (50, probe(1)),
+                (52, add()),
+                (52, announce()),
+                (52, tr(52, State::Claiming, State::Master, Reason::VipFree)),
+                (1025, send(255)),
+                (2025, send(255)),
+            ],
+            end: State::Master,
+        },
+        Case {
+            section: "6.4.2: Backup receiving an advert with priority >= local resets Master_Down_Timer",
+            config: config(100),
+            script: vec![
+                Ev::In(0, Input::Start),
+                Ev::In(1000, advert(HIGHER, 200, 100)),
+                Ev::In(2000, advert(HIGHER, 200, 100)),
+                Ev::In(3000, advert(HIGHER, 100, 100)),
+                Ev::In(4000, advert(HIGHER, 200, 100)),
+                Ev::Until(7550),
+            ],
+            // The claim starts one lead (50 ms) before 4000 + 3600.
+            expect: vec![
+                (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
+                (
+                    7550,
+                    tr(7550, State::Backup, State::Claiming, Reason::MasterDown),
+                ),
+                (7550, send(100)),
+                (7550, probe(1)),
+            ],
+            end: State::Claiming,
+        },
+        Case {
+            section: "6.4.2: Backup receiving priority 0 sets Master_Down_Timer to Skew_Time",
+            config: config(100),
+            script: vec![
+                Ev::In(0, Input::Start),
+                Ev::In(1000, advert(HIGHER, 200, 100)),
+                Ev::In(1500, advert(HIGHER, 0, 100)),
+                Ev::In(1510, free(1)),
+                Ev::Until(2100),
+            ],
+            expect: then(
+                vec![
+                    (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
+                    // The probe starts at once; Skew_Time is 600 ms.
+                    (1500, probe(1)),
+                    (
+                        2050,
+                        tr(
+                            2050,
+                            State::Backup,
+                            State::Claiming,
+                            Reason::MasterReleased { peer: peer(HIGHER) },
+                        ),
+                    ),
+                    (2050, send(100)),
+                    (2075, send(100)),
+                    (2100, add()),
+                    (2100, announce()),
+                ],
+                vec![(
+                    2100,
+                    tr(2100, State::Claiming, State::Master, Reason::VipFree),
+                )],
+            ),
+            end: State::Master,
+        },
+        Case {
+            section: "6.4.2: Backup with Preempt_Mode discards a lower-priority advert and takes over \
+                      when Master_Down_Timer fires",
+            config: config(150),
+            script: vec![
+                Ev::In(0, Input::Start),
+                Ev::In(500, advert(LOWER, 100, 100)),
+                Ev::In(1500, advert(LOWER, 100, 100)),
+                Ev::In(2500, advert(LOWER, 100, 100)),
+                Ev::In(3400, advert(LOWER, 100, 100)),
+                Ev::In(3470, free(1)),
+            ],
+            expect: vec![
+                (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
+                // MDI at 150: 300 + (106 * 100) / 256 = 341 cs.
+                (
+                    3410,
+                    tr(
+                        3410,
+                        State::Backup,
+                        State::Claiming,
+                        Reason::Preempt { peer: peer(LOWER) },
+                    ),
+                ),
+                (3410, send(150)),
+                (3435, send(150)),
+                // The probe waits one lead so the lower master can step down first.
+                (3460, probe(1)),
+                (3470, add()),
+                (3470, announce()),
+                (
+                    3470,
+                    tr(3470, State::Claiming, State::Master, Reason::VipFree),
+                ),
+            ],
+            end: State::Master,
+        },
+        Case {
+            section: "6.4.2: Backup without Preempt_Mode accepts a lower-priority master",
+            config: no_preempt,
+            script: std::iter::once(Ev::In(0, Input::Start))
+                .chain((1..=10).map(|i| Ev::In(i * 1000, advert(LOWER, 100, 100))))
+                .chain([Ev::Until(13_360)])
+                .collect(),
+            // Accepted: the claim comes only 3.41 s (minus the 50 ms lead) after the last one.
+            expect: vec![
+                (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
+                (
+                    13_360,
+                    tr(13_360, State::Backup, State::Claiming, Reason::MasterDown),
+                ),
+                (13_360, send(150)),
+                (13_360, probe(1)),
+            ],
+            end: State::Claiming,
+        },
+        Case {
+            section: "6.4.2: Backup sets Master_Adver_Interval from the advert (v3): 3 x 0.5 s + \
+                      (156 x 50 / 256 = 30 cs) = 1.8 s",
+            config: config(100),
+            script: vec![
+                Ev::In(0, Input::Start),
+                Ev::In(1000, advert(HIGHER, 200, 50)),
+                Ev::Until(2800),
+            ],
+            expect: then(
+                vec![(0, tr(0, State::Initialize, State::Backup, Reason::Started))],
+                claim_log(2800, 100, 1, Reason::MasterDown),
+            ),
+            end: State::Claiming,
+        },
+        Case {
+            section: "RFC 3768 6.4.2 (v2): Master_Down_Interval uses our own Advertisement_Interval",
+            config: v2,
+            script: vec![
+                Ev::In(0, Input::Start),
+                Ev::In(1000, advert(HIGHER, 200, 50)),
+                Ev::Until(4600),
+            ],
+            expect: then(
+                vec![(0, tr(0, State::Initialize, State::Backup, Reason::Started))],
+                claim_log(4600, 100, 1, Reason::MasterDown),
+            ),
+            end: State::Claiming,
+        },
+        Case {
+            section: "6.4.2: Backup Shutdown -> Initialize, nothing sent",
+            config: config(100),
+            script: vec![
+                Ev::In(0, Input::Start),
+                Ev::In(100, Input::Stop(StopMode::Release)),
+                Ev::Until(10_000),
+            ],
+            expect: vec![
+                (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
+                (
+                    100,
+                    tr(100, State::Backup, State::Initialize, Reason::Stopped),
+                ),
+            ],
+            end: State::Initialize,
+        },
+        Case {
+            section: "6.4.3: Master sends an advert each time Adver_Timer fires",
+            config: config(100),
+            script: with(master_script(), vec![Ev::Until(6600)]),
+            // Adverts keep the phase of the claim (3550, 3575, then every second).
+            expect: then(
+                master_log(100),
+                vec![(4575, send(100)), (5575, send(100)), (6575, send(100))],
+            ),
+            end: State::Master,
+        },
+        Case {
+            section: "6.4.3: Master receiving priority 0 sends an advert at once and resets Adver_Timer",
+            config: config(100),
+            script: with(
+                master_script(),
+                vec![Ev::In(4200, advert(LOWER, 0, 100)), Ev::Until(5300)],
+            ),
+            expect: then(master_log(100), vec![(4200, send(100)), (5200, send(100))]),
+            end: State::Master,
+        },
+        Case {
+            section: "6.4.3: Master receiving a higher priority -> Backup (VIPs removed first), \
+                      Master_Adver_Interval learned",
+            config: config(100),
+            script: with(
+                master_script(),
+                vec![Ev::In(4100, advert(HIGHER, 200, 50)), Ev::Until(5850)],
+            ),
+            expect: then(
+                master_log(100),
+                vec![
+                    (4100, remove()),
+                    (
+                        4100,
+                        tr(
+                            4100,
+                            State::Master,
+                            State::Backup,
+                            Reason::HigherPriority {
+                                peer: peer(HIGHER),
+                                priority: prio(200),
+                            },
+                        ),
+                    ),
+                    // 4100 + 1800 - 50 ms lead.
+                    (
+                        5850,
+                        tr(5850, State::Backup, State::Claiming, Reason::MasterDown),
+                    ),
+                    (5850, send(100)),
+                    (5850, probe(2)),
+                ],
+            ),
+            end: State::Claiming,
+        },
+        Case {
+            section: "6.4.3: Master receiving equal priority from a higher primary address -> Backup",
+            config: config(100),
+            script: with(
+                master_script(),
+                vec![Ev::In(4100, advert(HIGHER, 100, 100))],
+            ),
+            expect: then(
+                master_log(100),
+                vec![
+                    (4100, remove()),
+                    (
+                        4100,
+                        tr(
+                            4100,
+                            State::Master,
+                            State::Backup,
+                            Reason::HigherPriority {
+                                peer: peer(HIGHER),
+                                priority: prio(100),
+                            },
+                        ),
+                    ),
+                ],
+            ),
+            end: State::Backup,
+        },
+        Case {
+            section: "6.4.3: Master receiving equal priority from a lower primary address discards it \
+                      (and re-advertises at once)",
+            config: config(100),
+            script: with(
+                master_script(),
+                vec![Ev::In(4100, advert(LOWER, 100, 100)), Ev::Until(5100)],
+            ),
+            expect: then(master_log(100), vec![(4100, send(100)), (5100, send(100))]),
+            end: State::Master,
+        },
+        Case {
+            section: "6.4.3: Master receiving a lower priority discards it (and re-advertises at once)",
+            config: config(100),
+            script: with(master_script(), vec![Ev::In(4100, advert(LOWER, 50, 100))]),
+            expect: then(master_log(100), vec![(4100, send(100))]),
+            end: State::Master,
+        },
+        Case {
+            section: "6.4.3: Master Shutdown -> VIPs removed, priority-0 advert, Initialize",
+            config: config(100),
+            script: with(
+                master_script(),
+                vec![
+                    Ev::In(5000, Input::Stop(StopMode::Release)),
+                    Ev::Until(20_000),
+                ],
+            ),
+            expect: then(
+                master_log(100),
+                vec![
+                    (4575, send(100)),
+                    (5000, remove()),
+                    (5000, send(0)),
+                    (
+                        5000,
+                        tr(5000, State::Master, State::Initialize, Reason::Stopped),
+                    ),
+                ],
+            ),
+            end: State::Initialize,
+        },
+    ]
+}
 
 #[test]
-fn rfc_6_4_1_startup_backup_sets_master_down_timer() {
-    let mut n = Node::new(config(100));
-    assert_eq!(n.e.state(), State::Initialize);
-    assert_eq!(n.e.poll_timeout(), None);
-    let a = n.at(0, Input::Start);
-    assert_eq!(
-        a,
-        vec![tr(0, State::Initialize, State::Backup, Reason::Started)]
-    );
-    // Probe starts in_use_probe_timeout (50 ms) before Master_Down_Interval (3.6 s).
-    assert_eq!(n.e.poll_timeout(), Some(ms(3550)));
-    assert_eq!(n.fire(3550), vec![probe(1)]);
-    assert_eq!(n.e.poll_timeout(), Some(ms(3600)));
+fn rfc_9568_section_6_4_conformance_table() {
+    for case in cases() {
+        let (log, e) = run_script(case.config, case.script);
+        assert_eq!(log, case.expect, "{}", case.section);
+        assert_eq!(e.state(), case.end, "{}", case.section);
+        assert_eq!(
+            e.holds_vips(),
+            case.end == State::Master,
+            "{}",
+            case.section
+        );
+    }
 }
+
+// ---- 6.4.1 Initialize ---------------------------------------------------------------------------
 
 #[test]
 fn rfc_6_4_1_owner_claims_at_once() {
@@ -304,137 +742,30 @@ fn rfc_6_4_1_owner_claims_at_once() {
         a,
         vec![
             tr(0, State::Initialize, State::Claiming, Reason::Owner),
-            send(255),
-            probe(1)
+            send(255)
         ]
     );
-    let a = n.at(3, free(1));
+    // The probe waits in_use_probe_timeout, so that a backup holding the VIPs hears the
+    // owner's advert and steps down first.
+    assert_eq!(n.fire(25), vec![send(255)]);
+    assert_eq!(n.fire(50), vec![probe(1)]);
+    let a = n.at(53, free(1));
     assert_eq!(
         a,
         vec![
             add(),
             announce(),
-            tr(3, State::Claiming, State::Master, Reason::VipFree)
+            tr(53, State::Claiming, State::Master, Reason::VipFree)
         ]
     );
     assert!(n.e.holds_vips());
     assert_eq!(n.e.master(), Some(peer(LOCAL)));
     // 6.4.3: Adver_Timer fires every Advertisement_Interval.
-    assert_eq!(n.fire(1000), vec![send(255)]);
-    assert_eq!(n.fire(2000), vec![send(255)]);
-}
-
-#[test]
-fn rfc_6_4_1_no_master_heard_takes_over_after_master_down_interval() {
-    let mut n = Node::started(config(100));
-    let a = n.run_until(3600);
-    assert_eq!(
-        a,
-        vec![
-            (3550, probe(1)),
-            (
-                3600,
-                tr(3600, State::Backup, State::Claiming, Reason::MasterDown)
-            ),
-            (3600, send(100)),
-        ]
-    );
-    let a = n.at(3601, free(1));
-    assert_eq!(
-        a,
-        vec![
-            add(),
-            announce(),
-            tr(3601, State::Claiming, State::Master, Reason::VipFree)
-        ]
-    );
+    assert_eq!(n.fire(1025), vec![send(255)]);
+    assert_eq!(n.fire(2025), vec![send(255)]);
 }
 
 // ---- 6.4.2 Backup -------------------------------------------------------------------------------
-
-#[test]
-fn rfc_6_4_2_backup_advert_resets_master_down_timer() {
-    let mut n = Node::started(config(100));
-    for t in [1000, 2000, 3000, 4000] {
-        assert_eq!(n.at(t, advert(HIGHER, 200, 100)), vec![]);
-        assert_eq!(n.e.poll_timeout(), Some(ms(t + 3600 - 50)));
-    }
-    assert_eq!(n.e.master(), Some(peer(HIGHER)));
-    assert_eq!(n.e.state(), State::Backup);
-}
-
-#[test]
-fn rfc_6_4_2_backup_receiving_priority_0_sets_master_down_timer_to_skew_time() {
-    let mut n = Node::started(config(100));
-    n.at(1000, advert(HIGHER, 200, 100));
-    // Skew_Time = 600 ms; the probe starts at once.
-    assert_eq!(n.at(1500, advert(HIGHER, 0, 100)), vec![probe(1)]);
-    assert_eq!(n.e.poll_timeout(), Some(ms(2100)));
-    assert_eq!(n.at(1510, free(1)), vec![]);
-    assert_eq!(
-        n.fire(2100),
-        vec![
-            tr(
-                2100,
-                State::Backup,
-                State::Claiming,
-                Reason::MasterReleased { peer: peer(HIGHER) }
-            ),
-            send(100),
-            add(),
-            announce(),
-            tr(2100, State::Claiming, State::Master, Reason::VipFree),
-        ]
-    );
-}
-
-#[test]
-fn rfc_6_4_2_preempt_discards_lower_priority_adverts() {
-    // Preempt_Mode true, advert priority lower: discard, Master_Down_Timer runs out.
-    let mut n = Node::started(config(150));
-    // MDI for 150 = 300 + (106*100)/256 = 341 cs
-    for t in [500, 1500, 2500, 3500] {
-        assert_eq!(n.at(t, advert(LOWER, 100, 100)), vec![]);
-    }
-    // No early probe: the lower master is alive and holds the VIPs.
-    assert_eq!(n.e.poll_timeout(), Some(ms(3410)));
-    let a = n.fire(3410);
-    assert_eq!(
-        a,
-        vec![
-            tr(
-                3410,
-                State::Backup,
-                State::Claiming,
-                Reason::Preempt { peer: peer(LOWER) }
-            ),
-            send(150)
-        ]
-    );
-    // The probe waits in_use_probe_timeout for the lower master to step down.
-    assert_eq!(n.fire(3460), vec![probe(1)]);
-    assert_eq!(
-        n.at(3470, free(1)),
-        vec![
-            add(),
-            announce(),
-            tr(3470, State::Claiming, State::Master, Reason::VipFree)
-        ]
-    );
-}
-
-#[test]
-fn rfc_6_4_2_no_preempt_accepts_lower_priority_master() {
-    let mut c = config(150);
-    c.preempt = false;
-    let mut n = Node::started(c);
-    for t in (1..=20).map(|i| i * 1000) {
-        assert_eq!(n.at(t, advert(LOWER, 100, 100)), vec![]);
-        assert!(n.run_until(t + 999).is_empty());
-    }
-    assert_eq!(n.e.state(), State::Backup);
-    assert_eq!(n.e.master(), Some(peer(LOWER)));
-}
 
 #[test]
 fn rfc_6_4_2_owner_preempts_even_with_preempt_off() {
@@ -494,6 +825,7 @@ fn keepalived_preempt_delay_holds_off_preemption_then_preempts() {
             (10_000, send(150)),
         ]
     );
+    assert_eq!(n.fire(10_025), vec![send(150)]);
     assert_eq!(n.fire(10_050), vec![probe(1)]);
 }
 
@@ -502,14 +834,17 @@ fn keepalived_preempt_delay_does_not_delay_takeover_when_no_master() {
     let mut c = config(150);
     c.preempt_delay = Duration::from_secs(10);
     let mut n = Node::started(c);
-    let a = n.run_until(3410);
-    assert_eq!(a[0], (3360, probe(1)));
+    let a = n.run_until(3360);
     assert_eq!(
-        a[1],
-        (
-            3410,
-            tr(3410, State::Backup, State::Claiming, Reason::MasterDown)
-        )
+        a,
+        vec![
+            (
+                3360,
+                tr(3360, State::Backup, State::Claiming, Reason::MasterDown)
+            ),
+            (3360, send(150)),
+            (3360, probe(1)),
+        ]
     );
 }
 
@@ -568,21 +903,6 @@ fn rfc_6_4_3_master_tie_break_on_primary_address() {
 }
 
 #[test]
-fn rfc_6_4_3_master_lower_priority_advert_discarded() {
-    let mut n = master_node(100);
-    assert_eq!(n.at(4100, advert(LOWER, 50, 100)), vec![send(100)]);
-    assert_eq!(n.e.state(), State::Master);
-}
-
-#[test]
-fn rfc_6_4_3_master_receiving_priority_0_sends_advert_at_once() {
-    let mut n = master_node(100);
-    assert_eq!(n.e.poll_timeout(), Some(ms(4600)));
-    assert_eq!(n.at(4200, advert(LOWER, 0, 100)), vec![send(100)]);
-    assert_eq!(n.e.poll_timeout(), Some(ms(5200)), "Adver_Timer reset");
-}
-
-#[test]
 fn rfc_6_4_3_shutdown_releases_with_priority_0() {
     let mut n = master_node(100);
     let a = n.at(5000, Input::Stop(StopMode::Release));
@@ -609,40 +929,92 @@ fn shutdown_keep_leaves_vips_and_sends_nothing() {
     assert!(n.e.holds_vips());
 }
 
-#[test]
-fn rfc_6_4_2_backup_shutdown_sends_nothing() {
-    let mut n = Node::started(config(100));
-    let a = n.at(100, Input::Stop(StopMode::Release));
-    assert_eq!(
-        a,
-        vec![tr(100, State::Backup, State::Initialize, Reason::Stopped)]
-    );
-}
-
 // ---- fence-first claiming -----------------------------------------------------------------------
 
 #[test]
 fn claim_hard_failover_at_protocol_bound_when_probe_answers_in_time() {
     let mut n = Node::started(config(100));
     n.at(1000, advert(HIGHER, 200, 100));
-    // Master dies after its advert at 1000: Master_Down_Interval 3.6 s later we must be master.
-    assert_eq!(n.fire(4550), vec![probe(1)]);
-    assert_eq!(n.at(4590, free(1)), vec![]);
+    // The master dies after its advert at 1000. The claim starts one lead (50 ms) before
+    // Master_Down_Interval (3.6 s): claiming advert and in-use probe.
     assert_eq!(
-        n.e.state(),
-        State::Backup,
-        "a Free answer alone does not claim early"
+        n.fire(4550),
+        vec![
+            tr(4550, State::Backup, State::Claiming, Reason::MasterDown),
+            send(100),
+            probe(1),
+        ]
     );
+    assert_eq!(
+        n.at(4590, free(1)),
+        vec![],
+        "a Free answer alone does not add early"
+    );
+    assert_eq!(
+        n.fire(4575),
+        vec![send(100)],
+        "the claiming advert is repeated"
+    );
+    // At exactly 1000 + 3600 ms the VIPs are added.
     assert_eq!(
         n.fire(4600),
         vec![
-            tr(4600, State::Backup, State::Claiming, Reason::MasterDown),
-            send(100),
             add(),
             announce(),
-            tr(4600, State::Claiming, State::Master, Reason::VipFree),
+            tr(4600, State::Claiming, State::Master, Reason::VipFree)
         ]
     );
+}
+
+#[test]
+fn claim_lead_lets_simultaneous_claimants_resolve_before_adding() {
+    // Two backups with equal priority whose timers expire together (RFC 9568 would let both
+    // become master for one advert transit). The lower address hears the higher one's claim
+    // during the lead and returns to Backup before anything is added.
+    let mut a = Node::started(config(100));
+    let mut hc = config(100);
+    hc.local_addr = ip(HIGHER);
+    let mut b = Node::started(hc);
+    assert_eq!(
+        a.fire(3550)[0],
+        tr(3550, State::Backup, State::Claiming, Reason::MasterDown)
+    );
+    assert_eq!(
+        b.fire(3550)[0],
+        tr(3550, State::Backup, State::Claiming, Reason::MasterDown)
+    );
+    // Each hears the other's claim 1 ms later.
+    assert_eq!(
+        a.at(3551, advert(HIGHER, 100, 100)),
+        vec![tr(
+            3551,
+            State::Claiming,
+            State::Backup,
+            Reason::HigherPriority {
+                peer: peer(HIGHER),
+                priority: prio(100)
+            }
+        )]
+    );
+    assert_eq!(b.at(3551, advert(LOCAL, 100, 100)), vec![send(100)]);
+    assert_eq!(a.at(3560, free(1)), vec![]);
+    assert_eq!(b.at(3560, free(1)), vec![]);
+    assert_eq!(b.fire(3600)[0], add());
+    assert_eq!(a.e.state(), State::Backup);
+    assert!(!a.e.holds_vips());
+    assert_eq!(a.e.master(), Some(peer(HIGHER)));
+}
+
+#[test]
+fn claim_hold_longer_than_the_lead_delays_the_add() {
+    let mut c = config(100);
+    c.claim_hold = Duration::from_millis(80);
+    let mut n = Node::started(c);
+    n.fire(3550);
+    n.at(3560, free(1));
+    // Advert at 3550, repeated halfway through the 80 ms hold.
+    assert_eq!(n.fire(3590), vec![send(100)]);
+    assert_eq!(n.fire(3630)[0], add());
 }
 
 #[test]
@@ -651,7 +1023,7 @@ fn claim_waits_for_a_late_probe_answer() {
     n.run_until(3600);
     assert_eq!(n.e.state(), State::Claiming);
     // Claiming keeps advertising every Advertisement_Interval while it waits.
-    assert_eq!(n.fire(4600), vec![send(100)]);
+    assert_eq!(n.fire(4575), vec![send(100)]);
     assert_eq!(
         n.at(4700, free(1)),
         vec![
@@ -666,22 +1038,33 @@ fn claim_waits_for_a_late_probe_answer() {
 fn claim_probe_started_before_an_accepted_advert_does_not_count() {
     let mut n = Node::started(config(100));
     n.at(1000, advert(HIGHER, 200, 100));
-    assert_eq!(n.fire(4550), vec![probe(1)]);
-    // The master was only late: its advert invalidates probe 1.
-    n.at(4560, advert(HIGHER, 200, 100));
+    assert_eq!(n.fire(4550)[2], probe(1));
+    // The master was only late: its advert wins over our claim and invalidates probe 1.
+    assert_eq!(
+        n.at(4560, advert(HIGHER, 200, 100)),
+        vec![tr(
+            4560,
+            State::Claiming,
+            State::Backup,
+            Reason::HigherPriority {
+                peer: peer(HIGHER),
+                priority: prio(200)
+            }
+        )]
+    );
     assert_eq!(n.at(4570, free(1)), vec![]);
     // The next expiry needs a fresh probe (id 2).
-    assert_eq!(n.fire(4560 + 3550), vec![probe(2)]);
-    let a = n.fire(4560 + 3600);
     assert_eq!(
-        a,
+        n.fire(4560 + 3550),
         vec![
-            tr(8160, State::Backup, State::Claiming, Reason::MasterDown),
-            send(100)
+            tr(8110, State::Backup, State::Claiming, Reason::MasterDown),
+            send(100),
+            probe(2)
         ]
     );
     // A late answer to the stale probe changes nothing.
-    assert_eq!(n.at(8170, free(1)), vec![]);
+    assert_eq!(n.at(8120, free(1)), vec![]);
+    n.run_until(8160);
     assert_eq!(n.e.state(), State::Claiming);
     assert_eq!(n.at(8171, free(2))[0], add());
 }
@@ -693,15 +1076,13 @@ fn claim_in_use_fence_reprobe_then_add() {
     let mut n = Node::started(c);
     n.at(1000, advert(HIGHER, 200, 100));
     n.fire(4550);
-    assert_eq!(n.at(4560, held(1)), vec![]);
     assert_eq!(
-        n.fire(4600),
-        vec![
-            tr(4600, State::Backup, State::Claiming, Reason::MasterDown),
-            send(100),
-            fence(2, Some(HIGHER), Some(MAC)),
-        ]
+        n.at(4560, held(1)),
+        vec![],
+        "nothing is fenced before the timer expires"
     );
+    n.fire(4575);
+    assert_eq!(n.fire(4600), vec![fence(2, Some(HIGHER), Some(MAC))]);
     assert_eq!(
         n.at(
             4800,
@@ -728,9 +1109,12 @@ fn claim_fence_fails_no_add_alarm_and_backoff() {
     c.fencing = true;
     let mut n = Node::started(c);
     n.at(1000, advert(HIGHER, 200, 100));
-    n.fire(4550);
+    n.upto(4550);
     n.at(4560, held(1));
-    n.fire(4600);
+    assert_eq!(
+        n.upto(4600),
+        vec![send(100), fence(2, Some(HIGHER), Some(MAC))]
+    );
     let a = n.at(
         4700,
         Input::Fenced {
@@ -790,7 +1174,7 @@ fn claim_fence_fails_no_add_alarm_and_backoff() {
         .collect();
     assert_eq!(probes.len(), 1, "{a:?}");
     assert!((t0 + 300..=t0 + 400).contains(&probes[0]), "{a:?}");
-    assert!(a.contains(&(5600, send(100))), "{a:?}");
+    assert!(a.contains(&(5575, send(100))), "{a:?}");
     assert!(!a.iter().any(|(_, x)| *x == add()));
 }
 
@@ -798,16 +1182,9 @@ fn claim_fence_fails_no_add_alarm_and_backoff() {
 fn claim_without_fencing_never_adds_while_in_use() {
     let mut n = Node::started(config(100));
     n.at(1000, advert(HIGHER, 200, 100));
-    n.fire(4550);
+    n.upto(4550);
     n.at(4560, held(1));
-    assert_eq!(
-        n.fire(4600),
-        vec![
-            tr(4600, State::Backup, State::Claiming, Reason::MasterDown),
-            send(100),
-            alarm(4600, Reason::VipInUse),
-        ]
-    );
+    assert_eq!(n.upto(4600), vec![send(100), alarm(4600, Reason::VipInUse)]);
     // Retries with a fresh probe after the back-off, for ever, never adding while in use.
     let mut probes = 0;
     let mut id = 1;
@@ -854,7 +1231,7 @@ fn claim_probe_error_counts_as_in_use() {
     let mut c = config(100);
     c.fencing = true;
     let mut n = Node::started(c);
-    n.fire(3550);
+    n.upto(3550);
     n.at(
         3560,
         Input::InUse {
@@ -862,16 +1239,8 @@ fn claim_probe_error_counts_as_in_use() {
             result: Err(Error::timeout("probe", Duration::from_millis(50))),
         },
     );
-    let a = n.fire(3600);
     // No master ever heard: fence with no peer and no MAC; the fencer decides.
-    assert_eq!(
-        a,
-        vec![
-            tr(3600, State::Backup, State::Claiming, Reason::MasterDown),
-            send(100),
-            fence(2, None, None)
-        ]
-    );
+    assert_eq!(n.upto(3600), vec![send(100), fence(2, None, None)]);
 }
 
 #[test]
@@ -881,16 +1250,9 @@ fn claim_fence_policy_always_fences_a_silent_master_even_when_free() {
     c.fence_policy = FencePolicy::Always;
     let mut n = Node::started(c.clone());
     n.at(1000, advert(HIGHER, 200, 100));
-    n.fire(4550);
+    n.upto(4550);
     n.at(4560, free(1));
-    assert_eq!(
-        n.fire(4600),
-        vec![
-            tr(4600, State::Backup, State::Claiming, Reason::MasterDown),
-            send(100),
-            fence(2, Some(HIGHER), None),
-        ]
-    );
+    assert_eq!(n.upto(4600), vec![send(100), fence(2, Some(HIGHER), None)]);
     assert_eq!(
         n.at(
             4700,
@@ -915,7 +1277,7 @@ fn claim_fence_policy_always_fences_a_silent_master_even_when_free() {
     n.at(1000, advert(HIGHER, 200, 100));
     n.at(1500, advert(HIGHER, 0, 100));
     n.at(1510, free(1));
-    let a = n.fire(2100);
+    let a = n.upto(2100);
     assert!(a.contains(&add()), "{a:?}");
 }
 
@@ -924,9 +1286,9 @@ fn claim_abandoned_on_higher_priority_advert() {
     let mut c = config(100);
     c.fencing = true;
     let mut n = Node::started(c);
-    n.fire(3550);
+    n.upto(3550);
     n.at(3560, held(1));
-    n.fire(3600);
+    assert_eq!(n.upto(3600), vec![send(100), fence(2, None, Some(MAC))]);
     let a = n.at(3650, advert(HIGHER, 100, 100));
     assert_eq!(
         a,
@@ -1003,10 +1365,16 @@ fn vip_removed_externally_reclaims_through_probe() {
     );
     assert_eq!(
         n.at(4210, free(2)),
+        vec![],
+        "held for one lead after the claiming advert"
+    );
+    assert_eq!(
+        n.upto(4250),
         vec![
+            send(100),
             add(),
             announce(),
-            tr(4210, State::Claiming, State::Master, Reason::VipFree)
+            tr(4250, State::Claiming, State::Master, Reason::VipFree)
         ]
     );
 }
@@ -1148,14 +1516,22 @@ fn role_gated_backup_never_claims_until_primary() {
             probe(1)
         ]
     );
-    assert_eq!(n.at(6010, free(1))[0], add());
+    assert_eq!(n.at(6010, free(1)), vec![]);
+    assert_eq!(n.upto(6050)[1], add());
 }
 
 #[test]
 fn role_gated_primary_before_expiry_follows_rfc_timing() {
     let mut n = Node::started(gated(100));
     n.at(10, Input::Role(Role::Primary));
-    assert_eq!(n.fire(3550), vec![probe(1)]);
+    assert_eq!(
+        n.fire(3550),
+        vec![
+            tr(3550, State::Backup, State::Claiming, Reason::MasterDown),
+            send(100),
+            probe(1)
+        ]
+    );
 }
 
 #[test]
@@ -1420,5 +1796,24 @@ fn checks_master_dropping_below_backup_is_preempted() {
     // The master hears the claim and steps down; the backup probes after the settle time.
     let a = m.at(6601, advert(HIGHER, 100, 100));
     assert_eq!(a[0], remove());
-    assert_eq!(b.fire(6650), vec![probe(1)]);
+    assert_eq!(b.upto(6650), vec![send(100), probe(1)]);
+}
+
+#[test]
+fn release_from_a_peer_that_is_not_our_master_is_ignored() {
+    // vip refinement of 6.4.2: only the master we follow can release; otherwise we would probe
+    // (and perhaps fence) a live master.
+    let mut n = Node::started(config(100));
+    n.at(1000, advert(HIGHER, 200, 100));
+    assert_eq!(n.at(1500, advert(LOWER, 0, 100)), vec![]);
+    assert_eq!(n.e.poll_timeout(), Some(ms(4550)));
+    assert_eq!(n.e.master(), Some(peer(HIGHER)));
+    // With no master known (after startup), any release counts (RFC behaviour).
+    let mut n = Node::started(config(100));
+    assert_eq!(n.at(1500, advert(LOWER, 0, 100)), vec![probe(1)]);
+    assert_eq!(
+        n.e.poll_timeout(),
+        Some(ms(2050)),
+        "claim lead before 1500 + Skew_Time"
+    );
 }

@@ -57,6 +57,8 @@
 mod announce;
 mod config;
 mod errno;
+#[cfg(feature = "runtime")]
+mod feed;
 mod held;
 mod links;
 mod manager;

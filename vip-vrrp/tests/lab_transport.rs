@@ -301,6 +301,30 @@ fn unicast_over_ipv6_with_global_sources() {
     assert_eq!(stats.total_drops(), 0, "{stats:?}");
 }
 
+#[test]
+fn opened_while_the_link_is_down_receives_once_it_is_up() {
+    let Some((_lab, nodes)) = lab("vrrp-lab-down", 2) else {
+        return;
+    };
+    nodes[1]
+        .run(&["ip", "link", "set", "eth0", "down"])
+        .unwrap();
+    let config = v3_config(58, VIP4);
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let (b, rx_config) = (nodes[1].clone(), config.clone());
+    let rx = std::thread::spawn(move || {
+        receive_until(&b, rx_config, Some(ready_tx), |got, _| !got.is_empty())
+    });
+    ready_rx.recv_timeout(PATIENCE).unwrap();
+    nodes[1].run(&["ip", "link", "set", "eth0", "up"]).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let tx = sender(&nodes[0], vec![(config, 150)], Arc::clone(&stop));
+    let (got, stats) = rx.join().unwrap();
+    stop_sender(&stop, tx);
+    assert!(!got.is_empty(), "{stats:?}");
+    assert_eq!(got[0].source, IpAddr::V4(A4));
+}
+
 /// A v3 advert for `vrid` at `priority`, encoded for `src` -> `dst`.
 fn encode(vrid: u8, priority: u8, vip_addr: &str, src: IpAddr, dst: IpAddr) -> Vec<u8> {
     let family = AddressFamily::of(src);
@@ -505,4 +529,18 @@ fn missing_interface_is_a_typed_error() {
     );
     let core: vip_core::Error = err.into();
     assert!(!core.is_transient(), "{core}");
+
+    // A configured source that is not ours.
+    let err = run_in(&nodes[0], || async {
+        let config = TransportConfig::new("eth0", Version::V3, 1, vec![vip(VIP4)])
+            .with_source("192.0.2.77".parse().unwrap());
+        Transport::new(config).unwrap_err()
+    });
+    assert!(
+        matches!(
+            err,
+            vip_vrrp::socket::TransportError::Config { key: "source", .. }
+        ),
+        "{err:?}"
+    );
 }

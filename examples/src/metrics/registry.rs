@@ -197,6 +197,23 @@ impl Metrics {
             .or_default() += 1;
     }
 
+    /// `sent` adverts sent and `received` valid adverts received by the instance since the
+    /// last call (the wiring copies the transport's counters).
+    pub fn add_adverts(&self, instance: &str, sent: u64, received: u64) {
+        let mut m = self.lock();
+        *m.adverts_sent.entry(instance.to_owned()).or_default() += sent;
+        *m.adverts_received.entry(instance.to_owned()).or_default() += received;
+    }
+
+    /// `n` packets dropped on `interface` for `reason` since the last call.
+    pub fn add_drops(&self, interface: &str, reason: &str, n: u64) {
+        *self
+            .lock()
+            .drops
+            .entry((interface.to_owned(), reason.to_owned()))
+            .or_default() += n;
+    }
+
     /// The text exposition format (version 0.0.4).
     pub fn render(&self) -> String {
         let m = self.lock();

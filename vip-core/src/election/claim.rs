@@ -1,24 +1,43 @@
 //! Fence-first claiming: advertise, probe, fence if needed, re-probe, and only then add.
 //!
 //! Decisions (see also `design.md`):
-//! - The in-use probe starts `in_use_probe_timeout` before the Master_Down_Timer expires, so a
-//!   hard failover still completes at 3 x Master_Adver_Interval + Skew_Time when the probe says
-//!   Free in time. Any advert accepted from the master (and any lower-priority advert a
-//!   preempting backup discards) invalidates the outstanding probe: a result counts only if the
-//!   probe started after the master was last heard.
+//! - **Claim lead.** A master-down claim starts `lead` = `in_use_probe_timeout` (at most one
+//!   Master_Adver_Interval) before the Master_Down_Timer expires: the claiming advert and the
+//!   in-use probe go out then, and the VIPs are added when the timer expires. A hard failover
+//!   therefore still completes at 3 x Master_Adver_Interval + Skew_Time when the probe says
+//!   Free in time, and two backups whose timers expire together (equal priorities, or
+//!   priorities whose Skew_Time truncates to the same centisecond, such as 100 and 101 at 1 s)
+//!   hear each other's claim before either adds: the lower one (RFC 9568 tie-break) returns to
+//!   Backup. This is the one place where vip advertises before the RFC would (by `lead`).
+//! - **Claim hold.** No claim adds before its claiming advert had `claim_hold` (and at least
+//!   `lead`) on the wire; a hold up to `lead` costs a master-down takeover nothing. The
+//!   claiming advert is repeated halfway through the hold, so that a single lost advert does
+//!   not hide the claim. Two claimants that cannot hear each other at all (total loss ending
+//!   inside the hold) can still both add: only fencing or the in-use probe can tell then.
+//! - A probe result counts only if the probe started after the master was last heard: any
+//!   advert accepted from the master (and any lower-priority advert a preempting backup
+//!   discards) drops the outstanding probe. A probe error means "cannot be sure" and counts as
+//!   "in use". A claimant whose Adver_Timer is overdue by more than the probe bound was stalled
+//!   (SIGSTOP, overload) and probes again rather than act on an old answer.
 //! - A priority-0 release starts the probe at once (the Master_Down_Timer is only Skew_Time).
-//! - A preemption (the lower-priority master is alive and holds the VIPs) probes only after the
-//!   claiming advert had `in_use_probe_timeout` to make the master step down.
-//! - A probe error means "cannot be sure" and is treated like "in use".
-//! - With `FencePolicy::Always`, a Master_Down takeover with a known last master fences it even
-//!   when the probe says Free; a priority-0 release, a preemption or an owner start do not.
+//!   A priority-0 advert from a peer other than the master a backup follows is ignored (it
+//!   cannot release what it does not hold); RFC 9568 does not check the sender.
+//! - A preemption (the lower-priority master is alive and holds the VIPs), and an owner (255)
+//!   starting up, probe only after the claiming advert had `lead` to make the current master
+//!   step down; otherwise the probe would find that cooperating master and fence it.
+//! - With `FencePolicy::Always`, a master-down takeover (also one that starts when the role
+//!   becomes Primary after the timer expired) with a known last master fences it even when the
+//!   probe says Free; a priority-0 release, a preemption or an owner start do not.
 //! - After fencing, the VIPs are probed again; only a Free answer adds them. Failure raises an
 //!   alarm and retries after a back-off that doubles from `claim_backoff_initial` to
 //!   `claim_backoff_max`, shortened by up to a quarter by seeded jitter.
 
+use std::time::Duration;
+
 use crate::{Error, FenceOutcome, FenceRequest, InUse, MacAddr, PeerId, Timestamp};
 
 use super::machine::Election;
+use super::timers::centis;
 use super::{Action, Reason, State};
 
 /// Why a claim started (what a Backup's Master_Down_Timer expiry would mean).
@@ -52,7 +71,7 @@ pub(super) enum ProbeResult {
 pub(super) struct Probe {
     pub(super) id: u64,
     pub(super) result: Option<ProbeResult>,
-    /// When the probe was started (an answer older than its bound is stale).
+    /// When the probe was started (an answer older than its bound may be stale).
     pub(super) started: Timestamp,
 }
 
@@ -65,6 +84,7 @@ impl Election {
 
     /// Forgets every claim-related thing (probe, fence, back-off, scheduled probe).
     pub(super) fn reset_claim(&mut self) {
+        self.claim_at = None;
         self.probe = None;
         self.probe_at = None;
         self.fence = None;
@@ -72,17 +92,44 @@ impl Election {
         self.backoff = self.config.claim_backoff_initial;
     }
 
-    /// Backup: when to start the probe ahead of the Master_Down_Timer.
-    pub(super) fn early_probe_deadline(&self) -> Option<Timestamp> {
+    /// The claim lead: how long before the Master_Down_Timer expires a claim starts, and how
+    /// long a claiming advert is on the wire before the claim may add the VIPs. It is
+    /// `in_use_probe_timeout`, but at most one Master_Adver_Interval, so that a backup never
+    /// claims right after hearing the master.
+    pub(super) fn claim_lead(&self) -> Duration {
+        self.config
+            .in_use_probe_timeout
+            .min(centis(self.master_adver_interval))
+    }
+
+    /// Backup: when to start claiming ahead of the Master_Down_Timer. None while ineligible
+    /// (an ineligible backup never claims) and while preempting (the live lower-priority master
+    /// is handled when the timer itself fires).
+    pub(super) fn pre_claim_deadline(&self) -> Option<Timestamp> {
         if self.state != State::Backup
             || !self.eligible
-            || self.probe.is_some()
             || matches!(self.cause, Takeover::Preempt(_))
         {
             return None;
         }
-        self.master_down_timer
-            .map(|t| t - self.config.in_use_probe_timeout)
+        self.master_down_timer.map(|t| t - self.claim_lead())
+    }
+
+    /// Why a Backup takes over, from what its Master_Down_Timer stands for.
+    pub(super) fn takeover_reason(&self) -> (Reason, Takeover) {
+        match self.cause {
+            Takeover::Released(peer) => (Reason::MasterReleased { peer }, self.cause),
+            Takeover::Preempt(peer) => (Reason::Preempt { peer }, self.cause),
+            _ => (Reason::MasterDown, Takeover::MasterDown),
+        }
+    }
+
+    /// Starts claiming `claim_lead` before the Master_Down_Timer expires: the claiming advert
+    /// and the in-use probe go out now, the VIPs are added when the timer would have fired.
+    pub(super) fn pre_claim(&mut self, now: Timestamp) {
+        let expiry = self.master_down_timer.take();
+        let (reason, takeover) = self.takeover_reason();
+        self.enter_claiming(now, reason, takeover, expiry);
     }
 
     pub(super) fn start_probe(&mut self, now: Timestamp) {
@@ -110,7 +157,24 @@ impl Election {
     }
 
     /// Enters Claiming: advertise at the effective priority, then make sure the VIPs are free.
-    pub(super) fn enter_claiming(&mut self, now: Timestamp, reason: Reason, takeover: Takeover) {
+    /// Nothing is added or fenced before `claim_at` (default: `claim_lead` from now).
+    pub(super) fn enter_claiming(
+        &mut self,
+        now: Timestamp,
+        reason: Reason,
+        takeover: Takeover,
+        claim_at: Option<Timestamp>,
+    ) {
+        let lead = self.claim_lead();
+        // Our claiming advert goes out now; nothing is added before a competing claimant's
+        // advert had `claim_hold` (at least the claim lead) to reach us.
+        let not_before = now + lead.max(self.config.claim_hold);
+        let not_before = match claim_at {
+            // A pre-claim: the advert is `lead` early, the VIPs come at the timer's expiry.
+            Some(expiry) => expiry.max(now + self.config.claim_hold),
+            None => not_before,
+        };
+        self.claim_at = Some(not_before);
         self.master_down_timer = None;
         self.master = None;
         self.fence = None;
@@ -118,20 +182,20 @@ impl Election {
         self.probe_at = None;
         self.backoff = self.config.claim_backoff_initial;
         self.takeover = takeover;
-        // Another backup may claim at the same instant (equal or close priorities): with a
-        // claim hold, wait until its claiming advert has arrived before adding.
-        self.claim_hold = match takeover {
-            Takeover::Owner => None,
-            _ if self.config.claim_hold.is_zero() => None,
-            _ => Some(now + self.config.claim_hold),
-        };
         self.transition(now, State::Claiming, reason);
         self.send_advert(now, self.effective);
+        // Repeat the claiming advert halfway through the hold, so that one lost advert does not
+        // hide this claim from a competing claimant.
+        let half = not_before.saturating_since(now) / 2;
+        if !half.is_zero() {
+            self.adver_timer = self.adver_timer.map(|t| t.min(now + half));
+        }
         match takeover {
-            Takeover::Preempt(_) => {
-                // The lower master still holds the VIPs: give it time to step down.
+            Takeover::Preempt(_) | Takeover::Owner => {
+                // A live lower-priority master may still hold the VIPs: give it time to hear
+                // our advert and step down before probing.
                 self.probe = None;
-                self.probe_at = Some(now + self.config.in_use_probe_timeout);
+                self.probe_at = Some(now + lead);
             }
             _ => {
                 if self.probe.is_none() {
@@ -180,23 +244,19 @@ impl Election {
 
     /// Decides what the claim does next from the probe result in hand.
     pub(super) fn claim_step(&mut self, now: Timestamp) {
-        if self.state != State::Claiming || self.fence.is_some() {
+        if self.state != State::Claiming
+            || self.fence.is_some()
+            || self.claim_at.is_some_and(|t| now < t)
+        {
             return;
         }
+        self.claim_at = None;
         let Some(result) = self.probe.as_ref().and_then(|p| p.result.clone()) else {
             return;
         };
-        // Stall: the Adver_Timer is overdue by more than the probe's bound, so the daemon was
-        // stopped (SIGSTOP, overload) and the answer in hand describes the segment as it was
-        // before the stall. Probe again rather than act on it.
-        if self
-            .adver_timer
-            .is_some_and(|t| now > t + self.config.in_use_probe_timeout)
-            && self
-                .probe
-                .as_ref()
-                .is_some_and(|p| now.saturating_since(p.started) > self.config.in_use_probe_timeout)
-        {
+        if self.stalled(now) {
+            // The daemon was stopped (SIGSTOP, overload) long enough that the answer in hand
+            // describes the segment as it was before the stall: probe again.
             self.start_probe(now);
             return;
         }
@@ -209,8 +269,6 @@ impl Election {
                 if always && !self.fenced {
                     self.probe = None;
                     self.start_fence(None);
-                } else if self.claim_hold.is_some_and(|t| now < t) {
-                    // Wait for the hold to pass (the timer calls claim_step again).
                 } else {
                     self.become_master(now);
                 }
@@ -243,6 +301,17 @@ impl Election {
         }
     }
 
+    /// True when the Adver_Timer is overdue by more than the probe's bound and the probe
+    /// answer in hand is older than that bound: the machine was not run for a while.
+    fn stalled(&self, now: Timestamp) -> bool {
+        let bound = self.config.in_use_probe_timeout;
+        self.adver_timer.is_some_and(|t| now > t + bound)
+            && self
+                .probe
+                .as_ref()
+                .is_some_and(|p| now.saturating_since(p.started) > bound)
+    }
+
     fn become_master(&mut self, now: Timestamp) {
         let reason = if self.fenced {
             Reason::Fenced
@@ -251,7 +320,6 @@ impl Election {
         };
         self.probe = None;
         self.fenced = false;
-        self.claim_hold = None;
         self.backoff = self.config.claim_backoff_initial;
         self.holding = true;
         self.push(Action::AddVips(self.config.vips.clone()));
@@ -276,6 +344,6 @@ impl Election {
         self.alarm(now, Reason::VipRemovedExternally);
         self.remove_vips();
         self.probe = None;
-        self.enter_claiming(now, Reason::VipRemovedExternally, Takeover::Other);
+        self.enter_claiming(now, Reason::VipRemovedExternally, Takeover::Other, None);
     }
 }

@@ -68,13 +68,14 @@ pub struct ElectionConfig {
     /// The in-use probe's time bound. The machine starts the probe this long before the
     /// master-down timer expires, so its answer is ready when the timer fires.
     pub in_use_probe_timeout: Duration,
-    /// How long a claimant waits, after its claiming advert, before it adds the VIPs, so that
-    /// a competing claimant's advert sent at the same moment is heard first. Zero (the
-    /// default) keeps a hard failover at the protocol bound (3 x advert + skew) but lets two
-    /// backups whose Master_Down_Timers expire within one LAN delay of each other (equal or
-    /// very close priorities) both add the VIPs, until each hears the other (one LAN delay
-    /// plus the removal). A hold of at least the LAN's one-way delay closes that race, at the
-    /// cost of the hold on every takeover. An owner (priority 255) never waits.
+    /// How long a claimant's claiming advert must have been on the wire before it adds the
+    /// VIPs, so that a competing claimant's advert sent at the same moment is heard first.
+    /// The machine already starts a master-down claim (advert and in-use probe) up to
+    /// `in_use_probe_timeout` (at most one Master_Adver_Interval) before the
+    /// Master_Down_Timer expires and holds the claim for that lead, so a hold up to that lead
+    /// costs nothing: the VIPs are still added when the timer expires (3 x advert + skew).
+    /// A longer hold (for a LAN whose one-way delay can exceed the lead) delays every
+    /// takeover by the difference. Zero (the default) relies on the lead alone.
     pub claim_hold: Duration,
     /// First back-off after a failed claim (VIP still in use after fencing).
     pub claim_backoff_initial: Duration,
@@ -84,8 +85,8 @@ pub struct ElectionConfig {
 
 impl ElectionConfig {
     /// A config with RFC defaults: priority 100, 1 s adverts, preempt on, no delay, no checks, no
-    /// role gating, no fencer, a 50 ms in-use probe, no claim hold and 200 ms..5 s claim
-    /// back-off.
+    /// role gating, no fencer, a 50 ms in-use probe, no claim hold beyond the claim lead and
+    /// 200 ms..5 s claim back-off.
     pub fn new(vrid: u8, local_addr: IpAddr, vips: Vec<Vip>) -> Self {
         ElectionConfig {
             vrid,

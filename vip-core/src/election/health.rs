@@ -75,7 +75,7 @@ impl Election {
         } else if !fault && self.state == State::Fault {
             self.enter_backup(now, Reason::FaultCleared);
             if self.effective.is_owner() && self.eligible {
-                self.enter_claiming(now, Reason::Owner, Takeover::Owner);
+                self.enter_claiming(now, Reason::Owner, Takeover::Owner, None);
             }
         }
     }
@@ -104,7 +104,7 @@ impl Election {
             return;
         }
         if self.effective.is_owner() {
-            self.enter_claiming(now, Reason::Owner, Takeover::Owner);
+            self.enter_claiming(now, Reason::Owner, Takeover::Owner, None);
         } else if self.master_down_timer.is_none() {
             // The Master_Down_Timer expired while we were ineligible: nobody is master. That
             // is a master-down takeover (a released master keeps its release): with
@@ -113,7 +113,7 @@ impl Election {
                 Takeover::Released(peer) => Takeover::Released(peer),
                 _ => Takeover::MasterDown,
             };
-            self.enter_claiming(now, Reason::RoleGained, takeover);
+            self.enter_claiming(now, Reason::RoleGained, takeover, None);
         }
     }
 

@@ -15,6 +15,12 @@ use super::{
     Version,
 };
 
+/// Our Advertisement_Interval; a zero interval (forbidden on the wire) counts as 1 cs so that
+/// timers always move forward.
+fn advertisement_interval(config: &ElectionConfig) -> Interval {
+    config.advert_interval.max(Interval::from_centis(1))
+}
+
 /// One election instance (one VRID on one interface).
 ///
 /// Drive it with [`Election::handle`], carry out what [`Election::poll_action`] returns, and
@@ -59,6 +65,9 @@ pub struct Election {
     pub(super) probe: Option<Probe>,
     /// When to start the next probe while Claiming (settle time or back-off).
     pub(super) probe_at: Option<Timestamp>,
+    /// Claiming: no VIP is added (and nobody fenced) before this instant, so that our claiming
+    /// advert reaches a competing claimant first.
+    pub(super) claim_at: Option<Timestamp>,
     /// The outstanding fence id while Claiming.
     pub(super) fence: Option<u64>,
     /// Whether this claim round fenced already.
@@ -67,9 +76,6 @@ pub struct Election {
     pub(super) takeover: Takeover,
     /// The next claim back-off (before jitter).
     pub(super) backoff: Duration,
-    /// Claiming: the VIPs are not added before this instant, so that a competing claimant's
-    /// advert (sent at the same moment) is heard first.
-    pub(super) claim_hold: Option<Timestamp>,
 }
 
 impl Election {
@@ -80,7 +86,7 @@ impl Election {
         let mut e = Election {
             local: PeerId(config.local_addr),
             effective: config.priority,
-            master_adver_interval: config.advert_interval,
+            master_adver_interval: advertisement_interval(&config),
             eligible: !config.role_gated,
             backoff: config.claim_backoff_initial,
             config,
@@ -102,10 +108,10 @@ impl Election {
             next_id: 1,
             probe: None,
             probe_at: None,
+            claim_at: None,
             fence: None,
             fenced: false,
             takeover: Takeover::MasterDown,
-            claim_hold: None,
         };
         e.effective = e.compute_priority();
         e
@@ -134,7 +140,7 @@ impl Election {
     }
 
     /// When to call [`Election::handle`] with [`Input::Timer`] next: the earliest pending
-    /// deadline (Adver_Timer, Master_Down_Timer, the in-use probe's lead time, the claim
+    /// deadline (Adver_Timer, Master_Down_Timer, the claim's lead time before it, the claim
     /// back-off or the end of preempt_delay).
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         let mut best: Option<Timestamp> = None;
@@ -146,13 +152,13 @@ impl Election {
         match self.state {
             State::Backup => {
                 consider(self.master_down_timer);
-                consider(self.early_probe_deadline());
+                consider(self.pre_claim_deadline());
                 consider(self.preempt_at);
             }
             State::Claiming => {
                 consider(self.adver_timer);
                 consider(self.probe_at);
-                consider(self.claim_hold);
+                consider(self.claim_at);
             }
             State::Master => consider(self.adver_timer),
             State::Initialize | State::Fault => {}
@@ -242,7 +248,7 @@ impl Election {
     pub(super) fn send_advert(&mut self, now: Timestamp, priority: Priority) {
         self.push(Action::SendAdvert { priority });
         if !priority.is_release() {
-            self.adver_timer = Some(now + centis(self.config.advert_interval));
+            self.adver_timer = Some(now + centis(advertisement_interval(&self.config)));
         }
     }
 
@@ -288,14 +294,18 @@ impl Election {
             return;
         }
         self.started = Some(now);
-        self.master_adver_interval = self.config.advert_interval;
+        if self.holding {
+            // Left on the interface by Stop(Keep): nobody vouches for them any more.
+            self.remove_vips();
+        }
+        self.master_adver_interval = advertisement_interval(&self.config);
         self.preempt_at =
             (!self.config.preempt_delay.is_zero()).then(|| now + self.config.preempt_delay);
         if let Some(reason) = self.fault_reason() {
             self.transition(now, State::Fault, reason);
         } else if self.effective.is_owner() && self.eligible {
             // 6.4.1: the owner transitions to Master at once (through Claiming here).
-            self.enter_claiming(now, Reason::Owner, Takeover::Owner);
+            self.enter_claiming(now, Reason::Owner, Takeover::Owner, None);
         } else {
             // 6.4.1: Master_Down_Timer = Master_Down_Interval, -> Backup.
             self.enter_backup(now, Reason::Started);
@@ -304,6 +314,10 @@ impl Election {
 
     fn on_stop(&mut self, now: Timestamp, mode: StopMode) {
         if self.state == State::Initialize {
+            if mode == StopMode::Release && self.holding {
+                // VIPs kept by an earlier Stop(Keep): release them now.
+                self.remove_vips();
+            }
             return;
         }
         if mode == StopMode::Release {
@@ -337,10 +351,9 @@ impl Election {
                         return;
                     }
                 }
-                if self.early_probe_deadline().is_some_and(|t| now >= t) {
-                    self.start_probe(now);
-                }
-                if self.master_down_timer.is_some_and(|t| now >= t) {
+                if self.pre_claim_deadline().is_some_and(|t| now >= t) {
+                    self.pre_claim(now);
+                } else if self.master_down_timer.is_some_and(|t| now >= t) {
                     self.on_master_down(now);
                 }
             }
@@ -352,8 +365,8 @@ impl Election {
                     self.probe_at = None;
                     self.start_probe(now);
                 }
-                if self.claim_hold.is_some_and(|t| now >= t) {
-                    self.claim_hold = None;
+                if self.claim_at.is_some_and(|t| now >= t) {
+                    self.claim_at = None;
                     self.claim_step(now);
                 }
             }
@@ -376,12 +389,8 @@ impl Election {
             self.probe = None;
             return;
         }
-        let (reason, takeover) = match self.cause {
-            Takeover::Released(peer) => (Reason::MasterReleased { peer }, self.cause),
-            Takeover::Preempt(peer) => (Reason::Preempt { peer }, self.cause),
-            _ => (Reason::MasterDown, Takeover::MasterDown),
-        };
-        self.enter_claiming(now, reason, takeover);
+        let (reason, takeover) = self.takeover_reason();
+        self.enter_claiming(now, reason, takeover, None);
     }
 
     /// preempt_delay ended: preempt a known lower-priority master now.
@@ -392,7 +401,7 @@ impl Election {
         {
             self.master_down_timer = None;
             self.master = None;
-            self.enter_claiming(now, Reason::Preempt { peer }, Takeover::Preempt(peer));
+            self.enter_claiming(now, Reason::Preempt { peer }, Takeover::Preempt(peer), None);
         }
     }
 
@@ -433,6 +442,12 @@ impl Election {
     /// 6.4.2: Backup receives an advert.
     fn backup_advert(&mut self, now: Timestamp, adv: &Advert) {
         if adv.priority.is_release() {
+            if self.master.is_some_and(|(master, _)| master != adv.from) {
+                // vip refinement: a peer that is not the master we follow cannot release the
+                // VIPs; shortening the timer would only make us probe (and perhaps fence) a
+                // live master.
+                return;
+            }
             // Master_Down_Timer = Skew_Time; start the in-use probe now so that its answer is
             // ready when the timer fires.
             self.master = None;

@@ -13,6 +13,8 @@ mod health;
 mod input;
 mod jitter;
 mod machine;
+#[cfg(test)]
+mod props;
 mod state;
 mod timers;
 

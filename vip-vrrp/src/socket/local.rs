@@ -52,6 +52,23 @@ pub(crate) fn default_source(
     })
 }
 
+/// Checks that `source` is an address of this host (of any interface).
+pub(crate) fn check_source(source: IpAddr) -> Result<(), TransportError> {
+    let addrs =
+        sys::interface_addresses().map_err(TransportError::io("listing interface addresses"))?;
+    if addrs.iter().any(|(_, a)| *a == source) {
+        Ok(())
+    } else {
+        Err(TransportError::Config {
+            key: "source",
+            problem: format!(
+                "{source} is not an address of this host (hint: add it first, or fix the \
+                 source address)"
+            ),
+        })
+    }
+}
+
 /// fe80::/10.
 pub(crate) fn is_link_local(a: &Ipv6Addr) -> bool {
     a.segments()[0] & 0xffc0 == 0xfe80

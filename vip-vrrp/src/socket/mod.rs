@@ -20,6 +20,9 @@ mod config;
 mod error;
 mod ipv4;
 mod local;
+mod mismatch;
+#[cfg(feature = "runtime")]
+mod runtime;
 mod stats;
 mod sys;
 mod transport;

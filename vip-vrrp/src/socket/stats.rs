@@ -135,7 +135,7 @@ pub struct StatsSnapshot {
     pub send_errors: u64,
     /// Accepted adverts whose address list differs from ours (keepalived drops those).
     pub address_mismatch: u64,
-    /// Accepted adverts whose interval differs from ours (keepalived v2 drops those).
+    /// Accepted v2 adverts whose interval differs from ours (keepalived v2 drops those).
     pub interval_mismatch: u64,
     /// Drops by reason, only the reasons that occurred.
     pub drops: Vec<(DropReason, u64)>,

@@ -5,16 +5,16 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::num::NonZeroU32;
 use std::ops::Range;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, SockFilter, Socket, Type};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use vip_core::Priority;
-use vip_core::election::Advert;
+use vip_core::election::{Advert, Version};
 
 use super::local::{self, LocalAddresses};
+use super::mismatch::MismatchLog;
 use super::{DropReason, Mode, TransportConfig, TransportError, TransportStats, ipv4, sys};
 use crate::wire::{AddressFamily, Packet, Repr, RxContext, TxContext, VRRP_PROTOCOL, VRRP_TTL};
 use crate::wire::{VridSet, WireError};
@@ -73,8 +73,7 @@ pub struct Transport {
     rx_ctx: RxContext,
     local: LocalAddresses,
     stats: Arc<TransportStats>,
-    address_mismatch: AtomicBool,
-    interval_mismatch: AtomicBool,
+    mismatch: MismatchLog,
 }
 
 /// The IP facts of one received datagram, before validation.
@@ -89,7 +88,8 @@ impl Transport {
     /// Opens the sockets for `config`.
     ///
     /// # Errors
-    /// [`TransportError::Config`] for an inconsistent configuration,
+    /// [`TransportError::Config`] for an inconsistent configuration or a configured source
+    /// address that is not ours,
     /// [`TransportError::InterfaceNotFound`], [`TransportError::NoSourceAddress`] when no
     /// source is configured and the interface has none, and [`TransportError::Io`] when a
     /// socket call fails (EPERM without CAP_NET_RAW) or when called outside a tokio runtime.
@@ -97,7 +97,10 @@ impl Transport {
         let family = config.validate()?;
         let ifindex = local::if_index(&config.interface)?;
         let source = match config.source {
-            Some(s) => s,
+            Some(s) => {
+                local::check_source(s)?;
+                s
+            }
             None => local::default_source(&config.interface, family, &config.addresses)?,
         };
         let destinations = match (&config.mode, family) {
@@ -135,8 +138,7 @@ impl Transport {
             rx_ctx,
             local: LocalAddresses::new(vec![source]),
             stats: Arc::default(),
-            address_mismatch: AtomicBool::new(false),
-            interval_mismatch: AtomicBool::new(false),
+            mismatch: MismatchLog::default(),
             config,
         })
     }
@@ -338,48 +340,20 @@ impl Transport {
         let ctx = self.rx_ctx.packet(src, dst, ttl);
         let repr = Repr::parse(&packet, &ctx).map_err(|e| drop(DropReason::Wire(e)))?;
         let advert = repr.to_advert(src, &self.config.addresses);
-        self.note_mismatches(&repr, &advert, src);
+        self.mismatch.note(
+            &self.stats,
+            src,
+            repr.vrid,
+            advert.address_mismatch,
+            repr.max_advert_interval,
+            (self.config.version == Version::V2).then_some(self.config.advert_interval),
+        );
         Ok(Received {
             repr,
             source: src,
             destination: dst,
             advert,
         })
-    }
-
-    /// Counts adverts whose address list or interval differ from ours, and logs loudly when
-    /// that starts and when it ends: keepalived drops such adverts, so two masters may result.
-    fn note_mismatches(&self, repr: &Repr, advert: &Advert, src: IpAddr) {
-        let addresses = advert.address_mismatch;
-        if addresses {
-            self.stats.count_address_mismatch();
-        }
-        if self.address_mismatch.swap(addresses, Ordering::Relaxed) != addresses {
-            if addresses {
-                tracing::warn!(
-                    %src, vrid = repr.vrid,
-                    "VRRP advert address list differs from ours; keepalived peers drop such \
-                     adverts, so two masters may result"
-                );
-            } else {
-                tracing::info!(%src, vrid = repr.vrid, "VRRP advert address lists agree again");
-            }
-        }
-        let interval = repr.max_advert_interval != self.config.advert_interval;
-        if interval {
-            self.stats.count_interval_mismatch();
-        }
-        if self.interval_mismatch.swap(interval, Ordering::Relaxed) != interval {
-            if interval {
-                tracing::warn!(
-                    %src, vrid = repr.vrid, theirs = %repr.max_advert_interval,
-                    ours = %self.config.advert_interval,
-                    "VRRP advert interval differs from ours; keepalived v2 peers drop such adverts"
-                );
-            } else {
-                tracing::info!(%src, vrid = repr.vrid, "VRRP advert intervals agree again");
-            }
-        }
     }
 }
 

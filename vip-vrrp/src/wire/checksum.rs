@@ -7,58 +7,78 @@ use super::repr::VRRP_PROTOCOL;
 /// Adds `data` to a running one's-complement sum. Summing big-endian 32-bit words into a 64-bit
 /// accumulator and folding later gives the same result as summing 16-bit words (RFC 1071
 /// section 2), with fewer steps. An odd trailing byte is padded with a zero on the right.
+#[inline]
 pub(crate) fn sum_bytes(mut acc: u64, data: &[u8]) -> u64 {
-    let mut words = data.chunks_exact(4);
-    for w in &mut words {
-        acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+    let (words, rest) = data.as_chunks::<4>();
+    for w in words {
+        acc += u64::from(u32::from_be_bytes(*w));
     }
-    let rest = words.remainder();
-    let mut tail = [0u8; 4];
-    if let Some(dst) = tail.get_mut(..rest.len()) {
-        dst.copy_from_slice(rest);
-    }
+    let tail = match *rest {
+        [a] => [a, 0, 0, 0],
+        [a, b] => [a, b, 0, 0],
+        [a, b, c] => [a, b, c, 0],
+        _ => [0; 4],
+    };
     acc + u64::from(u32::from_be_bytes(tail))
 }
 
 /// Folds a running sum to 16 bits (end-around carry).
-pub(crate) fn fold(mut acc: u64) -> u16 {
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    // The loop leaves acc <= 0xffff.
+#[inline]
+pub(crate) fn fold(acc: u64) -> u16 {
+    // Branch-free: after these four steps any u64 is at most 0xffff (2^33, 0x2ffff, 0x10001,
+    // then 0xffff).
+    let acc = (acc & 0xffff_ffff) + (acc >> 32);
+    let acc = (acc & 0xffff) + (acc >> 16);
+    let acc = (acc & 0xffff) + (acc >> 16);
+    let acc = (acc & 0xffff) + (acc >> 16);
     u16::try_from(acc).unwrap_or(0xffff)
 }
 
 /// The one's-complement sum of the IPv4 or IPv6 pseudo-header for a VRRP message of `len`
 /// bytes. Mixed families (which callers reject earlier) sum both addresses as given.
+#[inline]
 pub(crate) fn pseudo_header_sum(src: IpAddr, dst: IpAddr, len: usize) -> u64 {
-    let mut acc = 0u64;
-    for addr in [src, dst] {
-        acc = match addr {
-            IpAddr::V4(a) => acc + u64::from(a.to_bits()),
-            IpAddr::V6(a) => {
-                let b = a.to_bits();
-                acc + (b as u64 & 0xffff_ffff)
-                    + ((b >> 32) as u64 & 0xffff_ffff)
-                    + ((b >> 64) as u64 & 0xffff_ffff)
-                    + ((b >> 96) as u64 & 0xffff_ffff)
-            }
-        };
-    }
+    let addrs = match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => u64::from(s.to_bits()) + u64::from(d.to_bits()),
+        (s, d) => addr_sum(s) + addr_sum(d),
+    };
     // Both pseudo-header forms end with the protocol and the upper-layer length; the zero
     // padding between them does not change the sum.
-    acc + u64::from(VRRP_PROTOCOL) + len as u64
+    addrs + u64::from(VRRP_PROTOCOL) + len as u64
+}
+
+/// The one's-complement contribution of an address (as 32-bit words).
+#[inline]
+fn addr_sum(addr: IpAddr) -> u64 {
+    match addr {
+        IpAddr::V4(a) => u64::from(a.to_bits()),
+        IpAddr::V6(a) => {
+            let b = a.to_bits();
+            let words = [
+                b as u32,
+                (b >> 32) as u32,
+                (b >> 64) as u32,
+                (b >> 96) as u32,
+            ];
+            words.iter().map(|&w| u64::from(w)).sum()
+        }
+    }
 }
 
 /// The checksum field value for a message whose running sum (with a zero checksum field) is
 /// `acc`.
+#[inline]
 pub(crate) fn finish(acc: u64) -> u16 {
     !fold(acc)
 }
 
 /// True if a running sum over a message including its checksum field verifies.
+#[inline]
 pub(crate) fn verifies(acc: u64) -> bool {
-    fold(acc) == 0xffff
+    // Folding keeps the value modulo 0xffff (0x10000 = 1 mod 0xffff) and never turns a non-zero
+    // sum into 0, so the folded sum is 0xffff exactly when the sum is a non-zero multiple of
+    // 0xffff. One multiply instead of the folding steps.
+    acc != 0 && acc.is_multiple_of(0xffff)
 }
 
 #[cfg(test)]
@@ -88,6 +108,62 @@ mod tests {
                 reference(&data[..n]),
                 "len {n}"
             );
+        }
+    }
+
+    #[test]
+    fn fold_matches_the_end_around_carry_loop() {
+        let looped = |mut acc: u64| {
+            while acc > 0xffff {
+                acc = (acc & 0xffff) + (acc >> 16);
+            }
+            acc as u16
+        };
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for v in [
+            0,
+            0xffff,
+            0x1_0000,
+            0x1_ffff,
+            0xffff_ffff,
+            u64::MAX,
+            u64::MAX - 1,
+        ] {
+            assert_eq!(fold(v), looped(v), "{v:#x}");
+        }
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for v in [x, x >> 20, x >> 40] {
+                assert_eq!(fold(v), looped(v), "{v:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn verifies_agrees_with_folding() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for v in [
+            0u64,
+            0xffff,
+            0x1_fffe,
+            0xfffe,
+            0x1_0000,
+            u64::MAX,
+            0xffff * 0xffff,
+        ] {
+            assert_eq!(verifies(v), fold(v) == 0xffff, "{v:#x}");
+        }
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = x >> 24;
+            let on = v - v % 0xffff;
+            for v in [v, on, on + 1] {
+                assert_eq!(verifies(v), fold(v) == 0xffff, "{v:#x}");
+            }
         }
     }
 

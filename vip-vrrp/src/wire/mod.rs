@@ -8,9 +8,9 @@
 //!   [`RxContext`] (what the IP layer and the configuration know), and [`Repr::emit`] writes a
 //!   packet and its checksum for a [`TxContext`].
 //!
-//! Addresses live in an [`AddressList`]: raw network-order bytes kept inline for up to
-//! [`AddressList::INLINE_BYTES`] bytes (16 IPv4 or 4 IPv6 addresses), spilling to the heap only
-//! beyond that. Parsing a typical advert therefore never allocates.
+//! Addresses live in an [`AddressList`], owned by the `Repr`: up to [`AddressList::INLINE`]
+//! addresses inline (one 16-byte slot each), spilling to the heap only beyond that. Parsing a
+//! typical advert therefore never allocates, and a `Repr` does not borrow the packet.
 //!
 //! # Checksums
 //! - v2: over the VRRP message only.

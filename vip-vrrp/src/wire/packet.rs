@@ -59,6 +59,7 @@ pub struct Packet<T: AsRef<[u8]>> {
 
 impl<T: AsRef<[u8]>> Packet<T> {
     /// Wraps a buffer without checking its length.
+    #[inline]
     pub const fn new_unchecked(buffer: T) -> Packet<T> {
         Packet { buffer }
     }
@@ -67,6 +68,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     ///
     /// # Errors
     /// See [`Packet::check_len`].
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Packet<T>, WireError> {
         let packet = Packet::new_unchecked(buffer);
         packet.check_len()?;
@@ -80,6 +82,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// [`WireError::Truncated`] if the buffer is shorter than the fixed header (16 bytes for
     /// v2); [`WireError::AddressCountMismatch`] if a v2 buffer is shorter than its address
     /// count says.
+    #[inline]
     pub fn check_len(&self) -> Result<(), WireError> {
         let data = self.buffer.as_ref();
         let Some(&ver_type) = data.first() else {
@@ -105,51 +108,61 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// The whole underlying buffer.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         self.buffer.as_ref()
     }
 
     /// The version field (2 or 3 for valid packets).
+    #[inline]
     pub fn version(&self) -> u8 {
         self.buffer.as_ref()[field::VER_TYPE] >> 4
     }
 
     /// The type field (1 = ADVERTISEMENT).
+    #[inline]
     pub fn kind(&self) -> u8 {
         self.buffer.as_ref()[field::VER_TYPE] & 0x0f
     }
 
     /// The virtual router id.
+    #[inline]
     pub fn vrid(&self) -> u8 {
         self.buffer.as_ref()[field::VRID]
     }
 
     /// The raw priority.
+    #[inline]
     pub fn priority(&self) -> u8 {
         self.buffer.as_ref()[field::PRIORITY]
     }
 
     /// The number of addresses.
+    #[inline]
     pub fn count_addrs(&self) -> u8 {
         self.buffer.as_ref()[field::COUNT_ADDRS]
     }
 
     /// v2: the authentication type (0 none, 1 simple text, 2 IP AH).
+    #[inline]
     pub fn auth_type(&self) -> u8 {
         self.buffer.as_ref()[field::AUTH_TYPE]
     }
 
     /// v2: the raw advertisement interval in seconds.
+    #[inline]
     pub fn adver_int(&self) -> u8 {
         self.buffer.as_ref()[field::ADVER_INT]
     }
 
     /// v3: the 4 reserved bits before the interval (sent as zero, ignored on receipt).
+    #[inline]
     pub fn reserved(&self) -> u8 {
         self.buffer.as_ref()[field::MAX_ADVER_INT.start] >> 4
     }
 
     /// v3: the raw 12-bit Max Advertise Interval in centiseconds.
+    #[inline]
     pub fn max_advert_interval(&self) -> u16 {
         let d = self.buffer.as_ref();
         u16::from_be_bytes([
@@ -159,6 +172,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// The checksum field.
+    #[inline]
     pub fn checksum(&self) -> u16 {
         let d = self.buffer.as_ref();
         u16::from_be_bytes([d[field::CHECKSUM.start], d[field::CHECKSUM.start + 1]])
@@ -166,6 +180,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// The address bytes, in network order: `4 x count_addrs` bytes for v2, everything after
     /// the header for v3 (whose address size depends on the IP family).
+    #[inline]
     pub fn addresses(&self) -> &[u8] {
         let d = self.buffer.as_ref();
         if self.version() == 2 {
@@ -176,6 +191,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// v2: the 8 authentication data bytes that follow the addresses.
+    #[inline]
     pub fn auth_data(&self) -> [u8; 8] {
         let at = self.v2_auth_offset();
         let mut out = [0u8; 8];
@@ -188,6 +204,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// The message is the whole buffer. v2 accepts only [`ChecksumMode::MessageOnly`], v3 over
     /// IPv6 only [`ChecksumMode::PseudoHeader`], v3 over IPv4 either (message-only is tried
     /// first, as RFC 9568 section 5.2.8 specifies it).
+    #[inline]
     pub fn checksum_form(&self, src: IpAddr, dst: IpAddr) -> Option<ChecksumMode> {
         let data = self.buffer.as_ref();
         let sum = checksum::sum_bytes(0, data);
@@ -205,6 +222,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         None
     }
 
+    #[inline]
     fn v2_auth_offset(&self) -> usize {
         field::HEADER_LEN + 4 * usize::from(self.count_addrs())
     }
@@ -212,65 +230,77 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// The whole underlying buffer, mutable.
+    #[inline]
     pub fn buffer_mut(&mut self) -> &mut [u8] {
         self.buffer.as_mut()
     }
 
     /// Sets the version and the type fields.
+    #[inline]
     pub fn set_version_and_kind(&mut self, version: u8, kind: u8) {
         self.buffer.as_mut()[field::VER_TYPE] = (version << 4) | (kind & 0x0f);
     }
 
     /// Sets the version field, keeping the type.
+    #[inline]
     pub fn set_version(&mut self, version: u8) {
         let kind = self.kind();
         self.set_version_and_kind(version, kind);
     }
 
     /// Sets the type field, keeping the version.
+    #[inline]
     pub fn set_kind(&mut self, kind: u8) {
         let version = self.version();
         self.set_version_and_kind(version, kind);
     }
 
     /// Sets the virtual router id.
+    #[inline]
     pub fn set_vrid(&mut self, vrid: u8) {
         self.buffer.as_mut()[field::VRID] = vrid;
     }
 
     /// Sets the priority.
+    #[inline]
     pub fn set_priority(&mut self, priority: u8) {
         self.buffer.as_mut()[field::PRIORITY] = priority;
     }
 
     /// Sets the number of addresses.
+    #[inline]
     pub fn set_count_addrs(&mut self, count: u8) {
         self.buffer.as_mut()[field::COUNT_ADDRS] = count;
     }
 
     /// v2: sets the authentication type.
+    #[inline]
     pub fn set_auth_type(&mut self, auth_type: u8) {
         self.buffer.as_mut()[field::AUTH_TYPE] = auth_type;
     }
 
     /// v2: sets the advertisement interval in seconds.
+    #[inline]
     pub fn set_adver_int(&mut self, secs: u8) {
         self.buffer.as_mut()[field::ADVER_INT] = secs;
     }
 
     /// v3: sets the Max Advertise Interval (low 12 bits of `centis`) and zeroes the reserved
     /// bits.
+    #[inline]
     pub fn set_max_advert_interval(&mut self, centis: u16) {
         let bytes = (centis & 0x0fff).to_be_bytes();
         self.buffer.as_mut()[field::MAX_ADVER_INT].copy_from_slice(&bytes);
     }
 
     /// Sets the checksum field.
+    #[inline]
     pub fn set_checksum(&mut self, value: u16) {
         self.buffer.as_mut()[field::CHECKSUM].copy_from_slice(&value.to_be_bytes());
     }
 
     /// The address bytes, mutable (see [`Packet::addresses`]); set `count_addrs` first for v2.
+    #[inline]
     pub fn addresses_mut(&mut self) -> &mut [u8] {
         let end = if self.version() == 2 {
             self.v2_auth_offset()
@@ -282,6 +312,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 
     /// v2: writes the 8 authentication data bytes after the addresses (set `count_addrs`
     /// first).
+    #[inline]
     pub fn set_auth_data(&mut self, data: [u8; 8]) {
         let at = self.v2_auth_offset();
         self.buffer.as_mut()[at..at + field::AUTH_DATA_LEN].copy_from_slice(&data);
@@ -289,6 +320,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 
     /// Computes and writes the checksum over the whole buffer. `mode` matters only for v3
     /// over IPv4; v2 always uses the message only and v3 over IPv6 the pseudo-header.
+    #[inline]
     pub fn fill_checksum(&mut self, src: IpAddr, dst: IpAddr, mode: ChecksumMode) {
         self.set_checksum(0);
         let data = self.buffer.as_ref();

@@ -3,8 +3,11 @@
 use vip_core::election::Version;
 use vip_core::{Interval, Priority};
 
+use super::checksum;
 use super::packet::field;
-use super::{AddressFamily, AddressList, Auth, Packet, RxContext, TxContext, WireError};
+use super::{
+    AddressFamily, AddressList, Auth, ChecksumMode, Packet, RxContext, TxContext, WireError,
+};
 
 /// The IP protocol number of VRRP.
 pub const VRRP_PROTOCOL: u8 = 112;
@@ -44,15 +47,20 @@ impl Repr {
     /// Checks, in order: length of the fixed header, IP family of source and destination, TTL,
     /// version, type, length against the address count, checksum, VRID, interval, and (v2)
     /// authentication. v3 over IPv4 accepts both checksum forms. Never panics, never allocates
-    /// for up to [`AddressList::INLINE_BYTES`] bytes of addresses.
+    /// for up to [`AddressList::INLINE`] addresses.
     ///
     /// # Errors
     /// The [`WireError`] of the first failed check.
+    #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(
         packet: &Packet<&T>,
         ctx: &RxContext,
     ) -> Result<Repr, WireError> {
         packet.check_len()?;
+        let data = packet.as_bytes();
+        let Some(&[ver_type, vrid, priority, count, b4, b5, _, _]) = data.first_chunk::<8>() else {
+            return Err(WireError::Truncated);
+        };
         let family = AddressFamily::of(ctx.src);
         if AddressFamily::of(ctx.dst) != family {
             return Err(WireError::FamilyMismatch);
@@ -60,7 +68,7 @@ impl Repr {
         if ctx.ttl != VRRP_TTL {
             return Err(WireError::BadTtl);
         }
-        let version = match packet.version() {
+        let version = match ver_type >> 4 {
             2 if family == AddressFamily::Ipv4 => Version::V2,
             3 => Version::V3,
             _ => return Err(WireError::BadVersion),
@@ -68,34 +76,40 @@ impl Repr {
         if version != ctx.version {
             return Err(WireError::BadVersion);
         }
-        if packet.kind() != VRRP_TYPE_ADVERTISEMENT {
+        if ver_type & 0x0f != VRRP_TYPE_ADVERTISEMENT {
             return Err(WireError::BadType);
         }
-        let count = usize::from(packet.count_addrs());
+        let addr_len = usize::from(count) * family.addr_len();
         let trailer = if version == Version::V2 {
             field::AUTH_DATA_LEN
         } else {
             0
         };
-        let expected = field::HEADER_LEN + count * family.addr_len() + trailer;
-        if packet.as_bytes().len() != expected {
+        if data.len() != field::HEADER_LEN + addr_len + trailer {
             return Err(WireError::AddressCountMismatch);
         }
-        if packet.checksum_form(ctx.src, ctx.dst).is_none() {
+        if !checksum_verifies(data, version, family, ctx) {
             return Err(WireError::BadChecksum);
         }
-        if !ctx.vrids.contains(packet.vrid()) {
+        if !ctx.vrids.contains(vrid) {
             return Err(WireError::UnknownVrid);
         }
         let (max_advert_interval, auth) = match version {
             Version::V2 => {
-                let auth = Auth::from_wire(packet.auth_type(), packet.auth_data())?;
-                (Interval::from_secs(u32::from(packet.adver_int())), auth)
+                let auth_data = data
+                    .get(field::HEADER_LEN + addr_len..)
+                    .and_then(|d| d.first_chunk::<8>())
+                    .copied()
+                    .unwrap_or_default();
+                (
+                    Interval::from_secs(u32::from(b5)),
+                    Auth::from_wire(b4, auth_data)?,
+                )
             }
-            Version::V3 => (
-                Interval::from_centis(u32::from(packet.max_advert_interval())),
-                Auth::None,
-            ),
+            Version::V3 => {
+                let centis = u16::from_be_bytes([b4, b5]) & 0x0fff;
+                (Interval::from_centis(u32::from(centis)), Auth::None)
+            }
         };
         if max_advert_interval.is_zero() {
             return Err(WireError::ZeroInterval);
@@ -103,14 +117,20 @@ impl Repr {
         if version == Version::V2 && !auth_matches(&auth, &ctx.auth) {
             return Err(WireError::AuthMismatch);
         }
-        Ok(Repr {
+        let addresses = data
+            .get(field::HEADER_LEN..field::HEADER_LEN + addr_len)
+            .unwrap_or(&[]);
+        // Built in place and filled afterwards: fewer copies of the inline address slots.
+        let mut repr = Repr {
             version,
-            vrid: packet.vrid(),
-            priority: Priority::new(packet.priority()),
+            vrid,
+            priority: Priority::new(priority),
             max_advert_interval,
-            addresses: AddressList::from_bytes(family, packet.addresses())?,
+            addresses: AddressList::empty(family),
             auth,
-        })
+        };
+        repr.addresses.fill_from_wire(addresses, count);
+        Ok(repr)
     }
 
     /// The length of the emitted message in bytes.
@@ -120,7 +140,7 @@ impl Repr {
         } else {
             0
         };
-        field::HEADER_LEN + self.addresses.as_bytes().len() + trailer
+        field::HEADER_LEN + self.addresses.wire_len() + trailer
     }
 
     /// Writes this advert into the first [`Repr::buffer_len`] bytes of `packet`, checksum
@@ -134,6 +154,7 @@ impl Repr {
     ///   seconds in 1..=255, v3 1..=4095 cs;
     /// - [`WireError::AuthNotAllowed`]: v3 with authentication;
     /// - [`WireError::BufferTooShort`]: the buffer is shorter than [`Repr::buffer_len`].
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]> + ?Sized>(
         &self,
         packet: &mut Packet<&mut T>,
@@ -149,23 +170,52 @@ impl Repr {
         let Some(buffer) = packet.buffer_mut().get_mut(..len) else {
             return Err(WireError::BufferTooShort);
         };
-        let mut out = Packet::new_unchecked(buffer);
-        // len >= HEADER_LEN (+ AUTH_DATA_LEN for v2), so every setter below is in bounds.
-        out.set_version_and_kind(version_code(self.version), VRRP_TYPE_ADVERTISEMENT);
-        out.set_vrid(self.vrid);
-        out.set_priority(self.priority.get());
-        out.set_count_addrs(count);
-        match self.version {
-            Version::V2 => {
-                out.set_auth_type(self.auth.type_code());
-                out.set_adver_int(u8::try_from(interval).unwrap_or(u8::MAX));
-                out.set_auth_data(self.auth.data());
-            }
-            Version::V3 => out.set_max_advert_interval(interval),
+        // One straight-line pass: header, addresses, (v2) auth data, then the checksum over
+        // the bytes just written.
+        let [hi, lo] = interval.to_be_bytes();
+        let (b4, b5) = match self.version {
+            Version::V2 => (self.auth.type_code(), lo),
+            Version::V3 => (hi & 0x0f, lo),
+        };
+        let ver_type = (version_code(self.version) << 4) | VRRP_TYPE_ADVERTISEMENT;
+        let header = [
+            ver_type,
+            self.vrid,
+            self.priority.get(),
+            count,
+            b4,
+            b5,
+            0,
+            0,
+        ];
+        let (head, rest) = buffer.split_at_mut(field::HEADER_LEN.min(len));
+        let Some(head) = head.first_chunk_mut::<{ field::HEADER_LEN }>() else {
+            return Err(WireError::BufferTooShort);
+        };
+        *head = header;
+        let written = self
+            .addresses
+            .write_wire(rest)
+            .ok_or(WireError::BufferTooShort)?;
+        if self.version == Version::V2 {
+            let auth = rest
+                .get_mut(written..)
+                .and_then(|r| r.first_chunk_mut::<{ field::AUTH_DATA_LEN }>())
+                .ok_or(WireError::BufferTooShort)?;
+            *auth = self.auth.data();
         }
-        out.addresses_mut()
-            .copy_from_slice(self.addresses.as_bytes());
-        out.fill_checksum(ctx.src, ctx.dst, ctx.checksum);
+        let mut sum = checksum::sum_bytes(0, buffer);
+        let pseudo = match (self.version, family) {
+            (Version::V2, _) => false,
+            (Version::V3, AddressFamily::Ipv6) => true,
+            (Version::V3, AddressFamily::Ipv4) => ctx.checksum == ChecksumMode::PseudoHeader,
+        };
+        if pseudo {
+            sum += checksum::pseudo_header_sum(ctx.src, ctx.dst, len);
+        }
+        if let Some(c) = buffer.get_mut(field::CHECKSUM) {
+            c.copy_from_slice(&checksum::finish(sum).to_be_bytes());
+        }
         Ok(())
     }
 }
@@ -173,6 +223,7 @@ impl Repr {
 impl Repr {
     /// Validates the version-specific fields for emission and returns the raw interval field:
     /// seconds for v2, centiseconds for v3.
+    #[inline]
     fn wire_interval(&self) -> Result<u16, WireError> {
         let centis = self.max_advert_interval.as_centis();
         if centis == 0 {
@@ -199,6 +250,25 @@ impl Repr {
                     .ok_or(WireError::IntervalNotRepresentable)
             }
         }
+    }
+}
+
+/// Whether the checksum of `data` verifies in a form accepted for `version` over `family`
+/// (the same rule as [`Packet::checksum_form`], with the message summed once).
+#[inline]
+fn checksum_verifies(
+    data: &[u8],
+    version: Version,
+    family: AddressFamily,
+    ctx: &RxContext,
+) -> bool {
+    let sum = checksum::sum_bytes(0, data);
+    let with_pseudo =
+        || checksum::verifies(sum + checksum::pseudo_header_sum(ctx.src, ctx.dst, data.len()));
+    match (version, family) {
+        (Version::V2, _) => checksum::verifies(sum),
+        (Version::V3, AddressFamily::Ipv6) => with_pseudo(),
+        (Version::V3, AddressFamily::Ipv4) => checksum::verifies(sum) || with_pseudo(),
     }
 }
 

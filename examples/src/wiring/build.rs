@@ -1,0 +1,161 @@
+//! From a validated [`InstanceConfig`] to the library's configurations and backends.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use vip_core::RoleProbe;
+use vip_core::runtime::{CheckSchedule, RoleSchedule, Timeouts};
+use vip_netlink::{AnnounceConfig, ManagerConfig};
+use vip_pg::{NodeSelector, ProbeConfig, ProbeKind};
+use vip_vrrp::socket::{Mode, TransportConfig, TransportError};
+use vip_vrrp::wire::{Auth, ChecksumMode as WireChecksum};
+
+use crate::config::{CheckConfig, ChecksumMode, InstanceConfig, RepmgrNode, RoleKind};
+
+/// Why an instance could not be built or started.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The VRRP transport could not be opened (missing interface, no source address, no
+    /// CAP_NET_RAW, ...).
+    #[error("VRRP transport: {0}")]
+    Transport(#[from] TransportError),
+    /// The address manager or its watcher could not be created.
+    #[error("addressing: {0}")]
+    Addresses(vip_core::Error),
+    /// The role probe could not be built from the `[instance.role]` section.
+    #[error("role probe: {0}")]
+    Role(#[from] vip_pg::PgError),
+    /// A config value the library refuses.
+    #[error("{key}: {problem}")]
+    Config {
+        /// The config key.
+        key: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The runtime refused the instance.
+    #[error("starting the election: {0}")]
+    Spawn(vip_core::Error),
+}
+
+impl BuildError {
+    /// True when retrying later may help (the interface or its address may appear, a socket
+    /// may open once capabilities are granted); false for config problems.
+    pub fn is_retryable(&self) -> bool {
+        !matches!(
+            self,
+            BuildError::Config { .. }
+                | BuildError::Role(_)
+                | BuildError::Transport(TransportError::Config { .. })
+                | BuildError::Transport(TransportError::Encode(_))
+        )
+    }
+}
+
+/// The transport configuration of `inst`.
+pub fn transport_config(inst: &InstanceConfig) -> Result<TransportConfig, BuildError> {
+    let mut c = TransportConfig::new(
+        inst.interface.clone(),
+        inst.version,
+        inst.vrid,
+        inst.vips.clone(),
+    )
+    .with_advert_interval(inst.advert_interval)
+    .with_checksum(match inst.checksum {
+        ChecksumMode::Keepalived => WireChecksum::PseudoHeader,
+        ChecksumMode::Rfc => WireChecksum::MessageOnly,
+    });
+    if let Some(pass) = &inst.auth {
+        let auth = Auth::simple(pass.as_bytes()).map_err(|e| BuildError::Config {
+            key: format!("instance[{}].auth", inst.name),
+            problem: e.to_string(),
+        })?;
+        c = c.with_auth(auth);
+    }
+    if !inst.unicast_peers.is_empty() {
+        c.mode = Mode::Unicast {
+            peers: inst.unicast_peers.clone(),
+        };
+    }
+    c.source = inst.source;
+    Ok(c)
+}
+
+/// The address manager configuration of `inst` (announcements from its `garp` section).
+pub fn manager_config(inst: &InstanceConfig) -> ManagerConfig {
+    ManagerConfig {
+        announce: AnnounceConfig {
+            repeat: inst.garp.repeat,
+            interval: inst.garp.interval,
+            refresh: inst.garp.refresh,
+            ..AnnounceConfig::default()
+        },
+        ..ManagerConfig::default()
+    }
+}
+
+/// Bounds on backend calls, scaled to the advert interval: an address operation or an advert
+/// that hangs must not hold the instance's lane for a whole Master_Down_Interval.
+pub fn timeouts(inst: &InstanceConfig) -> Timeouts {
+    let advert = inst.advert_interval.as_duration();
+    let clamp = |d: Duration, lo: u64, hi: u64| {
+        d.clamp(Duration::from_millis(lo), Duration::from_millis(hi))
+    };
+    Timeouts {
+        address: clamp(advert * 2, 100, 1000),
+        advert: clamp(advert, 50, 500),
+        // The command fencer kills its child at its own timeout; the runtime's bound is a
+        // backstop just after it.
+        fence: inst.fencer.as_ref().map_or(Timeouts::default().fence, |f| {
+            f.timeout + Duration::from_millis(500)
+        }),
+        ..Timeouts::default()
+    }
+}
+
+/// The runtime schedule of a tracked check. The runtime's bound is a backstop just after the
+/// command's own timeout (at which the command is killed and reported).
+pub fn check_schedule(check: &CheckConfig) -> CheckSchedule {
+    CheckSchedule {
+        interval: check.interval,
+        timeout: check.timeout + Duration::from_millis(200),
+        rise: check.rise,
+        fall: check.fall,
+        initial: None,
+    }
+}
+
+/// The role probe of `inst` and its schedule, if it has an `[instance.role]` section.
+pub fn role_probe(
+    inst: &InstanceConfig,
+) -> Result<Option<(Arc<dyn RoleProbe>, RoleSchedule)>, BuildError> {
+    let Some(role) = &inst.role else {
+        return Ok(None);
+    };
+    let kind = match &role.kind {
+        RoleKind::Postgres => ProbeKind::Postgres,
+        RoleKind::Repmgr {
+            node: RepmgrNode::Name(n),
+        } => ProbeKind::Repmgr(NodeSelector::Name(n.clone())),
+        RoleKind::Repmgr {
+            node: RepmgrNode::Id(id),
+        } => {
+            let id = i32::try_from(*id).map_err(|_| BuildError::Config {
+                key: format!("instance[{}].role.node_id", inst.name),
+                problem: format!("{id} is out of range for repmgr (1..=2147483647)"),
+            })?;
+            ProbeKind::Repmgr(NodeSelector::Id(id))
+        }
+    };
+    let config = ProbeConfig::new(role.conninfo.clone())
+        .interval(role.interval)
+        .timeout(role.timeout);
+    let probe = vip_pg::build_probe(kind, config)?;
+    Ok(Some((
+        probe,
+        RoleSchedule {
+            interval: role.interval,
+            timeout: role.timeout,
+        },
+    )))
+}
