@@ -49,8 +49,8 @@
 //!             Action::SendAdvert { priority } => println!("{now}: advert at priority {priority}"),
 //!             Action::Event(event) => {
 //!                 if let EventKind::Transition { to: State::Master, .. } = event.kind {
-//!                     // The probe started 50 ms early, so the takeover lands exactly on
-//!                     // Master_Down_Interval.
+//!                     // The claim (advert and probe) started 50 ms early, so the takeover
+//!                     // lands exactly on Master_Down_Interval.
 //!                     assert_eq!(event.at, Timestamp::from_millis(3600));
 //!                 }
 //!                 println!("{event}");

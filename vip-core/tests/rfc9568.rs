@@ -1817,3 +1817,43 @@ fn release_from_a_peer_that_is_not_our_master_is_ignored() {
         "claim lead before 1500 + Skew_Time"
     );
 }
+
+#[test]
+fn claim_stalled_claimant_probes_again() {
+    // The process was stopped (SIGSTOP) after its probe said Free: when it runs again 1.4 s
+    // later, that answer describes the segment as it was, so it probes again before adding.
+    let mut n = Node::started(config(100));
+    n.upto(3550);
+    n.at(3560, free(1));
+    assert_eq!(n.at(5000, Input::Timer), vec![probe(2), send(100)]);
+    assert_eq!(n.e.state(), State::Claiming);
+    assert_eq!(
+        n.at(5010, free(2)),
+        vec![
+            add(),
+            announce(),
+            tr(5010, State::Claiming, State::Master, Reason::VipFree)
+        ]
+    );
+    // The same through the inbox: a stale answer processed first after the stall.
+    let mut n = Node::started(config(100));
+    n.upto(3550);
+    assert_eq!(n.at(5000, free(1)), vec![probe(2)]);
+}
+
+#[test]
+fn fault_remembers_the_master_for_fencing() {
+    // A node in Fault still notes who is master; if that master goes silent after the fault
+    // clears, FencePolicy::Always fences it.
+    let mut c = config(100);
+    c.fencing = true;
+    c.fence_policy = FencePolicy::Always;
+    let mut n = Node::started(c);
+    n.at(100, Input::Link(false));
+    assert_eq!(n.at(200, advert(HIGHER, 200, 100)), vec![]);
+    assert_eq!(n.e.state(), State::Fault);
+    n.at(300, Input::Link(true));
+    n.upto(3850);
+    n.at(3860, free(1));
+    assert_eq!(n.upto(3900), vec![send(100), fence(2, Some(HIGHER), None)]);
+}

@@ -303,7 +303,7 @@ impl Election {
 
     /// True when the Adver_Timer is overdue by more than the probe's bound and the probe
     /// answer in hand is older than that bound: the machine was not run for a while.
-    fn stalled(&self, now: Timestamp) -> bool {
+    pub(super) fn stalled(&self, now: Timestamp) -> bool {
         let bound = self.config.in_use_probe_timeout;
         self.adver_timer.is_some_and(|t| now > t + bound)
             && self

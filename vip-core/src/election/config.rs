@@ -65,8 +65,9 @@ pub struct ElectionConfig {
     pub fencing: bool,
     /// When to fence (only meaningful with `fencing`).
     pub fence_policy: FencePolicy,
-    /// The in-use probe's time bound. The machine starts the probe this long before the
-    /// master-down timer expires, so its answer is ready when the timer fires.
+    /// The in-use probe's time bound. The machine starts a master-down claim (claiming advert
+    /// and probe) this long before the master-down timer expires, but at most one
+    /// Master_Adver_Interval, so that the probe's answer is ready when the timer fires.
     pub in_use_probe_timeout: Duration,
     /// How long a claimant's claiming advert must have been on the wire before it adds the
     /// VIPs, so that a competing claimant's advert sent at the same moment is heard first.

@@ -358,6 +358,11 @@ impl Election {
                 }
             }
             State::Claiming => {
+                if self.fence.is_none() && self.stalled(now) {
+                    // Not run for longer than the probe's bound: whatever the probe found
+                    // describes the segment as it was before the stall.
+                    self.start_probe(now);
+                }
                 if self.adver_timer.is_some_and(|t| now >= t) {
                     self.send_advert(now, self.effective);
                 }
