@@ -13,10 +13,16 @@ use vip_core::runtime::{HandleError, InstanceHandle, InstanceSpec, Runtime};
 use vip_core::{Interval, PeerId, Priority};
 
 fn spec(log: &Log, name: &str) -> InstanceSpec {
+    spec_with(log, name, Duration::ZERO)
+}
+
+fn spec_with(log: &Log, name: &str, remove_delay: Duration) -> InstanceSpec {
+    let mut addresses = FakeAddresses::new(log.clone());
+    addresses.remove_delay = remove_delay;
     InstanceSpec::new(
         name,
         fast_config(41, "192.0.2.1", vec![vip("192.0.2.10", "eth0")]),
-        Arc::new(FakeAddresses::new(log.clone())),
+        Arc::new(addresses),
         Arc::new(FakeSink { log: log.clone() }),
     )
 }
@@ -75,7 +81,11 @@ async fn link_down_releases_and_link_up_rejoins() {
 async fn vip_removed_externally_is_reclaimed_through_the_probe() {
     let rt = Runtime::new();
     let log = Log::new(rt.clock());
-    let handle = rt.spawn(spec(&log, "removed")).unwrap();
+    // The removal is slower than the in-use probe: the re-add is decided before the removal
+    // returns, and the lane still runs it after the removal.
+    let handle = rt
+        .spawn(spec_with(&log, "removed", Duration::from_millis(20)))
+        .unwrap();
     let mut events = handle.events();
     wait_status(&handle, Duration::from_secs(1), |s| {
         s.state == State::Master
@@ -96,12 +106,17 @@ async fn vip_removed_externally_is_reclaimed_through_the_probe() {
         probes + 1,
         "the VIP is probed before it is added again"
     );
-    let s = wait_status(&handle, Duration::from_secs(1), |s| {
-        s.state == State::Master
-    })
-    .await;
-    assert!(s.holds_vips);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let s = handle.status();
+    assert_eq!(s.state, State::Master);
+    assert!(
+        s.holds_vips,
+        "the status follows the interface: removed, then added again"
+    );
     assert_eq!(log.count("add"), 2);
+    let names = log.names();
+    let second_add = names.iter().rposition(|n| n == "add").unwrap();
+    assert!(log.index("remove done").unwrap() < second_add, "{names:?}");
     handle.stop(StopMode::Release).await;
 }
 
@@ -159,11 +174,18 @@ async fn an_advert_flood_is_refused_not_queued() {
 async fn runs_on_a_multi_threaded_runtime() {
     let rt = Runtime::new();
     let log = Log::new(rt.clock());
-    let handle = rt.spawn(spec(&log, "mt")).unwrap();
+    let (handle, mut events) = rt.spawn_with_events(spec(&log, "mt")).unwrap();
     wait_status(&handle, Duration::from_secs(30), |s| {
         s.state == State::Master
     })
     .await;
+    // The receiver from spawn_with_events saw the very first transition.
+    let first = events.recv().await.unwrap();
+    assert_eq!(
+        transitions(std::slice::from_ref(&first)),
+        vec![(State::Initialize, State::Backup)]
+    );
+    assert_eq!(first.reason, Reason::Started);
     let last = handle.stop(StopMode::Release).await;
     assert!(!last.holds_vips);
     assert!(log.index("remove done").unwrap() < log.index("advert 0").unwrap());

@@ -93,7 +93,8 @@ impl InstanceHandle {
         self.status.clone()
     }
 
-    /// Subscribes to the instance's events from now on. A subscriber that falls more than the
+    /// Subscribes to the instance's events from now on (see
+    /// [`super::Runtime::spawn_with_events`] to see them from the very start). A subscriber that falls more than the
     /// spec's `event_capacity` behind gets `RecvError::Lagged` and then continues; the stream
     /// ends (`RecvError::Closed`) when the instance has stopped.
     pub fn events(&self) -> broadcast::Receiver<Event> {

@@ -24,13 +24,16 @@ use super::role_task::run_role_probe;
 use super::spec::TrackedCheck;
 use super::{Clock, Debouncer, InstanceHandle, InstanceSpec, Phase, Status, Timeouts, Transition};
 
-/// Spawns the task of `spec` on the current tokio runtime and returns its handle. The caller
-/// has validated the spec.
-pub(crate) fn spawn(spec: InstanceSpec, clock: Clock) -> InstanceHandle {
+/// Spawns the task of `spec` on the current tokio runtime and returns its handle, with an event
+/// receiver subscribed before the task started. The caller has validated the spec.
+pub(crate) fn spawn(
+    spec: InstanceSpec,
+    clock: Clock,
+) -> (InstanceHandle, broadcast::Receiver<Event>) {
     let name: Arc<str> = Arc::from(spec.name.as_str());
     let (commands_tx, commands_rx) = unbounded_channel();
     let (adverts_tx, adverts_rx) = mpsc::channel(spec.advert_queue);
-    let (events_tx, _) = broadcast::channel(spec.event_capacity.min(1 << 16));
+    let (events_tx, first_events) = broadcast::channel(spec.event_capacity.min(1 << 16));
     let events_weak = events_tx.downgrade();
     let reprobe = Arc::new(Notify::new());
     let machine = Election::new(spec.config.clone(), spec.effective_seed());
@@ -94,7 +97,7 @@ pub(crate) fn spawn(spec: InstanceSpec, clock: Clock) -> InstanceHandle {
     let checks = spec.checks.clone();
     let notify = reprobe.clone();
     tokio::spawn(instance.run(inputs, role, checks, notify).instrument(span));
-    InstanceHandle {
+    let handle = InstanceHandle {
         name,
         commands: commands_tx,
         adverts: adverts_tx,
@@ -102,7 +105,8 @@ pub(crate) fn spawn(spec: InstanceSpec, clock: Clock) -> InstanceHandle {
         status: status_rx,
         events: events_weak,
         clock,
-    }
+    };
+    (handle, first_events)
 }
 
 /// The receiving ends the task listens on.
@@ -286,7 +290,6 @@ impl Instance {
         match action {
             Action::SendAdvert { priority } => self.enqueue(LaneOp::Advert(priority)),
             Action::AddVips(vips) => {
-                self.snapshot.holds_vips = true;
                 self.enqueue(LaneOp::Address {
                     op: AddressOp::Add,
                     vips,
@@ -373,8 +376,15 @@ impl Instance {
         match done {
             Completion::Address { op, result } => {
                 self.outstanding = self.outstanding.saturating_sub(1);
+                // Lane completions arrive in lane order, so this tracks the interface: an add,
+                // even a failed one (it may have half-worked), means the VIPs may be here; only
+                // a successful removal means they are gone.
+                match (&result, op) {
+                    (_, AddressOp::Add) => self.snapshot.holds_vips = true,
+                    (Ok(()), AddressOp::Remove) => self.snapshot.holds_vips = false,
+                    _ => {}
+                }
                 match &result {
-                    Ok(()) if op == AddressOp::Remove => self.snapshot.holds_vips = false,
                     Ok(()) => {}
                     Err(e) => {
                         tracing::warn!(operation = op_name(op), error = %e, "address operation failed")

@@ -37,6 +37,30 @@
 //! right after the start, then on its schedule. [`InstanceHandle::stop`] feeds `Stop`, waits
 //! until the lane is empty (VIPs removed, priority-0 advert sent) and returns the final status.
 //!
+//! # Wiring it into a daemon
+//!
+//! - **Build**: one [`InstanceSpec`] per VRID and interface:
+//!   `InstanceSpec::new(name, config, addresses, advert_sink)`, then optionally
+//!   [`.fencer(..)`](InstanceSpec::fencer), [`.role_probe(..)`](InstanceSpec::role_probe),
+//!   [`.check(..)`](InstanceSpec::check) per tracked check, and
+//!   [`.timeouts(..)`](InstanceSpec::timeouts). [`Runtime::spawn`] validates it and returns an
+//!   [`InstanceHandle`].
+//! - **VRRP receive** (vip-vrrp glue): decode and validate, find the instance for the packet's
+//!   interface and VRID, and call [`InstanceHandle::advert`]. It never waits; count
+//!   [`HandleError::Busy`] as dropped.
+//! - **VRRP send**: implement [`AdvertSink`] over the transport for that interface and VRID.
+//! - **Netlink watcher**: [`InstanceHandle::link`] on carrier/admin changes of the instance's
+//!   interface, [`InstanceHandle::vip_removed`] when one of its VIPs disappears without the
+//!   runtime having removed it.
+//! - **Control (vipctl)**: [`InstanceHandle::status`] / [`Runtime::statuses`] for `status`,
+//!   [`InstanceHandle::reprobe`] on repmgr events.
+//! - **Notify hooks, metrics, logs**: the receiver from [`Runtime::spawn_with_events`] or
+//!   [`InstanceHandle::events`] (a broadcast of every transition, alarm and priority change,
+//!   with its reason); [`InstanceHandle::watch_status`]
+//!   to react to status changes. The runtime itself logs through `tracing` under a `vip` span
+//!   with `instance` and `vrid` fields: transitions at info, alarms at warn/error.
+//! - **Shutdown**: [`Runtime::shutdown`]`(StopMode::Release)` on SIGTERM.
+//!
 //! # Example
 //!
 //! ```
@@ -109,8 +133,10 @@ mod status;
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
+use tokio::sync::broadcast;
+
 use crate::Error;
-use crate::election::StopMode;
+use crate::election::{Event, StopMode};
 
 pub use check::{CheckSchedule, HealthCheck};
 pub use clock::Clock;
@@ -162,6 +188,18 @@ impl Runtime {
     /// Errors: an invalid spec ([`InstanceSpec::validate`]), a name already used by a running
     /// instance, or no tokio runtime to spawn on.
     pub fn spawn(&self, spec: InstanceSpec) -> Result<InstanceHandle, Error> {
+        self.spawn_with_events(spec).map(|(handle, _)| handle)
+    }
+
+    /// Like [`Runtime::spawn`], and also returns an event receiver subscribed before the
+    /// instance started, so that it sees every event including the first transitions. (A
+    /// receiver from [`InstanceHandle::events`] sees events from the moment it subscribes; on
+    /// a multi-threaded runtime the instance may already have started by then.) Use it for
+    /// notify hooks and metrics.
+    pub fn spawn_with_events(
+        &self,
+        spec: InstanceSpec,
+    ) -> Result<(InstanceHandle, broadcast::Receiver<Event>), Error> {
         spec.validate()?;
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::Other {
@@ -181,9 +219,9 @@ impl Runtime {
             });
         }
         let name = spec.name().to_owned();
-        let handle = instance::spawn(spec, self.clock);
+        let (handle, events) = instance::spawn(spec, self.clock);
         instances.insert(name, handle.clone());
-        Ok(handle)
+        Ok((handle, events))
     }
 
     /// The handle of the instance named `name`.

@@ -60,8 +60,8 @@ pub struct Status {
     pub master: Option<PeerId>,
     /// The VIPs this instance protects.
     pub vips: Vec<Vip>,
-    /// True from the moment the runtime asks to add the VIPs until a removal succeeds: the VIPs
-    /// are, or may be, on this node's interfaces.
+    /// True from the moment an add of the VIPs has returned (whatever its result) until a later
+    /// removal succeeds: the VIPs are, or may be, on this node's interfaces.
     pub holds_vips: bool,
     /// The last role the role probe reported (`None` without a probe or before its answer).
     pub role: Option<Role>,
