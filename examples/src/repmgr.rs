@@ -2,7 +2,7 @@
 //!
 //! repmgr.conf:
 //! ```text
-//! event_notification_command='/usr/bin/vipctl repmgr-event %n %e %s "%t" "%d"'
+//! event_notification_command='/usr/local/bin/vipctl repmgr-event %n %e %s "%t" "%d"'
 //! event_notifications='standby_promote,repmgrd_failover_promote,standby_follow,standby_switchover'
 //! ```
 

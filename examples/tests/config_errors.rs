@@ -520,3 +520,28 @@ fn same_vrid_for_ipv4_and_ipv6_on_one_interface_is_allowed() {
     );
     config::parse(&text).unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[test]
+fn backend_types_follow_the_config() {
+    use vip_netlink::GarpForm;
+    use vip_vrrp::wire::{Auth, ChecksumMode as Wire};
+    let c = config::parse(&with("version = 2\nauth = { password = \"1111\" }\n[instance.garp]\nform = \"both\"\nrepeat = 2\nrefresh = \"30s\"")).unwrap();
+    let i = &c.instances[0];
+    assert_eq!(i.wire_auth(), Auth::Simple(*b"1111\0\0\0\0"));
+    let a = i.announce_config();
+    assert_eq!(
+        (a.garp_form, a.repeat, a.refresh),
+        (GarpForm::Both, 2, Some(Duration::from_secs(30)))
+    );
+    let c = config::parse(&with("v3_ipv4_checksum = \"rfc\"")).unwrap();
+    assert_eq!(c.instances[0].wire_checksum(), Wire::MessageOnly);
+    assert_eq!(c.instances[0].wire_auth(), Auth::None);
+    let c = config::parse(BASE).unwrap();
+    assert_eq!(c.instances[0].wire_checksum(), Wire::PseudoHeader);
+    assert_eq!(c.global.log_level, "info");
+    let c = config::parse(&format!(
+        "[global]\nlog_level = \"warn,vip_core=debug\"\n{BASE}"
+    ))
+    .unwrap();
+    assert_eq!(c.global.log_level, "warn,vip_core=debug");
+}

@@ -464,3 +464,63 @@ fn response_json_is_stable() {
     let e: Response = serde_json::from_str(r#"{"error":"x"}"#).unwrap();
     assert_eq!(e, Response::Error("x".into()));
 }
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = std::env::temp_dir().join(format!("vip-examples-json-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut guard = Guard {
+        child: None,
+        dir: dir.clone(),
+    };
+    let sock = dir.join("vipd.sock");
+    let cfg = dir.join("vipd.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[global]\nlog_format = \"json\"\nsd_notify = false\ncontrol_socket = \"{}\"\n{WEB_V4}",
+            sock.display()
+        ),
+    )
+    .unwrap();
+    let log = dir.join("log");
+    guard.child = Some(
+        Command::new(VIPD)
+            .arg("run")
+            .arg("--config")
+            .arg(&cfg)
+            .env_remove("RUST_LOG")
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let start = Instant::now();
+    while !vipctl(&sock, &["status"]).status.success() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "vipd never answered"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut child = guard.child.take().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    assert!(child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines.len() >= 3, "{text}");
+    assert!(
+        lines
+            .iter()
+            .all(|v| v["level"].is_string() && v["timestamp"].is_string())
+    );
+    assert!(lines.iter().any(|v| v["message"] == "vipd ready"), "{text}");
+    assert!(lines.iter().any(|v| v["instance"] == "web"), "{text}");
+}

@@ -113,3 +113,22 @@ fn annotated_example_is_valid() {
     assert_eq!(pg.checks.len(), 1);
     assert_eq!(pg.notify.len(), 1);
 }
+
+#[test]
+fn readme_protocol_examples_parse() {
+    use vip_examples::control::{Request, Response};
+    let start = README.find("### Control socket protocol").unwrap();
+    let block = &README[start..];
+    let block = &block[..block.find("```\n\n").unwrap()];
+    let (mut req, mut resp) = (0, 0);
+    for line in block.lines() {
+        if let Some(j) = line.strip_prefix("> ") {
+            serde_json::from_str::<Request>(j).unwrap_or_else(|e| panic!("{e}: {j}"));
+            req += 1;
+        } else if let Some(j) = line.strip_prefix("< ") {
+            serde_json::from_str::<Response>(j).unwrap_or_else(|e| panic!("{e}: {j}"));
+            resp += 1;
+        }
+    }
+    assert_eq!((req, resp), (3, 4));
+}

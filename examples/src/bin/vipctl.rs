@@ -35,7 +35,7 @@ enum Command {
     Reload,
     /// For repmgr's event_notification_command: reprobe on promote/follow/switchover events.
     ///
-    /// repmgr.conf: event_notification_command='/usr/bin/vipctl repmgr-event %n %e %s "%t" "%d"'
+    /// repmgr.conf: event_notification_command='/usr/local/bin/vipctl repmgr-event %n %e %s "%t" "%d"'
     RepmgrEvent {
         /// Only this instance (default: every instance with a role probe).
         #[arg(long)]

@@ -12,6 +12,7 @@
 //! assert_eq!(cfg.instances[0].vrid, 51);
 //! ```
 
+mod convert;
 mod diff;
 mod error;
 mod lenient;
@@ -26,7 +27,8 @@ pub use diff::{InstanceChange, InstanceDiff, diff_instances};
 pub use error::{ConfigError, ConfigErrors};
 pub use types::{
     CheckConfig, ChecksumMode, Config, DEFAULT_CONTROL_SOCKET, FencerConfig, GarpConfig,
-    GlobalConfig, InstanceConfig, LogFormat, NotifyHook, RepmgrNode, RoleConfig, RoleKind,
+    GarpFormConfig, GlobalConfig, InstanceConfig, LogFormat, NotifyHook, RepmgrNode, RoleConfig,
+    RoleKind,
 };
 pub use validate::{parse_cidr, parse_state, placeholders, valid_name};
 

@@ -94,6 +94,8 @@ pub struct RawAuth {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawGarp {
+    /// `request`, `reply` or `both`.
+    pub form: Option<String>,
     /// Messages per announcement.
     pub repeat: Option<i64>,
     /// Gap between messages.

@@ -101,9 +101,23 @@ pub enum ChecksumMode {
     Rfc,
 }
 
+/// Which gratuitous ARP form is sent for IPv4 VIPs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GarpFormConfig {
+    /// ARP request, sender = target = VIP (what keepalived sends; the default).
+    #[default]
+    Request,
+    /// ARP reply (what `arping -A` sends).
+    Reply,
+    /// Both, request first.
+    Both,
+}
+
 /// Gratuitous ARP / unsolicited NA settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GarpConfig {
+    /// IPv4 gratuitous ARP form.
+    pub form: GarpFormConfig,
     /// Messages sent per announcement (keepalived `vrrp_garp_master_repeat`, default 5).
     pub repeat: u32,
     /// Gap between the messages of one announcement (default 0).
@@ -115,6 +129,7 @@ pub struct GarpConfig {
 impl Default for GarpConfig {
     fn default() -> Self {
         GarpConfig {
+            form: GarpFormConfig::Request,
             repeat: 5,
             interval: Duration::ZERO,
             refresh: None,
@@ -178,7 +193,7 @@ pub struct RoleConfig {
 /// The command fencer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FencerConfig {
-    /// Program and arguments with placeholders (see [`crate::fence::PLACEHOLDERS`]).
+    /// Program and arguments with placeholders (see [`crate::commands::fence::PLACEHOLDERS`]).
     pub argv: Vec<String>,
     /// Time bound; the child is killed after it and fencing counts as failed.
     pub timeout: Duration,

@@ -13,8 +13,8 @@ use super::raw::{
     RawAuth, RawCheck, RawFencer, RawGarp, RawGlobal, RawInstance, RawNotify, RawRole,
 };
 use super::types::{
-    CheckConfig, ChecksumMode, FencerConfig, GarpConfig, GlobalConfig, InstanceConfig, LogFormat,
-    NotifyHook, RepmgrNode, RoleConfig, RoleKind,
+    CheckConfig, ChecksumMode, FencerConfig, GarpConfig, GarpFormConfig, GlobalConfig,
+    InstanceConfig, LogFormat, NotifyHook, RepmgrNode, RoleConfig, RoleKind,
 };
 use super::values::{RawDuration, RawVip, format_duration, parse_duration};
 
@@ -46,7 +46,20 @@ impl Validator {
             ),
         }
         if let Some(level) = raw.log_level {
-            match tracing_subscriber::EnvFilter::try_new(&level) {
+            // A bare word that is not a level is a target directive to tracing, which would
+            // silently log nothing: refuse it.
+            const LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
+            let bare_non_level = level
+                .split(',')
+                .map(str::trim)
+                .find(|d| !d.contains('=') && !LEVELS.contains(&d.to_ascii_lowercase().as_str()));
+            if let Some(d) = bare_non_level {
+                self.err(
+                    "global.log_level",
+                    format!("{d:?} is not a level (use off, error, warn, info, debug, trace, or target=level)"),
+                );
+            } else {
+                match tracing_subscriber::EnvFilter::try_new(&level) {
                 Ok(_) => g.log_level = level,
                 Err(e) => self.err(
                     "global.log_level",
@@ -54,6 +67,7 @@ impl Validator {
                         "{level:?} is not a log filter ({e}); use error, warn, info, debug or trace"
                     ),
                 ),
+                }
             }
         }
         if let Some(addr) = raw.metrics_listen {
@@ -550,7 +564,20 @@ impl Validator {
             g.refresh.as_ref(),
             Duration::ZERO,
         );
+        let form = match g.form.as_deref() {
+            None | Some("request") => GarpFormConfig::Request,
+            Some("reply") => GarpFormConfig::Reply,
+            Some("both") => GarpFormConfig::Both,
+            Some(o) => {
+                self.err(
+                    format!("{p}.garp.form"),
+                    format!("{o:?} is not a gratuitous ARP form (use \"request\", \"reply\" or \"both\")"),
+                );
+                GarpFormConfig::Request
+            }
+        };
         GarpConfig {
+            form,
             repeat: u32::try_from(repeat).unwrap_or(d.repeat),
             interval,
             refresh: (!refresh.is_zero()).then_some(refresh),

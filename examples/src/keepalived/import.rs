@@ -464,6 +464,13 @@ fn instance(
             _ => ctx.not_translated(c, &b, "unknown or unsupported vrrp_instance setting"),
         }
     }
+    if !o.preempt && o.preempt_delay.is_some_and(|d| !d.is_zero()) {
+        ctx.warn(
+            n.line,
+            &b,
+            "preempt_delay: dropped, it has no effect with nopreempt (keepalived ignores it too)",
+        );
+    }
     if o.priority.is_none() && master_state {
         o.priority = Some("255".into());
         o.comments
