@@ -8,8 +8,6 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -21,14 +19,24 @@ use vip_pg::harness::{Cluster, ClusterBuilder, NodeSpec};
 pub const VIPD: &str = env!("CARGO_BIN_EXE_vipd");
 /// The vipctl binary (also run by repmgr as the postgres user).
 pub const VIPCTL: &str = env!("CARGO_BIN_EXE_vipctl");
+/// The vipd to run: `VIP_BENCH_VIPD` (the benchmark's release build) or the test build.
+pub fn vipd_bin() -> String {
+    std::env::var("VIP_BENCH_VIPD").unwrap_or_else(|_| VIPD.to_owned())
+}
+
+/// The vipctl repmgr runs: `VIP_BENCH_VIPCTL` or the test build.
+pub fn vipctl_bin() -> String {
+    std::env::var("VIP_BENCH_VIPCTL").unwrap_or_else(|_| VIPCTL.to_owned())
+}
+
 /// The VIP clients use.
 pub const VIP: &str = "192.0.2.100";
 /// Generous bound for things that take a few probe or advert intervals (not a figure).
 pub const SOON: Duration = Duration::from_secs(10);
-/// Role probe interval and timeout in the lab configs.
-pub const PROBE_INTERVAL_MS: u64 = 100;
+/// Role probe interval in the lab configs (vipd requires timeout <= interval).
+pub const PROBE_INTERVAL_MS: u64 = 200;
 /// Role probe timeout.
-pub const PROBE_TIMEOUT_MS: u64 = 300;
+pub const PROBE_TIMEOUT_MS: u64 = 200;
 
 /// A vipd node: namespace, files, process.
 pub struct VNode {
@@ -130,7 +138,8 @@ impl PgLab {
             spec.extra_postgresql_conf
                 .push("listen_addresses = '*'".to_owned());
             spec.extra_repmgr_conf.push(format!(
-                "event_notification_command='{VIPCTL} --socket {} repmgr-event %n %e %s \"%t\" \"%d\"'",
+                "event_notification_command='{} --socket {} repmgr-event %n %e %s \"%t\" \"%d\"'",
+                vipctl_bin(),
                 sock.display()
             ));
             spec.extra_repmgr_conf.push(
@@ -149,7 +158,7 @@ impl PgLab {
             });
         }
         let cluster = ClusterBuilder::with_nodes(specs).start().unwrap();
-        let mut pg = PgLab {
+        let pg = PgLab {
             nodes,
             cluster: Some(cluster),
             client,
@@ -219,7 +228,7 @@ timeout = "2s"
         let p = node
             .ns
             .spawn(
-                &["env", "NO_COLOR=1", "RUST_LOG=", VIPD, "--config", &config],
+                &["env", "NO_COLOR=1", "RUST_LOG=", &vipd_bin(), "--config", &config],
                 Some(&node.log),
             )
             .unwrap();
@@ -337,33 +346,88 @@ pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// One sample: when, and which nodes held the VIP.
+/// One sample: when (since the sampler started), and which nodes held the VIP from then on.
 pub type Sample = (Duration, [bool; 2]);
 
-/// Samples which of the two node namespaces hold the VIP, as fast as `ip` allows.
+/// Records every change of VIP ownership in both node namespaces from the kernel's address
+/// events (`ip -ts monitor address`, one per namespace, timestamps taken by `ip` as it reads
+/// each event), so no add or delete is missed however short, unlike polling.
 pub struct Sampler {
-    stop: Arc<AtomicBool>,
     start: Instant,
-    thread: Option<JoinHandle<Vec<Sample>>>,
+    start_wall: f64,
+    initial: [bool; 2],
+    monitors: Vec<std::process::Child>,
+    readers: Vec<JoinHandle<Vec<(f64, bool)>>>,
+}
+
+/// Seconds since the epoch of an `ip -ts` stamp `[YYYY-MM-DDTHH:MM:SS.ffffff]` (UTC).
+fn parse_stamp(line: &str) -> Option<f64> {
+    let stamp = line.strip_prefix('[')?.split(']').next()?;
+    let (date, time) = stamp.split_once('T')?;
+    let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.split(':');
+    let (h, mi) = (t.next()?.parse::<f64>().ok()?, t.next()?.parse::<f64>().ok()?);
+    let sec = t.next()?.parse::<f64>().ok()?;
+    // Days from civil (proleptic Gregorian).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days as f64 * 86_400.0 + h * 3600.0 + mi * 60.0 + sec)
+}
+
+fn wall_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 impl Sampler {
     fn start(names: Vec<String>) -> Sampler {
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
+        use std::io::BufRead;
+        let mut monitors = Vec::new();
+        let mut readers = Vec::new();
+        for name in &names {
+            let mut child = Command::new("ip")
+                .env("TZ", "UTC")
+                .args(["-ts", "-o", "-n", name, "monitor", "address"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let out = child.stdout.take().unwrap();
+            monitors.push(child);
+            readers.push(std::thread::spawn(move || {
+                let needle = format!(" {VIP}/32 ");
+                let mut events = Vec::new();
+                for line in std::io::BufReader::new(out).lines() {
+                    let Ok(line) = line else { break };
+                    if !line.contains(&needle) {
+                        continue;
+                    }
+                    if let Some(t) = parse_stamp(&line) {
+                        let gone = line.split_once("] ").is_some_and(|(_, r)| r.starts_with("Deleted"));
+                        events.push((t, !gone));
+                    }
+                }
+                events
+            }));
+        }
+        // Let the monitors subscribe, then read the state they start from.
+        std::thread::sleep(Duration::from_millis(100));
+        let start_wall = wall_now();
         let start = Instant::now();
-        let thread = std::thread::spawn(move || {
-            let mut samples = Vec::new();
-            while !s.load(Ordering::Relaxed) {
-                let held = [holds(&names[0]), holds(&names[1])];
-                samples.push((start.elapsed(), held));
-            }
-            samples
-        });
+        let initial = [holds(&names[0]), holds(&names[1])];
         Sampler {
-            stop,
             start,
-            thread: Some(thread),
+            start_wall,
+            initial,
+            monitors,
+            readers,
         }
     }
 
@@ -372,22 +436,45 @@ impl Sampler {
         self.start.elapsed()
     }
 
-    /// Stops sampling and returns the samples.
+    /// Stops recording; returns the initial state and every change, in time order, plus a
+    /// final entry for now.
     pub fn finish(mut self) -> Vec<Sample> {
-        self.stop.store(true, Ordering::Relaxed);
-        self.thread.take().unwrap().join().unwrap()
+        let end = self.start.elapsed();
+        // Address events are delivered at once; give the readers a moment to print the last.
+        std::thread::sleep(Duration::from_millis(100));
+        for m in &mut self.monitors {
+            let _ = m.kill();
+            let _ = m.wait();
+        }
+        let mut all: Vec<(f64, usize, bool)> = Vec::new();
+        for (i, r) in std::mem::take(&mut self.readers).into_iter().enumerate() {
+            for (t, held) in r.join().unwrap() {
+                all.push((t - self.start_wall, i, held));
+            }
+        }
+        all.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
+        let mut state = self.initial;
+        let mut samples = vec![(Duration::ZERO, state)];
+        for (t, i, held) in all {
+            if t < 0.0 {
+                continue;
+            }
+            state[i] = held;
+            samples.push((Duration::from_secs_f64(t), state));
+        }
+        samples.push((end.max(samples.last().unwrap().0), state));
+        samples
     }
 
-    /// Stops sampling, asserts that no sample saw both nodes hold the VIP, returns the samples.
+    /// Stops recording, asserts that both nodes never held the VIP at once, returns the
+    /// samples.
     pub fn assert_never_two_holders(self) -> Vec<Sample> {
         let samples = self.finish();
-        assert!(samples.len() >= 20, "too few samples: {}", samples.len());
         let both: Vec<&Sample> = samples.iter().filter(|(_, h)| h[0] && h[1]).collect();
         assert!(
             both.is_empty(),
-            "both nodes held the VIP in {} of {} samples, first at {:?}",
+            "both nodes held the VIP {} time(s), first at {:?}; changes: {samples:?}",
             both.len(),
-            samples.len(),
             both[0].0
         );
         samples
@@ -396,9 +483,9 @@ impl Sampler {
 
 impl Drop for Sampler {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        for m in &mut self.monitors {
+            let _ = m.kill();
+            let _ = m.wait();
         }
     }
 }
@@ -411,7 +498,8 @@ pub fn first_sole(samples: &[Sample], i: usize, from: Duration) -> Option<Durati
         .map(|(t, _)| *t)
 }
 
-/// The last sample time at which node `i` held the VIP.
-pub fn last_held(samples: &[Sample], i: usize) -> Option<Duration> {
-    samples.iter().rev().find(|(_, h)| h[i]).map(|(t, _)| *t)
+/// When node `i` last stopped holding the VIP (the change after its last holding sample).
+pub fn released_at(samples: &[Sample], i: usize) -> Option<Duration> {
+    let last = samples.iter().rposition(|(_, h)| h[i])?;
+    samples.get(last + 1).filter(|(_, h)| !h[i]).map(|(t, _)| *t)
 }
