@@ -130,7 +130,11 @@ fn signal_all(pids: &[i32], sig: Signal) {
 /// A client in the client namespace: connects through the VIP (100 ms bound per attempt) and
 /// runs `select pg_is_in_recovery()` until the new primary answers `f`. Returns when that
 /// first happened, on the shared clock.
-fn client_loop(lab: &PgLab, clock: Instant, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Option<Duration>> {
+fn client_loop(
+    lab: &PgLab,
+    clock: Instant,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Option<Duration>> {
     let ns = lab.client.name().to_owned();
     std::thread::spawn(move || {
         let path = format!("/var/run/netns/{ns}");
@@ -144,8 +148,9 @@ fn client_loop(lab: &PgLab, clock: Instant, stop: Arc<AtomicBool>) -> std::threa
             let conninfo = format!("host={VIP} port=5432 user=repmgr dbname=repmgr");
             while !stop.load(Ordering::Relaxed) {
                 let attempt = async {
-                    let (client, conn) =
-                        tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await.ok()?;
+                    let (client, conn) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+                        .await
+                        .ok()?;
                     tokio::spawn(conn);
                     let row = client
                         .query_one(

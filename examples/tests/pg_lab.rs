@@ -19,16 +19,18 @@ use vip_pg::harness::StopMode;
 /// its recovery state.
 fn through_vip(lab: &PgLab) -> String {
     let mut last = String::new();
-    let ok = wait_until(SOON, || match lab
-        .client_query("SELECT current_setting('cluster_name') || ' ' || pg_is_in_recovery()")
-    {
-        Ok(out) => {
-            last = out;
-            true
-        }
-        Err(e) => {
-            last = e;
-            false
+    let ok = wait_until(SOON, || {
+        match lab
+            .client_query("SELECT current_setting('cluster_name') || ' ' || pg_is_in_recovery()")
+        {
+            Ok(out) => {
+                last = out;
+                true
+            }
+            Err(e) => {
+                last = e;
+                false
+            }
         }
     });
     assert!(ok, "client cannot query through the VIP: {last}");
@@ -51,10 +53,7 @@ fn failover_follows_repmgr_standby_promote() {
     let promoted = sampler.elapsed();
     lab.wait_sole_holder(1, SOON);
     let reached = Instant::now();
-    assert_eq!(
-        lab.client_query("select pg_is_in_recovery()").unwrap(),
-        "f"
-    );
+    assert_eq!(lab.client_query("select pg_is_in_recovery()").unwrap(), "f");
     let query_ok = reached.elapsed();
     assert_eq!(through_vip(&lab), "node2 false");
     let samples = sampler.assert_never_two_holders();
@@ -96,7 +95,9 @@ fn switchover_emulated_vip_follows_and_old_primary_stays_standby() {
     assert!(!lab.holds(0) && lab.holds(1));
     assert_eq!(through_vip(&lab), "node2 false");
     assert_eq!(
-        lab.db().psql(0, "postgres", "SELECT pg_is_in_recovery()").unwrap(),
+        lab.db()
+            .psql(0, "postgres", "SELECT pg_is_in_recovery()")
+            .unwrap(),
         "t"
     );
     sampler.assert_never_two_holders();
@@ -119,7 +120,9 @@ fn database_down_releases_within_the_probe_bound() {
     std::thread::sleep(Duration::from_millis(1000));
     assert!(!lab.holds(1), "the standby must not take the VIP");
     assert_eq!(
-        lab.db().psql(1, "postgres", "SELECT pg_is_in_recovery()").unwrap(),
+        lab.db()
+            .psql(1, "postgres", "SELECT pg_is_in_recovery()")
+            .unwrap(),
         "t"
     );
     let samples = sampler.assert_never_two_holders();
@@ -206,7 +209,11 @@ fn split_brain_unrecorded_promotion_loses_to_the_recorded_primary() {
     // Incumbency does not decide: restart with the rogue node alone first, then the recorded
     // primary joins and takes the VIP over.
     for i in [0, 1] {
-        lab.nodes[i].vipd.take().unwrap().stop(Duration::from_secs(3));
+        lab.nodes[i]
+            .vipd
+            .take()
+            .unwrap()
+            .stop(Duration::from_secs(3));
     }
     lab.start_vipd(1);
     lab.wait_sole_holder(1, SOON);
@@ -241,16 +248,25 @@ fn split_brain_partitioned_promotion_moves_to_the_higher_timeline() {
     std::thread::sleep(Duration::from_millis(1500));
     // The old primary still runs as primary, and still records itself: a real split brain.
     assert_eq!(
-        lab.db().psql(0, "postgres", "SELECT pg_is_in_recovery()").unwrap(),
+        lab.db()
+            .psql(0, "postgres", "SELECT pg_is_in_recovery()")
+            .unwrap(),
         "f"
     );
     assert_eq!(
         lab.db()
-            .psql(0, "repmgr", "SELECT type FROM repmgr.nodes WHERE node_id = 1")
+            .psql(
+                0,
+                "repmgr",
+                "SELECT type FROM repmgr.nodes WHERE node_id = 1"
+            )
             .unwrap(),
         "primary"
     );
     assert!(lab.holds(1) && !lab.holds(0));
     let samples = sampler.assert_never_two_holders();
-    assert!(released_at(&samples, 0).is_some(), "node1 never stepped down: {samples:?}");
+    assert!(
+        released_at(&samples, 0).is_some(),
+        "node1 never stepped down: {samples:?}"
+    );
 }

@@ -13,7 +13,11 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn machine(gated: bool, priority: u8) -> Election {
-    let mut c = ElectionConfig::new(7, ip("192.0.2.10"), vec![Vip::host(ip("192.0.2.100"), "eth0")]);
+    let mut c = ElectionConfig::new(
+        7,
+        ip("192.0.2.10"),
+        vec![Vip::host(ip("192.0.2.100"), "eth0")],
+    );
     c.priority = Priority::new(priority);
     c.advert_interval = Interval::from_centis(10);
     c.role_gated = gated;

@@ -228,7 +228,14 @@ timeout = "2s"
         let p = node
             .ns
             .spawn(
-                &["env", "NO_COLOR=1", "RUST_LOG=", &vipd_bin(), "--config", &config],
+                &[
+                    "env",
+                    "NO_COLOR=1",
+                    "RUST_LOG=",
+                    &vipd_bin(),
+                    "--config",
+                    &config,
+                ],
                 Some(&node.log),
             )
             .unwrap();
@@ -367,7 +374,10 @@ fn parse_stamp(line: &str) -> Option<f64> {
     let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
     let (y, m, day) = (d.next()??, d.next()??, d.next()??);
     let mut t = time.split(':');
-    let (h, mi) = (t.next()?.parse::<f64>().ok()?, t.next()?.parse::<f64>().ok()?);
+    let (h, mi) = (
+        t.next()?.parse::<f64>().ok()?,
+        t.next()?.parse::<f64>().ok()?,
+    );
     let sec = t.next()?.parse::<f64>().ok()?;
     // Days from civil (proleptic Gregorian).
     let y2 = if m <= 2 { y - 1 } else { y };
@@ -410,7 +420,9 @@ impl Sampler {
                         continue;
                     }
                     if let Some(t) = parse_stamp(&line) {
-                        let gone = line.split_once("] ").is_some_and(|(_, r)| r.starts_with("Deleted"));
+                        let gone = line
+                            .split_once("] ")
+                            .is_some_and(|(_, r)| r.starts_with("Deleted"));
                         events.push((t, !gone));
                     }
                 }
@@ -501,5 +513,8 @@ pub fn first_sole(samples: &[Sample], i: usize, from: Duration) -> Option<Durati
 /// When node `i` last stopped holding the VIP (the change after its last holding sample).
 pub fn released_at(samples: &[Sample], i: usize) -> Option<Duration> {
     let last = samples.iter().rposition(|(_, h)| h[i])?;
-    samples.get(last + 1).filter(|(_, h)| !h[i]).map(|(t, _)| *t)
+    samples
+        .get(last + 1)
+        .filter(|(_, h)| !h[i])
+        .map(|(t, _)| *t)
 }
