@@ -175,8 +175,49 @@ fn client_loop(
     })
 }
 
+/// Watches node2's server directly (kept connection from the client namespace, polled every
+/// 2 ms) and returns when it first answered `pg_is_in_recovery() = f`: the moment a new
+/// primary exists, whoever promoted it.
+fn left_recovery(
+    lab: &PgLab,
+    clock: Instant,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Option<Duration>> {
+    let ns = lab.client.name().to_owned();
+    std::thread::spawn(move || {
+        let f = std::fs::File::open(format!("/var/run/netns/{ns}")).unwrap();
+        nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let (client, conn) = tokio_postgres::connect(
+                "host=192.0.2.2 port=5432 user=repmgr dbname=repmgr",
+                tokio_postgres::NoTls,
+            )
+            .await
+            .ok()?;
+            tokio::spawn(conn);
+            while !stop.load(Ordering::Relaxed) {
+                let row = client
+                    .query_one("SELECT pg_is_in_recovery()", &[])
+                    .await
+                    .ok()?;
+                if !row.get::<_, bool>(0) {
+                    return Some(clock.elapsed());
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            None
+        })
+    })
+}
+
 struct Failover {
     promote: Duration,
+    /// VIP on the new primary, after its server left recovery.
+    vip_after_primary: f64,
     vip_after_return: f64,
     query_after_return: f64,
 }
@@ -193,6 +234,7 @@ fn failover(setup: Setup, round: usize) -> Option<Failover> {
     let clock = Instant::now();
     lab.db().stop(0, StopMode::Fast).unwrap();
     let client = client_loop(&lab, clock, stop.clone());
+    let primary = left_recovery(&lab, clock, stop.clone());
     let p0 = clock.elapsed();
     lab.db().promote(1).unwrap();
     let p1 = clock.elapsed();
@@ -204,6 +246,7 @@ fn failover(setup: Setup, round: usize) -> Option<Failover> {
     let query = wait_until(Duration::from_secs(20), || client.is_finished());
     stop.store(true, Ordering::Relaxed);
     let q = client.join().unwrap();
+    let became = primary.join().unwrap()?;
     let samples = sampler.finish();
     drop(run);
     let vip = samples
@@ -213,6 +256,7 @@ fn failover(setup: Setup, round: usize) -> Option<Failover> {
     let q = q.filter(|_| query)?;
     Some(Failover {
         promote: p1 - p0,
+        vip_after_primary: ms(vip) - ms(became),
         vip_after_return: ms(vip) - ms(p1),
         query_after_return: ms(q) - ms(p1),
     })
@@ -227,21 +271,23 @@ fn overlap(samples: &[Sample]) -> Duration {
         .sum()
 }
 
-fn hung(setup: Setup, round: usize) -> Option<Duration> {
+fn hung(setup: Setup, round: usize) -> Option<(Duration, Duration)> {
     let mut lab = PgLab::new(&format!("vipbench-hg{round}{}", setup as u8))?;
     let run = start(&mut lab, setup);
     let frozen = pids(&lab, &run, setup, 0);
     let sampler = lab.sampler();
+    let t0 = Instant::now();
     signal_all(&frozen, Signal::SIGSTOP);
     lab.db().freeze(0).unwrap();
     lab.db().promote(1).unwrap();
     std::thread::sleep(HANG);
     lab.db().thaw(0).unwrap();
     signal_all(&frozen, Signal::SIGCONT);
+    let hang = t0.elapsed();
     std::thread::sleep(Duration::from_secs(2));
     let samples = sampler.finish();
     drop(run);
-    Some(overlap(&samples))
+    Some((overlap(&samples), hang))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -265,6 +311,7 @@ fn bench_pg_failover() {
         .unwrap_or(3);
     let mut report = String::new();
     let mut vip_ms = [Vec::new(), Vec::new()];
+    let mut react_ms = [Vec::new(), Vec::new()];
     let mut query_ms = [Vec::new(), Vec::new()];
     let mut both_ms = [Vec::new(), Vec::new()];
     for round in 0..rounds {
@@ -274,19 +321,24 @@ fn bench_pg_failover() {
             };
             let line = format!(
                 "failover {setup:?} round {round}: promote took {:.0} ms; VIP on new primary {:+.1} ms \
-                 after it returned; first client query {:+.1} ms after it returned\n",
+                 after its server left recovery, {:+.1} ms after promote returned; first client \
+                 query {:+.1} ms after promote returned\n",
                 ms(f.promote),
+                f.vip_after_primary,
                 f.vip_after_return,
                 f.query_after_return
             );
             print!("{line}");
             report.push_str(&line);
             vip_ms[k].push(f.vip_after_return);
+            react_ms[k].push(f.vip_after_primary);
             query_ms[k].push(f.query_after_return);
-            let o = hung(setup, round).unwrap();
+            let (o, hang) = hung(setup, round).unwrap();
             let line = format!(
-                "hung primary {setup:?} round {round}: both held the VIP for {:.1} ms (hang {HANG:?})\n",
-                ms(o)
+                "hung primary {setup:?} round {round}: both held the VIP for {:.1} ms (primary \
+                 frozen for {:.0} ms: promote + {HANG:?})\n",
+                ms(o),
+                ms(hang)
             );
             print!("{line}");
             report.push_str(&line);
@@ -296,12 +348,16 @@ fn bench_pg_failover() {
     let (v, kv) = (median(vip_ms[0].clone()), median(vip_ms[1].clone()));
     let (q, kq) = (median(query_ms[0].clone()), median(query_ms[1].clone()));
     let (b, kb) = (median(both_ms[0].clone()), median(both_ms[1].clone()));
+    let (r, kr) = (median(react_ms[0].clone()), median(react_ms[1].clone()));
     let summary = format!(
         "\nmedians over {rounds} rounds (ms after `repmgr standby promote` returned):\n\
-         VIP on new primary:   vipd {v:.1}   keepalived {kv:.1}   ratio {:.3}\n\
+         VIP on new primary:   vipd {v:.1}   keepalived {kv:.1}   ratio {:.3} (negative = there \
+         before promote returned; ratio clamps it at 0)\n\
+         VIP after the new server left recovery: vipd {r:.1}   keepalived {kr:.1}   ratio {:.3}\n\
          first client query:   vipd {q:.1}   keepalived {kq:.1}   ratio {:.3}\n\
          hung primary, both holding (ms): vipd {b:.1}   keepalived {kb:.1}\n",
         v.max(0.0) / kv,
+        r / kr,
         q.max(0.0) / kq
     );
     print!("{summary}");
