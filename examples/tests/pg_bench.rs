@@ -290,6 +290,18 @@ fn hung(setup: Setup, round: usize) -> Option<(Duration, Duration)> {
     Some((overlap(&samples), hang))
 }
 
+/// Runs one measurement; a round whose cluster misbehaves (for example a server crashing under
+/// load during `repmgr standby promote`) is reported and run again, at most three times.
+fn retry<T>(f: impl Fn(usize) -> Option<T> + std::panic::RefUnwindSafe) -> Option<T> {
+    for attempt in 0..3 {
+        match std::panic::catch_unwind(|| f(attempt)) {
+            Ok(r) => return r,
+            Err(_) => eprintln!("(round failed, see above; running it again)"),
+        }
+    }
+    panic!("three attempts failed")
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     if v.is_empty() {
@@ -316,7 +328,7 @@ fn bench_pg_failover() {
     let mut both_ms = [Vec::new(), Vec::new()];
     for round in 0..rounds {
         for (k, setup) in [Setup::Vipd, Setup::Keepalived].into_iter().enumerate() {
-            let Some(f) = failover(setup, round) else {
+            let Some(f) = retry(|attempt| failover(setup, round * 10 + attempt)) else {
                 return;
             };
             let line = format!(
@@ -333,7 +345,9 @@ fn bench_pg_failover() {
             vip_ms[k].push(f.vip_after_return);
             react_ms[k].push(f.vip_after_primary);
             query_ms[k].push(f.query_after_return);
-            let (o, hang) = hung(setup, round).unwrap();
+            let Some((o, hang)) = retry(|attempt| hung(setup, round * 10 + attempt)) else {
+                return;
+            };
             let line = format!(
                 "hung primary {setup:?} round {round}: both held the VIP for {:.1} ms (primary \
                  frozen for {:.0} ms: promote + {HANG:?})\n",
