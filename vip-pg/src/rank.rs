@@ -23,9 +23,9 @@
 //! configured priority is not advertised while the rank is known.
 //!
 //! **Ties and limits.** Equal ranks (same band, same timeline step) give equal priorities, and
-//! VRRP's address tie-break decides: deterministic, but not "better". Timelines above
-//! [`Rank::TIMELINE_STEPS`] all map to the top step of their band, so two nodes on timelines
-//! 127 and 128 tie and the address decides; a cluster that far along can reset its timeline
+//! VRRP's address tie-break decides: deterministic, but not "better". Timelines from 126 on
+//! (`Rank::TIMELINE_STEPS - 1`) all map to the top step of their band, so two nodes on
+//! timelines 126 and 127 tie and the address decides; a cluster that far along can reset its timeline
 //! history with a fresh base backup. A node whose timeline is unknown counts as timeline 0. A
 //! [`crate::PostgresProbe`] has no metadata: its nodes are never "recorded" and compare by
 //! timeline, then address.
