@@ -56,14 +56,17 @@ fn failover_follows_repmgr_standby_promote() {
     assert_eq!(lab.client_query("select pg_is_in_recovery()").unwrap(), "f");
     let query_ok = reached.elapsed();
     assert_eq!(through_vip(&lab), "node2 false");
+    if std::env::var_os("VIP_LAB_SHOW_LOG").is_some() {
+        eprintln!("{}", lab.log(1));
+    }
     let samples = sampler.assert_never_two_holders();
     let released = released_at(&samples, 0).unwrap_or_default();
     let moved = first_sole(&samples, 1, promote_start).unwrap();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "failover: old primary released {:+.1} ms after pg_ctl stop returned; promote took \
-         {:.0} ms; VIP on the new primary {:+.1} ms after promote returned (negative: the repmgr \
-         event moved it before repmgr exited); client query {:.1} ms after that",
+         {:.0} ms; VIP on the new primary {:+.1} ms after promote returned (negative: vipd's probe saw \
+         the server leave recovery before repmgr finished); client query {:.1} ms after that",
         ms(released) - ms(t_stop),
         ms(promoted - promote_start),
         ms(moved) - ms(promoted),

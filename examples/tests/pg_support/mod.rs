@@ -29,6 +29,15 @@ pub fn vipctl_bin() -> String {
     std::env::var("VIP_BENCH_VIPCTL").unwrap_or_else(|_| VIPCTL.to_owned())
 }
 
+/// The role probe interval (= timeout) of the lab configs: `VIP_BENCH_PROBE_MS` or
+/// [`PROBE_INTERVAL_MS`].
+pub fn probe_ms() -> u64 {
+    std::env::var("VIP_BENCH_PROBE_MS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(PROBE_INTERVAL_MS)
+}
+
 /// The VIP clients use.
 pub const VIP: &str = "192.0.2.100";
 /// Generous bound for things that take a few probe or advert intervals (not a figure).
@@ -206,8 +215,8 @@ vips = ["{VIP}/32"]
 kind = "repmgr"
 conninfo = "host={addr} port=5432 user=repmgr dbname=repmgr"
 node_name = "{name}"
-interval = "{PROBE_INTERVAL_MS}ms"
-timeout = "{PROBE_TIMEOUT_MS}ms"
+interval = "{probe}ms"
+timeout = "{probe}ms"
 
 [instance.fencer]
 argv = ["ip", "netns", "exec", "{other}", "ip", "addr", "del", "{{vip}}/32", "dev", "{{interface}}"]
@@ -217,6 +226,7 @@ timeout = "2s"
             addr = node.addr,
             name = node.name,
             other = other.ns.name(),
+            probe = probe_ms(),
         );
         std::fs::write(&node.config, text).unwrap();
     }
