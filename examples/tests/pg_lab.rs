@@ -79,6 +79,35 @@ fn failover_follows_repmgr_standby_promote() {
     );
 }
 
+/// (1b) The repmgr event, not the poll, moves the VIP: node2 polls its role only once a
+/// minute, so it can learn of its promotion within this test only through repmgr's
+/// `event_notification_command` (`vipctl repmgr-event`, which makes vipd re-probe at once).
+#[test]
+fn repmgr_event_moves_the_vip_without_waiting_for_the_poll() {
+    let Some(mut lab) = PgLab::new("vipex-pgev") else {
+        return;
+    };
+    lab.configure_with(1, "", 60_000, 300);
+    lab.start_all_expect(0);
+    let sampler = lab.sampler();
+    lab.db().stop(0, StopMode::Fast).unwrap();
+    let started = Instant::now();
+    lab.db().promote(1).unwrap();
+    lab.wait_sole_holder(1, SOON);
+    let took = started.elapsed();
+    // Far below the 60 s poll (one probe ran at start, the next is due a minute later).
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    let log = lab.log(1);
+    let reprobe = log
+        .find("reprobe requested")
+        .expect("no repmgr event reached vipd");
+    let master = log.find("to=master").expect("no master transition");
+    assert!(reprobe < master, "became master before the event:\n{log}");
+    assert_eq!(through_vip(&lab), "node2 false");
+    sampler.assert_never_two_holders();
+    println!("event-driven failover: VIP on the new primary {took:?} after promote started");
+}
+
 /// (2) Switchover, emulated with the harness: `repmgr standby switchover` needs SSH between the
 /// nodes, which the lab does not have. Same sequence repmgr runs: stop the old primary (fast),
 /// promote the standby, rejoin the old primary as a standby of the new one.

@@ -194,6 +194,11 @@ impl PgLab {
     /// bound), the command fencer (removes the VIP inside the other node's namespace). `extra`
     /// goes into the `[[instance]]` table.
     pub fn configure(&self, i: usize, extra: &str) {
+        self.configure_with(i, extra, probe_ms(), probe_ms());
+    }
+
+    /// Like [`PgLab::configure`] with the role probe's interval and timeout in ms.
+    pub fn configure_with(&self, i: usize, extra: &str, interval_ms: u64, timeout_ms: u64) {
         let node = &self.nodes[i];
         let other = &self.nodes[1 - i];
         let text = format!(
@@ -215,8 +220,8 @@ vips = ["{VIP}/32"]
 kind = "repmgr"
 conninfo = "host={addr} port=5432 user=repmgr dbname=repmgr"
 node_name = "{name}"
-interval = "{probe}ms"
-timeout = "{probe}ms"
+interval = "{interval_ms}ms"
+timeout = "{timeout_ms}ms"
 
 [instance.fencer]
 argv = ["ip", "netns", "exec", "{other}", "ip", "addr", "del", "{{vip}}/32", "dev", "{{interface}}"]
@@ -226,7 +231,6 @@ timeout = "2s"
             addr = node.addr,
             name = node.name,
             other = other.ns.name(),
-            probe = probe_ms(),
         );
         std::fs::write(&node.config, text).unwrap();
     }
