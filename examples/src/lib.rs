@@ -12,4 +12,5 @@ pub mod logging;
 pub mod metrics;
 pub mod repmgr;
 pub mod sdnotify;
+pub mod spec;
 pub mod wiring;

@@ -29,7 +29,9 @@ async fn events_reach_status_metrics_and_hooks() {
         r#"
 [[instance]]
 name = "db"
-interface = "eth0"
+# An interface that does not exist: Daemon::start_all starts real instances (the wiring),
+# which must never touch the host's own interfaces. They retry quietly in the background.
+interface = "vipex-none0"
 vrid = 51
 priority = 100
 vips = ["192.0.2.10/32"]

@@ -1857,3 +1857,25 @@ fn fault_remembers_the_master_for_fencing() {
     n.at(3860, free(1));
     assert_eq!(n.upto(3900), vec![send(100), fence(2, Some(HIGHER), None)]);
 }
+
+#[test]
+fn vips_kept_by_stop_keep_are_released_on_the_next_start_or_release() {
+    let mut n = master_node(100);
+    n.at(5000, Input::Stop(StopMode::Keep));
+    assert!(n.e.holds_vips());
+    // Starting again: nobody vouches for the kept VIPs, so they go first.
+    let a = n.at(6000, Input::Start);
+    assert_eq!(
+        a,
+        vec![
+            remove(),
+            tr(6000, State::Initialize, State::Backup, Reason::Started)
+        ]
+    );
+    assert!(!n.e.holds_vips());
+
+    let mut n = master_node(100);
+    n.at(5000, Input::Stop(StopMode::Keep));
+    assert_eq!(n.at(5001, Input::Stop(StopMode::Release)), vec![remove()]);
+    assert!(!n.e.holds_vips());
+}

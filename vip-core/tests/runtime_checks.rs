@@ -156,3 +156,33 @@ async fn failing_fault_check_holds_the_instance_in_fault_from_the_start() {
     assert_eq!(log.count("add"), 0);
     handle.stop(StopMode::Release).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_initial_status_is_assumed_until_rise_successes() {
+    let rt = Runtime::new();
+    let log = Log::new(rt.clock());
+    let check = Arc::new(ScriptedCheck::new(log.clone(), vec![Some(true)]));
+    let schedule = CheckSchedule {
+        initial: Some(CheckStatus::Failing),
+        ..schedule(2, 1)
+    };
+    let handle = rt
+        .spawn(spec(&log, "initial").check(check, schedule, 50))
+        .unwrap();
+    let mut events = handle.events();
+    let s = wait_status(&handle, Duration::from_millis(10), |s| {
+        s.phase == vip_core::runtime::Phase::Running
+    })
+    .await;
+    assert_eq!(s.effective_priority, Priority::new(100), "assumed failing");
+    let runs = log
+        .names()
+        .iter()
+        .filter(|n| n.starts_with("check"))
+        .count();
+    assert_eq!(runs, 0, "with an initial status, no run before the start");
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    // Runs at 1 s and 2 s pass: rise 2 reached at 2 s.
+    assert_eq!(priority_changes(&drain(&mut events)), vec![(2, 150)]);
+    handle.stop(StopMode::Release).await;
+}

@@ -132,3 +132,43 @@ async fn dropping_every_handle_releases() {
     let _ = watch.wait_for(|s| s.phase == Phase::Stopped).await;
     assert!(log.index("remove done").unwrap() < log.index("advert 0").unwrap());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_hanging_advert_sink_neither_delays_removal_nor_piles_up() {
+    let rt = Runtime::new();
+    let log = Log::new(rt.clock());
+    let spec = InstanceSpec::new(
+        "sink",
+        fast_config(8, "192.0.2.1", vec![vip("192.0.2.10", "eth0")]),
+        Arc::new(FakeAddresses::new(log.clone())),
+        Arc::new(HangingSink { log: log.clone() }),
+    );
+    let handle = rt.spawn(spec).unwrap();
+    wait_status(&handle, Duration::from_secs(2), |s| {
+        s.state == State::Master
+    })
+    .await;
+    // A master advertises every 100 ms; each send hangs until the 500 ms advert bound.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let sent = log
+        .names()
+        .iter()
+        .filter(|n| n.starts_with("advert"))
+        .count();
+    assert!(
+        (5..=9).contains(&sent),
+        "{sent} sends in ~3.4 s: one per advert bound, the backlog collapsed"
+    );
+    let stop_at = handle.clock().now();
+    handle.stop(StopMode::Release).await;
+    let waited = handle.clock().now().saturating_since(stop_at);
+    // The priority-0 advert waited for the send in flight (at most one advert bound), not for
+    // a backlog of periodic adverts; then its own send hit the bound.
+    assert!(waited <= Duration::from_secs(1), "stop took {waited:?}");
+    assert_eq!(
+        log.when("remove done"),
+        Some(stop_at),
+        "the removal did not wait for the sink"
+    );
+    assert_eq!(log.names().last().map(String::as_str), Some("advert 0"));
+}

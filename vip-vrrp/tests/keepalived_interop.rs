@@ -323,3 +323,30 @@ fn keepalived_rejects_rfc_message_only_checksum_over_ipv4() {
     assert!(has_vip(&a, vip().addr), "keepalived stays master");
     ka.stop(PATIENCE).unwrap();
 }
+
+/// The lab runner itself: SIGKILL leaves keepalived's VIP on the interface (as after a crash),
+/// and the pid files are free again for the next instance.
+#[test]
+fn keepalived_runner_kill_leaves_the_vip_and_restarts_cleanly() {
+    let Some((_lab, a, _b)) = lab("vrrp-ka-kill") else {
+        return;
+    };
+    let vip4: IpAddr = VIP4.parse().unwrap();
+    let mut ka = Keepalived::start(&a, "ka", V3_IPV4_CONF).unwrap();
+    ka.wait_for_log("Entering MASTER STATE", PATIENCE).unwrap();
+    wait_vip(&a, vip4, true, &ka);
+    ka.kill();
+    assert!(!ka.is_running());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(has_vip(&a, vip4), "SIGKILL leaves the VIP:\n{}", ka.log());
+    drop(ka);
+
+    // A new instance in the same namespace starts (no "already running"), and its graceful
+    // stop removes the VIP.
+    let mut again = Keepalived::start(&a, "ka", V3_IPV4_CONF).unwrap();
+    again
+        .wait_for_log("Entering MASTER STATE", PATIENCE)
+        .unwrap();
+    again.stop(PATIENCE).unwrap();
+    assert!(!has_vip(&a, vip4), "{}", again.log());
+}

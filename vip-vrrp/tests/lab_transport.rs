@@ -325,6 +325,50 @@ fn opened_while_the_link_is_down_receives_once_it_is_up() {
     assert_eq!(got[0].source, IpAddr::V4(A4));
 }
 
+#[test]
+fn ipv4_header_is_keepalived_like() {
+    let Some((_lab, nodes)) = lab("vrrp-lab-hdr", 2) else {
+        return;
+    };
+    // A plain raw socket in b, joined to the group, sees the whole IPv4 header we send.
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let b = nodes[1].clone();
+    let rx = std::thread::spawn(move || {
+        run_in(&b, move || async move {
+            let s = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112))).unwrap();
+            s.bind_device(Some(b"eth0")).unwrap();
+            s.join_multicast_v4(&VRRP_GROUP_V4, &B4).unwrap();
+            s.set_read_timeout(Some(PATIENCE)).unwrap();
+            ready_tx.send(()).unwrap();
+            let mut buf = [0u8; 128];
+            let n = std::io::Read::read(&mut &s, &mut buf).unwrap();
+            buf[..n].to_vec()
+        })
+    });
+    ready_rx.recv_timeout(PATIENCE).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let tx = sender(
+        &nodes[0],
+        vec![(v3_config(59, VIP4), 150)],
+        Arc::clone(&stop),
+    );
+    let datagram = rx.join().unwrap();
+    stop_sender(&stop, tx);
+
+    assert_eq!(datagram[0], 0x45, "IPv4, no options");
+    assert_eq!(datagram[1], 0xc0, "TOS 0xc0 as keepalived");
+    assert_eq!(datagram[8], 255, "TTL 255");
+    assert_eq!(datagram[9], 112, "protocol VRRP");
+    assert_eq!(
+        &datagram[12..16],
+        &A4.octets(),
+        "source: a's primary address"
+    );
+    assert_eq!(&datagram[16..20], &VRRP_GROUP_V4.octets());
+    assert_eq!(datagram.len(), 20 + 12, "v3 header and one IPv4 address");
+    assert_eq!(datagram[20], 0x31, "VRRPv3 advertisement");
+}
+
 /// A v3 advert for `vrid` at `priority`, encoded for `src` -> `dst`.
 fn encode(vrid: u8, priority: u8, vip_addr: &str, src: IpAddr, dst: IpAddr) -> Vec<u8> {
     let family = AddressFamily::of(src);

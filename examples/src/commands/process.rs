@@ -108,6 +108,8 @@ pub async fn run(argv: &[String], env: &[(String, String)], timeout: Duration) -
         }
     };
     let pgid = child.id().and_then(|id| i32::try_from(id).ok());
+    // If this future is dropped mid-run (a caller's own timeout), kill the whole group.
+    let mut guard = GroupGuard(pgid);
     let out = child.stdout.take().map(|s| tokio::spawn(read_tail(s)));
     let err = child.stderr.take().map(|s| tokio::spawn(read_tail(s)));
     let ended = match tokio::time::timeout(timeout, child.wait()).await {
@@ -122,6 +124,7 @@ pub async fn run(argv: &[String], env: &[(String, String)], timeout: Duration) -
             Ended::TimedOut
         }
     };
+    guard.0 = None;
     let elapsed = start.elapsed();
     // Grandchildren that outlive a normal exit may still hold the pipes: do not wait for them.
     let stdout = collect(out).await;
@@ -131,6 +134,17 @@ pub async fn run(argv: &[String], env: &[(String, String)], timeout: Duration) -
         elapsed,
         stdout,
         stderr,
+    }
+}
+
+/// Kills a process group when dropped while armed.
+struct GroupGuard(Option<i32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pg) = self.0 {
+            let _ = killpg(Pid::from_raw(pg), Signal::SIGKILL);
+        }
     }
 }
 

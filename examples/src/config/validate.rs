@@ -691,7 +691,7 @@ impl Validator {
         let timeout = self.positive_duration(
             &format!("{path}.timeout"),
             r.timeout.as_ref(),
-            interval.min(Duration::from_secs(1)),
+            interval.min(Duration::from_millis(500)),
         );
         if timeout > interval {
             self.err(
@@ -703,12 +703,27 @@ impl Validator {
                 ),
             );
         }
-        Some(RoleConfig {
+        let role = RoleConfig {
             kind: kind?,
             conninfo,
             interval,
             timeout,
-        })
+        };
+        // Let the probe itself judge the conninfo (it connects only when it first probes).
+        if !role.conninfo.is_empty()
+            && let Err(e) = role.build_probe()
+        {
+            let detail = match e {
+                vip_pg::PgError::Config { key, problem } => format!("{key}: {problem}"),
+                other => other.to_string(),
+            };
+            self.err(
+                format!("{path}.conninfo"),
+                format!("rejected by the probe: {detail}"),
+            );
+            return None;
+        }
+        Some(role)
     }
 
     fn fencer(&mut self, p: &str, f: RawFencer) -> Option<FencerConfig> {

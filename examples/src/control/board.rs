@@ -102,6 +102,18 @@ impl StatusBoard {
         });
     }
 
+    /// Updates state, effective priority and master from a runtime status snapshot (for
+    /// example from `InstanceHandle::watch_status`).
+    pub fn apply_status(&self, status: &vip_core::runtime::Status) {
+        self.with(|rows| {
+            if let Some(r) = rows.iter_mut().find(|r| r.name == status.name) {
+                r.state = status.state.as_str().into();
+                r.effective_priority = status.effective_priority.get();
+                r.master = status.master.map(|m| m.to_string());
+            }
+        });
+    }
+
     /// A copy of every row.
     pub fn snapshot(&self) -> Vec<InstanceStatus> {
         self.rows.read().unwrap_or_else(|p| p.into_inner()).clone()

@@ -4,13 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use vip_core::RoleProbe;
-use vip_core::runtime::{CheckSchedule, RoleSchedule, Timeouts};
-use vip_netlink::{AnnounceConfig, ManagerConfig};
-use vip_pg::{NodeSelector, ProbeConfig, ProbeKind};
+use vip_core::runtime::{RoleSchedule, Timeouts};
+use vip_netlink::ManagerConfig;
 use vip_vrrp::socket::{Mode, TransportConfig, TransportError};
-use vip_vrrp::wire::{Auth, ChecksumMode as WireChecksum};
 
-use crate::config::{CheckConfig, ChecksumMode, InstanceConfig, RepmgrNode, RoleKind};
+use crate::config::InstanceConfig;
+use crate::spec::FENCE_GRACE;
 
 /// Why an instance could not be built or started.
 #[derive(Debug, thiserror::Error)]
@@ -61,17 +60,8 @@ pub fn transport_config(inst: &InstanceConfig) -> Result<TransportConfig, BuildE
         inst.vips.clone(),
     )
     .with_advert_interval(inst.advert_interval)
-    .with_checksum(match inst.checksum {
-        ChecksumMode::Keepalived => WireChecksum::PseudoHeader,
-        ChecksumMode::Rfc => WireChecksum::MessageOnly,
-    });
-    if let Some(pass) = &inst.auth {
-        let auth = Auth::simple(pass.as_bytes()).map_err(|e| BuildError::Config {
-            key: format!("instance[{}].auth", inst.name),
-            problem: e.to_string(),
-        })?;
-        c = c.with_auth(auth);
-    }
+    .with_checksum(inst.wire_checksum())
+    .with_auth(inst.wire_auth());
     if !inst.unicast_peers.is_empty() {
         c.mode = Mode::Unicast {
             peers: inst.unicast_peers.clone(),
@@ -84,12 +74,7 @@ pub fn transport_config(inst: &InstanceConfig) -> Result<TransportConfig, BuildE
 /// The address manager configuration of `inst` (announcements from its `garp` section).
 pub fn manager_config(inst: &InstanceConfig) -> ManagerConfig {
     ManagerConfig {
-        announce: AnnounceConfig {
-            repeat: inst.garp.repeat,
-            interval: inst.garp.interval,
-            refresh: inst.garp.refresh,
-            ..AnnounceConfig::default()
-        },
+        announce: inst.announce_config(),
         ..ManagerConfig::default()
     }
 }
@@ -106,56 +91,22 @@ pub fn timeouts(inst: &InstanceConfig) -> Timeouts {
         advert: clamp(advert, 50, 500),
         // The command fencer kills its child at its own timeout; the runtime's bound is a
         // backstop just after it.
-        fence: inst.fencer.as_ref().map_or(Timeouts::default().fence, |f| {
-            f.timeout + Duration::from_millis(500)
-        }),
+        fence: inst
+            .fencer
+            .as_ref()
+            .map_or(Timeouts::default().fence, |f| f.timeout + FENCE_GRACE),
         ..Timeouts::default()
     }
 }
 
-/// The runtime schedule of a tracked check. The runtime's bound is a backstop just after the
-/// command's own timeout (at which the command is killed and reported).
-pub fn check_schedule(check: &CheckConfig) -> CheckSchedule {
-    CheckSchedule {
-        interval: check.interval,
-        timeout: check.timeout + Duration::from_millis(200),
-        rise: check.rise,
-        fall: check.fall,
-        initial: None,
-    }
-}
+/// A role probe with its schedule.
+pub type ScheduledProbe = (Arc<dyn RoleProbe>, RoleSchedule);
 
 /// The role probe of `inst` and its schedule, if it has an `[instance.role]` section.
-pub fn role_probe(
-    inst: &InstanceConfig,
-) -> Result<Option<(Arc<dyn RoleProbe>, RoleSchedule)>, BuildError> {
+pub fn role_probe(inst: &InstanceConfig) -> Result<Option<ScheduledProbe>, BuildError> {
     let Some(role) = &inst.role else {
         return Ok(None);
     };
-    let kind = match &role.kind {
-        RoleKind::Postgres => ProbeKind::Postgres,
-        RoleKind::Repmgr {
-            node: RepmgrNode::Name(n),
-        } => ProbeKind::Repmgr(NodeSelector::Name(n.clone())),
-        RoleKind::Repmgr {
-            node: RepmgrNode::Id(id),
-        } => {
-            let id = i32::try_from(*id).map_err(|_| BuildError::Config {
-                key: format!("instance[{}].role.node_id", inst.name),
-                problem: format!("{id} is out of range for repmgr (1..=2147483647)"),
-            })?;
-            ProbeKind::Repmgr(NodeSelector::Id(id))
-        }
-    };
-    let config = ProbeConfig::new(role.conninfo.clone())
-        .interval(role.interval)
-        .timeout(role.timeout);
-    let probe = vip_pg::build_probe(kind, config)?;
-    Ok(Some((
-        probe,
-        RoleSchedule {
-            interval: role.interval,
-            timeout: role.timeout,
-        },
-    )))
+    let probe = role.build_probe()?;
+    Ok(Some((probe, role.schedule())))
 }

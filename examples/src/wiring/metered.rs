@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use vip_core::runtime::HealthCheck;
 use vip_core::{
     AddressManager, Error, FenceOutcome, FenceRequest, Fencer, InUse, RoleProbe, RoleReport, Vip,
 };
@@ -116,6 +117,39 @@ impl RoleProbe for MeteredRole {
         self.metrics
             .observe_probe(&self.instance, "role", start.elapsed());
         report
+    }
+
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+}
+
+/// A [`HealthCheck`] that records each run's latency (probe named after the check).
+pub struct MeteredCheck {
+    inner: Arc<dyn HealthCheck>,
+    instance: String,
+    metrics: Arc<Metrics>,
+}
+
+impl MeteredCheck {
+    /// Wraps `inner` for instance `instance`.
+    pub fn new(inner: Arc<dyn HealthCheck>, instance: &str, metrics: Arc<Metrics>) -> Self {
+        MeteredCheck {
+            inner,
+            instance: instance.to_owned(),
+            metrics,
+        }
+    }
+}
+
+#[async_trait]
+impl HealthCheck for MeteredCheck {
+    async fn check(&self) -> Result<(), Error> {
+        let start = Instant::now();
+        let r = self.inner.check().await;
+        self.metrics
+            .observe_probe(&self.instance, self.inner.name(), start.elapsed());
+        r
     }
 
     fn name(&self) -> &str {

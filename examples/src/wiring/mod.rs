@@ -17,13 +17,11 @@
 //! broke, and stops it per `on_stop`.
 
 mod build;
-mod check;
 mod metered;
 mod supervise;
 
 pub use build::{
-    BuildError, check_schedule, manager_config, role_probe, timeouts, transport_config,
+    BuildError, ScheduledProbe, manager_config, role_probe, timeouts, transport_config,
 };
-pub use check::CommandCheck;
-pub use metered::{MeteredAddresses, MeteredFencer, MeteredRole};
+pub use metered::{MeteredAddresses, MeteredCheck, MeteredFencer, MeteredRole};
 pub use supervise::{Context, InstanceTask};

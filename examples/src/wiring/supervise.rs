@@ -5,17 +5,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinHandle;
+use vip_core::election::Event;
 use vip_core::election::StopMode;
 use vip_core::runtime::{InstanceHandle, InstanceSpec, Runtime};
 use vip_netlink::{NetlinkAddressManager, Watcher};
 use vip_vrrp::socket::{StatsSnapshot, Transport};
 
-use super::build::{
-    BuildError, check_schedule, manager_config, role_probe, timeouts, transport_config,
-};
-use super::{CommandCheck, MeteredAddresses, MeteredFencer, MeteredRole};
+use super::build::{BuildError, manager_config, role_probe, timeouts, transport_config};
+use super::{MeteredAddresses, MeteredCheck, MeteredFencer, MeteredRole};
+use crate::commands::check::CommandCheck;
 use crate::commands::fence::CommandFencer;
 use crate::config::InstanceConfig;
 use crate::control::StatusBoard;
@@ -95,6 +95,7 @@ enum Ended {
 /// The parts of a started instance.
 struct Started {
     handle: InstanceHandle,
+    events: broadcast::Receiver<Event>,
     transport: Arc<Transport>,
     manager: Arc<NetlinkAddressManager>,
     watcher: Watcher,
@@ -180,16 +181,25 @@ async fn start(config: &InstanceConfig, ctx: &Context) -> Result<Started, BuildE
         spec = spec.role_probe(probe, schedule);
     }
     for check in &config.checks {
-        let c = CommandCheck::new(check.clone(), name, ctx.metrics.clone());
-        spec = spec.check(Arc::new(c), check_schedule(check), check.weight);
+        let c = MeteredCheck::new(
+            Arc::new(CommandCheck::from_config(check)),
+            name,
+            ctx.metrics.clone(),
+        );
+        spec = spec.check(Arc::new(c), check.schedule(), check.weight);
     }
-    let handle = ctx.runtime.spawn(spec).map_err(BuildError::Spawn)?;
+    // Subscribed before the instance starts: the first transitions reach the sinks too.
+    let (handle, events) = ctx
+        .runtime
+        .spawn_with_events(spec)
+        .map_err(BuildError::Spawn)?;
     tracing::info!(
         instance = %name, interface = %config.interface, vrid = config.vrid,
         source = %transport.source(), "election instance started"
     );
     Ok(Started {
         handle,
+        events,
         transport,
         manager,
         watcher,
@@ -205,6 +215,7 @@ async fn run(
 ) -> Ended {
     let Started {
         handle,
+        mut events,
         transport,
         manager,
         watcher,
@@ -212,7 +223,6 @@ async fn run(
     let name = config.name.clone();
 
     // Events -> logs, board, metrics, notify hooks (in order; they never steer the machine).
-    let mut events = handle.events();
     let sink = ctx.events.clone();
     let events_task = tokio::spawn(async move {
         loop {
@@ -228,18 +238,12 @@ async fn run(
 
     let mut side: Vec<JoinHandle<()>> = Vec::new();
 
-    // Status -> the board's master.
+    // Status snapshots -> the board (state, effective priority, current master).
     let mut status = handle.watch_status();
     let board = ctx.board.clone();
-    let n = name.clone();
     side.push(tokio::spawn(async move {
-        let mut last = None;
         loop {
-            let master = status.borrow_and_update().master.map(|p| p.to_string());
-            if master != last {
-                board.set_master(&n, master.clone());
-                last = master;
-            }
+            board.apply_status(&status.borrow_and_update());
             if status.changed().await.is_err() {
                 break;
             }
@@ -276,7 +280,7 @@ async fn run(
     let feed_task = {
         let (t, h, fail) = (transport.clone(), handle.clone(), fail_tx.clone());
         tokio::spawn(async move {
-            if let Err(e) = t.feed(&h, |_| {}).await {
+            if let Err(e) = t.forward(&h).await {
                 let _ = fail.send(format!("VRRP socket failed: {e}"));
             }
         })

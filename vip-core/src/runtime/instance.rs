@@ -340,7 +340,13 @@ impl Instance {
         }
     }
 
+    /// Drops the finished entries of `calls` (a JoinSet keeps them until joined).
+    fn reap_calls(&mut self) {
+        while self.calls.try_join_next().is_some() {}
+    }
+
     fn spawn_probe(&mut self, probe: u64, vips: Vec<crate::Vip>) {
+        self.reap_calls();
         let timeout = self.machine.config().in_use_probe_timeout;
         let limit = timeout.saturating_add(self.timeouts.probe_grace);
         let (am, done) = (self.addresses.clone(), self.done.clone());
@@ -362,6 +368,7 @@ impl Instance {
             return;
         };
         let limit = self.timeouts.fence;
+        self.reap_calls();
         self.calls.spawn(async move {
             let outcome = bounded(limit, async move { fencer.fence(&request).await })
                 .await
@@ -384,11 +391,9 @@ impl Instance {
                     (Ok(()), AddressOp::Remove) => self.snapshot.holds_vips = false,
                     _ => {}
                 }
-                match &result {
-                    Ok(()) => {}
-                    Err(e) => {
-                        tracing::warn!(operation = op_name(op), error = %e, "address operation failed")
-                    }
+                // The machine raises the alarm (logged in on_event); this is the detail.
+                if let Err(e) = &result {
+                    tracing::debug!(operation = op_name(op), error = %e, "address operation failed");
                 }
                 self.feed(Input::Address { op, result });
             }
@@ -401,7 +406,7 @@ impl Instance {
             Completion::InUse { probe, result } => self.feed(Input::InUse { probe, result }),
             Completion::Fenced { fence, outcome } => {
                 if let FenceOutcome::Failed { reason } = &outcome {
-                    tracing::warn!(%reason, "fencing failed");
+                    tracing::debug!(%reason, "fencing failed");
                 }
                 self.feed(Input::Fenced { fence, outcome });
             }

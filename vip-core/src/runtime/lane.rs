@@ -14,7 +14,10 @@
 //!   timed out. On release the machine emits `RemoveVips` then `SendAdvert(0)`, so the backups
 //!   hear priority 0 only once the VIPs are gone (or the removal's time bound expired, in which
 //!   case the machine also sees the error and raises its alarm);
-//! - address operations never wait for adverts: a slow advert sink cannot delay a removal.
+//! - address operations never wait for adverts: a slow advert sink cannot delay a removal;
+//! - when the advert sink falls behind, the adverts queued behind the one being sent collapse
+//!   to the newest (an advert states the current priority; older ones are stale), so a hanging
+//!   sink cannot make the queue grow.
 //!
 //! In-use probes and fences carry correlation ids and run concurrently, outside the lane.
 
@@ -96,7 +99,17 @@ async fn run_adverts(
     limit: Duration,
     done: UnboundedSender<Completion>,
 ) {
-    while let Some(priority) = rx.recv().await {
+    while let Some(mut priority) = rx.recv().await {
+        // A backlog (the sink is slow) collapses to its newest advert: an advert states the
+        // sender's current priority, so only the latest one matters to the peers.
+        while let Ok(newer) = rx.try_recv() {
+            tracing::debug!(superseded = %priority, by = %newer, "advert superseded by a newer one");
+            let _ = done.send(Completion::Advert {
+                priority,
+                result: Ok(()),
+            });
+            priority = newer;
+        }
         let s = sink.clone();
         let result = bounded(limit, async move { s.send_advert(priority).await })
             .await

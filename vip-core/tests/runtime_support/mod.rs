@@ -311,3 +311,16 @@ pub fn transitions(events: &[Event]) -> Vec<(State, State)> {
         })
         .collect()
 }
+
+/// An AdvertSink that records `advert N` and then never returns.
+pub struct HangingSink {
+    pub log: Log,
+}
+
+#[async_trait]
+impl AdvertSink for HangingSink {
+    async fn send_advert(&self, priority: Priority) -> Result<(), Error> {
+        self.log.push(format!("advert {priority}"));
+        std::future::pending().await
+    }
+}

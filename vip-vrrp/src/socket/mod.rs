@@ -1,6 +1,20 @@
 //! The raw-socket VRRP transport: sends and receives the adverts of one instance on one
 //! interface, IPv4 or IPv6, multicast or unicast, driven by tokio without blocking.
 //!
+//! - Build: [`TransportConfig`] (interface, version, VRID, interval, VIPs, v2 auth, v3/IPv4
+//!   checksum form, [`Mode`], optional source) and [`Transport::new`], inside a tokio runtime
+//!   with I/O enabled, on a thread in the interface's network namespace.
+//! - Receive: [`Transport::recv`] returns only valid adverts ([`Received`]: the decoded
+//!   [`crate::wire::Repr`], source, destination and the election's
+//!   [`vip_core::election::Advert`]); everything else is dropped and counted by
+//!   [`DropReason`]. [`Transport::forward`] loops `recv` into a runtime
+//!   [`vip_core::runtime::InstanceHandle`].
+//! - Send: [`Transport::send`] (our advert at a priority), [`Transport::send_repr`], and the
+//!   [`vip_core::runtime::AdvertSink`] implementation the runtime uses.
+//! - Count: [`Transport::stats`] gives an `Arc<`[`TransportStats`]`>`; its
+//!   [`TransportStats::snapshot`] has sent, received, accepted, send errors, address and
+//!   interval mismatches, and drops by reason (stable labels from [`DropReason::as_str`]).
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), vip_vrrp::socket::TransportError> {
 //! use vip_core::election::Version;
@@ -21,8 +35,7 @@ mod error;
 mod ipv4;
 mod local;
 mod mismatch;
-#[cfg(feature = "runtime")]
-mod runtime;
+mod sink;
 mod stats;
 mod sys;
 mod transport;

@@ -14,18 +14,21 @@ pub enum DropReason {
     NotAPeer,
     /// Its source is one of our own addresses.
     OwnPacket,
+    /// It was valid, but the election instance's advert queue was full (a flood).
+    QueueFull,
     /// Receiving failed, or the kernel gave no destination or hop limit for it.
     Io,
 }
 
 impl DropReason {
     /// A stable snake_case label for metrics: the [`WireError`] label, `not_a_peer`,
-    /// `own_packet` or `io`.
+    /// `own_packet`, `queue_full` or `io`.
     pub const fn as_str(self) -> &'static str {
         match self {
             DropReason::Wire(e) => e.as_str(),
             DropReason::NotAPeer => "not_a_peer",
             DropReason::OwnPacket => "own_packet",
+            DropReason::QueueFull => "queue_full",
             DropReason::Io => "io",
         }
     }
@@ -55,6 +58,7 @@ pub struct TransportStats {
     wire: [AtomicU64; WIRE_COUNT],
     not_a_peer: AtomicU64,
     own_packet: AtomicU64,
+    queue_full: AtomicU64,
     io: AtomicU64,
 }
 
@@ -96,6 +100,7 @@ impl TransportStats {
                 .unwrap_or(&self.io),
             DropReason::NotAPeer => &self.not_a_peer,
             DropReason::OwnPacket => &self.own_packet,
+            DropReason::QueueFull => &self.queue_full,
             DropReason::Io => &self.io,
         }
     }

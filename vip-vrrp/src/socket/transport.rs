@@ -72,7 +72,7 @@ pub struct Transport {
     tx: Option<AsyncFd<Socket>>,
     rx_ctx: RxContext,
     local: LocalAddresses,
-    stats: Arc<TransportStats>,
+    pub(super) stats: Arc<TransportStats>,
     mismatch: MismatchLog,
 }
 
@@ -254,15 +254,6 @@ impl Transport {
             _ => return Err(TransportError::Encode(WireError::FamilyMismatch)),
         }
         Ok(())
-    }
-
-    /// Sends our advert at `priority`, as the runtime's advert sink does. Same as
-    /// [`Transport::send`].
-    ///
-    /// # Errors
-    /// As [`Transport::send_repr`].
-    pub async fn send_advert(&self, priority: Priority) -> Result<(), TransportError> {
-        self.send(priority).await
     }
 
     /// Waits for the next valid advert. Malformed, misdirected, foreign and own packets are

@@ -55,25 +55,17 @@ impl Slot {
 
     #[inline(always)]
     fn from_wire(family: AddressFamily, bytes: &[u8]) -> Slot {
-        let mut s = [0u8; 16];
         match family {
             AddressFamily::Ipv4 => {
-                if let (Some(d), Some(b)) = (s.first_chunk_mut::<4>(), bytes.first_chunk::<4>()) {
-                    *d = *b;
-                }
+                Slot::from_v4(bytes.first_chunk::<4>().copied().unwrap_or_default())
             }
-            AddressFamily::Ipv6 => {
-                if let Some(b) = bytes.first_chunk::<16>() {
-                    s = *b;
-                }
-            }
+            AddressFamily::Ipv6 => Slot(bytes.first_chunk::<16>().copied().unwrap_or_default()),
         }
-        Slot(s)
     }
 
     fn from_addr(addr: IpAddr) -> Slot {
         match addr {
-            IpAddr::V4(a) => Slot::from_wire(AddressFamily::Ipv4, &a.octets()),
+            IpAddr::V4(a) => Slot::from_v4(a.octets()),
             IpAddr::V6(a) => Slot(a.octets()),
         }
     }

@@ -9,8 +9,14 @@ use super::repr::VRRP_PROTOCOL;
 /// section 2), with fewer steps. An odd trailing byte is padded with a zero on the right.
 #[inline]
 pub(crate) fn sum_bytes(mut acc: u64, data: &[u8]) -> u64 {
-    let (words, rest) = data.as_chunks::<4>();
-    for w in words {
+    // Eight bytes per step, as two 32-bit words; VRRP messages are a few such steps long.
+    let (pairs, rest) = data.as_chunks::<8>();
+    for p in pairs {
+        let v = u64::from_be_bytes(*p);
+        acc += (v >> 32) + (v & 0xffff_ffff);
+    }
+    let (words, rest) = rest.as_chunks::<4>();
+    if let Some(w) = words.first() {
         acc += u64::from(u32::from_be_bytes(*w));
     }
     let tail = match *rest {
@@ -54,13 +60,8 @@ fn addr_sum(addr: IpAddr) -> u64 {
         IpAddr::V4(a) => u64::from(a.to_bits()),
         IpAddr::V6(a) => {
             let b = a.to_bits();
-            let words = [
-                b as u32,
-                (b >> 32) as u32,
-                (b >> 64) as u32,
-                (b >> 96) as u32,
-            ];
-            words.iter().map(|&w| u64::from(w)).sum()
+            let (hi, lo) = ((b >> 64) as u64, b as u64);
+            (hi >> 32) + (hi & 0xffff_ffff) + (lo >> 32) + (lo & 0xffff_ffff)
         }
     }
 }

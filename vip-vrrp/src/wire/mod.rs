@@ -12,6 +12,41 @@
 //! addresses inline (one 16-byte slot each), spilling to the heap only beyond that. Parsing a
 //! typical advert therefore never allocates, and a `Repr` does not borrow the packet.
 //!
+//! # Example
+//!
+//! ```
+//! use std::net::IpAddr;
+//!
+//! use vip_core::election::Version;
+//! use vip_core::{Interval, Priority};
+//! use vip_vrrp::wire::{
+//!     AddressFamily, AddressList, Auth, Packet, Repr, RxContext, TxContext, VridSet, WireError,
+//! };
+//!
+//! let src: IpAddr = "192.0.2.11".parse()?;
+//! let dst: IpAddr = "224.0.0.18".parse()?;
+//! let repr = Repr {
+//!     version: Version::V3,
+//!     vrid: 51,
+//!     priority: Priority::new(150),
+//!     max_advert_interval: Interval::from_centis(100),
+//!     addresses: AddressList::new(AddressFamily::Ipv4, &["192.0.2.100".parse()?])?,
+//!     auth: Auth::None,
+//! };
+//! let mut buf = vec![0u8; repr.buffer_len()];
+//! repr.emit(&mut Packet::new_unchecked(&mut buf[..]), &TxContext::new(src, dst))?;
+//!
+//! // On receipt the IP layer supplies source, destination and TTL / hop limit.
+//! let ctx = RxContext::new(Version::V3, VridSet::single(51)).packet(src, dst, 255);
+//! assert_eq!(Repr::parse(&Packet::new_checked(&buf[..])?, &ctx)?, repr);
+//!
+//! // Every rejection is typed, with a stable label for metrics.
+//! let routed = ctx.packet(src, dst, 64);
+//! let err = Repr::parse(&Packet::new_checked(&buf[..])?, &routed).unwrap_err();
+//! assert_eq!((err, err.as_str()), (WireError::BadTtl, "bad_ttl"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Checksums
 //! - v2: over the VRRP message only.
 //! - v3 over IPv6: with the IPv6 pseudo-header.

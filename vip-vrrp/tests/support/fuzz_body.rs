@@ -1,17 +1,18 @@
 //! The body of the `parse` fuzz target, shared with the `wire_props` property tests so that it
-//! runs on stable too. The first four bytes choose the receive context; the rest is the packet.
+//! runs on stable too. The first four bytes choose the receive context (and whether to fix the
+//! checksum up so that deeper checks are reached); the rest is the packet.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use vip_core::election::Version;
-use vip_vrrp::wire::{Auth, Packet, Repr, RxContext, TxContext, VridSet};
+use vip_vrrp::wire::{Auth, ChecksumMode, Packet, Repr, RxContext, TxContext, VridSet};
 
 /// Parses `data` under a context derived from its first bytes; whatever parses must re-emit
-/// and re-parse to the same `Repr`. Panics only on a codec bug.
-pub fn run(data: &[u8]) {
+/// and re-parse to the same `Repr`. Panics only on a codec bug; returns whether it parsed.
+pub fn run(data: &[u8]) -> bool {
     let Some((&[flags, ttl, vrid, auth_byte], packet)) = data.split_first_chunk::<4>() else {
-        return;
+        return false;
     };
     let (src, dst) = if flags & 1 == 0 {
         (
@@ -43,12 +44,24 @@ pub fn run(data: &[u8]) {
     let ctx = RxContext::new(version, vrids)
         .with_auth(auth)
         .packet(src, dst, ttl);
-    check(packet, &ctx);
+    if flags & 32 == 0 || packet.len() < 8 {
+        check(packet, &ctx)
+    } else {
+        // Fix the checksum up first, so that the input reaches the checks after it.
+        let mut fixed = packet.to_vec();
+        let mode = if flags & 64 == 0 {
+            ChecksumMode::PseudoHeader
+        } else {
+            ChecksumMode::MessageOnly
+        };
+        Packet::new_unchecked(&mut fixed[..]).fill_checksum(src, dst, mode);
+        check(&fixed, &ctx)
+    }
 }
 
 /// Parses `packet` under `ctx` through both constructors; whatever parses must re-emit to a
-/// packet of the same length that parses back to the same `Repr`.
-pub fn check(packet: &[u8], ctx: &RxContext) {
+/// packet of the same length that parses back to the same `Repr`. Returns whether it parsed.
+pub fn check(packet: &[u8], ctx: &RxContext) -> bool {
     let (src, dst) = (ctx.src, ctx.dst);
     // Unchecked view: parse must check lengths itself.
     let unchecked = Repr::parse(&Packet::new_unchecked(packet), ctx);
@@ -76,7 +89,7 @@ pub fn check(packet: &[u8], ctx: &RxContext) {
     } else {
         assert!(unchecked.is_err());
     }
-    let Ok(repr) = unchecked else { return };
+    let Ok(repr) = unchecked else { return false };
     let _ = format!("{repr:?}");
     let form = Packet::new_unchecked(packet)
         .checksum_form(src, dst)
@@ -92,4 +105,5 @@ pub fn check(packet: &[u8], ctx: &RxContext) {
         Repr::parse(&Packet::new_unchecked(&out[..]), ctx).unwrap(),
         repr
     );
+    true
 }

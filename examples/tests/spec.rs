@@ -1,0 +1,175 @@
+//! From config to a running vip-core runtime instance: the spec carries the command fencer,
+//! the command checks with their weights and schedules, and refuses to run a role-gated
+//! instance without its probe. Its events flow through the EventSink into status and hooks.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use vip_core::election::{FencePolicy, State, StopMode};
+use vip_core::runtime::{AdvertSink, Runtime};
+use vip_core::{AddressManager, Error, InUse, Priority, Role, RoleProbe, RoleReport, Vip};
+use vip_examples::config;
+use vip_examples::daemon::Daemon;
+
+struct Addresses;
+#[async_trait]
+impl AddressManager for Addresses {
+    async fn add(&self, _: &[Vip]) -> Result<(), Error> {
+        Ok(())
+    }
+    async fn remove(&self, _: &[Vip]) -> Result<(), Error> {
+        Ok(())
+    }
+    async fn list(&self, _: &str) -> Result<Vec<Vip>, Error> {
+        Ok(vec![])
+    }
+    async fn announce(&self, _: &[Vip]) -> Result<(), Error> {
+        Ok(())
+    }
+    async fn probe_in_use(&self, _: &[Vip], _: Duration) -> Result<InUse, Error> {
+        Ok(InUse::Free)
+    }
+}
+struct Sink;
+#[async_trait]
+impl AdvertSink for Sink {
+    async fn send_advert(&self, _: Priority) -> Result<(), Error> {
+        Ok(())
+    }
+}
+struct Standby;
+#[async_trait]
+impl RoleProbe for Standby {
+    async fn probe(&self, _: Duration) -> RoleReport {
+        RoleReport::from_role(Role::Standby)
+    }
+    fn name(&self) -> &str {
+        "standby"
+    }
+}
+
+const TEXT: &str = r#"
+[[instance]]
+name = "db"
+# An interface that does not exist: Daemon::start_all starts real instances (the wiring),
+# which must never touch the host's own interfaces. They retry quietly in the background.
+interface = "vipex-none0"
+vrid = 51
+advert_interval = "100ms"
+vips = ["192.0.2.10/32"]
+[[instance.check]]
+name = "ok"
+argv = ["/bin/true"]
+interval = "100ms"
+weight = 5
+[[instance.check]]
+name = "broken"
+argv = ["/bin/false"]
+interval = "100ms"
+weight = 0
+[instance.fencer]
+argv = ["/bin/true", "{peer}"]
+policy = "always"
+[[instance.notify]]
+argv = ["/bin/true"]
+"#;
+
+#[test]
+fn spec_carries_fencer_checks_and_role() {
+    let c = config::parse(TEXT).unwrap();
+    let i = &c.instances[0];
+    let spec = i
+        .to_instance_spec(
+            "192.0.2.1".parse().unwrap(),
+            Arc::new(Addresses),
+            Arc::new(Sink),
+            None,
+        )
+        .unwrap();
+    let e = spec.config();
+    assert!(e.fencing);
+    assert_eq!(e.fence_policy, FencePolicy::Always);
+    assert!(!e.role_gated);
+    assert_eq!(
+        e.checks.iter().map(|c| c.weight).collect::<Vec<_>>(),
+        [5, 0]
+    );
+    assert_eq!(e.advert_interval.as_centis(), 10);
+
+    let with_role = format!("{TEXT}[instance.role]\nkind = \"postgres\"\nconninfo = \"host=x\"\n");
+    let c = config::parse(&with_role).unwrap();
+    let i = &c.instances[0];
+    let err = i
+        .to_instance_spec(
+            "192.0.2.1".parse().unwrap(),
+            Arc::new(Addresses),
+            Arc::new(Sink),
+            None,
+        )
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("instance[db].role"), "{err}");
+    let spec = i
+        .to_instance_spec(
+            "192.0.2.1".parse().unwrap(),
+            Arc::new(Addresses),
+            Arc::new(Sink),
+            Some(Arc::new(Standby)),
+        )
+        .unwrap();
+    assert!(spec.config().role_gated);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_weight_zero_check_faults_the_running_instance() {
+    let c = config::parse(TEXT).unwrap();
+    let i = &c.instances[0];
+    let daemon = Daemon::new(std::path::Path::new("/nonexistent"), &c);
+    daemon.start_all(&c).await;
+    let sink = daemon.events("db").await.unwrap();
+
+    let runtime = Runtime::new();
+    let spec = i
+        .to_instance_spec(
+            "192.0.2.1".parse().unwrap(),
+            Arc::new(Addresses),
+            Arc::new(Sink),
+            None,
+        )
+        .unwrap();
+    let (handle, mut events) = runtime.spawn_with_events(spec).unwrap();
+    tokio::spawn(async move {
+        while let Ok(ev) = events.recv().await {
+            sink.emit(&ev);
+        }
+    });
+    let start = Instant::now();
+    loop {
+        let st = handle.status();
+        if st.state == State::Fault {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "never faulted: {st:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The board saw it through the EventSink.
+    let start = Instant::now();
+    loop {
+        let board = daemon.board.snapshot();
+        if board[0].state == "fault" {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "board: {board:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    daemon.board.apply_status(&handle.status());
+    assert_eq!(daemon.board.snapshot()[0].state, "fault");
+    assert_eq!(daemon.board.snapshot()[0].master, None);
+    let last = handle.stop(StopMode::Release).await;
+    assert!(!last.holds_vips);
+}

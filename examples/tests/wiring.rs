@@ -1,0 +1,147 @@
+//! The wiring's builders (config -> transport, manager, timeouts, role probe) and the
+//! supervisor's behaviour when an instance cannot start (no root needed: the interface does not
+//! exist, so nothing is opened).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use vip_core::election::StopMode;
+use vip_core::runtime::Runtime;
+use vip_examples::config;
+use vip_examples::control::StatusBoard;
+use vip_examples::events::EventSink;
+use vip_examples::metrics::Metrics;
+use vip_examples::wiring::{
+    BuildError, Context, InstanceTask, manager_config, role_probe, timeouts, transport_config,
+};
+use vip_vrrp::socket::{Mode, TransportError};
+use vip_vrrp::wire::{Auth, ChecksumMode};
+
+fn one(text: &str) -> config::InstanceConfig {
+    config::parse(text).unwrap().instances.remove(0)
+}
+
+#[test]
+fn transport_config_follows_the_instance() {
+    let v2 = one(r#"[[instance]]
+name = "a"
+interface = "vipex-none0"
+vrid = 7
+version = 2
+advert_interval = "2s"
+vips = ["192.0.2.100/32"]
+unicast_peers = ["192.0.2.2"]
+source = "192.0.2.1"
+auth = { type = "pass", password = "secret" }
+"#);
+    let t = transport_config(&v2).unwrap();
+    assert_eq!((t.vrid, t.interface.as_str()), (7, "vipex-none0"));
+    assert_eq!(t.advert_interval.as_centis(), 200);
+    assert_eq!(t.auth, Auth::simple(b"secret").unwrap());
+    assert_eq!(
+        t.mode,
+        Mode::Unicast {
+            peers: vec!["192.0.2.2".parse().unwrap()]
+        }
+    );
+    assert_eq!(t.source, Some("192.0.2.1".parse().unwrap()));
+    assert!(t.validate().is_ok());
+
+    let v3 = one(r#"[[instance]]
+name = "b"
+interface = "vipex-none0"
+vrid = 8
+advert_interval = "10cs"
+v3_ipv4_checksum = "rfc"
+vips = ["192.0.2.101/32"]
+[instance.garp]
+repeat = 3
+"#);
+    let t = transport_config(&v3).unwrap();
+    assert_eq!(t.mode, Mode::Multicast);
+    assert_eq!(t.checksum, ChecksumMode::MessageOnly);
+    assert_eq!(t.auth, Auth::None);
+    assert_eq!(manager_config(&v3).announce.repeat, 3);
+    // 10 cs adverts: an address operation or advert never holds the lane for a whole
+    // Master_Down_Interval.
+    let to = timeouts(&v3);
+    assert_eq!(to.address, Duration::from_millis(200));
+    assert_eq!(to.advert, Duration::from_millis(100));
+    assert!(to.address < Duration::from_millis(300));
+}
+
+#[test]
+fn role_probes_are_built_from_the_role_section() {
+    let base = r#"[[instance]]
+name = "db"
+interface = "vipex-none0"
+vrid = 9
+vips = ["192.0.2.102/32"]
+"#;
+    assert!(role_probe(&one(base)).unwrap().is_none());
+    let pg = one(&format!(
+        "{base}[instance.role]\nkind = \"postgres\"\nconninfo = \"host=/run/postgresql dbname=postgres\"\ninterval = \"500ms\"\ntimeout = \"400ms\"\n"
+    ));
+    let (probe, schedule) = role_probe(&pg).unwrap().unwrap();
+    assert_eq!(probe.name(), "postgres");
+    assert_eq!(
+        (schedule.interval, schedule.timeout),
+        (Duration::from_millis(500), Duration::from_millis(400))
+    );
+    let rm = one(&format!(
+        "{base}[instance.role]\nkind = \"repmgr\"\nconninfo = \"host=/run/postgresql dbname=repmgr\"\nnode_name = \"node1\"\n"
+    ));
+    assert_eq!(role_probe(&rm).unwrap().unwrap().0.name(), "repmgr");
+}
+
+#[test]
+fn start_errors_say_whether_a_retry_can_help() {
+    let missing = BuildError::Transport(TransportError::InterfaceNotFound {
+        interface: "vipex-none0".into(),
+    });
+    assert!(missing.is_retryable());
+    assert!(missing.to_string().contains("vipex-none0"));
+    let bad = BuildError::Config {
+        key: "instance[x].role.node_id".into(),
+        problem: "out of range".into(),
+    };
+    assert!(!bad.is_retryable());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_whose_interface_is_missing_retries_and_stops_cleanly() {
+    let c = config::parse(
+        r#"[[instance]]
+name = "later"
+interface = "vipex-none0"
+vrid = 10
+vips = ["192.0.2.103/32"]
+"#,
+    )
+    .unwrap();
+    let inst = Arc::new(c.instances[0].clone());
+    let board = Arc::new(StatusBoard::new());
+    board.register(&inst);
+    let metrics = Arc::new(Metrics::new());
+    let events = EventSink::spawn(inst.clone(), board.clone(), metrics.clone());
+    let runtime = Arc::new(Runtime::new());
+    let task = InstanceTask::spawn(
+        inst,
+        Context {
+            runtime: runtime.clone(),
+            events,
+            metrics,
+            board: board.clone(),
+            reprobe: None,
+        },
+    );
+    // Two retry periods: still waiting for the interface, nothing spawned, nothing panicked.
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    assert!(runtime.handles().is_empty());
+    assert_eq!(board.snapshot()[0].state, "initialize");
+    // Stopping a waiting instance returns at once.
+    tokio::time::timeout(Duration::from_secs(2), task.stop(StopMode::Release))
+        .await
+        .expect("stop returns promptly");
+}
