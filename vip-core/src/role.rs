@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::Priority;
+
 /// What a role probe found the local database to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
@@ -65,6 +67,12 @@ pub struct RoleReport {
     pub timeline: Option<u32>,
     /// Warnings worth logging (for example metadata that disagrees with recovery state).
     pub warnings: Vec<String>,
+    /// A role-derived priority (for example vip-pg's split-brain rank). When set, a role-gated
+    /// instance advertises it from then on instead of its configured base priority
+    /// (tracked-check weights still apply), so that the VRRP election itself decides between
+    /// two nodes that both report Primary. `None` changes nothing (probes set it only while
+    /// Primary, so a node that loses the role keeps its last rank while it releases).
+    pub priority: Option<Priority>,
 }
 
 impl RoleReport {
@@ -75,6 +83,7 @@ impl RoleReport {
             recorded_primary: None,
             timeline: None,
             warnings: Vec::new(),
+            priority: None,
         }
     }
 }

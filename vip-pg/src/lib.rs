@@ -4,6 +4,8 @@
 //! - [`PostgresProbe`]: `pg_is_in_recovery()` (plus the timeline).
 //! - [`RepmgrProbe`]: this node's row of `repmgr.nodes`, cross-checked with `pg_is_in_recovery()`,
 //!   and the node the metadata records as primary (whom to fence).
+//! - [`rank`]: the split-brain rule (recorded primary, then timeline, then address), carried
+//!   as the priority a Primary node advertises ([`vip_core::RoleReport::priority`]).
 //!
 //! Both keep one connection with prepared statements, bound every probe (connect and statements)
 //! by the timeout, drop a connection that hangs, and reconnect with bounded exponential back-off.
@@ -37,6 +39,7 @@ mod factory;
 mod kept;
 mod pgconn;
 mod postgres;
+pub mod rank;
 pub mod redact;
 mod repmgr;
 
@@ -48,4 +51,5 @@ pub use config::{DEFAULT_INTERVAL, DEFAULT_TIMEOUT, NodeSelector, ProbeConfig};
 pub use error::{PgError, Stage};
 pub use factory::{ProbeKind, build_probe};
 pub use postgres::PostgresProbe;
+pub use rank::Rank;
 pub use repmgr::{RepmgrDetails, RepmgrProbe};

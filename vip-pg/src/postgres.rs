@@ -10,6 +10,7 @@ use crate::config::ProbeConfig;
 use crate::error::PgError;
 use crate::kept::{Connector, Kept};
 use crate::pgconn::{PgConnector, query_error};
+use crate::rank::Rank;
 
 /// One statement: recovery state and timeline. On a primary the timeline comes from the current
 /// WAL file name (exact right after a promotion); in recovery, where that function is not
@@ -97,6 +98,10 @@ impl PostgresProbe {
             .await?;
         let mut report = RoleReport::from_role(status.role());
         report.timeline = status.timeline;
+        // The split-brain rule without metadata: timeline, then address (crate::rank).
+        if report.role.is_primary() {
+            report.priority = Some(Rank::new(false, status.timeline).priority());
+        }
         Ok(report)
     }
 }

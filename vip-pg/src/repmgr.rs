@@ -12,6 +12,7 @@ use crate::error::PgError;
 use crate::kept::{Connector, Kept};
 use crate::pgconn::PgConnector;
 use crate::postgres::{STATUS_SQL, Status};
+use crate::rank::Rank;
 use crate::redact::redact;
 
 const NODE_BY_NAME_SQL: &str = "SELECT node_id::int8, node_name, type, active, upstream_node_id::int8, \
@@ -115,11 +116,17 @@ impl RepmgrProbe {
             target: conn.target().to_owned(),
         })?;
         let decision = decide(&me, status.in_recovery, &primaries);
+        // The split-brain rule (crate::rank): recorded in our own metadata, then timeline.
+        let priority = decision.role.is_primary().then(|| {
+            let recorded = primaries.iter().any(|p| p.node_id == me.node_id);
+            Rank::new(recorded, status.timeline).priority()
+        });
         let report = RoleReport {
             role: decision.role,
             recorded_primary: decision.recorded_primary,
             timeline: status.timeline,
             warnings: decision.warnings,
+            priority,
         };
         let masked = |mut n: NodeRecord| {
             n.conninfo = redact(&n.conninfo, None);

@@ -81,6 +81,8 @@ pub enum Reason {
         /// Index of the check.
         index: usize,
     },
+    /// The role probe's derived priority changed (for example the split-brain rank).
+    RolePriority,
     /// The in-use probe failed, so the machine cannot be sure the VIPs are free.
     ProbeFailed {
         /// The error text.
@@ -115,6 +117,7 @@ impl fmt::Display for Reason {
             Reason::VipRemovedExternally => f.write_str("a VIP was removed by someone else"),
             Reason::CheckChanged { index } => write!(f, "tracked check {index} changed"),
             Reason::ProbeFailed { detail } => write!(f, "in-use probe failed: {detail}"),
+            Reason::RolePriority => f.write_str("role-derived priority changed"),
         }
     }
 }

@@ -22,7 +22,42 @@ impl Election {
                 _ => 0,
             })
             .fold(0i32, i32::saturating_add);
-        self.config.priority.with_weight(sum)
+        self.base_priority().with_weight(sum)
+    }
+
+    /// The configured priority, or the role-derived one while role-gated and set.
+    fn base_priority(&self) -> Priority {
+        match self.role_priority {
+            Some(p) if self.config.role_gated && !self.config.priority.is_owner() => p,
+            _ => self.config.priority,
+        }
+    }
+
+    /// A new role-derived priority: recompute the effective priority, and as Master tell the
+    /// backups at once (a now-higher claimant preempts, a now-lower master steps down).
+    pub(super) fn on_role_priority(&mut self, now: Timestamp, priority: Priority) {
+        let priority = Some(Priority::new(priority.get().clamp(1, 254)));
+        if priority == self.role_priority {
+            return;
+        }
+        self.role_priority = priority;
+        let effective = self.compute_priority();
+        if effective == self.effective {
+            return;
+        }
+        self.effective = effective;
+        if self.started.is_some() {
+            self.event(
+                now,
+                EventKind::PriorityChanged {
+                    priority: effective,
+                },
+                Reason::RolePriority,
+            );
+            if matches!(self.state, State::Master | State::Claiming) {
+                self.send_advert(now, effective);
+            }
+        }
     }
 
     /// The reason the instance must be in Fault, if any.

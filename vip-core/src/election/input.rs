@@ -59,6 +59,10 @@ pub enum Input {
     Advert(Advert),
     /// The role probe answered.
     Role(Role),
+    /// The role probe's derived priority ([`crate::RoleReport::priority`], when it has one):
+    /// while role-gated, it replaces the configured base priority from now on (clamped to
+    /// 1..=254; an owner keeps 255). Feed it before the [`Input::Role`] of the same report.
+    RolePriority(Priority),
     /// A tracked check changed status (index into `ElectionConfig::checks`).
     Check {
         /// Index of the check.

@@ -42,6 +42,8 @@ pub struct Election {
     pub(super) address_fault: bool,
     /// Role gating: true while the role probe says Primary (always true when not gated).
     pub(super) eligible: bool,
+    /// The role-derived base priority, replacing `config.priority` while role-gated.
+    pub(super) role_priority: Option<Priority>,
     /// When Start arrived (None while in Initialize).
     pub(super) started: Option<Timestamp>,
     /// Master_Adver_Interval (learned from the master in v3).
@@ -88,6 +90,7 @@ impl Election {
             effective: config.priority,
             master_adver_interval: advertisement_interval(&config),
             eligible: !config.role_gated,
+            role_priority: None,
             backoff: config.claim_backoff_initial,
             config,
             state: State::Initialize,
@@ -125,6 +128,7 @@ impl Election {
             Input::Timer => self.on_timer(now),
             Input::Advert(adv) => self.on_advert(now, adv),
             Input::Role(role) => self.on_role(now, role),
+            Input::RolePriority(priority) => self.on_role_priority(now, priority),
             Input::Check { index, status } => self.on_check(now, index, status),
             Input::InUse { probe, result } => self.on_in_use(now, probe, result),
             Input::Fenced { fence, outcome } => self.on_fenced(now, fence, outcome),

@@ -479,6 +479,10 @@ impl Instance {
             tracing::info!(role = %report.role, "role probe");
             self.snapshot.role = Some(report.role.clone());
         }
+        // The rank first, so that a claim started by this report advertises it.
+        if let Some(priority) = report.priority {
+            self.feed(Input::RolePriority(priority));
+        }
         self.feed(Input::Role(report.role));
     }
 
