@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use vip_core::election::{CheckStatus, State};
+use vip_core::election::State;
 use vip_core::{FenceOutcome, FenceRequest, Fencer, PeerId, Vip};
-use vip_examples::commands::check::{RiseFall, run_check};
+use vip_examples::commands::check::run_check;
 use vip_examples::commands::fence::CommandFencer;
 use vip_examples::commands::notify::{NotifyRunner, Transition};
 use vip_examples::commands::process::Ended;
@@ -307,21 +307,4 @@ async fn check_passes_fails_and_times_out() {
     );
     let o = run_check(&check(sh("sleep 30"), Duration::from_millis(200))).await;
     assert_eq!(o.ended, Ended::TimedOut);
-}
-
-#[test]
-fn rise_and_fall_debounce() {
-    let mut rf = RiseFall::new(2, 3);
-    assert_eq!(rf.record(true), None);
-    assert_eq!(rf.record(true), Some(CheckStatus::Passing));
-    assert_eq!(rf.record(true), None);
-    assert_eq!(rf.record(false), None);
-    assert_eq!(rf.record(false), None);
-    assert_eq!(rf.record(true), None, "a pass resets the failure streak");
-    assert_eq!(rf.record(false), None);
-    assert_eq!(rf.record(false), None);
-    assert_eq!(rf.record(false), Some(CheckStatus::Failing));
-    assert_eq!(rf.status(), Some(CheckStatus::Failing));
-    assert_eq!(rf.record(true), None);
-    assert_eq!(rf.record(true), Some(CheckStatus::Passing));
 }
