@@ -1,5 +1,6 @@
 //! Liveness: after the faults stop, exactly one node holds the VIP within the bound, and it is
 //! the right one.
+#![cfg(feature = "sim")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod sim_support;

@@ -2,6 +2,7 @@
 //! without a fencer (the figures), and for the limits the safety properties name.
 //! Prints a table (run with `--nocapture`); asserts only that every overlap ends within the
 //! liveness bound after its fault ends.
+#![cfg(feature = "sim")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod sim_support;

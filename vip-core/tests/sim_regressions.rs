@@ -1,5 +1,6 @@
 //! Shrunk schedules the properties found, kept as regression tests. Each names the machine
 //! fix it checks.
+#![cfg(feature = "sim")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod sim_support;

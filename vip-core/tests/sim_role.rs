@@ -2,6 +2,7 @@
 //! interval plus the probe timeout, counted while its daemon runs. Margin: two kernel address
 //! latencies (the removal itself, and an add already in flight ahead of it in the ordered
 //! lane).
+#![cfg(feature = "sim")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod sim_support;

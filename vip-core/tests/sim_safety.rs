@@ -1,4 +1,5 @@
 //! Safety: with fencing available, no instant has two holders.
+#![cfg(feature = "sim")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod sim_support;

@@ -1,4 +1,5 @@
 //! Hand-written simulator scenarios: the basics the properties build on.
+#![cfg(feature = "sim")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod sim_support;
