@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use vip_core::election::State;
+use vip_core::lab::wait_until;
 use vip_core::{FenceOutcome, FenceRequest, Fencer, PeerId, Vip};
 use vip_examples::commands::check::run_check;
 use vip_examples::commands::fence::CommandFencer;
@@ -44,17 +45,6 @@ fn gone(pid: &str) -> bool {
         Err(_) => true,
         Ok(s) => s.split_whitespace().nth(2) == Some("Z"),
     }
-}
-
-fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    f()
 }
 
 #[tokio::test]

@@ -310,19 +310,7 @@ pub fn holds(ns: &str) -> bool {
     String::from_utf8_lossy(&out.stdout).contains(&format!(" {VIP}/32 "))
 }
 
-/// Polls `f` every 10 ms until it is true or `limit` passes; returns the last answer.
-pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    loop {
-        if f() {
-            return true;
-        }
-        if start.elapsed() > limit {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
+pub use vip_core::lab::wait_until;
 
 /// Reads one namespace's vip-tagged addresses over a netlink socket opened inside it (much
 /// faster than running `ip`, so that samples are ~1 ms apart even on a loaded machine).

@@ -353,19 +353,7 @@ pub fn holds(ns: &str) -> bool {
     String::from_utf8_lossy(&out.stdout).contains(&format!(" {VIP}/32 "))
 }
 
-/// Polls `f` every 10 ms until true or `limit` passes.
-pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    loop {
-        if f() {
-            return true;
-        }
-        if start.elapsed() > limit {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
+pub use vip_core::lab::wait_until;
 
 /// One sample: when (since the sampler started), and which nodes held the VIP from then on.
 pub type Sample = (Duration, [bool; 2]);

@@ -52,6 +52,20 @@ pub enum LabError {
     },
 }
 
+/// Polls `f` every 10 ms until it returns true or `limit` has passed; returns whether it did.
+pub fn wait_until(limit: std::time::Duration, mut f: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    loop {
+        if f() {
+            return true;
+        }
+        if start.elapsed() > limit {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// True if the process runs as root. Lab tests need it.
 pub fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
