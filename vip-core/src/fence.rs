@@ -9,7 +9,9 @@ use crate::{MacAddr, PeerId, Vip};
 pub struct FenceRequest {
     /// The last known holder, if the election knows it.
     pub peer: Option<PeerId>,
-    /// The link-layer address that answered the in-use probe, if any.
+    /// The link-layer address that answered the in-use probe, if any. This is the host that
+    /// actually holds the VIP now, which may differ from `peer` (for example a node that crashed
+    /// holding it after another became master): a fencer should act on it when it is set.
     pub holder_mac: Option<MacAddr>,
     /// The VIPs that must be released by the peer.
     pub vips: Vec<Vip>,

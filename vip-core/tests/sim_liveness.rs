@@ -105,3 +105,36 @@ fn one_right_holder_after_faults_without_fencer() {
         live,
     );
 }
+
+/// Found by the STONITH property: n1 crashed holding the VIP after n3 had become master, so the
+/// in-use probe answered with n1's MAC while the last known master was n3. The fencer must act
+/// on the host that answers (`FenceRequest::holder_mac`), not the master last heard, or the
+/// claimant fences the wrong node until the crashed one restarts.
+#[test]
+fn fences_the_answering_host_not_the_last_master() {
+    let ep = |start_ms, len_ms, kind| Episode {
+        start_ms,
+        len_ms,
+        kind,
+    };
+    let s = Scenario {
+        seed: 6849211948424085303,
+        priorities: vec![154, 129, 100, 100],
+        preempt: true,
+        role_gated: false,
+        fencing: true,
+        policy: FencePolicy::Always,
+        episodes: vec![
+            ep(12110, 2751, Kind::LossAll { percent: 42 }),
+            ep(14168, 693, Kind::LossAll { percent: 100 }),
+            ep(14708, 3374, Kind::Crash { node: 1 }),
+        ],
+        fence_reboot: std::time::Duration::from_secs(1),
+        boot_spread: std::time::Duration::ZERO,
+        claim_hold: std::time::Duration::from_millis(25),
+    };
+    let (sim, res) = live(&s, true);
+    if let Err(v) = res {
+        panic!("{}\n{s:?}\n{}", v.message, trace_around(&sim, v.at));
+    }
+}

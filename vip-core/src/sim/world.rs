@@ -671,13 +671,19 @@ impl Sim {
     }
 
     fn fence_done(&mut self, node: usize, epoch: u64, id: u64, request: FenceRequest) {
-        let target = (0..self.nodes.len()).find(|&i| {
-            let spec = &self.nodes[i].spec;
-            request
-                .peer
-                .is_some_and(|p| p.0 == spec.election.local_addr)
-                || (request.peer.is_none() && request.holder_mac == Some(spec.mac))
-        });
+        // The host that answered the in-use probe is the one to fence; the last known master is
+        // only a fallback (a crashed node other than the last master may still hold the VIP).
+        let by_mac = request
+            .holder_mac
+            .and_then(|mac| (0..self.nodes.len()).find(|&i| self.nodes[i].spec.mac == mac));
+        let by_peer = || {
+            (0..self.nodes.len()).find(|&i| {
+                request
+                    .peer
+                    .is_some_and(|p| p.0 == self.nodes[i].spec.election.local_addr)
+            })
+        };
+        let target = by_mac.or_else(by_peer);
         let outcome = match target {
             _ if !self.fencer_works => FenceOutcome::Failed {
                 reason: "fencer broken".into(),
