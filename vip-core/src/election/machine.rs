@@ -490,20 +490,25 @@ impl Election {
             self.send_advert(now, self.effective);
         } else if self.beats_us(adv) {
             self.remove_vips();
-            self.learn_interval(adv);
-            self.enter_backup(
-                now,
-                Reason::HigherPriority {
-                    peer: adv.from,
-                    priority: adv.priority,
-                },
-            );
-            self.master = Some((adv.from, adv.priority));
-            self.last_master = Some(adv.from);
+            self.yield_to(now, adv);
         } else {
             // Discard; advertise at once so that a lower-priority master steps down promptly.
             self.send_advert(now, self.effective);
         }
+    }
+
+    /// A better master or claimant advertised: follow it as Backup (6.4.3 "transition to Backup").
+    fn yield_to(&mut self, now: Timestamp, adv: &Advert) {
+        self.learn_interval(adv);
+        self.enter_backup(
+            now,
+            Reason::HigherPriority {
+                peer: adv.from,
+                priority: adv.priority,
+            },
+        );
+        self.master = Some((adv.from, adv.priority));
+        self.last_master = Some(adv.from);
     }
 
     /// Claiming receives an advert: a better claimant or master wins, others are told at once.
@@ -512,16 +517,7 @@ impl Election {
             return;
         }
         if self.beats_us(adv) {
-            self.learn_interval(adv);
-            self.enter_backup(
-                now,
-                Reason::HigherPriority {
-                    peer: adv.from,
-                    priority: adv.priority,
-                },
-            );
-            self.master = Some((adv.from, adv.priority));
-            self.last_master = Some(adv.from);
+            self.yield_to(now, adv);
         } else {
             self.send_advert(now, self.effective);
         }
