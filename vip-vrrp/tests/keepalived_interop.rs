@@ -31,14 +31,7 @@ where
     Fut: Future<Output = R>,
     R: Send + 'static,
 {
-    ns.enter(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(f())
-    })
-    .unwrap()
+    ns.block_on(f).unwrap()
 }
 
 /// Two nodes on one segment: `a` (192.0.2.1, for keepalived) and `b` (192.0.2.2, for us).

@@ -36,14 +36,7 @@ where
     Fut: Future<Output = R>,
     R: Send + 'static,
 {
-    ns.enter(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(f())
-    })
-    .unwrap()
+    ns.block_on(f).unwrap()
 }
 
 /// `n` nodes on one segment, node i (from 0) with 192.0.2.(i+1)/24 and 2001:db8::(i+1)/64.

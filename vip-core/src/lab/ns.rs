@@ -134,6 +134,26 @@ impl Ns {
         }
     }
 
+    /// Runs the future `f` returns to completion on a current-thread tokio runtime (all drivers
+    /// enabled) on a thread inside this namespace, like [`Ns::enter`].
+    pub fn block_on<F, Fut, R>(&self, f: F) -> Result<R, LabError>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = R>,
+        R: Send + 'static,
+    {
+        self.enter(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map(|rt| rt.block_on(f()))
+        })?
+        .map_err(|source| LabError::Io {
+            context: "building a tokio runtime".into(),
+            source,
+        })
+    }
+
     /// The MAC address of `ifname` in this namespace, as `aa:bb:cc:dd:ee:ff`.
     pub fn mac(&self, ifname: &str) -> Result<String, LabError> {
         let path = format!("/sys/class/net/{ifname}/address");

@@ -5,14 +5,6 @@ use std::future::Future;
 
 use vip_core::lab::{Lab, Ns};
 
-/// A current-thread runtime (built inside a namespace thread).
-pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// Runs an async block on a runtime inside `ns`.
 pub fn run_in<F, Fut, R>(ns: &Ns, f: F) -> R
 where
@@ -20,7 +12,7 @@ where
     Fut: Future<Output = R>,
     R: Send + 'static,
 {
-    ns.enter(move || runtime().block_on(f())).unwrap()
+    ns.block_on(f).unwrap()
 }
 
 /// A lab with `names` namespaces on one segment (eth0 each), or None when not root.
