@@ -9,6 +9,8 @@ use tokio::net::TcpStream;
 use vip_core::election::{Event, EventKind, Reason, State};
 use vip_core::{FenceOutcome, PeerId, Priority, Timestamp};
 use vip_examples::metrics::{self, Metrics};
+use vip_vrrp::socket::{DropReason, TransportStats};
+use vip_vrrp::wire::WireError;
 
 async fn http(addr: std::net::SocketAddr, request: &str) -> String {
     let mut s = TcpStream::connect(addr).await.unwrap();
@@ -29,7 +31,8 @@ fn transition(from: State, to: State, reason: Reason) -> Event {
     }
 }
 
-fn filled() -> Arc<Metrics> {
+/// A registry with one of everything, and the live transport counters of instance "db".
+fn filled() -> (Arc<Metrics>, Arc<TransportStats>) {
     let m = Arc::new(Metrics::new());
     m.add_instance("db", 100);
     m.add_instance("web\"x", 50);
@@ -64,19 +67,21 @@ fn filled() -> Arc<Metrics> {
             reason: Reason::Started,
         },
     );
+    let stats = Arc::new(TransportStats::default());
     for _ in 0..3 {
-        m.advert_sent("db");
+        stats.count_sent();
     }
-    m.advert_received("db");
-    m.advert_dropped("eth0", "bad_checksum");
-    m.advert_dropped("eth0", "bad_checksum");
-    m.advert_dropped("eth0", "ttl");
+    stats.count_accepted();
+    stats.count_drop(DropReason::Wire(WireError::BadChecksum));
+    stats.count_drop(DropReason::Wire(WireError::BadChecksum));
+    stats.count_drop(DropReason::Wire(WireError::BadTtl));
+    m.attach_transport("db", "eth0", stats.clone());
     m.observe_probe("db", "role", Duration::from_millis(3));
     m.observe_probe("db", "role", Duration::from_millis(40));
     m.observe_probe("db", "role", Duration::from_secs(20));
     m.fence_outcome("db", &FenceOutcome::Fenced);
     m.fence_outcome("db", &FenceOutcome::Failed { reason: "x".into() });
-    m
+    (m, stats)
 }
 
 /// Every sample line is `name{labels} value` with a declared TYPE before it.
@@ -120,7 +125,7 @@ fn check_format(body: &str) {
 
 #[tokio::test]
 async fn scrape_returns_every_metric_in_text_format() {
-    let m = filled();
+    let (m, stats) = filled();
     let listener = metrics::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(metrics::serve(listener, m.clone()));
@@ -147,7 +152,7 @@ async fn scrape_returns_every_metric_in_text_format() {
         "vip_adverts_sent_total{instance=\"db\"} 3",
         "vip_adverts_received_total{instance=\"db\"} 1",
         "vip_adverts_dropped_total{interface=\"eth0\",reason=\"bad_checksum\"} 2",
-        "vip_adverts_dropped_total{interface=\"eth0\",reason=\"ttl\"} 1",
+        "vip_adverts_dropped_total{interface=\"eth0\",reason=\"bad_ttl\"} 1",
         "vip_vip_mismatch_total{instance=\"db\",peer=\"192.0.2.2\"} 1",
         "vip_alarms_total{instance=\"db\"} 1",
         "vip_fence_total{instance=\"db\",outcome=\"fenced\"} 1",
@@ -164,8 +169,8 @@ async fn scrape_returns_every_metric_in_text_format() {
         );
     }
 
-    // Live: the next scrape sees new counts.
-    m.advert_sent("db");
+    // Live: the next scrape reads the transport's counters again.
+    stats.count_sent();
     let body2 = http(addr, "GET /metrics HTTP/1.0\r\n\r\n").await;
     assert!(body2.contains("vip_adverts_sent_total{instance=\"db\"} 4"));
 
@@ -201,4 +206,62 @@ async fn garbage_and_slow_clients_do_not_stop_the_server() {
     let ok = http(addr, "GET /metrics HTTP/1.1\r\n\r\n").await;
     assert!(ok.starts_with("HTTP/1.1 200"));
     server.abort();
+}
+
+#[test]
+fn advert_counters_stay_monotonic_across_transport_restarts() {
+    let m = Metrics::new();
+    m.add_instance("db", 100);
+    let sent = |m: &Metrics| {
+        let body = m.render();
+        check_format(&body);
+        body.lines()
+            .find_map(|l| l.strip_prefix("vip_adverts_sent_total{instance=\"db\"} "))
+            .map(|v| v.parse::<u64>().unwrap())
+            .unwrap()
+    };
+    let drops = |m: &Metrics| {
+        m.render()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(
+                    "vip_adverts_dropped_total{interface=\"eth0\",reason=\"queue_full\"} ",
+                )
+            })
+            .map(|v| v.parse::<u64>().unwrap())
+    };
+    assert_eq!(sent(&m), 0);
+
+    let first = Arc::new(TransportStats::default());
+    m.attach_transport("db", "eth0", first.clone());
+    for _ in 0..5 {
+        first.count_sent();
+    }
+    first.count_drop(DropReason::QueueFull);
+    assert_eq!(sent(&m), 5);
+    assert_eq!(drops(&m), Some(1));
+
+    // The transport ends: its counts stay; later increments of the dead one are not read.
+    m.detach_transport("db");
+    first.count_sent();
+    assert_eq!(sent(&m), 5);
+
+    // A restarted transport counts from zero; the exposed counter continues from 5.
+    let second = Arc::new(TransportStats::default());
+    m.attach_transport("db", "eth0", second.clone());
+    assert_eq!(sent(&m), 5);
+    second.count_sent();
+    second.count_drop(DropReason::QueueFull);
+    assert_eq!(sent(&m), 6);
+    assert_eq!(drops(&m), Some(2));
+
+    // Attaching over a live transport folds the old one in first.
+    let third = Arc::new(TransportStats::default());
+    m.attach_transport("db", "eth0", third.clone());
+    third.count_sent();
+    assert_eq!(sent(&m), 7);
+
+    // A removed instance stops being read.
+    m.remove_instance("db");
+    assert!(!m.render().contains("instance=\"db\""));
 }

@@ -37,13 +37,18 @@ const KEEPALIVED_CONF: &str = "global_defs {\n  router_id vip_lab_cpu\n  vrrp_ve
 
 /// On-CPU nanoseconds from a schedstat file (its first field).
 fn schedstat(path: &str) -> u64 {
-    std::fs::read_to_string(path)
-        .unwrap()
+    schedstat_fields(path)[0]
+}
+
+/// On-CPU nanoseconds and the number of times the task was scheduled in (its wake-ups), the
+/// first and third fields of a schedstat file.
+fn schedstat_fields(path: &str) -> [u64; 2] {
+    let text = std::fs::read_to_string(path).unwrap();
+    let fields: Vec<u64> = text
         .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
+        .map(|f| f.parse().unwrap())
+        .collect();
+    [fields[0], fields[2]]
 }
 
 /// On-CPU nanoseconds of every thread of this process (the runtime's workers, tokio's blocking
@@ -169,12 +174,12 @@ fn master_cpu_time_against_keepalived() {
                 let _ = status.wait_for(|s| s.state == State::Master).await.is_ok();
                 let sent0 = transport.stats().snapshot().sent;
                 let (t0, p0) = (
-                    schedstat("/proc/thread-self/schedstat"),
+                    schedstat_fields("/proc/thread-self/schedstat"),
                     process_schedstat(),
                 );
                 tokio::time::sleep(MEASURE).await;
                 let (t1, p1) = (
-                    schedstat("/proc/thread-self/schedstat"),
+                    schedstat_fields("/proc/thread-self/schedstat"),
                     process_schedstat(),
                 );
                 let rss = memory("self");
@@ -187,7 +192,8 @@ fn master_cpu_time_against_keepalived() {
                     transport.send(Priority::new(100)).await.unwrap();
                 }
                 let per_send = (schedstat("/proc/thread-self/schedstat") - s0) / n;
-                (t1 - t0, p1 - p0, sent, per_send, rss)
+                let thread = [t1[0] - t0[0], t1[1] - t0[1]];
+                (thread, p1 - p0, sent, per_send, rss)
             })
         })
         .unwrap()
@@ -198,11 +204,11 @@ fn master_cpu_time_against_keepalived() {
     std::thread::sleep(Duration::from_millis(200));
     let child = ka.vrrp_child_pid().unwrap();
     let path = format!("/proc/{child}/schedstat");
-    let k0 = schedstat(&path);
+    let k0 = schedstat_fields(&path);
     std::thread::sleep(MEASURE);
-    let k1 = schedstat(&path);
+    let k1 = schedstat_fields(&path);
     let (ka_parent, ka_child) = (memory(&ka.pid().to_string()), memory(&child.to_string()));
-    let (thread_ns, process_ns, sent, per_send, rss) = ours.join().unwrap();
+    let ([thread_ns, thread_wakes], process_ns, sent, per_send, rss) = ours.join().unwrap();
     // With one runtime thread, the instance's CPU is that thread's; with workers, the process's
     // (the instance may run on any of them).
     let ours_ns = if std::env::var_os("VIP_BENCH_WORKERS").is_some() {
@@ -212,7 +218,7 @@ fn master_cpu_time_against_keepalived() {
     };
     ka.stop(Duration::from_secs(5)).unwrap();
 
-    let keepalived_ns = k1 - k0;
+    let (keepalived_ns, keepalived_wakes) = (k1[0] - k0[0], k1[1] - k0[1]);
     let adverts = MEASURE.as_millis() / 100;
     println!(
         "lone master, VRRPv3 every 10 cs, {MEASURE:?}: keepalived VRRP process {:.2} ms CPU \
@@ -221,6 +227,15 @@ fn master_cpu_time_against_keepalived() {
         keepalived_ns as f64 / 1e6,
         ours_ns as f64 / 1e6,
         ours_ns as f64 / keepalived_ns.max(1) as f64
+    );
+    println!(
+        "times scheduled in: keepalived VRRP process {keepalived_wakes}, vip runtime thread \
+         {thread_wakes}{}",
+        if std::env::var_os("VIP_BENCH_WORKERS").is_some() {
+            " (the instance runs on the workers; this is the idle main thread)"
+        } else {
+            ""
+        }
     );
     println!(
         "whole vip test process (every thread, harness included): {:.2} ms CPU; ratio \

@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use vip_core::FenceOutcome;
 use vip_core::election::{Event, EventKind, Reason, State};
+use vip_vrrp::socket::{StatsSnapshot, TransportStats};
 
 /// Upper bounds (seconds) of the probe-latency histogram buckets.
 pub const PROBE_BUCKETS: &[f64] = &[
@@ -43,14 +44,44 @@ impl Histogram {
     }
 }
 
+/// A running instance's transport, whose counters are read when the metrics are rendered
+/// (no task copies them on a timer: an idle daemon wakes only for its adverts).
+#[derive(Debug)]
+struct LiveTransport {
+    interface: String,
+    stats: Arc<TransportStats>,
+}
+
+/// The advert counters: totals of transports that have ended, plus (when rendering) the live
+/// ones.
+#[derive(Debug, Default, Clone)]
+struct AdvertCounters {
+    sent: BTreeMap<String, u64>,
+    received: BTreeMap<String, u64>,
+    drops: BTreeMap<(String, String), u64>,
+}
+
+impl AdvertCounters {
+    /// Adds a transport's counters to the instance's (and its interface's) totals.
+    fn add(&mut self, instance: &str, interface: &str, snapshot: &StatsSnapshot) {
+        *self.sent.entry(instance.to_owned()).or_default() += snapshot.sent;
+        *self.received.entry(instance.to_owned()).or_default() += snapshot.accepted;
+        for (reason, n) in &snapshot.drops {
+            *self
+                .drops
+                .entry((interface.to_owned(), reason.as_str().to_owned()))
+                .or_default() += n;
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     state: BTreeMap<String, State>,
     priority: BTreeMap<String, u8>,
     transitions: BTreeMap<(String, &'static str, &'static str), u64>,
-    adverts_sent: BTreeMap<String, u64>,
-    adverts_received: BTreeMap<String, u64>,
-    drops: BTreeMap<(String, String), u64>,
+    adverts: AdvertCounters,
+    live: BTreeMap<String, LiveTransport>,
     probes: BTreeMap<(String, String), Histogram>,
     fences: BTreeMap<(String, &'static str), u64>,
     mismatches: BTreeMap<(String, String), u64>,
@@ -79,8 +110,8 @@ impl Metrics {
         let mut m = self.lock();
         m.state.insert(instance.to_owned(), State::Initialize);
         m.priority.insert(instance.to_owned(), priority);
-        m.adverts_sent.entry(instance.to_owned()).or_default();
-        m.adverts_received.entry(instance.to_owned()).or_default();
+        m.adverts.sent.entry(instance.to_owned()).or_default();
+        m.adverts.received.entry(instance.to_owned()).or_default();
     }
 
     /// Drops an instance's series (after a reload removed it).
@@ -88,8 +119,9 @@ impl Metrics {
         let mut m = self.lock();
         m.state.remove(instance);
         m.priority.remove(instance);
-        m.adverts_sent.remove(instance);
-        m.adverts_received.remove(instance);
+        m.adverts.sent.remove(instance);
+        m.adverts.received.remove(instance);
+        m.live.remove(instance);
         m.transitions.retain(|k, _| k.0 != instance);
         m.probes.retain(|k, _| k.0 != instance);
         m.fences.retain(|k, _| k.0 != instance);
@@ -129,31 +161,29 @@ impl Metrics {
         }
     }
 
-    /// One advert sent.
-    pub fn advert_sent(&self, instance: &str) {
-        *self
-            .lock()
-            .adverts_sent
-            .entry(instance.to_owned())
-            .or_default() += 1;
+    /// Reads the instance's advert and drop counters from `stats` (its running transport on
+    /// `interface`) whenever the metrics are rendered, until [`Metrics::detach_transport`]. A
+    /// transport already attached for the instance is detached first.
+    pub fn attach_transport(&self, instance: &str, interface: &str, stats: Arc<TransportStats>) {
+        let mut m = self.lock();
+        let live = LiveTransport {
+            interface: interface.to_owned(),
+            stats,
+        };
+        if let Some(old) = m.live.insert(instance.to_owned(), live) {
+            m.adverts
+                .add(instance, &old.interface, &old.stats.snapshot());
+        }
     }
 
-    /// One valid advert received for the instance.
-    pub fn advert_received(&self, instance: &str) {
-        *self
-            .lock()
-            .adverts_received
-            .entry(instance.to_owned())
-            .or_default() += 1;
-    }
-
-    /// One packet dropped on `interface` (bad checksum, bad TTL, wrong auth, truncated, ...).
-    pub fn advert_dropped(&self, interface: &str, reason: &str) {
-        *self
-            .lock()
-            .drops
-            .entry((interface.to_owned(), reason.to_owned()))
-            .or_default() += 1;
+    /// Stops reading the instance's transport and keeps its final counts in the totals, so the
+    /// counters stay monotonic across transport restarts.
+    pub fn detach_transport(&self, instance: &str) {
+        let mut m = self.lock();
+        if let Some(old) = m.live.remove(instance) {
+            m.adverts
+                .add(instance, &old.interface, &old.stats.snapshot());
+        }
     }
 
     /// A peer advertised a VIP list different from ours.
@@ -197,26 +227,13 @@ impl Metrics {
             .or_default() += 1;
     }
 
-    /// `sent` adverts sent and `received` valid adverts received by the instance since the
-    /// last call (the wiring copies the transport's counters).
-    pub fn add_adverts(&self, instance: &str, sent: u64, received: u64) {
-        let mut m = self.lock();
-        *m.adverts_sent.entry(instance.to_owned()).or_default() += sent;
-        *m.adverts_received.entry(instance.to_owned()).or_default() += received;
-    }
-
-    /// `n` packets dropped on `interface` for `reason` since the last call.
-    pub fn add_drops(&self, interface: &str, reason: &str, n: u64) {
-        *self
-            .lock()
-            .drops
-            .entry((interface.to_owned(), reason.to_owned()))
-            .or_default() += n;
-    }
-
     /// The text exposition format (version 0.0.4).
     pub fn render(&self) -> String {
         let m = self.lock();
+        let mut adverts = m.adverts.clone();
+        for (instance, live) in &m.live {
+            adverts.add(instance, &live.interface, &live.stats.snapshot());
+        }
         let mut out = String::new();
         header(
             &mut out,
@@ -264,7 +281,7 @@ impl Metrics {
             "counter",
             "VRRP adverts sent.",
         );
-        for (inst, n) in &m.adverts_sent {
+        for (inst, n) in &adverts.sent {
             line(&mut out, "vip_adverts_sent_total", &[("instance", inst)], n);
         }
         header(
@@ -273,7 +290,7 @@ impl Metrics {
             "counter",
             "Valid VRRP adverts received.",
         );
-        for (inst, n) in &m.adverts_received {
+        for (inst, n) in &adverts.received {
             line(
                 &mut out,
                 "vip_adverts_received_total",
@@ -287,7 +304,7 @@ impl Metrics {
             "counter",
             "Received packets dropped, by interface and reason.",
         );
-        for ((iface, reason), n) in &m.drops {
+        for ((iface, reason), n) in &adverts.drops {
             line(
                 &mut out,
                 "vip_adverts_dropped_total",

@@ -11,7 +11,7 @@ use vip_core::election::Event;
 use vip_core::election::StopMode;
 use vip_core::runtime::{InstanceHandle, InstanceSpec, Runtime};
 use vip_netlink::{NetlinkAddressManager, Watcher};
-use vip_vrrp::socket::{StatsSnapshot, Transport};
+use vip_vrrp::socket::Transport;
 
 use super::build::{BuildError, manager_config, role_probe, timeouts, transport_config};
 use super::{MeteredAddresses, MeteredCheck, MeteredFencer, MeteredRole};
@@ -24,8 +24,6 @@ use crate::metrics::Metrics;
 
 /// How long a failed start waits before it tries again.
 const RETRY: Duration = Duration::from_secs(1);
-/// How often the transport's counters are copied into the metrics.
-const STATS_EVERY: Duration = Duration::from_millis(250);
 /// How long a stopped instance's remaining events may take to reach the sinks.
 const DRAIN: Duration = Duration::from_secs(2);
 
@@ -167,8 +165,10 @@ async fn start(config: &InstanceConfig, ctx: &Context) -> Result<Started, BuildE
         name,
         ctx.metrics.clone(),
     ));
-    let mut spec =
-        InstanceSpec::new(name, election, addresses, transport.clone()).timeouts(timeouts(config));
+    // The instance task reads the socket itself: one wake-up per received advert.
+    let mut spec = InstanceSpec::new(name, election, addresses, transport.clone())
+        .advert_source(transport.clone())
+        .timeouts(timeouts(config));
     if let Some(fencer) = CommandFencer::from_config(config) {
         spec = spec.fencer(Arc::new(MeteredFencer::new(
             Arc::new(fencer),
@@ -261,30 +261,11 @@ async fn run(
         }));
     }
 
-    // Transport counters -> metrics.
-    let stats = StatsSync::new(&name, &config.interface, ctx.metrics.clone());
-    let stats_task = {
-        let mut stats = stats.clone();
-        let t = transport.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(STATS_EVERY);
-            loop {
-                tick.tick().await;
-                stats.sync(&t.stats().snapshot());
-            }
-        })
-    };
+    // Transport counters -> metrics, read at each scrape.
+    ctx.metrics
+        .attach_transport(&name, &config.interface, transport.stats());
 
-    // Received adverts -> the instance.
     let (fail_tx, mut fail_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let feed_task = {
-        let (t, h, fail) = (transport.clone(), handle.clone(), fail_tx.clone());
-        tokio::spawn(async move {
-            if let Err(e) = t.forward(&h).await {
-                let _ = fail.send(format!("VRRP socket failed: {e}"));
-            }
-        })
-    };
 
     // Link and address events -> the instance; a watcher that loses notifications is replaced.
     let watch_task = {
@@ -313,57 +294,23 @@ async fn run(
         why = fail_rx.recv() => {
             (StopMode::Release, Ended::Failed(why.unwrap_or_else(|| "instance edges ended".into())))
         }
+        // Only a broken VRRP socket stops an instance on its own (it has released by then).
+        _ = handle.stopped() => {
+            (StopMode::Release, Ended::Failed("VRRP socket failed (see the error above)".into()))
+        }
     };
     let last = handle.stop(mode).await;
-    feed_task.abort();
     watch_task.abort();
-    stats_task.abort();
     for t in side {
         t.abort();
     }
     if tokio::time::timeout(DRAIN, events_task).await.is_err() {
         tracing::warn!(instance = %name, "events of the stopped instance not drained in {DRAIN:?}");
     }
-    let mut stats = stats;
-    stats.sync(&transport.stats().snapshot());
+    ctx.metrics.detach_transport(&name);
     tracing::info!(
         instance = %name, mode = ?mode, state = %last.state, holds_vips = last.holds_vips,
         "election instance stopped"
     );
     ended
-}
-
-/// Copies a transport's counters into the metrics as increments.
-#[derive(Debug, Clone)]
-struct StatsSync {
-    instance: String,
-    interface: String,
-    metrics: Arc<Metrics>,
-    last: StatsSnapshot,
-}
-
-impl StatsSync {
-    fn new(instance: &str, interface: &str, metrics: Arc<Metrics>) -> Self {
-        StatsSync {
-            instance: instance.to_owned(),
-            interface: interface.to_owned(),
-            metrics,
-            last: StatsSnapshot::default(),
-        }
-    }
-
-    fn sync(&mut self, now: &StatsSnapshot) {
-        let sent = now.sent.saturating_sub(self.last.sent);
-        let accepted = now.accepted.saturating_sub(self.last.accepted);
-        if sent > 0 || accepted > 0 {
-            self.metrics.add_adverts(&self.instance, sent, accepted);
-        }
-        for (reason, n) in &now.drops {
-            let d = n.saturating_sub(self.last.drops(*reason));
-            if d > 0 {
-                self.metrics.add_drops(&self.interface, reason.as_str(), d);
-            }
-        }
-        self.last = now.clone();
-    }
 }

@@ -1,6 +1,7 @@
 //! The instance task: one tokio task owning one [`Election`], feeding it inputs and carrying
 //! out its actions.
 
+use std::future::poll_fn;
 use std::sync::Arc;
 
 use tokio::sync::mpsc::{Receiver, UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -94,6 +95,7 @@ pub(crate) fn spawn(
     let inputs = Inputs {
         commands: commands_rx,
         adverts: adverts_rx,
+        source: spec.source.clone(),
         done: done_rx,
     };
     let span = tracing::info_span!("vip", instance = %name, vrid = spec.config.vrid);
@@ -117,7 +119,17 @@ pub(crate) fn spawn(
 struct Inputs {
     commands: UnboundedReceiver<Command>,
     adverts: Receiver<Advert>,
+    /// Polled directly, when the spec has one (see `source.rs`).
+    source: Option<Arc<dyn super::AdvertSource>>,
     done: UnboundedReceiver<Completion>,
+}
+
+/// The next advert of `source`; never ready without one.
+async fn next_advert(source: Option<&Arc<dyn super::AdvertSource>>) -> Result<Advert, Error> {
+    match source {
+        Some(source) => poll_fn(|cx| source.poll_advert(cx)).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The state of one instance task.
@@ -272,6 +284,15 @@ impl Instance {
                     // The timer has fired: re-arm it even for the same deadline.
                     armed = None;
                     self.feed(Input::Timer);
+                }
+                got = next_advert(inputs.source.as_ref()), if !self.stopping && inputs.source.is_some() => {
+                    match got {
+                        Ok(advert) => self.feed(Input::Advert(advert)),
+                        Err(e) => {
+                            tracing::error!(error = %e, "advert source failed; releasing");
+                            self.begin_stop(StopMode::Release);
+                        }
+                    }
                 }
                 Some(advert) = inputs.adverts.recv(), if !self.stopping => {
                     self.feed(Input::Advert(advert));

@@ -45,8 +45,10 @@
 //!   [`.check(..)`](InstanceSpec::check) per tracked check, and
 //!   [`.timeouts(..)`](InstanceSpec::timeouts). [`Runtime::spawn`] validates it and returns an
 //!   [`InstanceHandle`].
-//! - **VRRP receive** (vip-vrrp glue): decode and validate, find the instance for the packet's
-//!   interface and VRID, and call [`InstanceHandle::advert`]. It never waits; count
+//! - **VRRP receive** (vip-vrrp glue): give the spec an [`AdvertSource`]
+//!   ([`.advert_source(..)`](InstanceSpec::advert_source)) that decodes and validates what its
+//!   socket reads; the instance task polls it directly (one wake-up per advert). Or, from a
+//!   receive task of your own, call [`InstanceHandle::advert`]: it never waits; count
 //!   [`HandleError::Busy`] as dropped.
 //! - **VRRP send**: implement [`AdvertSink`] over the transport for that interface and VRID.
 //! - **Netlink watcher**: [`InstanceHandle::link`] on carrier/admin changes of the instance's
@@ -134,6 +136,7 @@ mod lane;
 mod reconcile;
 mod role_task;
 mod sink;
+mod source;
 mod spec;
 mod status;
 mod timer;
@@ -151,6 +154,7 @@ pub use clock::Clock;
 pub use debounce::Debouncer;
 pub use handle::{HandleError, InstanceHandle};
 pub use sink::AdvertSink;
+pub use source::AdvertSource;
 pub use spec::{InstanceSpec, RoleSchedule, Timeouts};
 pub use status::{Phase, Status, Transition};
 

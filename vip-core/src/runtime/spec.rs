@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::election::{CheckSpec, ElectionConfig};
 use crate::{AddressManager, Error, Fencer, RoleProbe};
 
-use super::{AdvertSink, CheckSchedule, HealthCheck};
+use super::{AdvertSink, AdvertSource, CheckSchedule, HealthCheck};
 
 /// Bounds on backend calls. A call that takes longer is aborted and reported as a failure, so a
 /// hanging backend never stalls the election.
@@ -80,6 +80,7 @@ pub struct InstanceSpec {
     pub(crate) seed: Option<u64>,
     pub(crate) addresses: Arc<dyn AddressManager>,
     pub(crate) adverts: Arc<dyn AdvertSink>,
+    pub(crate) source: Option<Arc<dyn AdvertSource>>,
     pub(crate) fencer: Option<Arc<dyn Fencer>>,
     pub(crate) role: Option<(Arc<dyn RoleProbe>, RoleSchedule)>,
     pub(crate) checks: Vec<TrackedCheck>,
@@ -103,6 +104,7 @@ impl InstanceSpec {
             seed: None,
             addresses,
             adverts,
+            source: None,
             fencer: None,
             role: None,
             checks: Vec::new(),
@@ -110,6 +112,14 @@ impl InstanceSpec {
             event_capacity: 256,
             advert_queue: 256,
         }
+    }
+
+    /// Reads received adverts from `source`, polled by the instance task itself (one wake-up
+    /// per advert; see [`AdvertSource`]). [`super::InstanceHandle::advert`] keeps working
+    /// alongside it.
+    pub fn advert_source(mut self, source: Arc<dyn AdvertSource>) -> Self {
+        self.source = Some(source);
+        self
     }
 
     /// Fences through `fencer` (sets `config.fencing`). Each attempt is bounded by
@@ -271,6 +281,7 @@ impl fmt::Debug for InstanceSpec {
         f.debug_struct("InstanceSpec")
             .field("name", &self.name)
             .field("config", &self.config)
+            .field("advert_source", &self.source.is_some())
             .field("fencer", &self.fencer.is_some())
             .field(
                 "role",

@@ -1,5 +1,6 @@
 //! Our own addresses: the interface's index and source address, and the namespace's addresses
-//! (to ignore our own packets), refreshed at most once a second.
+//! (to ignore our own packets), refreshed at most once a second, and for a steady peer at most
+//! once a minute.
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
@@ -12,6 +13,10 @@ use crate::wire::AddressFamily;
 
 /// How long a snapshot of the local addresses is trusted.
 const REFRESH: Duration = Duration::from_secs(1);
+/// How long a source found not to be ours is trusted to stay foreign. A backup hears the same
+/// master ten times a second at 10 cs; re-reading every address of the namespace (a netlink
+/// dump) for each of its adverts would cost more than the rest of the receive path.
+const FOREIGN_TRUST: Duration = Duration::from_secs(60);
 
 /// The index of `interface`, or [`TransportError::InterfaceNotFound`].
 pub(crate) fn if_index(interface: &str) -> Result<u32, TransportError> {
@@ -87,6 +92,8 @@ pub(crate) struct LocalAddresses {
 struct Snapshot {
     addrs: Vec<IpAddr>,
     taken: Option<Instant>,
+    /// The last source found not to be ours, and when the snapshot that said so was taken.
+    foreign: Option<(IpAddr, Instant)>,
 }
 
 impl LocalAddresses {
@@ -95,6 +102,7 @@ impl LocalAddresses {
             inner: Mutex::new(Snapshot {
                 addrs: initial,
                 taken: None,
+                foreign: None,
             }),
         }
     }
@@ -102,16 +110,124 @@ impl LocalAddresses {
     /// True if `addr` is one of our addresses (refreshing a stale snapshot first). If the list
     /// cannot be read, the last one is used.
     pub(crate) fn contains(&self, addr: IpAddr) -> bool {
+        self.contains_at(addr, Instant::now(), || {
+            sys::interface_addresses()
+                .ok()
+                .map(|list| list.into_iter().map(|(_, a)| a).collect())
+        })
+    }
+
+    /// [`LocalAddresses::contains`] at `now`, reading the addresses with `list` when the
+    /// snapshot is stale (`None`: keep the last one).
+    fn contains_at(
+        &self,
+        addr: IpAddr,
+        now: Instant,
+        list: impl FnOnce() -> Option<Vec<IpAddr>>,
+    ) -> bool {
         let mut snap = match self.inner.lock() {
             Ok(s) => s,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if snap.taken.is_none_or(|t| t.elapsed() >= REFRESH) {
-            if let Ok(list) = sys::interface_addresses() {
-                snap.addrs = list.into_iter().map(|(_, a)| a).collect();
-            }
-            snap.taken = Some(Instant::now());
+        if let Some((known, at)) = snap.foreign
+            && known == addr
+            && now.saturating_duration_since(at) < FOREIGN_TRUST
+        {
+            return false;
         }
-        snap.addrs.contains(&addr)
+        let taken = match snap.taken {
+            Some(t) if now.saturating_duration_since(t) < REFRESH => t,
+            _ => {
+                if let Some(addrs) = list() {
+                    snap.addrs = addrs;
+                }
+                snap.taken = Some(now);
+                now
+            }
+        };
+        let ours = snap.addrs.contains(&addr);
+        if !ours {
+            snap.foreign = Some((addr, taken));
+        }
+        ours
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::cell::Cell;
+
+    use super::*;
+
+    const OURS: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+    const PEER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 2));
+    const OTHER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 3));
+
+    /// Asks `local` about `addr` at `t0 + ms`, counting the address dumps in `dumps`, with
+    /// `addrs` as the namespace's addresses.
+    fn ask(
+        local: &LocalAddresses,
+        t0: Instant,
+        ms: u64,
+        addr: IpAddr,
+        addrs: &[IpAddr],
+        dumps: &Cell<u32>,
+    ) -> bool {
+        local.contains_at(addr, t0 + Duration::from_millis(ms), || {
+            dumps.set(dumps.get() + 1);
+            Some(addrs.to_vec())
+        })
+    }
+
+    #[test]
+    fn a_steady_peer_costs_one_address_dump_a_minute() {
+        let (local, t0, dumps) = (
+            LocalAddresses::new(vec![OURS]),
+            Instant::now(),
+            Cell::new(0),
+        );
+        // 10 cs adverts from the same peer for 59.9 s: one dump.
+        for i in 0..600 {
+            assert!(!ask(&local, t0, i * 100, PEER, &[OURS], &dumps));
+        }
+        assert_eq!(dumps.get(), 1);
+        // After a minute the peer is checked again (it could have become ours).
+        assert!(ask(&local, t0, 60_000, PEER, &[OURS, PEER], &dumps));
+        assert_eq!(dumps.get(), 2);
+    }
+
+    #[test]
+    fn a_new_source_is_checked_against_a_snapshot_at_most_a_second_old() {
+        let (local, t0, dumps) = (
+            LocalAddresses::new(vec![OURS]),
+            Instant::now(),
+            Cell::new(0),
+        );
+        assert!(!ask(&local, t0, 0, PEER, &[OURS], &dumps));
+        // Another source within the second: the same snapshot answers.
+        assert!(!ask(&local, t0, 500, OTHER, &[OURS, OTHER], &dumps));
+        assert_eq!(dumps.get(), 1);
+        // Our own address is ours; once the snapshot is stale, a source other than the last
+        // foreign one brings a new dump.
+        assert!(ask(&local, t0, 600, OURS, &[OURS, OTHER], &dumps));
+        assert!(ask(&local, t0, 1_600, PEER, &[OURS, PEER], &dumps));
+        assert_eq!(dumps.get(), 2);
+    }
+
+    #[test]
+    fn an_unreadable_list_keeps_the_last_one() {
+        let local = LocalAddresses::new(vec![OURS]);
+        let t0 = Instant::now();
+        assert!(local.contains_at(OURS, t0, || None));
+        assert!(!local.contains_at(PEER, t0, || None));
+    }
+
+    #[test]
+    fn the_namespace_loopback_address_is_ours() {
+        let local = LocalAddresses::new(Vec::new());
+        assert!(local.contains(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)));
+        assert!(!local.contains(IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 77))));
     }
 }

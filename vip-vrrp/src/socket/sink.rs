@@ -1,9 +1,12 @@
-//! The transport as vip-core's runtime edge: [`AdvertSink`] for sending, [`Transport::forward`]
-//! for receiving.
+//! The transport as vip-core's runtime edge: [`AdvertSink`] for sending, [`AdvertSource`] (or
+//! [`Transport::forward`] from a task of its own) for receiving.
+
+use std::task::{Context, Poll};
 
 use async_trait::async_trait;
 use vip_core::Priority;
-use vip_core::runtime::{AdvertSink, HandleError, InstanceHandle};
+use vip_core::election::Advert;
+use vip_core::runtime::{AdvertSink, AdvertSource, HandleError, InstanceHandle};
 
 use super::{DropReason, Transport, TransportError};
 
@@ -12,6 +15,14 @@ impl AdvertSink for Transport {
     /// Sends our advert at `priority` to the group or to every peer ([`Transport::send`]).
     async fn send_advert(&self, priority: Priority) -> Result<(), vip_core::Error> {
         self.send(priority).await.map_err(Into::into)
+    }
+}
+
+impl AdvertSource for Transport {
+    /// The next valid advert ([`Transport::poll_recv`]), polled by the instance task.
+    fn poll_advert(&self, cx: &mut Context<'_>) -> Poll<Result<Advert, vip_core::Error>> {
+        self.poll_recv(cx)
+            .map(|got| got.map(|r| r.advert).map_err(Into::into))
     }
 }
 

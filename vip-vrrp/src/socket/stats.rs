@@ -38,6 +38,7 @@ impl DropReason {
         WireError::ALL.into_iter().map(DropReason::Wire).chain([
             DropReason::NotAPeer,
             DropReason::OwnPacket,
+            DropReason::QueueFull,
             DropReason::Io,
         ])
     }
@@ -47,6 +48,8 @@ const WIRE_COUNT: usize = WireError::ALL.len();
 
 /// Counters of one transport, updated lock-free as packets come and go. Shared as an
 /// `Arc<TransportStats>` (see `Transport::stats`); read with [`TransportStats::snapshot`].
+/// The transport counts for itself; the `count_*` methods are public for receive paths built
+/// on other sockets, and for tests.
 #[derive(Debug, Default)]
 pub struct TransportStats {
     received: AtomicU64,
@@ -63,31 +66,38 @@ pub struct TransportStats {
 }
 
 impl TransportStats {
-    pub(crate) fn count_received(&self) {
+    /// Counts one packet read from the socket (accepted or dropped).
+    pub fn count_received(&self) {
         self.received.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn count_accepted(&self) {
+    /// Counts one valid advert handed on.
+    pub fn count_accepted(&self) {
         self.accepted.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn count_sent(&self) {
+    /// Counts one advert copy sent.
+    pub fn count_sent(&self) {
         self.sent.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn count_send_error(&self) {
+    /// Counts one advert copy the kernel refused to send.
+    pub fn count_send_error(&self) {
         self.send_errors.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn count_address_mismatch(&self) {
+    /// Counts one accepted advert whose address list differs from ours.
+    pub fn count_address_mismatch(&self) {
         self.address_mismatch.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn count_interval_mismatch(&self) {
+    /// Counts one accepted v2 advert whose interval differs from ours.
+    pub fn count_interval_mismatch(&self) {
         self.interval_mismatch.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn count_drop(&self, reason: DropReason) {
+    /// Counts one packet dropped for `reason`.
+    pub fn count_drop(&self, reason: DropReason) {
         self.counter(reason).fetch_add(1, Ordering::Relaxed);
     }
 
@@ -171,12 +181,18 @@ mod tests {
         s.count_drop(DropReason::Wire(WireError::BadTtl));
         s.count_drop(DropReason::Wire(WireError::BadTtl));
         s.count_drop(DropReason::NotAPeer);
+        s.count_drop(DropReason::QueueFull);
         s.count_received();
         let snap = s.snapshot();
         assert_eq!(snap.drops(DropReason::Wire(WireError::BadTtl)), 2);
         assert_eq!(snap.drops(DropReason::NotAPeer), 1);
+        assert_eq!(
+            snap.drops(DropReason::QueueFull),
+            1,
+            "a flood's drops are exported"
+        );
         assert_eq!(snap.drops(DropReason::Io), 0);
-        assert_eq!(snap.total_drops(), 3);
+        assert_eq!(snap.total_drops(), 4);
         assert_eq!(snap.received, 1);
         let mut labels: Vec<_> = DropReason::all().map(DropReason::as_str).collect();
         let n = labels.len();

@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::num::NonZeroU32;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, SockFilter, Socket, Type};
@@ -78,6 +79,9 @@ pub struct Transport {
     mismatch: MismatchLog,
     /// The datagrams of the last advert sent by [`Transport::send`].
     last_sent: Mutex<Option<Arc<Encoded>>>,
+    /// The receive buffer, kept: zeroing 4 KiB on the stack per advert costs more than
+    /// parsing it.
+    buffer: Mutex<Vec<u8>>,
 }
 
 /// The datagrams of one advert, one per destination (see [`Transport::send`]).
@@ -149,6 +153,7 @@ impl Transport {
             stats: Arc::default(),
             mismatch: MismatchLog::default(),
             last_sent: Mutex::new(None),
+            buffer: Mutex::new(vec![0; RECV_BUFFER]),
             config,
         })
     }
@@ -339,50 +344,62 @@ impl Transport {
 
     /// Waits for the next valid advert. Malformed, misdirected, foreign and own packets are
     /// dropped and counted (never returned as errors); transient receive errors are counted and
-    /// retried. Cancel-safe: dropping the future loses no accepted advert.
+    /// the wait goes on. Cancel-safe: dropping the future loses no accepted advert.
+    ///
+    /// # Errors
+    /// As [`Transport::poll_recv`].
+    pub async fn recv(&self) -> Result<Received, TransportError> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Reads what the socket has ready until a valid advert turns up (`Ready(Ok)`) or nothing
+    /// is left (`Pending`, with `cx`'s waker registered). Everything else is dropped and
+    /// counted. A transient receive error is counted as [`DropReason::Io`], and reading resumes
+    /// at the socket's next readiness. This is the instance task's
+    /// [`vip_core::runtime::AdvertSource`]: no task, channel or allocation per advert.
     ///
     /// # Errors
     /// [`TransportError::Io`] only when the socket itself is broken (EBADF, ENOTSOCK, EINVAL,
-    /// EFAULT), after which calling again is pointless.
-    pub async fn recv(&self) -> Result<Received, TransportError> {
-        let mut buf = [0u8; RECV_BUFFER];
+    /// EFAULT), after which polling again is pointless.
+    pub fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Result<Received, TransportError>> {
+        let mut buf = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
-            let got = match self.family {
-                AddressFamily::Ipv4 => {
-                    self.rx
-                        .async_io(Interest::READABLE, |s| recv_v4(s, &mut buf))
-                        .await
-                }
-                AddressFamily::Ipv6 => {
-                    self.rx
-                        .async_io(Interest::READABLE, |s| recv_v6(s, &mut buf))
-                        .await
-                }
+            let mut ready = match ready!(self.rx.poll_read_ready(cx)) {
+                Ok(ready) => ready,
+                Err(e) => return Poll::Ready(Err(self.receive_failed(e))),
             };
+            let got = ready.try_io(|fd| match self.family {
+                AddressFamily::Ipv4 => recv_v4(fd.get_ref(), &mut buf),
+                AddressFamily::Ipv6 => recv_v6(fd.get_ref(), &mut buf),
+            });
             match got {
-                Ok(meta) => {
+                // Nothing left: readiness was cleared; poll again to register the waker.
+                Err(_would_block) => {}
+                Ok(Ok(meta)) => {
                     self.stats.count_received();
                     match meta.and_then(|m| self.accept(&buf, m)) {
                         Ok(received) => {
                             self.stats.count_accepted();
-                            return Ok(received);
+                            return Poll::Ready(Ok(received));
                         }
                         Err(reason) => self.stats.count_drop(reason),
                     }
                 }
-                Err(e) if is_fatal(&e) => {
-                    return Err(TransportError::io(format!(
-                        "receiving VRRP adverts on {}",
-                        self.config.interface
-                    ))(e));
-                }
-                Err(e) => {
+                Ok(Err(e)) if is_fatal(&e) => return Poll::Ready(Err(self.receive_failed(e))),
+                Ok(Err(e)) => {
                     self.stats.count_drop(DropReason::Io);
-                    tracing::debug!(error = %e, "VRRP receive error, retrying");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    tracing::debug!(error = %e, "VRRP receive error; waiting for the next packet");
+                    ready.clear_ready();
                 }
             }
         }
+    }
+
+    fn receive_failed(&self, e: io::Error) -> TransportError {
+        TransportError::io(format!(
+            "receiving VRRP adverts on {}",
+            self.config.interface
+        ))(e)
     }
 
     /// Validates one datagram: own packet, peer list, then the codec.
