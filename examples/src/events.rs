@@ -1,11 +1,11 @@
-//! Where an instance's election events go: the status board, the metrics, the logs and the
-//! notify-hook worker. The wiring calls [`EventSink::emit`] for every `Action::Event`.
+//! Where an instance's election events go: the status board, the metrics and the notify-hook
+//! worker (the runtime logs them). The wiring calls [`EventSink::emit`] for every `Action::Event`.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use tokio::sync::mpsc;
-use vip_core::election::{Event, EventKind};
+use vip_core::election::Event;
 
 use crate::commands::notify::{NotifyRunner, Transition};
 use crate::config::InstanceConfig;
@@ -59,17 +59,12 @@ impl EventSink {
         &self.config
     }
 
-    /// Records one event: logs it, updates the status board and the metrics, and queues the
-    /// notify hooks for a transition. Never blocks.
+    /// Records one event: updates the status board and the metrics, and queues the notify
+    /// hooks for a transition. Never blocks. It logs the event at debug level only: the
+    /// runtime already logs transitions, alarms and priority changes, in the instance's span.
     pub fn emit(&self, event: &Event) {
         let name = &self.config.name;
-        match &event.kind {
-            EventKind::Transition { .. } => tracing::info!(instance = %name, "{event}"),
-            EventKind::Alarm => tracing::warn!(instance = %name, "{event}"),
-            EventKind::PriorityChanged { .. } => tracing::info!(instance = %name, "{event}"),
-            #[allow(unreachable_patterns)]
-            _ => tracing::debug!(instance = %name, "{event}"),
-        }
+        tracing::debug!(instance = %name, "event: {event}");
         self.board.apply_event(name, event, SystemTime::now());
         self.metrics.observe_event(name, event);
         if let Some(t) = Transition::from_event(&self.config, event) {

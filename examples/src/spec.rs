@@ -1,21 +1,22 @@
-//! From a validated `[[instance]]` to the vip-core runtime's [`InstanceSpec`], with the command
-//! fencer and command checks built in. The wiring supplies the backends that need I/O: the
-//! address manager (vip-netlink), the advert sink (vip-vrrp) and the role probe (vip-pg).
+//! From a validated `[[instance]]` to the vip-core runtime's [`InstanceSpec`]: the one place
+//! that builds it, for vipd's wiring and for the tests alike. It builds in the command fencer
+//! and the command checks, scales the backend timeouts to the advert interval, and wraps the
+//! address manager, the fencer, the role probe and the checks to record their latencies and
+//! outcomes in the metrics. The wiring supplies the
+//! backends that need I/O: the address manager (vip-netlink), the advert sink (vip-vrrp) and
+//! the role probe (vip-pg, [`RoleConfig::build_probe`]).
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use vip_core::runtime::{AdvertSink, InstanceSpec, RoleSchedule, Timeouts};
+use vip_core::runtime::{AdvertSink, InstanceSpec, RoleSchedule};
 use vip_core::{AddressManager, Error, RoleProbe};
 
 use crate::commands::check::CommandCheck;
 use crate::commands::fence::CommandFencer;
 use crate::config::{InstanceConfig, RepmgrNode, RoleConfig, RoleKind};
-
-/// Extra time the runtime grants a fence beyond the fence command's own timeout, so that the
-/// command fencer kills the command and reports why first.
-pub const FENCE_GRACE: Duration = Duration::from_millis(500);
+use crate::metrics::Metrics;
+use crate::wiring::{MeteredAddresses, MeteredCheck, MeteredFencer, MeteredRole, timeouts};
 
 impl RoleConfig {
     /// Builds the vip-pg probe (it connects lazily, on its first probe).
@@ -51,53 +52,57 @@ impl RoleConfig {
 }
 
 impl InstanceConfig {
-    /// The runtime spec for this instance. `local_addr` is the adverts' source
-    /// ([`InstanceConfig::resolve_source`]); `role_probe` must be given exactly when the
+    /// The runtime spec for this instance, as vipd runs it. `local_addr` is the adverts'
+    /// source ([`InstanceConfig::resolve_source`]); `role_probe` must be given exactly when the
     /// instance has a `[instance.role]` section (an instance that should be role-gated is
-    /// never started ungated).
+    /// never started ungated). The address manager, the fencer, the role probe and the checks
+    /// record what they do in `metrics`; the backend timeouts are [`timeouts`].
     pub fn to_instance_spec(
         &self,
         local_addr: IpAddr,
         addresses: Arc<dyn AddressManager>,
         adverts: Arc<dyn AdvertSink>,
         role_probe: Option<Arc<dyn RoleProbe>>,
+        metrics: &Arc<Metrics>,
     ) -> Result<InstanceSpec, Error> {
+        let name = self.name.as_str();
         // The builder sets fencing, role gating and checks from the backends it is given.
         let mut config = self.to_election_config(local_addr);
         config.fencing = false;
         config.role_gated = false;
         config.checks.clear();
-        let mut spec = InstanceSpec::new(self.name.clone(), config, addresses, adverts);
-        let mut timeouts = Timeouts::default();
+        let addresses = Arc::new(MeteredAddresses::new(addresses, name, metrics.clone()));
+        let mut spec = InstanceSpec::new(name, config, addresses, adverts).timeouts(timeouts(self));
         if let Some(f) = CommandFencer::from_config(self) {
-            spec = spec.fencer(Arc::new(f));
-            if let Some(fc) = &self.fencer {
-                timeouts.fence = fc.timeout + FENCE_GRACE;
-            }
+            let fencer = MeteredFencer::new(Arc::new(f), name, metrics.clone());
+            spec = spec.fencer(Arc::new(fencer));
         }
-        spec = spec.timeouts(timeouts);
         match (&self.role, role_probe) {
-            (Some(r), Some(p)) => spec = spec.role_probe(p, r.schedule()),
+            (Some(r), Some(p)) => {
+                let probe = MeteredRole::new(p, name, metrics.clone());
+                spec = spec.role_probe(Arc::new(probe), r.schedule());
+            }
             (None, None) => {}
             (Some(_), None) => {
                 return Err(Error::Config {
-                    key: format!("instance[{}].role", self.name),
+                    key: format!("instance[{name}].role"),
                     problem: "a role probe is configured but none was built".into(),
                 });
             }
             (None, Some(_)) => {
                 return Err(Error::Config {
-                    key: format!("instance[{}].role", self.name),
+                    key: format!("instance[{name}].role"),
                     problem: "a role probe was given but the instance has no role section".into(),
                 });
             }
         }
         for c in &self.checks {
-            spec = spec.check(
+            let check = MeteredCheck::new(
                 Arc::new(CommandCheck::from_config(c)),
-                c.schedule(),
-                c.weight,
+                name,
+                metrics.clone(),
             );
+            spec = spec.check(Arc::new(check), c.schedule(), c.weight);
         }
         spec.validate()?;
         Ok(spec)

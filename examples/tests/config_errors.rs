@@ -247,14 +247,6 @@ vips = ["192.0.2.10/32", "192.0.2.300/32"]
             "only for kind",
         ),
         (
-            "role timeout",
-            with(
-                "[instance.role]\nkind = \"postgres\"\nconninfo = \"host=x\"\ninterval = \"1s\"\ntimeout = \"2s\"",
-            ),
-            "instance[db].role.timeout",
-            "longer than the interval",
-        ),
-        (
             "fencer placeholder",
             with("[instance.fencer]\nargv = [\"/usr/bin/fence\", \"{host}\"]"),
             "instance[db].fencer.argv[1]",
@@ -509,6 +501,30 @@ vips = ["2001:db8::100"]
     ]);
     assert_eq!(src, Some("fe80::1".parse().unwrap()));
     assert!(c.summary().starts_with("config ok: 2 instances"));
+}
+
+#[test]
+fn a_role_timeout_longer_than_its_interval_is_allowed() {
+    // Common with repmgr/Patroni: probe every second, give a slow server two. Probes never
+    // overlap; a slow one only delays the next.
+    let c = config::parse(&with(
+        "[instance.role]\nkind = \"postgres\"\nconninfo = \"host=x\"\ninterval = \"1s\"\ntimeout = \"2s\"",
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let role = c.instances[0].role.as_ref().unwrap();
+    assert_eq!(
+        (role.interval, role.timeout),
+        (Duration::from_secs(1), Duration::from_secs(2))
+    );
+    // The default stays min(interval, 500 ms).
+    let c = config::parse(&with(
+        "[instance.role]\nkind = \"postgres\"\nconninfo = \"host=x\"\ninterval = \"300ms\"",
+    ))
+    .unwrap();
+    assert_eq!(
+        c.instances[0].role.as_ref().unwrap().timeout,
+        Duration::from_millis(300)
+    );
 }
 
 #[test]

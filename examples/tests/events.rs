@@ -2,7 +2,9 @@
 //! metrics, and notify hooks run in order with the transition in their environment.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::io::Write;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use vip_core::election::{Event, EventKind, Reason, State};
@@ -10,6 +12,8 @@ use vip_core::{PeerId, Priority, Timestamp};
 use vip_examples::config;
 use vip_examples::control::{ControlHandler, table};
 use vip_examples::daemon::Daemon;
+use vip_examples::events::EventSink;
+use vip_examples::metrics::Metrics;
 
 fn ev(kind: EventKind, reason: Reason) -> Event {
     Event {
@@ -17,6 +21,81 @@ fn ev(kind: EventKind, reason: Reason) -> Event {
         kind,
         reason,
     }
+}
+
+fn transition(from: State, to: State, reason: Reason) -> Event {
+    ev(EventKind::Transition { from, to }, reason)
+}
+
+/// Log lines written by a test subscriber.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What `sink.emit` logs for a transition, an alarm and a priority change at `level`.
+fn logged_by_emit(sink: &EventSink, level: tracing::Level) -> String {
+    let out = Captured::default();
+    let writer = out.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        sink.emit(&transition(
+            State::Initialize,
+            State::Backup,
+            Reason::Started,
+        ));
+        sink.emit(&ev(
+            EventKind::Alarm,
+            Reason::AddressMismatch {
+                peer: PeerId("192.0.2.2".parse().unwrap()),
+            },
+        ));
+        sink.emit(&ev(
+            EventKind::PriorityChanged {
+                priority: Priority::new(104),
+            },
+            Reason::Started,
+        ));
+    });
+    String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
+}
+
+#[tokio::test]
+async fn the_sink_leaves_logging_events_to_the_runtime() {
+    let cfg = config::parse(
+        r#"
+[[instance]]
+name = "db"
+interface = "vipex-none0"
+vrid = 52
+vips = ["192.0.2.11/32"]
+"#,
+    )
+    .unwrap();
+    let inst = Arc::new(cfg.instances[0].clone());
+    let board = Arc::new(vip_examples::control::StatusBoard::new());
+    board.register(&inst);
+    let sink = EventSink::spawn(inst, board.clone(), Arc::new(Metrics::new()));
+    // The runtime logs these in the instance's span; the sink adds nothing at info and above.
+    let info = logged_by_emit(&sink, tracing::Level::INFO);
+    assert_eq!(info, "");
+    let debug = logged_by_emit(&sink, tracing::Level::DEBUG);
+    assert_eq!(debug.lines().count(), 3, "{debug}");
+    assert!(debug.contains("instance=db"), "{debug}");
+    // The sink still did its job.
+    assert_eq!(board.snapshot()[0].state, "backup");
 }
 
 #[tokio::test]
@@ -49,18 +128,14 @@ on = ["master"]
     let sink = daemon.events("db").await.unwrap();
 
     let peer = PeerId("192.0.2.2".parse().unwrap());
-    sink.emit(&ev(
-        EventKind::Transition {
-            from: State::Initialize,
-            to: State::Backup,
-        },
+    sink.emit(&transition(
+        State::Initialize,
+        State::Backup,
         Reason::Started,
     ));
-    sink.emit(&ev(
-        EventKind::Transition {
-            from: State::Backup,
-            to: State::Claiming,
-        },
+    sink.emit(&transition(
+        State::Backup,
+        State::Claiming,
         Reason::MasterDown,
     ));
     sink.emit(&ev(EventKind::Alarm, Reason::AddressMismatch { peer }));
@@ -70,13 +145,7 @@ on = ["master"]
         },
         Reason::Started,
     ));
-    sink.emit(&ev(
-        EventKind::Transition {
-            from: State::Claiming,
-            to: State::Master,
-        },
-        Reason::VipFree,
-    ));
+    sink.emit(&transition(State::Claiming, State::Master, Reason::VipFree));
 
     let status = daemon.status().await;
     let db = &status.instances[0];

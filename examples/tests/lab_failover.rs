@@ -6,7 +6,7 @@
 
 mod lab_support;
 
-use lab_support::{Cluster, NodeConf, SOON, metric, wait_until};
+use lab_support::{Cluster, NodeConf, SOON, metric, transition, wait_until};
 use nix::sys::signal::Signal;
 
 fn pair(tag: &str) -> Option<Cluster> {
@@ -43,7 +43,11 @@ fn priority_elects_the_master_graceful_stop_fails_over_and_restart_preempts_back
     assert!(!c.holds(0));
     let log = c.log(1);
     assert!(
-        log.contains("backup -> claiming: master 192.0.2.1 released (priority 0)"),
+        log.contains(&transition(
+            "backup",
+            "claiming",
+            "master 192.0.2.1 released (priority 0)"
+        )),
         "node2 reacted to the priority-0 advert:\n{log}"
     );
     assert!(c.log(0).contains("vipd stopped"));
@@ -54,8 +58,11 @@ fn priority_elects_the_master_graceful_stop_fails_over_and_restart_preempts_back
     assert!(wait_until(SOON, || c.state(1) == "backup"));
     sampler.assert_never_two_holders();
     assert!(
-        c.log(1)
-            .contains("master -> backup: higher priority 200 from 192.0.2.1"),
+        c.log(1).contains(&transition(
+            "master",
+            "backup",
+            "higher priority 200 from 192.0.2.1"
+        )),
         "{}",
         c.log(1)
     );
@@ -81,7 +88,10 @@ fn link_down_puts_the_master_in_fault_and_the_backup_takes_over() {
     c.wait_master(0);
     sampler.assert_never_two_holders();
     let log = c.log(0);
-    assert!(log.contains("master -> fault: interface down"), "{log}");
+    assert!(
+        log.contains(&transition("master", "fault", "interface down")),
+        "{log}"
+    );
 }
 
 #[test]
@@ -109,7 +119,7 @@ fn sigkill_of_the_master_leaves_the_vip_which_is_fenced_before_the_takeover() {
         .expect("in-use probe found the VIP");
     let fenced = log.find("fenced instance=vip").expect("fence ran");
     let master = log
-        .find("claiming -> master: holder fenced, VIP free")
+        .find(&transition("claiming", "master", "holder fenced, VIP free"))
         .expect("took over after fencing");
     assert!(probe < fenced && fenced < master, "{log}");
     let m = c.metrics(1);
@@ -143,8 +153,11 @@ fn on_stop_keep_leaves_the_vip_and_the_backup_fences_it_before_taking_over() {
     sampler.assert_never_two_holders();
     let log = c.log(1);
     assert!(
-        log.contains("backup -> claiming: master down timer expired")
-            && log.contains("claiming -> master: holder fenced, VIP free"),
+        log.contains(&transition(
+            "backup",
+            "claiming",
+            "master down timer expired"
+        )) && log.contains(&transition("claiming", "master", "holder fenced, VIP free")),
         "{log}"
     );
 }

@@ -5,7 +5,7 @@
 
 mod lab_support;
 
-use lab_support::{Cluster, NodeConf, SOON, wait_until};
+use lab_support::{Cluster, NodeConf, SOON, transition, wait_until};
 use nix::sys::signal::Signal;
 
 const VIP6: &str = "2001:db8::100";
@@ -57,7 +57,7 @@ fn ipv6_pair_elects_fails_over_and_fences() {
     assert!(master_is(&c, 1), "takeover after SIGKILL: {}", c.state(1));
     let log = c.log(1);
     assert!(
-        log.contains("claiming -> master: holder fenced, VIP free"),
+        log.contains(&transition("claiming", "master", "holder fenced, VIP free")),
         "the in-use probe (NS) found the VIP and the fencer removed it:\n{log}"
     );
 }

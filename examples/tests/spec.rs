@@ -1,9 +1,11 @@
-//! From config to a running vip-core runtime instance: the spec carries the command fencer,
-//! the command checks with their weights and schedules, and refuses to run a role-gated
-//! instance without its probe. Its events flow through the EventSink into status and hooks.
+//! From config to a running vip-core runtime instance, through the builder vipd's wiring uses
+//! (`InstanceConfig::to_instance_spec`): the spec carries the command fencer, the command
+//! checks with their weights and schedules, refuses to run a role-gated instance without its
+//! probe, and meters its backends. Its events flow through the EventSink into status and hooks.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -12,6 +14,7 @@ use vip_core::runtime::{AdvertSink, Runtime};
 use vip_core::{AddressManager, Error, InUse, Priority, Role, RoleProbe, RoleReport, Vip};
 use vip_examples::config;
 use vip_examples::daemon::Daemon;
+use vip_examples::metrics::Metrics;
 
 struct Addresses;
 #[async_trait]
@@ -78,6 +81,7 @@ argv = ["/bin/true"]
 
 #[test]
 fn spec_carries_fencer_checks_and_role() {
+    let metrics = Arc::new(Metrics::new());
     let c = config::parse(TEXT).unwrap();
     let i = &c.instances[0];
     let spec = i
@@ -86,6 +90,7 @@ fn spec_carries_fencer_checks_and_role() {
             Arc::new(Addresses),
             Arc::new(Sink),
             None,
+            &metrics,
         )
         .unwrap();
     let e = spec.config();
@@ -107,6 +112,7 @@ fn spec_carries_fencer_checks_and_role() {
             Arc::new(Addresses),
             Arc::new(Sink),
             None,
+            &metrics,
         )
         .err()
         .unwrap();
@@ -117,6 +123,7 @@ fn spec_carries_fencer_checks_and_role() {
             Arc::new(Addresses),
             Arc::new(Sink),
             Some(Arc::new(Standby)),
+            &metrics,
         )
         .unwrap();
     assert!(spec.config().role_gated);
@@ -131,12 +138,14 @@ async fn a_failing_weight_zero_check_faults_the_running_instance() {
     let sink = daemon.events("db").await.unwrap();
 
     let runtime = Runtime::new();
+    let metrics = Arc::new(Metrics::new());
     let spec = i
         .to_instance_spec(
             "192.0.2.1".parse().unwrap(),
             Arc::new(Addresses),
             Arc::new(Sink),
             None,
+            &metrics,
         )
         .unwrap();
     let (handle, mut events) = runtime.spawn_with_events(spec).unwrap();
@@ -157,6 +166,12 @@ async fn a_failing_weight_zero_check_faults_the_running_instance() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // The failing check ran through the metered wrapper vipd's instances use.
+    let text = metrics.render();
+    assert!(
+        text.contains(r#"vip_probe_duration_seconds_count{instance="db",probe="broken"}"#),
+        "{text}"
+    );
     // The board saw it through the EventSink.
     let start = Instant::now();
     loop {
@@ -172,4 +187,84 @@ async fn a_failing_weight_zero_check_faults_the_running_instance() {
     assert_eq!(daemon.board.snapshot()[0].master, None);
     let last = handle.stop(StopMode::Release).await;
     assert!(!last.holds_vips);
+}
+
+/// A standby whose every probe takes `delay`; records when each probe started, the timeout it
+/// was given and how many ran at once.
+struct SlowStandby {
+    delay: Duration,
+    starts: Mutex<Vec<(tokio::time::Instant, Duration)>>,
+    running: AtomicUsize,
+    most_at_once: AtomicUsize,
+}
+#[async_trait]
+impl RoleProbe for SlowStandby {
+    async fn probe(&self, timeout: Duration) -> RoleReport {
+        self.starts
+            .lock()
+            .unwrap()
+            .push((tokio::time::Instant::now(), timeout));
+        let now = self.running.fetch_add(1, SeqCst) + 1;
+        self.most_at_once.fetch_max(now, SeqCst);
+        tokio::time::sleep(self.delay).await;
+        self.running.fetch_sub(1, SeqCst);
+        RoleReport::from_role(Role::Standby)
+    }
+    fn name(&self) -> &str {
+        "slow standby"
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_role_timeout_longer_than_the_interval_delays_the_next_probe() {
+    // What repmgr/Patroni users set: probe every second, allow two.
+    let text = r#"
+[[instance]]
+name = "db"
+interface = "vipex-none0"
+vrid = 52
+vips = ["192.0.2.11/32"]
+[instance.role]
+kind = "postgres"
+conninfo = "host=x"
+interval = "1s"
+timeout = "2s"
+"#;
+    let c = config::parse(text).unwrap();
+    let probe = Arc::new(SlowStandby {
+        delay: Duration::from_millis(1500),
+        starts: Mutex::new(Vec::new()),
+        running: 0.into(),
+        most_at_once: 0.into(),
+    });
+    let spec = c.instances[0]
+        .to_instance_spec(
+            "192.0.2.1".parse().unwrap(),
+            Arc::new(Addresses),
+            Arc::new(Sink),
+            Some(probe.clone()),
+            &Arc::new(Metrics::new()),
+        )
+        .unwrap();
+    let runtime = Runtime::new();
+    let handle = runtime.spawn(spec).unwrap();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let status = handle.status();
+    handle.stop(StopMode::Release).await;
+
+    // Each 1.5 s answer came within the 2 s bound: the role is known, not Unknown.
+    assert_eq!(status.role, Some(Role::Standby));
+    assert_eq!(status.state, State::Backup);
+    let starts = probe.starts.lock().unwrap().clone();
+    assert!(starts.len() >= 5, "{starts:?}");
+    assert!(starts.iter().all(|(_, t)| *t == Duration::from_secs(2)));
+    // Never two probes at once; each starts when the previous one answered.
+    assert_eq!(probe.most_at_once.load(SeqCst), 1);
+    for w in starts.windows(2) {
+        let gap = w[1].0 - w[0].0;
+        assert!(
+            gap >= Duration::from_millis(1500) && gap < Duration::from_millis(1600),
+            "{gap:?}"
+        );
+    }
 }

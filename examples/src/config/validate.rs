@@ -693,16 +693,8 @@ impl Validator {
             r.timeout.as_ref(),
             interval.min(Duration::from_millis(500)),
         );
-        if timeout > interval {
-            self.err(
-                format!("{path}.timeout"),
-                format!(
-                    "{} is longer than the interval {}",
-                    format_duration(timeout),
-                    format_duration(interval)
-                ),
-            );
-        }
+        // A timeout longer than the interval is fine: probes never overlap, a slow probe only
+        // delays the next one.
         let role = RoleConfig {
             kind: kind?,
             conninfo,

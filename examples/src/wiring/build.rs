@@ -9,7 +9,10 @@ use vip_netlink::ManagerConfig;
 use vip_vrrp::socket::{Mode, TransportConfig, TransportError};
 
 use crate::config::InstanceConfig;
-use crate::spec::FENCE_GRACE;
+
+/// Extra time the runtime grants a fence beyond the fence command's own timeout, so that the
+/// command fencer kills the command and reports why first.
+const FENCE_GRACE: Duration = Duration::from_millis(500);
 
 /// Why an instance could not be built or started.
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,9 @@
 //! - `vip_netlink::NetlinkAddressManager` is the `AddressManager`, and its watcher's events
 //!   reach the instance through `Watcher::feed` (link down = Fault, VIP removed = re-add);
 //! - the command fencer, the command checks and the role probe (`vip_pg::build_probe`) are the
-//!   other backends, wrapped to record their latencies and outcomes in the metrics;
+//!   other backends, wrapped to record their latencies and outcomes in the metrics; the spec
+//!   that carries them all is built by
+//!   [`InstanceConfig::to_instance_spec`](crate::config::InstanceConfig::to_instance_spec);
 //! - events go to the logs, the status board, the metrics and the notify hooks
 //!   ([`crate::events::EventSink`]); the status watch channel keeps the board's master current;
 //!   the transport's counters are copied into the metrics.

@@ -410,3 +410,8 @@ pub fn metric(body: &str, series: &str) -> f64 {
         .find_map(|l| l.strip_prefix(series).and_then(|r| r.trim().parse().ok()))
         .unwrap_or(0.0)
 }
+
+/// A transition as vipd's log shows it (the runtime logs it once, in the instance's span).
+pub fn transition(from: &str, to: &str, reason: &str) -> String {
+    format!("transition from={from} to={to} reason={reason}")
+}
