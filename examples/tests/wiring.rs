@@ -13,7 +13,7 @@ use vip_examples::control::StatusBoard;
 use vip_examples::events::EventSink;
 use vip_examples::metrics::Metrics;
 use vip_examples::wiring::{
-    BuildError, Context, InstanceTask, manager_config, role_probe, timeouts, transport_config,
+    BuildError, Context, InstanceTask, manager_config, timeouts, transport_config,
 };
 use vip_vrrp::socket::{Mode, TransportError};
 use vip_vrrp::wire::{Auth, ChecksumMode};
@@ -79,11 +79,12 @@ interface = "vipex-none0"
 vrid = 9
 vips = ["192.0.2.102/32"]
 "#;
-    assert!(role_probe(&one(base)).unwrap().is_none());
+    assert!(one(base).role.is_none());
     let pg = one(&format!(
         "{base}[instance.role]\nkind = \"postgres\"\nconninfo = \"host=/run/postgresql dbname=postgres\"\ninterval = \"500ms\"\ntimeout = \"400ms\"\n"
     ));
-    let (probe, schedule) = role_probe(&pg).unwrap().unwrap();
+    let role = pg.role.as_ref().unwrap();
+    let (probe, schedule) = (role.build_probe().unwrap(), role.schedule());
     assert_eq!(probe.name(), "postgres");
     assert_eq!(
         (schedule.interval, schedule.timeout),
@@ -92,7 +93,8 @@ vips = ["192.0.2.102/32"]
     let rm = one(&format!(
         "{base}[instance.role]\nkind = \"repmgr\"\nconninfo = \"host=/run/postgresql dbname=repmgr\"\nnode_name = \"node1\"\n"
     ));
-    assert_eq!(role_probe(&rm).unwrap().unwrap().0.name(), "repmgr");
+    let probe = rm.role.as_ref().unwrap().build_probe().unwrap();
+    assert_eq!(probe.name(), "repmgr");
 }
 
 #[test]

@@ -1,10 +1,8 @@
 //! From a validated [`InstanceConfig`] to the library's configurations and backends.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use vip_core::RoleProbe;
-use vip_core::runtime::{RoleSchedule, Timeouts};
+use vip_core::runtime::Timeouts;
 use vip_netlink::ManagerConfig;
 use vip_vrrp::socket::{Mode, TransportConfig, TransportError};
 
@@ -100,16 +98,4 @@ pub fn timeouts(inst: &InstanceConfig) -> Timeouts {
             .map_or(Timeouts::default().fence, |f| f.timeout + FENCE_GRACE),
         ..Timeouts::default()
     }
-}
-
-/// A role probe with its schedule.
-pub type ScheduledProbe = (Arc<dyn RoleProbe>, RoleSchedule);
-
-/// The role probe of `inst` and its schedule, if it has an `[instance.role]` section.
-pub fn role_probe(inst: &InstanceConfig) -> Result<Option<ScheduledProbe>, BuildError> {
-    let Some(role) = &inst.role else {
-        return Ok(None);
-    };
-    let probe = role.build_probe()?;
-    Ok(Some((probe, role.schedule())))
 }

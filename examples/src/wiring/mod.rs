@@ -22,8 +22,6 @@ mod build;
 mod metered;
 mod supervise;
 
-pub use build::{
-    BuildError, ScheduledProbe, manager_config, role_probe, timeouts, transport_config,
-};
+pub use build::{BuildError, manager_config, timeouts, transport_config};
 pub use metered::{MeteredAddresses, MeteredCheck, MeteredFencer, MeteredRole};
 pub use supervise::{Context, InstanceTask};

@@ -9,15 +9,12 @@ use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinHandle;
 use vip_core::election::Event;
 use vip_core::election::StopMode;
-use vip_core::runtime::{InstanceHandle, InstanceSpec, Runtime};
+use vip_core::runtime::{InstanceHandle, Runtime};
 use vip_netlink::{NetlinkAddressManager, Watcher};
 use vip_vrrp::socket::Transport;
 
-use super::build::{BuildError, manager_config, role_probe, timeouts, transport_config};
-use super::{MeteredAddresses, MeteredCheck, MeteredFencer, MeteredRole};
-use crate::commands::check::CommandCheck;
-use crate::commands::fence::CommandFencer;
-use crate::config::InstanceConfig;
+use super::build::{BuildError, manager_config, transport_config};
+use crate::config::{InstanceConfig, RoleConfig};
 use crate::control::StatusBoard;
 use crate::events::EventSink;
 use crate::metrics::Metrics;
@@ -154,40 +151,22 @@ async fn start(config: &InstanceConfig, ctx: &Context) -> Result<Started, BuildE
         .await
         .map_err(BuildError::Addresses)?;
 
-    // The builder fills role gating, fencing and checks from the backends it is given.
-    let mut election = config.to_election_config(transport.source());
-    election.role_gated = false;
-    election.fencing = false;
-    election.checks.clear();
-
-    let addresses = Arc::new(MeteredAddresses::new(
-        manager.clone(),
-        name,
-        ctx.metrics.clone(),
-    ));
-    // The instance task reads the socket itself: one wake-up per received advert.
-    let mut spec = InstanceSpec::new(name, election, addresses, transport.clone())
-        .advert_source(transport.clone())
-        .timeouts(timeouts(config));
-    if let Some(fencer) = CommandFencer::from_config(config) {
-        spec = spec.fencer(Arc::new(MeteredFencer::new(
-            Arc::new(fencer),
-            name,
-            ctx.metrics.clone(),
-        )));
-    }
-    if let Some((probe, schedule)) = role_probe(config)? {
-        let probe = Arc::new(MeteredRole::new(probe, name, ctx.metrics.clone()));
-        spec = spec.role_probe(probe, schedule);
-    }
-    for check in &config.checks {
-        let c = MeteredCheck::new(
-            Arc::new(CommandCheck::from_config(check)),
-            name,
-            ctx.metrics.clone(),
-        );
-        spec = spec.check(Arc::new(c), check.schedule(), check.weight);
-    }
+    let role = config
+        .role
+        .as_ref()
+        .map(RoleConfig::build_probe)
+        .transpose()?;
+    let spec = config
+        .to_instance_spec(
+            transport.source(),
+            manager.clone(),
+            transport.clone(),
+            role,
+            &ctx.metrics,
+        )
+        .map_err(BuildError::Spawn)?
+        // The instance task reads the socket itself: one wake-up per received advert.
+        .advert_source(transport.clone());
     // Subscribed before the instance starts: the first transitions reach the sinks too.
     let (handle, events) = ctx
         .runtime
