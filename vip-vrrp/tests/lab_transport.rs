@@ -638,3 +638,47 @@ fn repeated_and_changed_priorities_are_sent_right() {
     );
     assert_eq!(sent.send_errors, 0, "{sent:?}");
 }
+
+#[test]
+fn try_send_repeats_an_encoded_single_destination_advert_in_place() {
+    let Some((_lab, nodes)) = lab("vrrp-lab-trysend", 3) else {
+        return;
+    };
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let b = nodes[1].clone();
+    let rx = std::thread::spawn(move || {
+        receive_until(&b, v3_config(54, VIP4), Some(ready_tx), |got, _| {
+            got.iter().any(|r| r.repr.priority == Priority::new(200))
+        })
+    });
+    ready_rx.recv_timeout(PATIENCE).unwrap();
+    let sent = run_in(&nodes[0], || async {
+        let t = Transport::new(v3_config(54, VIP4)).unwrap();
+        // Nothing encoded yet: declined, nothing sent.
+        assert!(t.try_send(Priority::new(100)).is_none());
+        t.send(Priority::new(100)).await.unwrap();
+        for _ in 0..3 {
+            t.try_send(Priority::new(100)).unwrap().unwrap();
+        }
+        // Another priority is not encoded yet: declined.
+        assert!(t.try_send(Priority::new(150)).is_none());
+        t.send(Priority::new(200)).await.unwrap();
+        let multicast = t.stats().snapshot().sent;
+
+        // Two unicast peers mean two datagrams: always the async path.
+        let peers = vec![IpAddr::V4(B4), IpAddr::V4(C4)];
+        let config = v3_config(55, VIP4).with_unicast(IpAddr::V4(A4), peers);
+        let unicast = Transport::new(config).unwrap();
+        unicast.send(Priority::new(100)).await.unwrap();
+        assert!(unicast.try_send(Priority::new(100)).is_none());
+        (multicast, unicast.stats().snapshot().sent)
+    });
+    assert_eq!(sent, (5, 2), "counted like any send");
+    let (got, _) = rx.join().unwrap();
+    let prios: Vec<u8> = got.iter().map(|r| r.repr.priority.get()).collect();
+    assert_eq!(
+        prios,
+        vec![100, 100, 100, 100, 200],
+        "every copy arrived, in order"
+    );
+}

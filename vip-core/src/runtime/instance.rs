@@ -66,6 +66,7 @@ pub(crate) fn spawn(
         done_tx.clone(),
     );
     let instance = Instance {
+        span: tracing::info_span!("vip", instance = %name, vrid = spec.config.vrid),
         machine,
         clock,
         kernel_timers,
@@ -98,11 +99,10 @@ pub(crate) fn spawn(
         source: spec.source.clone(),
         done: done_rx,
     };
-    let span = tracing::info_span!("vip", instance = %name, vrid = spec.config.vrid);
     let role = spec.role.clone();
     let checks = spec.checks.clone();
     let notify = reprobe.clone();
-    tokio::spawn(instance.run(inputs, role, checks, notify).instrument(span));
+    tokio::spawn(instance.run(inputs, role, checks, notify));
     let handle = InstanceHandle {
         name,
         commands: commands_tx,
@@ -134,6 +134,9 @@ async fn next_advert(source: Option<&Arc<dyn super::AdvertSource>>) -> Result<Ad
 
 /// The state of one instance task.
 struct Instance {
+    /// The `vip` span (instance name and VRID) of its logs. Entered only where it logs: entering
+    /// it on every poll, as `Instrument` does, costs a backup more than parsing its advert.
+    span: tracing::Span,
     machine: Election,
     clock: Clock,
     /// Wait for deadlines on a timerfd (see `timer.rs`).
@@ -175,6 +178,24 @@ impl Instance {
         checks: Vec<TrackedCheck>,
         reprobe: Arc<Notify>,
     ) {
+        let span = self.span.clone();
+        self.start(role, checks, reprobe)
+            .instrument(span.clone())
+            .await;
+        self.event_loop(&mut inputs).await;
+        let _entered = span.enter();
+        self.snapshot.phase = Phase::Stopped;
+        self.publish();
+        tracing::info!("instance stopped");
+    }
+
+    /// Reconciles, runs the first checks, starts the machine and the background tasks.
+    async fn start(
+        &mut self,
+        role: Option<(Arc<dyn crate::RoleProbe>, super::RoleSchedule)>,
+        checks: Vec<TrackedCheck>,
+        reprobe: Arc<Notify>,
+    ) {
         let removed = remove_stale(
             &self.addresses,
             &self.machine.config().vips,
@@ -198,10 +219,6 @@ impl Instance {
         }
         self.snapshot.phase = Phase::Running;
         tracing::info!(state = %self.machine.state(), "instance running");
-        self.event_loop(&mut inputs).await;
-        self.snapshot.phase = Phase::Stopped;
-        self.publish();
-        tracing::info!("instance stopped");
     }
 
     /// Runs every check whose initial status is unknown once (concurrently, each bounded by its
@@ -268,7 +285,7 @@ impl Instance {
                 command = inputs.commands.recv(), if !self.stopping => match command {
                     Some(Command::Stop(mode)) => self.begin_stop(mode),
                     None => {
-                        tracing::info!("every handle was dropped; releasing");
+                        self.span.in_scope(|| tracing::info!("every handle was dropped; releasing"));
                         self.begin_stop(StopMode::Release);
                     }
                     Some(Command::Link(up)) => self.feed(Input::Link(up)),
@@ -289,7 +306,9 @@ impl Instance {
                     match got {
                         Ok(advert) => self.feed(Input::Advert(advert)),
                         Err(e) => {
-                            tracing::error!(error = %e, "advert source failed; releasing");
+                            self.span.in_scope(|| {
+                                tracing::error!(error = %e, "advert source failed; releasing");
+                            });
                             self.begin_stop(StopMode::Release);
                         }
                     }
@@ -311,6 +330,7 @@ impl Instance {
     }
 
     fn begin_stop(&mut self, mode: StopMode) {
+        let _span = self.span.clone().entered();
         tracing::info!(?mode, "stopping");
         self.stopping = true;
         self.snapshot.phase = Phase::Stopping;
@@ -448,6 +468,7 @@ impl Instance {
                 }
                 // The machine raises the alarm (logged in on_event); this is the detail.
                 if let Err(e) = &result {
+                    let _span = self.span.enter();
                     tracing::debug!(operation = op_name(op), error = %e, "address operation failed");
                 }
                 self.feed(Input::Address { op, result });
@@ -461,6 +482,7 @@ impl Instance {
             Completion::InUse { probe, result } => self.feed(Input::InUse { probe, result }),
             Completion::Fenced { fence, outcome } => {
                 if let FenceOutcome::Failed { reason } = &outcome {
+                    let _span = self.span.enter();
                     tracing::debug!(%reason, "fencing failed");
                 }
                 self.feed(Input::Fenced { fence, outcome });
@@ -475,21 +497,26 @@ impl Instance {
 
     fn advert_result(&mut self, priority: Priority, result: Result<(), Error>) {
         match result {
+            Ok(()) if !self.advert_failing => {}
             Ok(()) => {
-                if self.advert_failing {
-                    tracing::info!(%priority, "sending adverts works again");
-                }
                 self.advert_failing = false;
+                let _span = self.span.enter();
+                tracing::info!(%priority, "sending adverts works again");
             }
             Err(e) if !self.advert_failing => {
                 self.advert_failing = true;
+                let _span = self.span.enter();
                 tracing::warn!(%priority, error = %e, "sending an advert failed");
             }
-            Err(e) => tracing::debug!(%priority, error = %e, "sending an advert failed again"),
+            Err(e) => {
+                let _span = self.span.enter();
+                tracing::debug!(%priority, error = %e, "sending an advert failed again");
+            }
         }
     }
 
     fn role_report(&mut self, report: RoleReport) {
+        let _span = self.span.clone().entered();
         if report.warnings != self.role_warnings {
             for w in &report.warnings {
                 tracing::warn!(warning = %w, "role probe");
@@ -508,6 +535,7 @@ impl Instance {
     }
 
     fn check_changed(&mut self, index: usize, name: &str, status: CheckStatus) {
+        let _span = self.span.clone().entered();
         tracing::info!(check = index, name, ?status, "tracked check changed");
         if let Some(slot) = self.snapshot.checks.get_mut(index) {
             *slot = Some(status);
@@ -516,6 +544,7 @@ impl Instance {
     }
 
     fn on_event(&mut self, event: Event) {
+        let _span = self.span.clone().entered();
         match &event.kind {
             EventKind::Transition { from, to } => {
                 tracing::info!(%from, %to, reason = %event.reason, "transition");

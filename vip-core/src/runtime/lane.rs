@@ -67,30 +67,36 @@ pub(crate) enum Attempt {
     Started(AdvertFuture),
 }
 
-/// Starts sending an advert at `priority` and polls it once, in place. Call it only when the
-/// lane is idle (nothing emitted before it is unfinished), so that ordering holds.
+/// Sends an advert at `priority` in place: through the sink's non-waiting path, else by
+/// starting its future and polling it once. Call it only when the lane is idle (nothing emitted
+/// before it is unfinished), so that ordering holds.
 pub(crate) fn try_advert_now(sink: &Arc<dyn AdvertSink>, priority: Priority) -> Attempt {
-    let sink = Arc::clone(sink);
-    let mut send: AdvertFuture = Box::pin(async move { sink.send_advert(priority).await });
-    // A future may be polled with a new waker each time; the advert task's poll replaces this
-    // one if the send is not ready now.
-    let mut cx = Context::from_waker(Waker::noop());
-    match catch_unwind(AssertUnwindSafe(|| send.as_mut().poll(&mut cx))) {
-        Ok(Poll::Ready(result)) => Attempt::Done(result),
-        Ok(Poll::Pending) => Attempt::Started(send),
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|m| (*m).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic".to_owned());
-            Attempt::Done(Err(Error::Other {
-                operation: "send advert".to_owned(),
-                message: format!("backend panicked: {message}"),
-                transient: true,
-            }))
+    let attempt = catch_unwind(AssertUnwindSafe(|| {
+        if let Some(result) = sink.try_send_advert(priority) {
+            return Attempt::Done(result);
         }
-    }
+        let sink = Arc::clone(sink);
+        let mut send: AdvertFuture = Box::pin(async move { sink.send_advert(priority).await });
+        // A future may be polled with a new waker each time; the advert task's poll replaces
+        // this one if the send is not ready now.
+        let mut cx = Context::from_waker(Waker::noop());
+        match send.as_mut().poll(&mut cx) {
+            Poll::Ready(result) => Attempt::Done(result),
+            Poll::Pending => Attempt::Started(send),
+        }
+    }));
+    attempt.unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|m| (*m).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_owned());
+        Attempt::Done(Err(Error::Other {
+            operation: "send advert".to_owned(),
+            message: format!("backend panicked: {message}"),
+            transient: true,
+        }))
+    })
 }
 
 /// Spawns the lane and advert tasks into `tasks`; returns the lane's sender. Every entry yields

@@ -15,4 +15,13 @@ use crate::{Error, Priority};
 pub trait AdvertSink: Send + Sync {
     /// Sends one advert at `priority` (0 when releasing).
     async fn send_advert(&self, priority: Priority) -> Result<(), Error>;
+
+    /// Sends one advert at `priority` right now if that cannot wait (for example one datagram
+    /// on a non-blocking socket whose buffer has room), or returns `None` having sent nothing,
+    /// and the runtime then calls [`AdvertSink::send_advert`]. A master calls this once per
+    /// advert interval, so it saves the boxed future of every send. The default is `None`.
+    fn try_send_advert(&self, priority: Priority) -> Option<Result<(), Error>> {
+        let _ = priority;
+        None
+    }
 }

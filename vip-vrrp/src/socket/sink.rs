@@ -16,6 +16,11 @@ impl AdvertSink for Transport {
     async fn send_advert(&self, priority: Priority) -> Result<(), vip_core::Error> {
         self.send(priority).await.map_err(Into::into)
     }
+
+    /// Sends a master's repeated advert in place ([`Transport::try_send`]).
+    fn try_send_advert(&self, priority: Priority) -> Option<Result<(), vip_core::Error>> {
+        self.try_send(priority).map(|sent| sent.map_err(Into::into))
+    }
 }
 
 impl AdvertSource for Transport {

@@ -317,29 +317,70 @@ impl Transport {
 
     /// Sends one datagram from [`Transport::encode_to`] to `dst`.
     async fn transmit(&self, dst: IpAddr, datagram: &[u8]) -> Result<(), TransportError> {
-        // Built only on failure: the hot path does not format.
-        let failed = |source: io::Error| TransportError::Io {
+        let (sock, addr) = self.route(dst)?;
+        send_now(sock, datagram, &addr)
+            .await
+            .map_err(|e| self.send_failed(dst, e))?;
+        Ok(())
+    }
+
+    /// The socket a datagram for `dst` leaves on, and its destination address.
+    fn route(&self, dst: IpAddr) -> Result<(&Socket, SockAddr), TransportError> {
+        match (dst, &self.tx) {
+            (IpAddr::V4(dst4), _) => Ok((
+                self.rx.get_ref(),
+                SockAddr::from(SocketAddrV4::new(dst4, 0)),
+            )),
+            (IpAddr::V6(dst6), Some(tx)) => {
+                let scope = if needs_scope(&dst6) { self.ifindex } else { 0 };
+                Ok((tx, SockAddr::from(SocketAddrV6::new(dst6, 0, 0, scope))))
+            }
+            (IpAddr::V6(_), None) => Err(TransportError::Encode(WireError::FamilyMismatch)),
+        }
+    }
+
+    /// The error of a failed send to `dst` (built only on failure: the hot path does not
+    /// format).
+    fn send_failed(&self, dst: IpAddr, source: io::Error) -> TransportError {
+        TransportError::Io {
             operation: format!(
                 "sending a VRRP advert to {dst} on {}",
                 self.config.interface
             ),
             source,
-        };
-        match (dst, &self.tx) {
-            (IpAddr::V4(dst4), _) => {
-                let addr = SockAddr::from(SocketAddrV4::new(dst4, 0));
-                send_now(self.rx.get_ref(), datagram, &addr)
-                    .await
-                    .map_err(failed)?;
-            }
-            (IpAddr::V6(dst6), Some(tx)) => {
-                let scope = if needs_scope(&dst6) { self.ifindex } else { 0 };
-                let addr = SockAddr::from(SocketAddrV6::new(dst6, 0, 0, scope));
-                send_now(tx, datagram, &addr).await.map_err(failed)?;
-            }
-            (IpAddr::V6(_), None) => return Err(TransportError::Encode(WireError::FamilyMismatch)),
         }
-        Ok(())
+    }
+
+    /// Sends our advert at `priority` without waiting, when it is one datagram (multicast, or
+    /// a single unicast peer) already encoded by an earlier [`Transport::send`] at the same
+    /// priority: a master's steady state. `None`, with nothing sent, otherwise or when the
+    /// socket's buffer is full; then use [`Transport::send`].
+    ///
+    /// # Errors
+    /// As [`Transport::send`], inside the `Some`.
+    pub fn try_send(&self, priority: Priority) -> Option<Result<(), TransportError>> {
+        let encoded = self.encoded(priority)?;
+        let [(dst, datagram)] = encoded.datagrams.as_slice() else {
+            return None;
+        };
+        let outcome = match self.route(*dst) {
+            Ok((sock, addr)) => match sock.send_to(datagram, &addr) {
+                Ok(_) => Ok(()),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    return None;
+                }
+                Err(e) => Err(self.send_failed(*dst, e)),
+            },
+            Err(e) => Err(e),
+        };
+        let mut first = None;
+        self.count(*dst, outcome, &mut first);
+        Some(first.map_or(Ok(()), Err))
     }
 
     /// Waits for the next valid advert. Malformed, misdirected, foreign and own packets are
