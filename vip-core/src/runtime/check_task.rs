@@ -8,7 +8,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::call::bounded;
-use super::completion::Completion;
+use super::message::Message;
 use super::{CheckSchedule, Debouncer, HealthCheck};
 
 /// Runs the check once, bounded by `timeout`; a run that times out or panics fails.
@@ -28,13 +28,13 @@ pub(crate) async fn check_once(check: Arc<dyn HealthCheck>, timeout: Duration) -
 
 /// Runs check `index` every `schedule.interval` (first run one interval from now: the runtime
 /// already ran it once before starting), feeding results through `debouncer` and sending a
-/// [`Completion::Check`] on every debounced change.
+/// [`Message::Check`] on every debounced change.
 pub(crate) async fn run_check(
     index: usize,
     check: Arc<dyn HealthCheck>,
     schedule: CheckSchedule,
     mut debouncer: Debouncer,
-    done: UnboundedSender<Completion>,
+    done: UnboundedSender<Message>,
 ) {
     let mut ticks = tokio::time::interval_at(Instant::now() + schedule.interval, schedule.interval);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -42,7 +42,7 @@ pub(crate) async fn run_check(
         ticks.tick().await;
         let passed = check_once(check.clone(), schedule.timeout).await;
         if let Some(status) = debouncer.observe(passed)
-            && done.send(Completion::Check { index, status }).is_err()
+            && done.send(Message::Check { index, status }).is_err()
         {
             return;
         }

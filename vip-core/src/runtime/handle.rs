@@ -1,12 +1,13 @@
 //! [`InstanceHandle`]: how the rest of the program talks to a running instance.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 use crate::election::{Advert, Event, StopMode};
 
+use super::message::Message;
 use super::{Clock, Phase, Status};
 
 /// Why a handle could not pass something on.
@@ -26,6 +27,48 @@ pub(crate) enum Command {
     Link(bool),
     VipRemoved,
     Stop(StopMode),
+    /// The last handle was dropped.
+    Orphaned,
+}
+
+/// The bound on adverts passed through handles and not yet taken by the instance.
+#[derive(Debug)]
+pub(crate) struct AdvertQueue {
+    queued: AtomicUsize,
+    capacity: usize,
+}
+
+impl AdvertQueue {
+    pub(crate) fn new(capacity: usize) -> Self {
+        AdvertQueue {
+            queued: AtomicUsize::new(0),
+            capacity,
+        }
+    }
+
+    /// Takes a place in the queue, unless it is full.
+    fn reserve(&self) -> bool {
+        if self.queued.fetch_add(1, Ordering::AcqRel) >= self.capacity {
+            self.release();
+            return false;
+        }
+        true
+    }
+
+    /// Gives a place back (the instance took the advert, or it was never sent).
+    pub(crate) fn release(&self) {
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Shared by every clone of a handle: when the last one goes, it tells the instance.
+#[derive(Debug)]
+pub(crate) struct Lifeline(pub(crate) mpsc::UnboundedSender<Message>);
+
+impl Drop for Lifeline {
+    fn drop(&mut self) {
+        let _ = self.0.send(Message::Command(Command::Orphaned));
+    }
 }
 
 /// A cheap, cloneable handle to one running instance.
@@ -43,8 +86,11 @@ pub(crate) enum Command {
 #[derive(Debug, Clone)]
 pub struct InstanceHandle {
     pub(crate) name: Arc<str>,
-    pub(crate) commands: mpsc::UnboundedSender<Command>,
-    pub(crate) adverts: mpsc::Sender<Advert>,
+    /// The instance's inbox.
+    pub(crate) inbox: mpsc::UnboundedSender<Message>,
+    pub(crate) adverts: Arc<AdvertQueue>,
+    /// Held for its `Drop`: the last clone to go tells the instance.
+    pub(crate) _lifeline: Arc<Lifeline>,
     pub(crate) reprobe: Arc<Notify>,
     pub(crate) status: watch::Receiver<Status>,
     pub(crate) events: broadcast::WeakSender<Event>,
@@ -61,9 +107,12 @@ impl InstanceHandle {
     /// waits: when the queue is full (a flood) the advert is dropped with
     /// [`HandleError::Busy`], which the transport should count.
     pub fn advert(&self, advert: Advert) -> Result<(), HandleError> {
-        self.adverts.try_send(advert).map_err(|e| match e {
-            TrySendError::Full(_) => HandleError::Busy,
-            TrySendError::Closed(_) => HandleError::Stopped,
+        if !self.adverts.reserve() {
+            return Err(HandleError::Busy);
+        }
+        self.inbox.send(Message::Received(advert)).map_err(|_| {
+            self.adverts.release();
+            HandleError::Stopped
         })
     }
 
@@ -114,7 +163,7 @@ impl InstanceHandle {
     /// the VIPs were removed (or their removal timed out) and the priority-0 advert was sent
     /// (or timed out). Stopping a stopped instance returns at once. Returns the final status.
     pub async fn stop(&self, mode: StopMode) -> Status {
-        let _ = self.commands.send(Command::Stop(mode));
+        let _ = self.command(Command::Stop(mode));
         self.stopped().await
     }
 
@@ -137,9 +186,9 @@ impl InstanceHandle {
         self.status.borrow().phase != Phase::Stopped && self.status.has_changed().is_ok()
     }
 
-    fn command(&self, command: Command) -> Result<(), HandleError> {
-        self.commands
-            .send(command)
+    pub(crate) fn command(&self, command: Command) -> Result<(), HandleError> {
+        self.inbox
+            .send(Message::Command(command))
             .map_err(|_| HandleError::Stopped)
     }
 }

@@ -4,8 +4,8 @@
 use std::future::poll_fn;
 use std::sync::Arc;
 
-use tokio::sync::mpsc::{Receiver, UnboundedReceiver, UnboundedSender, unbounded_channel};
-use tokio::sync::{Notify, broadcast, mpsc, watch};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -17,9 +17,9 @@ use crate::{AddressManager, Error, FenceOutcome, Fencer, Priority, RoleReport, T
 
 use super::call::bounded;
 use super::check_task::{check_once, run_check};
-use super::completion::Completion;
-use super::handle::Command;
+use super::handle::{AdvertQueue, Command, Lifeline};
 use super::lane::{Attempt, LaneOp, op_name, spawn_lane, try_advert_now};
+use super::message::Message;
 use super::reconcile::{join, remove_stale};
 use super::role_task::run_role_probe;
 use super::spec::TrackedCheck;
@@ -34,8 +34,7 @@ pub(crate) fn spawn(
     kernel_timers: bool,
 ) -> (InstanceHandle, broadcast::Receiver<Event>) {
     let name: Arc<str> = Arc::from(spec.name.as_str());
-    let (commands_tx, commands_rx) = unbounded_channel();
-    let (adverts_tx, adverts_rx) = mpsc::channel(spec.advert_queue);
+    let adverts = Arc::new(AdvertQueue::new(spec.advert_queue));
     let (events_tx, first_events) = broadcast::channel(spec.event_capacity.min(1 << 16));
     let events_weak = events_tx.downgrade();
     let reprobe = Arc::new(Notify::new());
@@ -75,12 +74,14 @@ pub(crate) fn spawn(
         sink: spec.adverts.clone(),
         timeouts: spec.timeouts,
         lane,
-        done: done_tx,
+        done: done_tx.clone(),
+        adverts: adverts.clone(),
         outstanding: 0,
         calls: JoinSet::new(),
         background: JoinSet::new(),
         _workers: workers,
         status: status_tx,
+        published: snapshot.clone(),
         snapshot,
         events: events_tx,
         role_warnings: Vec::new(),
@@ -94,10 +95,8 @@ pub(crate) fn spawn(
         stopping: false,
     };
     let inputs = Inputs {
-        commands: commands_rx,
-        adverts: adverts_rx,
+        inbox: done_rx,
         source: spec.source.clone(),
-        done: done_rx,
     };
     let role = spec.role.clone();
     let checks = spec.checks.clone();
@@ -105,8 +104,9 @@ pub(crate) fn spawn(
     tokio::spawn(instance.run(inputs, role, checks, notify));
     let handle = InstanceHandle {
         name,
-        commands: commands_tx,
-        adverts: adverts_tx,
+        _lifeline: Arc::new(Lifeline(done_tx.clone())),
+        inbox: done_tx,
+        adverts,
         reprobe,
         status: status_rx,
         events: events_weak,
@@ -115,13 +115,12 @@ pub(crate) fn spawn(
     (handle, first_events)
 }
 
-/// The receiving ends the task listens on.
+/// What the task listens on.
 struct Inputs {
-    commands: UnboundedReceiver<Command>,
-    adverts: Receiver<Advert>,
+    /// Results, commands and handle adverts (see `message.rs`).
+    inbox: UnboundedReceiver<Message>,
     /// Polled directly, when the spec has one (see `source.rs`).
     source: Option<Arc<dyn super::AdvertSource>>,
-    done: UnboundedReceiver<Completion>,
 }
 
 /// The next advert of `source`; never ready without one.
@@ -148,8 +147,10 @@ struct Instance {
     timeouts: Timeouts,
     /// The ordered lane of address operations and adverts (see `lane.rs`).
     lane: UnboundedSender<LaneOp>,
-    /// Where spawned calls report back.
-    done: UnboundedSender<Completion>,
+    /// Where spawned calls report back (the inbox).
+    done: UnboundedSender<Message>,
+    /// The bound on adverts passed through handles (a place is given back per advert taken).
+    adverts: Arc<AdvertQueue>,
     /// Lane entries sent whose completion has not come back yet.
     outstanding: usize,
     /// In-use probes and fences in flight (aborted on stop).
@@ -159,7 +160,10 @@ struct Instance {
     /// The lane and advert tasks (dropped, idle, when the instance ends).
     _workers: JoinSet<()>,
     status: watch::Sender<Status>,
+    /// The status as the instance sees it now.
     snapshot: Status,
+    /// The status last sent on `status`.
+    published: Status,
     events: broadcast::Sender<Event>,
     role_warnings: Vec<String>,
     /// Tracked check names, by index, for logs.
@@ -281,16 +285,7 @@ impl Instance {
             }
             tokio::select! {
                 biased;
-                Some(done) = inputs.done.recv() => self.complete(done),
-                command = inputs.commands.recv(), if !self.stopping => match command {
-                    Some(Command::Stop(mode)) => self.begin_stop(mode),
-                    None => {
-                        self.span.in_scope(|| tracing::info!("every handle was dropped; releasing"));
-                        self.begin_stop(StopMode::Release);
-                    }
-                    Some(Command::Link(up)) => self.feed(Input::Link(up)),
-                    Some(Command::VipRemoved) => self.feed(Input::VipRemovedExternally),
-                },
+                Some(message) = inputs.inbox.recv() => self.receive(message),
                 () = timer.wait(), if armed.is_some() => {
                     // Remember the deadline only once it has really passed, so that a wake-up
                     // a hair early re-arms instead of stalling.
@@ -312,9 +307,6 @@ impl Instance {
                             self.begin_stop(StopMode::Release);
                         }
                     }
-                }
-                Some(advert) = inputs.adverts.recv(), if !self.stopping => {
-                    self.feed(Input::Advert(advert));
                 }
             }
         }
@@ -399,11 +391,11 @@ impl Instance {
                     transient: false,
                 };
                 let completion = match returned.0 {
-                    LaneOp::Address { op, .. } => Completion::Address {
+                    LaneOp::Address { op, .. } => Message::Address {
                         op,
                         result: Err(err),
                     },
-                    LaneOp::Advert(priority, _) => Completion::Advert {
+                    LaneOp::Advert(priority, _) => Message::Advert {
                         priority,
                         result: Err(err),
                     },
@@ -429,7 +421,7 @@ impl Instance {
             let result = bounded(limit, async move { am.probe_in_use(&vips, timeout).await })
                 .await
                 .unwrap_or_else(|e| Err(e.into_error("in-use probe")));
-            let _ = done.send(Completion::InUse { probe, result });
+            let _ = done.send(Message::InUse { probe, result });
         });
     }
 
@@ -439,7 +431,7 @@ impl Instance {
             let outcome = FenceOutcome::Failed {
                 reason: "no fencer configured".into(),
             };
-            let _ = done.send(Completion::Fenced { fence, outcome });
+            let _ = done.send(Message::Fenced { fence, outcome });
             return;
         };
         let limit = self.timeouts.fence;
@@ -450,13 +442,20 @@ impl Instance {
                 .unwrap_or_else(|e| FenceOutcome::Failed {
                     reason: e.describe("fence"),
                 });
-            let _ = done.send(Completion::Fenced { fence, outcome });
+            let _ = done.send(Message::Fenced { fence, outcome });
         });
     }
 
-    fn complete(&mut self, done: Completion) {
-        match done {
-            Completion::Address { op, result } => {
+    /// Handles one message of the inbox.
+    fn receive(&mut self, message: Message) {
+        match message {
+            Message::Received(advert) => {
+                self.adverts.release();
+                if !self.stopping {
+                    self.feed(Input::Advert(advert));
+                }
+            }
+            Message::Address { op, result } => {
                 self.outstanding = self.outstanding.saturating_sub(1);
                 // Lane completions arrive in lane order, so this tracks the interface: an add,
                 // even a failed one (it may have half-worked), means the VIPs may be here; only
@@ -473,22 +472,30 @@ impl Instance {
                 }
                 self.feed(Input::Address { op, result });
             }
-            Completion::Advert { priority, result } => {
+            Message::Advert { priority, result } => {
                 self.outstanding = self.outstanding.saturating_sub(1);
                 self.advert_result(priority, result);
             }
             // While stopping, only the lane's results still matter to the machine.
             _ if self.stopping => {}
-            Completion::InUse { probe, result } => self.feed(Input::InUse { probe, result }),
-            Completion::Fenced { fence, outcome } => {
+            Message::Command(Command::Stop(mode)) => self.begin_stop(mode),
+            Message::Command(Command::Orphaned) => {
+                self.span
+                    .in_scope(|| tracing::info!("every handle was dropped; releasing"));
+                self.begin_stop(StopMode::Release);
+            }
+            Message::Command(Command::Link(up)) => self.feed(Input::Link(up)),
+            Message::Command(Command::VipRemoved) => self.feed(Input::VipRemovedExternally),
+            Message::InUse { probe, result } => self.feed(Input::InUse { probe, result }),
+            Message::Fenced { fence, outcome } => {
                 if let FenceOutcome::Failed { reason } = &outcome {
                     let _span = self.span.enter();
                     tracing::debug!(%reason, "fencing failed");
                 }
                 self.feed(Input::Fenced { fence, outcome });
             }
-            Completion::Role(report) => self.role_report(report),
-            Completion::Check { index, status } => {
+            Message::Role(report) => self.role_report(report),
+            Message::Check { index, status } => {
                 let name = self.check_names.get(index).cloned().unwrap_or_default();
                 self.check_changed(index, &name, status);
             }
@@ -571,20 +578,20 @@ impl Instance {
         let _ = self.events.send(event);
     }
 
-    /// Publishes the snapshot if anything changed.
+    /// Publishes the snapshot if anything changed. The comparison is with our own copy of what
+    /// was last published, so an unchanged status (every turn of a steady backup or master)
+    /// does not touch the watch channel's lock.
     fn publish(&mut self) {
         self.snapshot.state = self.machine.state();
         self.snapshot.effective_priority = self.machine.effective_priority();
         self.snapshot.master = self.machine.master();
+        if same_moving_parts(&self.published, &self.snapshot) {
+            return;
+        }
+        self.published.clone_from(&self.snapshot);
         let snapshot = &self.snapshot;
-        self.status.send_if_modified(|current| {
-            if same_moving_parts(current, snapshot) {
-                false
-            } else {
-                current.clone_from(snapshot);
-                true
-            }
-        });
+        self.status
+            .send_modify(|current| current.clone_from(snapshot));
     }
 }
 

@@ -45,7 +45,7 @@ use crate::{AddressManager, Error, Priority, Vip};
 
 use super::AdvertSink;
 use super::call::bounded;
-use super::completion::Completion;
+use super::message::Message;
 
 /// A send of one advert, owning what it needs.
 pub(crate) type AdvertFuture = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
@@ -100,14 +100,14 @@ pub(crate) fn try_advert_now(sink: &Arc<dyn AdvertSink>, priority: Priority) -> 
 }
 
 /// Spawns the lane and advert tasks into `tasks`; returns the lane's sender. Every entry yields
-/// exactly one [`Completion`] (`Address` or `Advert`) on `done`.
+/// exactly one [`Message`] (`Address` or `Advert`) on `done`.
 pub(crate) fn spawn_lane(
     tasks: &mut JoinSet<()>,
     addresses: Arc<dyn AddressManager>,
     sink: Arc<dyn AdvertSink>,
     address_timeout: Duration,
     advert_timeout: Duration,
-    done: UnboundedSender<Completion>,
+    done: UnboundedSender<Message>,
 ) -> UnboundedSender<LaneOp> {
     let (lane_tx, lane_rx) = unbounded_channel();
     let (advert_tx, advert_rx) = unbounded_channel();
@@ -127,13 +127,13 @@ async fn run_lane(
     addresses: Arc<dyn AddressManager>,
     limit: Duration,
     adverts: UnboundedSender<(Priority, Option<AdvertFuture>)>,
-    done: UnboundedSender<Completion>,
+    done: UnboundedSender<Message>,
 ) {
     while let Some(entry) = rx.recv().await {
         match entry {
             LaneOp::Address { op, vips } => {
                 let result = address_call(addresses.clone(), op, vips, limit).await;
-                let _ = done.send(Completion::Address { op, result });
+                let _ = done.send(Message::Address { op, result });
             }
             LaneOp::Advert(priority, started) => {
                 if adverts.send((priority, started)).is_err() {
@@ -142,7 +142,7 @@ async fn run_lane(
                         message: "advert task has ended".into(),
                         transient: false,
                     });
-                    let _ = done.send(Completion::Advert { priority, result });
+                    let _ = done.send(Message::Advert { priority, result });
                 }
             }
         }
@@ -153,7 +153,7 @@ async fn run_adverts(
     mut rx: UnboundedReceiver<(Priority, Option<AdvertFuture>)>,
     sink: Arc<dyn AdvertSink>,
     limit: Duration,
-    done: UnboundedSender<Completion>,
+    done: UnboundedSender<Message>,
 ) {
     while let Some((mut priority, mut started)) = rx.recv().await {
         // A backlog (the sink is slow) collapses to its newest advert: an advert states the
@@ -161,7 +161,7 @@ async fn run_adverts(
         // send that was not ready has not reached the wire; dropping it cancels it.)
         while let Ok((newer, newer_started)) = rx.try_recv() {
             tracing::debug!(superseded = %priority, by = %newer, "advert superseded by a newer one");
-            let _ = done.send(Completion::Advert {
+            let _ = done.send(Message::Advert {
                 priority,
                 result: Ok(()),
             });
@@ -178,7 +178,7 @@ async fn run_adverts(
         let result = bounded(limit, send)
             .await
             .unwrap_or_else(|e| Err(e.into_error("send advert")));
-        let _ = done.send(Completion::Advert { priority, result });
+        let _ = done.send(Message::Advert { priority, result });
     }
 }
 

@@ -128,11 +128,11 @@ mod call;
 mod check;
 mod check_task;
 mod clock;
-mod completion;
 mod debounce;
 mod handle;
 mod instance;
 mod lane;
+mod message;
 mod reconcile;
 mod role_task;
 mod sink;
@@ -271,7 +271,7 @@ impl Runtime {
             std::mem::take(&mut *self.lock()).into_values().collect();
         for h in &handles {
             // Ask all first, so that they release concurrently.
-            let _ = h.commands.send(handle::Command::Stop(mode));
+            let _ = h.command(handle::Command::Stop(mode));
         }
         let mut statuses = Vec::with_capacity(handles.len());
         for h in &handles {

@@ -11,7 +11,7 @@ use crate::{Role, RoleProbe, RoleReport};
 
 use super::RoleSchedule;
 use super::call::bounded;
-use super::completion::Completion;
+use super::message::Message;
 
 /// Probes at once, then every `schedule.interval` (measured from the start of the previous
 /// probe; probes never overlap), and immediately whenever `reprobe` is notified. A reprobe
@@ -22,7 +22,7 @@ pub(crate) async fn run_role_probe(
     schedule: RoleSchedule,
     grace: Duration,
     reprobe: Arc<Notify>,
-    done: UnboundedSender<Completion>,
+    done: UnboundedSender<Message>,
 ) {
     let mut next = Instant::now();
     loop {
@@ -32,7 +32,7 @@ pub(crate) async fn run_role_probe(
         }
         let started = Instant::now();
         let report = probe_once(probe.clone(), schedule.timeout, grace).await;
-        if done.send(Completion::Role(report)).is_err() {
+        if done.send(Message::Role(report)).is_err() {
             return;
         }
         next = (started + schedule.interval).max(Instant::now());

@@ -82,6 +82,7 @@ impl DeadlineTimer {
 mod kernel {
     use std::io;
     use std::os::fd::{AsFd, AsRawFd, RawFd};
+    use std::task::{Context, Poll, ready};
     use std::time::Duration;
 
     use nix::errno::Errno;
@@ -132,8 +133,15 @@ mod kernel {
 
         /// Waits for the expiry (reading it, so that the next arming starts clean).
         pub(super) async fn expired(&self) -> io::Result<()> {
+            std::future::poll_fn(|cx| self.poll_expired(cx)).await
+        }
+
+        /// Polls for the expiry through the descriptor's one read-readiness slot (the
+        /// instance task is its only reader): unlike a `readable()` future, nothing is linked
+        /// into and out of the driver's waiter list on every turn of the task's loop.
+        fn poll_expired(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
             loop {
-                let mut ready = self.0.readable().await?;
+                let mut ready = ready!(self.0.poll_read_ready(cx))?;
                 match ready.try_io(|fd| match fd.get_ref().0.wait() {
                     Ok(()) => Ok(()),
                     Err(Errno::EAGAIN) => Err(io::ErrorKind::WouldBlock.into()),
@@ -144,7 +152,7 @@ mod kernel {
                         // expires again, which the driver reports afresh. Without this the next
                         // wait would try a read that finds nothing.
                         ready.clear_ready();
-                        return result;
+                        return Poll::Ready(result);
                     }
                     // Not expired (an old readiness, or re-armed since): wait again.
                     Err(_would_block) => {}

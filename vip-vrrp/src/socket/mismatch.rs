@@ -4,7 +4,6 @@
 //! such a peer and we may both end up master. Every such advert is counted; a warning is logged
 //! when a peer starts to differ, and an info line when it agrees again, per peer.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
@@ -23,10 +22,11 @@ struct Differs {
     interval: bool,
 }
 
-/// Per-peer mismatch state.
+/// Per-peer mismatch state. A plain list: a VRID has one or a few peers, and a scan of them
+/// is cheaper than hashing the source of every advert.
 #[derive(Debug, Default)]
 pub(crate) struct MismatchLog {
-    peers: Mutex<HashMap<IpAddr, Differs>>,
+    peers: Mutex<Vec<(IpAddr, Differs)>>,
 }
 
 impl MismatchLog {
@@ -56,10 +56,16 @@ impl MismatchLog {
             Ok(p) => p,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if peers.len() >= MAX_PEERS && !peers.contains_key(&src) {
-            peers.clear();
-        }
-        let before = peers.insert(src, now).unwrap_or_default();
+        let before = match peers.iter_mut().find(|(peer, _)| *peer == src) {
+            Some((_, differs)) => std::mem::replace(differs, now),
+            None => {
+                if peers.len() >= MAX_PEERS {
+                    peers.clear();
+                }
+                peers.push((src, now));
+                Differs::default()
+            }
+        };
         drop(peers);
         if now.addresses != before.addresses {
             if now.addresses {

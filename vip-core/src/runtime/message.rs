@@ -1,11 +1,19 @@
-//! Results of backend calls and of the role and check tasks, on their way back to an instance.
+//! What reaches an instance task through its one inbox: results of backend calls and of the
+//! role and check tasks, and its handles' commands and adverts. One channel, not one per kind:
+//! each turn of the task's loop polls every input it waits on, so each extra channel costs
+//! every wake-up (most of an idle backup's or master's CPU is its wake-ups).
 
-use crate::election::{AddressOp, CheckStatus};
+use super::handle::Command;
+use crate::election::{AddressOp, Advert, CheckStatus};
 use crate::{Error, FenceOutcome, InUse, Priority, RoleReport};
 
-/// One finished piece of work, sent to the instance task that asked for it.
+/// One message for an instance task.
 #[derive(Debug)]
-pub(crate) enum Completion {
+pub(crate) enum Message {
+    /// From a handle: a control command.
+    Command(Command),
+    /// From a handle: a received advert (counted in the handle's advert queue until taken).
+    Received(Advert),
     /// An address operation from the ordered lane finished (or timed out).
     Address {
         op: AddressOp,
