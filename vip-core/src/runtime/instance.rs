@@ -82,6 +82,7 @@ pub(crate) fn spawn(
         _workers: workers,
         status: status_tx,
         published: snapshot.clone(),
+        dirty: false,
         snapshot,
         events: events_tx,
         role_warnings: Vec::new(),
@@ -164,6 +165,9 @@ struct Instance {
     snapshot: Status,
     /// The status last sent on `status`.
     published: Status,
+    /// `snapshot` was changed through [`Instance::status_mut`] since the last publish (the
+    /// machine's state, priority and master are compared directly).
+    dirty: bool,
     events: broadcast::Sender<Event>,
     role_warnings: Vec<String>,
     /// Tracked check names, by index, for logs.
@@ -188,7 +192,7 @@ impl Instance {
             .await;
         self.event_loop(&mut inputs).await;
         let _entered = span.enter();
-        self.snapshot.phase = Phase::Stopped;
+        self.status_mut().phase = Phase::Stopped;
         self.publish();
         tracing::info!("instance stopped");
     }
@@ -221,7 +225,7 @@ impl Instance {
             self.background
                 .spawn(run_check(index, tc.check, tc.schedule, debouncer, done));
         }
-        self.snapshot.phase = Phase::Running;
+        self.status_mut().phase = Phase::Running;
         tracing::info!(state = %self.machine.state(), "instance running");
     }
 
@@ -295,7 +299,7 @@ impl Instance {
                     }
                     // The timer has fired: re-arm it even for the same deadline.
                     armed = None;
-                    self.feed(Input::Timer);
+                    self.feed_at(now, Input::Timer);
                 }
                 got = next_advert(inputs.source.as_ref()), if !self.stopping && inputs.source.is_some() => {
                     match got {
@@ -325,7 +329,7 @@ impl Instance {
         let _span = self.span.clone().entered();
         tracing::info!(?mode, "stopping");
         self.stopping = true;
-        self.snapshot.phase = Phase::Stopping;
+        self.status_mut().phase = Phase::Stopping;
         self.background.abort_all();
         self.calls.abort_all();
         self.feed(Input::Stop(mode));
@@ -333,7 +337,11 @@ impl Instance {
 
     /// Feeds one input at the current time and carries out the resulting actions.
     fn feed(&mut self, input: Input) {
-        let now = self.clock.now();
+        self.feed_at(self.clock.now(), input);
+    }
+
+    /// Feeds one input at `now` (read by the caller) and carries out the resulting actions.
+    fn feed_at(&mut self, now: Timestamp, input: Input) {
         self.machine.handle(now, input);
         while let Some(action) = self.machine.poll_action() {
             self.dispatch(action);
@@ -461,8 +469,8 @@ impl Instance {
                 // even a failed one (it may have half-worked), means the VIPs may be here; only
                 // a successful removal means they are gone.
                 match (&result, op) {
-                    (_, AddressOp::Add) => self.snapshot.holds_vips = true,
-                    (Ok(()), AddressOp::Remove) => self.snapshot.holds_vips = false,
+                    (_, AddressOp::Add) => self.status_mut().holds_vips = true,
+                    (Ok(()), AddressOp::Remove) => self.status_mut().holds_vips = false,
                     _ => {}
                 }
                 // The machine raises the alarm (logged in on_event); this is the detail.
@@ -532,7 +540,7 @@ impl Instance {
         }
         if self.snapshot.role.as_ref() != Some(&report.role) {
             tracing::info!(role = %report.role, "role probe");
-            self.snapshot.role = Some(report.role.clone());
+            self.status_mut().role = Some(report.role.clone());
         }
         // The rank first, so that a claim started by this report advertises it.
         if let Some(priority) = report.priority {
@@ -544,7 +552,7 @@ impl Instance {
     fn check_changed(&mut self, index: usize, name: &str, status: CheckStatus) {
         let _span = self.span.clone().entered();
         tracing::info!(check = index, name, ?status, "tracked check changed");
-        if let Some(slot) = self.snapshot.checks.get_mut(index) {
+        if let Some(slot) = self.status_mut().checks.get_mut(index) {
             *slot = Some(status);
         }
         self.feed(Input::Check { index, status });
@@ -555,7 +563,7 @@ impl Instance {
         match &event.kind {
             EventKind::Transition { from, to } => {
                 tracing::info!(%from, %to, reason = %event.reason, "transition");
-                self.snapshot.last_transition = Some(Transition {
+                self.status_mut().last_transition = Some(Transition {
                     from: *from,
                     to: *to,
                     reason: event.reason.clone(),
@@ -569,7 +577,7 @@ impl Instance {
                     }
                     _ => tracing::warn!(reason = %event.reason, "alarm"),
                 }
-                self.snapshot.last_alarm = Some(event.clone());
+                self.status_mut().last_alarm = Some(event.clone());
             }
             EventKind::PriorityChanged { priority } => {
                 tracing::info!(%priority, reason = %event.reason, "effective priority changed");
@@ -578,13 +586,31 @@ impl Instance {
         let _ = self.events.send(event);
     }
 
+    /// The snapshot, for a change (marks it for [`Instance::publish`]).
+    fn status_mut(&mut self) -> &mut Status {
+        self.dirty = true;
+        &mut self.snapshot
+    }
+
     /// Publishes the snapshot if anything changed. The comparison is with our own copy of what
     /// was last published, so an unchanged status (every turn of a steady backup or master)
     /// does not touch the watch channel's lock.
     fn publish(&mut self) {
-        self.snapshot.state = self.machine.state();
-        self.snapshot.effective_priority = self.machine.effective_priority();
-        self.snapshot.master = self.machine.master();
+        let (state, priority, master) = (
+            self.machine.state(),
+            self.machine.effective_priority(),
+            self.machine.master(),
+        );
+        let snapshot = &mut self.snapshot;
+        if !self.dirty
+            && snapshot.state == state
+            && snapshot.effective_priority == priority
+            && snapshot.master == master
+        {
+            return;
+        }
+        self.dirty = false;
+        (snapshot.state, snapshot.effective_priority, snapshot.master) = (state, priority, master);
         if same_moving_parts(&self.published, &self.snapshot) {
             return;
         }
