@@ -68,7 +68,10 @@
 //!   run it on a current-thread tokio runtime (`Builder::new_current_thread().enable_all()`):
 //!   nothing in the steady state needs a second thread, and every extra worker adds a thread
 //!   (and a malloc arena) and cross-thread wake-ups. Backend calls stay bounded there too; only
-//!   truly blocking work needs `spawn_blocking`.
+//!   truly blocking work needs `spawn_blocking`. Give the spec an [`AdvertSource`] (a backup
+//!   then wakes once per advert, not twice) and implement [`AdvertSink::try_send_advert`] (a
+//!   master's repeated advert then goes out without a boxed future), and keep other periodic
+//!   work (metrics, say) off timers: read counters when asked.
 //!
 //! # Example
 //!
