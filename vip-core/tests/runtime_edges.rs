@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use runtime_support::*;
-use vip_core::election::{Advert, EventKind, Reason, State, StopMode};
+use vip_core::PeerId;
+use vip_core::election::{EventKind, Reason, State, StopMode};
 use vip_core::runtime::{HandleError, InstanceHandle, InstanceSpec, Runtime};
-use vip_core::{Interval, PeerId, Priority};
 
 fn spec(log: &Log, name: &str) -> InstanceSpec {
     spec_with(log, name, Duration::ZERO)
@@ -25,15 +25,6 @@ fn spec_with(log: &Log, name: &str, remove_delay: Duration) -> InstanceSpec {
         Arc::new(addresses),
         Arc::new(FakeSink { log: log.clone() }),
     )
-}
-
-fn advert(from: &str, priority: u8) -> Advert {
-    Advert {
-        from: PeerId(addr(from)),
-        priority: Priority::new(priority),
-        max_advert_interval: Interval::from_centis(10),
-        address_mismatch: false,
-    }
 }
 
 #[test]

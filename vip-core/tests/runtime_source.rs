@@ -13,7 +13,7 @@ use runtime_support::*;
 use tokio::sync::mpsc;
 use vip_core::election::{Advert, Reason, State, StopMode};
 use vip_core::runtime::{AdvertSource, InstanceSpec, Phase, Runtime};
-use vip_core::{Error, Interval, PeerId, Priority};
+use vip_core::{Error, PeerId};
 
 /// A source fed through a channel: what a transport would read from its socket.
 struct ChannelSource {
@@ -43,15 +43,6 @@ fn spec_with_source(
     )
     .advert_source(Arc::new(ChannelSource { rx: Mutex::new(rx) }));
     (spec, tx)
-}
-
-fn advert(from: &str, priority: u8) -> Advert {
-    Advert {
-        from: PeerId(addr(from)),
-        priority: Priority::new(priority),
-        max_advert_interval: Interval::from_centis(10),
-        address_mismatch: false,
-    }
 }
 
 #[tokio::test(start_paused = true)]

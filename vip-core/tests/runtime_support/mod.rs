@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::watch;
-use vip_core::election::{ElectionConfig, Event, EventKind, State};
+use vip_core::election::{Advert, ElectionConfig, Event, EventKind, State};
 use vip_core::runtime::{AdvertSink, Clock, HealthCheck, InstanceHandle, Status};
 use vip_core::{
-    AddressManager, Error, FenceOutcome, FenceRequest, Fencer, InUse, Interval, Priority, Role,
-    RoleProbe, RoleReport, Timestamp, Vip,
+    AddressManager, Error, FenceOutcome, FenceRequest, Fencer, InUse, Interval, PeerId, Priority,
+    Role, RoleProbe, RoleReport, Timestamp, Vip,
 };
 
 /// A shared, time-stamped record of backend calls.
@@ -257,6 +257,16 @@ impl HealthCheck for ScriptedCheck {
 
     fn name(&self) -> &str {
         "scripted"
+    }
+}
+
+/// An advert from `from` at `priority`, every 10 cs, with our VIP list.
+pub fn advert(from: &str, priority: u8) -> Advert {
+    Advert {
+        from: PeerId(addr(from)),
+        priority: Priority::new(priority),
+        max_advert_interval: Interval::from_centis(10),
+        address_mismatch: false,
     }
 }
 
