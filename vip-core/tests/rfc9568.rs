@@ -1465,6 +1465,53 @@ fn address_add_failure_releases() {
 }
 
 #[test]
+fn a_failed_removal_is_retried_with_back_off_until_it_succeeds() {
+    let timeout = Error::timeout("remove", Duration::from_millis(200));
+    let failed = |err: &Error| Input::Address {
+        op: AddressOp::Remove,
+        result: Err(err.clone()),
+    };
+    let mut n = master_node(100);
+    // Preempted at 4100: VIPs released, Master_Down_Timer at 4100 + 3 x 50 cs + skew = 5850.
+    let a = n.at(4100, advert(HIGHER, 200, 50));
+    assert!(a.contains(&remove()) && !n.e.holds_vips(), "{a:?}");
+    let reason = Reason::AddressError {
+        detail: timeout.to_string(),
+    };
+    // The removal timed out: the VIPs may still be here. Asked again one advert interval
+    // (1 s) later, before the master-down deadline.
+    assert_eq!(
+        n.at(4150, failed(&timeout)),
+        vec![alarm(4150, reason.clone())]
+    );
+    assert_eq!(n.fire(5150), vec![remove()]);
+    // It fails again: the wait doubles (2 s, the cap), and adverts keep this node a backup.
+    assert_eq!(n.at(5160, failed(&timeout)), vec![alarm(5160, reason)]);
+    n.at(5160, advert(HIGHER, 200, 50));
+    n.at(6900, advert(HIGHER, 200, 50));
+    assert_eq!(n.fire(7160), vec![remove()]);
+    // It succeeds: no retry is pending any more, only the master-down deadline.
+    n.at(
+        7170,
+        Input::Address {
+            op: AddressOp::Remove,
+            result: Ok(()),
+        },
+    );
+    assert_eq!(n.e.poll_timeout(), Some(ms(8650)));
+    assert_eq!(n.e.state(), State::Backup);
+
+    // A permanent error only alarms: retrying cannot help.
+    let gone = Error::InterfaceNotFound {
+        interface: "eth0".into(),
+    };
+    let mut n = master_node(100);
+    n.at(4100, advert(HIGHER, 200, 50));
+    n.at(4150, failed(&gone));
+    assert_eq!(n.e.poll_timeout(), Some(ms(5850)), "no retry");
+}
+
+#[test]
 fn address_mismatch_alarms_once_per_peer() {
     let mut n = Node::started(config(100));
     let mm = |t: bool| {

@@ -5,6 +5,7 @@
 mod runtime_support;
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use runtime_support::*;
@@ -180,4 +181,44 @@ async fn runs_on_a_multi_threaded_runtime() {
     let last = handle.stop(StopMode::Release).await;
     assert!(!last.holds_vips);
     assert!(log.index("remove done").unwrap() < log.index("advert 0").unwrap());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_release_is_retried_until_the_vips_are_gone() {
+    let rt = Runtime::new();
+    let log = Log::new(rt.clock());
+    let addresses = FakeAddresses::new(log.clone());
+    addresses.remove_failures.store(2, Ordering::SeqCst);
+    let handle = rt
+        .spawn(InstanceSpec::new(
+            "retry",
+            fast_config(44, "192.0.2.1", vec![vip("192.0.2.10", "eth0")]),
+            Arc::new(addresses),
+            Arc::new(FakeSink { log: log.clone() }),
+        ))
+        .unwrap();
+    wait_status(&handle, Duration::from_secs(1), |s| {
+        s.state == State::Master && s.holds_vips
+    })
+    .await;
+    // Preempted by a better master: the removal times out twice, so the VIPs may still be on
+    // the interface; the status says so until a retry succeeds (10 cs, then 20 cs later).
+    handle.advert(advert("192.0.2.2", 200)).unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let s = handle.status();
+    assert_eq!(s.state, State::Backup);
+    assert!(s.holds_vips, "a failed removal may have left them");
+    let s = wait_status(&handle, Duration::from_millis(400), |s| !s.holds_vips).await;
+    assert_eq!(s.state, State::Backup);
+    assert_eq!(log.count("remove failed"), 2);
+    assert_eq!(log.count("remove done"), 1);
+    let failed = log.when("remove failed").unwrap();
+    let done = log.when("remove done").unwrap();
+    assert!(done > failed, "{:?}", log.names());
+    handle.stop(StopMode::Release).await;
+    assert_eq!(
+        log.count("remove done"),
+        1,
+        "nothing left to remove on stop"
+    );
 }

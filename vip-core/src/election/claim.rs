@@ -322,6 +322,9 @@ impl Election {
         self.fenced = false;
         self.backoff = self.config.claim_backoff_initial;
         self.holding = true;
+        // Wanted again: a removal still being retried is moot.
+        self.remove_retry_at = None;
+        self.remove_retry_wait = Duration::ZERO;
         self.push(Action::AddVips(self.config.vips.clone()));
         self.push(Action::Announce(self.config.vips.clone()));
         self.transition(now, State::Master, reason);

@@ -1,5 +1,7 @@
 //! Effective priority (tracked checks), role gating, fault, and address results.
 
+use std::time::Duration;
+
 use crate::{Error, Priority, Role, Timestamp};
 
 use super::claim::Takeover;
@@ -193,11 +195,30 @@ impl Election {
     }
 
     pub(super) fn on_address(&mut self, now: Timestamp, op: AddressOp, result: Result<(), Error>) {
-        let Err(error) = result else { return };
+        let error = match result {
+            Ok(()) => {
+                if op == AddressOp::Remove && !self.holding {
+                    self.remove_retry_at = None;
+                    self.remove_retry_wait = Duration::ZERO;
+                }
+                return;
+            }
+            Err(error) => error,
+        };
         let reason = Reason::AddressError {
             detail: error.to_string(),
         };
         self.alarm(now, reason.clone());
+        if op == AddressOp::Remove
+            && !self.holding
+            && self.started.is_some()
+            && error.is_transient()
+        {
+            // The VIPs may still be on the interface although this node let them go: ask again
+            // (backing off) until a removal succeeds or the VIPs are wanted again. A permanent
+            // error (no such interface, no permission) only alarms: retrying cannot help.
+            self.retry_remove(now);
+        }
         if op != AddressOp::Add || self.state != State::Master {
             return;
         }

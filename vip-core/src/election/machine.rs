@@ -21,6 +21,10 @@ fn advertisement_interval(config: &ElectionConfig) -> Interval {
     config.advert_interval.max(Interval::from_centis(1))
 }
 
+/// The longest wait before asking again to remove VIPs whose removal failed (the wait starts at
+/// the advert interval and doubles per failure).
+const REMOVE_RETRY_MAX: Duration = Duration::from_secs(2);
+
 /// One election instance (one VRID on one interface).
 ///
 /// Drive it with [`Election::handle`], carry out what [`Election::poll_action`] returns, and
@@ -60,6 +64,12 @@ pub struct Election {
     pub(super) preempt_at: Option<Timestamp>,
     /// True from AddVips until RemoveVips.
     pub(super) holding: bool,
+    /// A removal of the VIPs failed while we do not want them: ask again at this instant
+    /// (until one succeeds or we want them again). A node that cannot be sure it released the
+    /// VIPs keeps trying, rather than leaving them on the interface.
+    pub(super) remove_retry_at: Option<Timestamp>,
+    /// The wait before that retry (doubles per failed removal; zero after a success).
+    pub(super) remove_retry_wait: Duration,
     /// Peers currently advertising a different address list (alarmed once each).
     pub(super) mismatched: Vec<PeerId>,
     pub(super) next_id: u64,
@@ -107,6 +117,8 @@ impl Election {
             master_down_timer: None,
             preempt_at: None,
             holding: false,
+            remove_retry_at: None,
+            remove_retry_wait: Duration::ZERO,
             mismatched: Vec::new(),
             next_id: 1,
             probe: None,
@@ -145,7 +157,7 @@ impl Election {
 
     /// When to call [`Election::handle`] with [`Input::Timer`] next: the earliest pending
     /// deadline (Adver_Timer, Master_Down_Timer, the claim's lead time before it, the claim
-    /// back-off or the end of preempt_delay).
+    /// back-off, the end of preempt_delay, or the retry of a failed VIP removal).
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         let mut best: Option<Timestamp> = None;
         let mut consider = |t: Option<Timestamp>| {
@@ -153,6 +165,7 @@ impl Election {
                 best = Some(best.map_or(t, |b| b.min(t)));
             }
         };
+        consider(self.remove_retry_at);
         match self.state {
             State::Backup => {
                 consider(self.master_down_timer);
@@ -256,6 +269,19 @@ impl Election {
         }
     }
 
+    /// Schedules another removal after one failed: first after the advert interval, then
+    /// twice as long after each further failure, at most [`REMOVE_RETRY_MAX`].
+    pub(super) fn retry_remove(&mut self, now: Timestamp) {
+        let first = centis(advertisement_interval(&self.config));
+        self.remove_retry_wait = if self.remove_retry_wait.is_zero() {
+            first
+        } else {
+            self.remove_retry_wait.saturating_mul(2)
+        }
+        .min(REMOVE_RETRY_MAX);
+        self.remove_retry_at = Some(now + self.remove_retry_wait);
+    }
+
     pub(super) fn remove_vips(&mut self) {
         self.holding = false;
         self.push(Action::RemoveVips(self.config.vips.clone()));
@@ -346,6 +372,12 @@ impl Election {
     // ---- timers ----------------------------------------------------------------------------
 
     fn on_timer(&mut self, now: Timestamp) {
+        if self.remove_retry_at.is_some_and(|t| now >= t) {
+            self.remove_retry_at = None;
+            if !self.holding {
+                self.push(Action::RemoveVips(self.config.vips.clone()));
+            }
+        }
         match self.state {
             State::Backup => {
                 if self.preempt_at.is_some_and(|t| now >= t) {

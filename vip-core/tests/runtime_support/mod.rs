@@ -80,6 +80,8 @@ pub enum ProbeMode {
 pub struct FakeAddresses {
     pub log: Log,
     pub remove_delay: Duration,
+    /// How many of the next removals fail with a timeout (leaving the VIPs in place).
+    pub remove_failures: AtomicUsize,
     pub probe: Mutex<ProbeMode>,
     pub listed: Vec<Vip>,
 }
@@ -89,6 +91,7 @@ impl FakeAddresses {
         FakeAddresses {
             log,
             remove_delay: Duration::ZERO,
+            remove_failures: AtomicUsize::new(0),
             probe: Mutex::new(ProbeMode::Free),
             listed: Vec::new(),
         }
@@ -108,6 +111,14 @@ impl AddressManager for FakeAddresses {
     }
 
     async fn remove(&self, _vips: &[Vip]) -> Result<(), Error> {
+        let failing = self
+            .remove_failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            self.log.push("remove failed");
+            return Err(Error::timeout("remove", Duration::from_millis(200)));
+        }
         self.log.push("remove start");
         tokio::time::sleep(self.remove_delay).await;
         self.log.push("remove done");
