@@ -1,6 +1,6 @@
 //! The few system calls socket2 has no API for: interface index and addresses, `IPV6_CHECKSUM`,
-//! `IPV6_RECVPKTINFO`, `IP_MULTICAST_IF` by index, and `recvmsg` with ancillary data. Every
-//! `unsafe` block of the transport lives here.
+//! `IPV6_RECVPKTINFO`, `IP_MULTICAST_IF` by index, `recvmsg` with ancillary data and
+//! `recvmmsg`. Every `unsafe` block of the transport lives here.
 
 #![allow(unsafe_code)]
 
@@ -118,6 +118,55 @@ pub(crate) fn set_ipv4_multicast_if_index(sock: &impl AsRawFd, ifindex: u32) -> 
         libc::IP_MULTICAST_IF,
         &mreqn,
     )
+}
+
+/// Receives up to two datagrams from a non-blocking socket in one `recvmmsg`, into `first` and
+/// then `second`. Returns the length of each datagram read (`None` for a slot left empty, or a
+/// datagram longer than its buffer: `Some(usize::MAX)`). One datagram back means the queue was
+/// empty after it, which a second `recv` would only have confirmed with EAGAIN.
+pub(crate) fn recv_two(
+    sock: &impl AsRawFd,
+    first: &mut [u8],
+    second: &mut [u8],
+) -> io::Result<[Option<usize>; 2]> {
+    let mut iov = [
+        libc::iovec {
+            iov_base: first.as_mut_ptr().cast(),
+            iov_len: first.len(),
+        },
+        libc::iovec {
+            iov_base: second.as_mut_ptr().cast(),
+            iov_len: second.len(),
+        },
+    ];
+    // SAFETY: an all-zero mmsghdr is a valid "empty" value; the iovec pointers are set below.
+    let mut msgs: [libc::mmsghdr; 2] = unsafe { std::mem::zeroed() };
+    for (msg, iov) in msgs.iter_mut().zip(iov.iter_mut()) {
+        msg.msg_hdr.msg_iov = iov;
+        msg.msg_hdr.msg_iovlen = 1;
+    }
+    // SAFETY: each mmsghdr points to one live iovec describing a live buffer of the stated
+    // length; no name or control buffers are passed; the kernel writes at most those lengths
+    // and fills msg_len and msg_flags of the messages it returns.
+    let n = unsafe {
+        libc::recvmmsg(
+            sock.as_raw_fd(),
+            msgs.as_mut_ptr(),
+            2,
+            libc::MSG_DONTWAIT,
+            std::ptr::null_mut(),
+        )
+    };
+    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+    let mut out = [None, None];
+    for (slot, msg) in out.iter_mut().zip(msgs.iter()).take(n) {
+        *slot = Some(if msg.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+            usize::MAX
+        } else {
+            msg.msg_len as usize
+        });
+    }
+    Ok(out)
 }
 
 /// One IPv6 datagram received with [`recv_v6`].

@@ -1,6 +1,6 @@
 //! [`Transport`]: raw VRRP sockets on one interface, driven by tokio.
 
-use std::io::{self, Read};
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::num::NonZeroU32;
 use std::ops::Range;
@@ -79,9 +79,20 @@ pub struct Transport {
     mismatch: MismatchLog,
     /// The datagrams of the last advert sent by [`Transport::send`].
     last_sent: Mutex<Option<Arc<Encoded>>>,
-    /// The receive buffer, kept: zeroing 4 KiB on the stack per advert costs more than
+    /// The receive buffers, kept: zeroing 4 KiB on the stack per advert costs more than
     /// parsing it.
-    buffer: Mutex<Vec<u8>>,
+    buffer: Mutex<RxBuffers>,
+}
+
+/// Receive buffers, kept between polls.
+#[derive(Debug)]
+struct RxBuffers {
+    /// Where each read lands.
+    first: Vec<u8>,
+    /// IPv4: the second datagram of a read that returned two ([`sys::recv_two`]).
+    second: Vec<u8>,
+    /// The length of the datagram in `second` until it is taken.
+    pending: Option<usize>,
 }
 
 /// The datagrams of one advert, one per destination (see [`Transport::send`]).
@@ -153,7 +164,11 @@ impl Transport {
             stats: Arc::default(),
             mismatch: MismatchLog::default(),
             last_sent: Mutex::new(None),
-            buffer: Mutex::new(vec![0; RECV_BUFFER]),
+            buffer: Mutex::new(RxBuffers {
+                first: vec![0; RECV_BUFFER],
+                second: vec![0; RECV_BUFFER],
+                pending: None,
+            }),
             config,
         })
     }
@@ -403,22 +418,45 @@ impl Transport {
     /// [`TransportError::Io`] only when the socket itself is broken (EBADF, ENOTSOCK, EINVAL,
     /// EFAULT), after which polling again is pointless.
     pub fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Result<Received, TransportError>> {
-        let mut buf = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut guard = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
+        let rx = &mut *guard;
         loop {
+            if let Some(len) = rx.pending.take() {
+                if let Some(received) = self.take_v4(&rx.second, len) {
+                    return Poll::Ready(Ok(received));
+                }
+                continue;
+            }
             let mut ready = match ready!(self.rx.poll_read_ready(cx)) {
                 Ok(ready) => ready,
                 Err(e) => return Poll::Ready(Err(self.receive_failed(e))),
             };
             let got = ready.try_io(|fd| match self.family {
-                AddressFamily::Ipv4 => recv_v4(fd.get_ref(), &mut buf),
-                AddressFamily::Ipv6 => recv_v6(fd.get_ref(), &mut buf),
+                AddressFamily::Ipv4 => {
+                    sys::recv_two(fd.get_ref(), &mut rx.first, &mut rx.second).map(Read::V4)
+                }
+                AddressFamily::Ipv6 => recv_v6(fd.get_ref(), &mut rx.first).map(Read::V6),
             });
             match got {
                 // Nothing left: readiness was cleared; poll again to register the waker.
                 Err(_would_block) => {}
-                Ok(Ok(meta)) => {
+                Ok(Ok(Read::V4([first, second]))) => {
+                    // One datagram back: the queue was empty after it, so the EAGAIN a second
+                    // read would bring is known already. (A packet arriving from now on is a new
+                    // readiness event, which clearing this one does not lose.)
+                    if second.is_none() {
+                        ready.clear_ready();
+                    }
+                    rx.pending = second;
+                    if let Some(len) = first
+                        && let Some(received) = self.take_v4(&rx.first, len)
+                    {
+                        return Poll::Ready(Ok(received));
+                    }
+                }
+                Ok(Ok(Read::V6(meta))) => {
                     self.stats.count_received();
-                    match meta.and_then(|m| self.accept(&buf, m)) {
+                    match meta.and_then(|m| self.accept(&rx.first, m)) {
                         Ok(received) => {
                             self.stats.count_accepted();
                             return Poll::Ready(Ok(received));
@@ -432,6 +470,32 @@ impl Transport {
                     tracing::debug!(error = %e, "VRRP receive error; waiting for the next packet");
                     ready.clear_ready();
                 }
+            }
+        }
+    }
+
+    /// Counts and validates one IPv4 datagram of `len` bytes at the start of `buf` (its IP
+    /// header included; `usize::MAX` when it did not fit): the advert, or `None` when dropped.
+    fn take_v4(&self, buf: &[u8], len: usize) -> Option<Received> {
+        self.stats.count_received();
+        let meta = buf
+            .get(..len)
+            .and_then(ipv4::parse)
+            .map(|info| Meta {
+                src: IpAddr::V4(info.src),
+                dst: IpAddr::V4(info.dst),
+                ttl: info.ttl,
+                payload: info.payload,
+            })
+            .ok_or(DropReason::Wire(WireError::Truncated));
+        match meta.and_then(|m| self.accept(buf, m)) {
+            Ok(received) => {
+                self.stats.count_accepted();
+                Some(received)
+            }
+            Err(reason) => {
+                self.stats.count_drop(reason);
+                None
             }
         }
     }
@@ -500,19 +564,11 @@ fn is_fatal(e: &io::Error) -> bool {
     )
 }
 
-/// Reads one IPv4 datagram (IP header included) and takes its IP facts from the header.
-fn recv_v4(sock: &Socket, buf: &mut [u8]) -> io::Result<Result<Meta, DropReason>> {
-    let mut reader = sock;
-    let n = reader.read(buf)?;
-    let Some(info) = buf.get(..n).and_then(ipv4::parse) else {
-        return Ok(Err(DropReason::Wire(WireError::Truncated)));
-    };
-    Ok(Ok(Meta {
-        src: IpAddr::V4(info.src),
-        dst: IpAddr::V4(info.dst),
-        ttl: info.ttl,
-        payload: info.payload,
-    }))
+/// What one read brought: up to two IPv4 datagrams (lengths into the receive buffers), or one
+/// IPv6 datagram's IP facts.
+enum Read {
+    V4([Option<usize>; 2]),
+    V6(Result<Meta, DropReason>),
 }
 
 /// Reads one IPv6 datagram (VRRP message only) with its hop limit and destination.
