@@ -2,7 +2,7 @@
 //!
 //! The election instances themselves (vip-core runtime + vip-vrrp transport + vip-netlink
 //! addressing + vip-pg probes) are assembled by [`crate::wiring`] and started and stopped in
-//! [`Daemon::start_instance`] and [`Daemon::stop_instance`].
+//! `Daemon::start_instance` and `Daemon::stop_instance`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
