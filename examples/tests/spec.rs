@@ -10,31 +10,13 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use vip_core::election::{FencePolicy, State, StopMode};
+use vip_core::lab::NoAddresses;
 use vip_core::runtime::{AdvertSink, Runtime};
-use vip_core::{AddressManager, Error, InUse, Priority, Role, RoleProbe, RoleReport, Vip};
+use vip_core::{Error, Priority, Role, RoleProbe, RoleReport};
 use vip_examples::config;
 use vip_examples::daemon::Daemon;
 use vip_examples::metrics::Metrics;
 
-struct Addresses;
-#[async_trait]
-impl AddressManager for Addresses {
-    async fn add(&self, _: &[Vip]) -> Result<(), Error> {
-        Ok(())
-    }
-    async fn remove(&self, _: &[Vip]) -> Result<(), Error> {
-        Ok(())
-    }
-    async fn list(&self, _: &str) -> Result<Vec<Vip>, Error> {
-        Ok(vec![])
-    }
-    async fn announce(&self, _: &[Vip]) -> Result<(), Error> {
-        Ok(())
-    }
-    async fn probe_in_use(&self, _: &[Vip], _: Duration) -> Result<InUse, Error> {
-        Ok(InUse::Free)
-    }
-}
 struct Sink;
 #[async_trait]
 impl AdvertSink for Sink {
@@ -87,7 +69,7 @@ fn spec_carries_fencer_checks_and_role() {
     let spec = i
         .to_instance_spec(
             "192.0.2.1".parse().unwrap(),
-            Arc::new(Addresses),
+            Arc::new(NoAddresses),
             Arc::new(Sink),
             None,
             &metrics,
@@ -109,7 +91,7 @@ fn spec_carries_fencer_checks_and_role() {
     let err = i
         .to_instance_spec(
             "192.0.2.1".parse().unwrap(),
-            Arc::new(Addresses),
+            Arc::new(NoAddresses),
             Arc::new(Sink),
             None,
             &metrics,
@@ -120,7 +102,7 @@ fn spec_carries_fencer_checks_and_role() {
     let spec = i
         .to_instance_spec(
             "192.0.2.1".parse().unwrap(),
-            Arc::new(Addresses),
+            Arc::new(NoAddresses),
             Arc::new(Sink),
             Some(Arc::new(Standby)),
             &metrics,
@@ -142,7 +124,7 @@ async fn a_failing_weight_zero_check_faults_the_running_instance() {
     let spec = i
         .to_instance_spec(
             "192.0.2.1".parse().unwrap(),
-            Arc::new(Addresses),
+            Arc::new(NoAddresses),
             Arc::new(Sink),
             None,
             &metrics,
@@ -240,7 +222,7 @@ timeout = "2s"
     let spec = c.instances[0]
         .to_instance_spec(
             "192.0.2.1".parse().unwrap(),
-            Arc::new(Addresses),
+            Arc::new(NoAddresses),
             Arc::new(Sink),
             Some(probe.clone()),
             &Arc::new(Metrics::new()),

@@ -20,11 +20,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use vip_core::election::{ElectionConfig, State, Version};
-use vip_core::lab::{Keepalived, Lab};
+use vip_core::lab::{Keepalived, Lab, NoAddresses};
 use vip_core::runtime::{InstanceSpec, Runtime};
-use vip_core::{AddressManager, Error, InUse, Interval, Priority, Vip};
+use vip_core::{Interval, Priority, Vip};
 use vip_vrrp::socket::{Transport, TransportConfig};
 
 const MEASURE: Duration = Duration::from_secs(5);
@@ -85,28 +84,6 @@ fn memory(pid: &str) -> [u64; 4] {
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
-}
-
-/// Holds no addresses (the VIP needs no kernel work for this measure); the probe says Free.
-struct NoAddresses;
-
-#[async_trait]
-impl AddressManager for NoAddresses {
-    async fn add(&self, _: &[Vip]) -> Result<(), Error> {
-        Ok(())
-    }
-    async fn remove(&self, _: &[Vip]) -> Result<(), Error> {
-        Ok(())
-    }
-    async fn list(&self, _: &str) -> Result<Vec<Vip>, Error> {
-        Ok(Vec::new())
-    }
-    async fn announce(&self, _: &[Vip]) -> Result<(), Error> {
-        Ok(())
-    }
-    async fn probe_in_use(&self, _: &[Vip], _: Duration) -> Result<InUse, Error> {
-        Ok(InUse::Free)
-    }
 }
 
 #[test]

@@ -21,6 +21,7 @@
 mod keepalived;
 mod ns;
 mod process;
+mod stub;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -28,6 +29,7 @@ use std::sync::{Arc, Mutex};
 pub use keepalived::{KEEPALIVED_BIN, Keepalived, PACKET_ERROR_PATTERNS};
 pub use ns::Ns;
 pub use process::LabProcess;
+pub use stub::NoAddresses;
 
 /// A lab setup error.
 #[derive(Debug, thiserror::Error)]
