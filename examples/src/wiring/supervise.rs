@@ -156,7 +156,7 @@ async fn start(config: &InstanceConfig, ctx: &Context) -> Result<Started, BuildE
         .as_ref()
         .map(RoleConfig::build_probe)
         .transpose()?;
-    let spec = config
+    let mut spec = config
         .to_instance_spec(
             transport.source(),
             manager.clone(),
@@ -167,6 +167,11 @@ async fn start(config: &InstanceConfig, ctx: &Context) -> Result<Started, BuildE
         .map_err(BuildError::Spawn)?
         // The instance task reads the socket itself: one wake-up per received advert.
         .advert_source(transport.clone());
+    if transport.supports_steady() {
+        // An idle master's adverts and an idle backup's receptions on a thread of their own,
+        // while the async runtime sleeps (see vip_core::runtime::SteadyLoop).
+        spec = spec.steady_loop(transport.clone());
+    }
     // Subscribed before the instance starts: the first transitions reach the sinks too.
     let (handle, events) = ctx
         .runtime

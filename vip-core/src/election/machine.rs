@@ -17,7 +17,7 @@ use super::{
 
 /// Our Advertisement_Interval; a zero interval (forbidden on the wire) counts as 1 cs so that
 /// timers always move forward.
-fn advertisement_interval(config: &ElectionConfig) -> Interval {
+pub(super) fn advertisement_interval(config: &ElectionConfig) -> Interval {
     config.advert_interval.max(Interval::from_centis(1))
 }
 

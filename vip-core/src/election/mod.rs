@@ -37,6 +37,7 @@ mod machine;
 #[cfg(test)]
 mod props;
 mod state;
+mod steady;
 mod timers;
 
 pub use action::Action;
@@ -45,4 +46,5 @@ pub use event::{Event, EventKind, Reason};
 pub use input::{AddressOp, Advert, CheckStatus, Input, StopMode};
 pub use machine::Election;
 pub use state::State;
+pub use steady::Steady;
 pub use timers::{master_down_interval, skew_time};

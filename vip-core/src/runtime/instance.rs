@@ -23,8 +23,11 @@ use super::message::Message;
 use super::reconcile::{join, remove_stale};
 use super::role_task::run_role_probe;
 use super::spec::TrackedCheck;
+use super::steady::SteadyThread;
 use super::timer::DeadlineTimer;
 use super::{Clock, Debouncer, InstanceHandle, InstanceSpec, Phase, Status, Timeouts, Transition};
+
+mod delegate;
 
 /// Spawns the task of `spec` on the current tokio runtime and returns its handle, with an event
 /// receiver subscribed before the task started. The caller has validated the spec.
@@ -64,8 +67,17 @@ pub(crate) fn spawn(
         spec.timeouts.advert,
         done_tx.clone(),
     );
+    // The steady loop reads the source's socket and follows the real clock (see steady.rs).
+    let steady = match (&spec.steady, &spec.source) {
+        (Some(steady), Some(_)) if kernel_timers => {
+            SteadyThread::spawn(steady.clone(), done_tx.clone())
+        }
+        _ => None,
+    };
     let instance = Instance {
         span: tracing::info_span!("vip", instance = %name, vrid = spec.config.vrid),
+        steady,
+        last_advert: None,
         machine,
         clock,
         kernel_timers,
@@ -176,6 +188,10 @@ struct Instance {
     /// The deadline a Timer was last fed for; never fire twice for the same one.
     timer_fired_for: Option<Timestamp>,
     stopping: bool,
+    /// The steady thread, when the spec has a steady loop (see `steady.rs`).
+    steady: Option<SteadyThread>,
+    /// The last advert fed to the machine, and when: a backup's lease absorbs its repeats.
+    last_advert: Option<(Advert, Timestamp)>,
 }
 
 impl Instance {
@@ -280,6 +296,12 @@ impl Instance {
             if self.stopping && self.outstanding == 0 {
                 return;
             }
+            if let Some(lease) = self.lease() {
+                self.delegate(lease, &mut inputs.inbox).await;
+                // The machine's deadline moved under the lease: arm the timer afresh.
+                armed = None;
+                continue;
+            }
             let (deadline_ts, deadline) = self.next_deadline();
             if deadline != armed {
                 if let Some(at) = deadline {
@@ -303,7 +325,7 @@ impl Instance {
                 }
                 got = next_advert(inputs.source.as_ref()), if !self.stopping && inputs.source.is_some() => {
                     match got {
-                        Ok(advert) => self.feed(Input::Advert(advert)),
+                        Ok(advert) => self.feed_advert(advert),
                         Err(e) => {
                             self.span.in_scope(|| {
                                 tracing::error!(error = %e, "advert source failed; releasing");
@@ -333,6 +355,11 @@ impl Instance {
         self.background.abort_all();
         self.calls.abort_all();
         self.feed(Input::Stop(mode));
+    }
+
+    /// Feeds a received advert (remembered for a backup's lease).
+    fn feed_advert(&mut self, advert: Advert) {
+        self.feed_advert_at(advert, self.clock.now());
     }
 
     /// Feeds one input at the current time and carries out the resulting actions.
@@ -460,7 +487,7 @@ impl Instance {
             Message::Received(advert) => {
                 self.adverts.release();
                 if !self.stopping {
-                    self.feed(Input::Advert(advert));
+                    self.feed_advert(advert);
                 }
             }
             Message::Address { op, result } => {
@@ -507,6 +534,9 @@ impl Instance {
                 let name = self.check_names.get(index).cloned().unwrap_or_default();
                 self.check_changed(index, &name, status);
             }
+            // A lease's end reaches `delegate`, which waits for it; one arriving here belongs
+            // to no lease (it cannot happen) and carries nothing to do.
+            Message::Steady(_) => {}
         }
     }
 

@@ -4,6 +4,7 @@
 //! every wake-up (most of an idle backup's or master's CPU is its wake-ups).
 
 use super::handle::Command;
+use super::steady::LeaseEnd;
 use crate::election::{AddressOp, Advert, CheckStatus};
 use crate::{Error, FenceOutcome, InUse, Priority, RoleReport};
 
@@ -35,4 +36,6 @@ pub(crate) enum Message {
     Role(RoleReport),
     /// A tracked check's debounced status changed.
     Check { index: usize, status: CheckStatus },
+    /// The steady thread's lease ended (see `steady.rs`).
+    Steady(LeaseEnd),
 }

@@ -71,7 +71,11 @@
 //!   truly blocking work needs `spawn_blocking`. Give the spec an [`AdvertSource`] (a backup
 //!   then wakes once per advert, not twice) and implement [`AdvertSink::try_send_advert`] (a
 //!   master's repeated advert then goes out without a boxed future), and keep other periodic
-//!   work (metrics, say) off timers: read counters when asked.
+//!   work (metrics, say) off timers: read counters when asked. Finally give it a
+//!   [`SteadyLoop`] ([`InstanceSpec::steady_loop`]): an idle master's adverts and an idle
+//!   backup's receptions then run under short leases on a thread of the instance's own, in a
+//!   plain wait-send or wait-read loop, and the async runtime sleeps until something needs the
+//!   machine (see [`SteadyLoop`] for the protocol and why the machine stays in charge).
 //!
 //! # Example
 //!
@@ -142,6 +146,7 @@ mod sink;
 mod source;
 mod spec;
 mod status;
+mod steady;
 mod timer;
 
 use std::collections::BTreeMap;
@@ -160,6 +165,7 @@ pub use sink::AdvertSink;
 pub use source::AdvertSource;
 pub use spec::{InstanceSpec, RoleSchedule, Timeouts};
 pub use status::{Phase, Status, Transition};
+pub use steady::{LEASE_MAX, Lease, LeaseEnd, LeaseEndReason, LeaseWork, Revoke, SteadyLoop};
 
 #[cfg(feature = "mock")]
 pub use check::MockHealthCheck;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::election::{CheckSpec, ElectionConfig};
 use crate::{AddressManager, Error, Fencer, RoleProbe};
 
-use super::{AdvertSink, AdvertSource, CheckSchedule, HealthCheck};
+use super::{AdvertSink, AdvertSource, CheckSchedule, HealthCheck, SteadyLoop};
 
 /// Bounds on backend calls. A call that takes longer is aborted and reported as a failure, so a
 /// hanging backend never stalls the election.
@@ -81,6 +81,7 @@ pub struct InstanceSpec {
     pub(crate) addresses: Arc<dyn AddressManager>,
     pub(crate) adverts: Arc<dyn AdvertSink>,
     pub(crate) source: Option<Arc<dyn AdvertSource>>,
+    pub(crate) steady: Option<Arc<dyn SteadyLoop>>,
     pub(crate) fencer: Option<Arc<dyn Fencer>>,
     pub(crate) role: Option<(Arc<dyn RoleProbe>, RoleSchedule)>,
     pub(crate) checks: Vec<TrackedCheck>,
@@ -105,6 +106,7 @@ impl InstanceSpec {
             addresses,
             adverts,
             source: None,
+            steady: None,
             fencer: None,
             role: None,
             checks: Vec::new(),
@@ -119,6 +121,15 @@ impl InstanceSpec {
     /// alongside it.
     pub fn advert_source(mut self, source: Arc<dyn AdvertSource>) -> Self {
         self.source = Some(source);
+        self
+    }
+
+    /// Keeps idle adverts on a thread of the instance's own, run by `steady` (see
+    /// [`SteadyLoop`]): the async runtime then sleeps while the pair is idle. Needs an
+    /// [`InstanceSpec::advert_source`] (the loop reads the same socket) and a runtime with
+    /// [`super::Runtime::kernel_timers`] (it follows the real clock); it is ignored otherwise.
+    pub fn steady_loop(mut self, steady: Arc<dyn SteadyLoop>) -> Self {
+        self.steady = Some(steady);
         self
     }
 
@@ -282,6 +293,7 @@ impl fmt::Debug for InstanceSpec {
             .field("name", &self.name)
             .field("config", &self.config)
             .field("advert_source", &self.source.is_some())
+            .field("steady_loop", &self.steady.is_some())
             .field("fencer", &self.fencer.is_some())
             .field(
                 "role",

@@ -37,6 +37,7 @@ mod local;
 mod mismatch;
 mod sink;
 mod stats;
+mod steady;
 mod sys;
 mod transport;
 

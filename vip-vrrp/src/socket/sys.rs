@@ -247,14 +247,84 @@ pub(crate) fn recv_v6(sock: &impl AsRawFd, buf: &mut [u8]) -> io::Result<RecvV6>
     Ok(out)
 }
 
+/// A socket shared between its reactor registration and the code that sends on it (or, while
+/// a steady loop runs, reads it without the reactor).
+#[derive(Debug)]
+pub(crate) struct Shared(pub(crate) std::sync::Arc<socket2::Socket>);
+
+impl AsRawFd for Shared {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
 /// Registers `sock` with the tokio reactor of the current runtime for `interest`.
 pub(crate) fn register(
-    sock: socket2::Socket,
+    sock: Shared,
     interest: tokio::io::Interest,
-) -> io::Result<tokio::io::unix::AsyncFd<socket2::Socket>> {
+) -> io::Result<tokio::io::unix::AsyncFd<Shared>> {
     // SAFETY: a socket2::Socket owns its file descriptor: it stays open and refers to the same
-    // socket until the Socket is dropped, and as_raw_fd always returns it. The AsyncFd takes
-    // ownership of the Socket, so the fd outlives the registration.
+    // socket until the Socket is dropped, and as_raw_fd always returns it. The AsyncFd owns a
+    // reference to the Socket (an Arc), so the fd outlives the registration; dropping the
+    // AsyncFd deregisters it without closing the fd.
     unsafe { tokio::io::unix::AsyncFd::register_with_interest(sock, interest) }
         .map_err(|e| e.into_parts().1)
+}
+
+/// A non-blocking, close-on-exec eventfd (a steady loop's wake-up).
+pub(crate) fn eventfd() -> io::Result<std::os::fd::OwnedFd> {
+    // SAFETY: eventfd takes no pointers; a non-negative return is a new descriptor we own.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by eventfd and is owned by nothing else.
+    Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+}
+
+/// Adds one to an eventfd (wakes whoever polls it). A full counter is as good as a wake-up.
+pub(crate) fn eventfd_signal(fd: &impl AsRawFd) {
+    let one: u64 = 1;
+    // SAFETY: writes 8 bytes from a live u64 to a descriptor the caller holds open.
+    let _ = unsafe { libc::write(fd.as_raw_fd(), (&raw const one).cast(), 8) };
+}
+
+/// Resets an eventfd's counter (a non-blocking read; nothing to read is fine).
+pub(crate) fn eventfd_drain(fd: &impl AsRawFd) {
+    let mut value: u64 = 0;
+    // SAFETY: reads at most 8 bytes into a live u64 from a descriptor the caller holds open.
+    let _ = unsafe { libc::read(fd.as_raw_fd(), (&raw mut value).cast(), 8) };
+}
+
+/// Waits up to `timeout` until `sock` has data or `wake` is signalled, with `ppoll` (nanosecond
+/// timeout). Returns whether each is readable; both false on timeout.
+pub(crate) fn wait_two(
+    sock: &impl AsRawFd,
+    wake: &impl AsRawFd,
+    timeout: std::time::Duration,
+) -> io::Result<(bool, bool)> {
+    let mut fds = [
+        libc::pollfd {
+            fd: sock.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: wake.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    let ts = libc::timespec {
+        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: libc::c_long::from(timeout.subsec_nanos()),
+    };
+    // SAFETY: `fds` is a live array of two pollfds and `ts` a live timespec; no signal mask.
+    let n = unsafe { libc::ppoll(fds.as_mut_ptr(), 2, &raw const ts, std::ptr::null()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let readable =
+        |p: &libc::pollfd| p.revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0;
+    Ok((readable(&fds[0]), readable(&fds[1])))
 }

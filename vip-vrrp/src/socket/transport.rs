@@ -68,9 +68,9 @@ pub struct Transport {
     ifindex: u32,
     source: IpAddr,
     destinations: Vec<IpAddr>,
-    /// Registered for reading only: sends go straight to the (non-blocking) socket, see
-    /// [`send_now`].
-    rx: AsyncFd<Socket>,
+    /// The VRRP socket (IPv4: sends and receives; IPv6: receives). Sends go straight to the
+    /// non-blocking socket, see [`send_now`]; its reactor registration is in `buffer`.
+    pub(super) sock: Arc<Socket>,
     /// IPv6 only; IPv4 sends on `rx`. Never registered with the reactor (it receives nothing).
     tx: Option<Socket>,
     rx_ctx: RxContext,
@@ -81,18 +81,23 @@ pub struct Transport {
     last_sent: Mutex<Option<Arc<Encoded>>>,
     /// The receive buffers, kept: zeroing 4 KiB on the stack per advert costs more than
     /// parsing it.
-    buffer: Mutex<RxBuffers>,
+    pub(super) buffer: Mutex<RxBuffers>,
+    /// Wakes a running steady loop (an eventfd; see `steady.rs`).
+    pub(super) wake: std::os::fd::OwnedFd,
 }
 
-/// Receive buffers, kept between polls.
+/// Receive buffers, kept between polls, and the socket's reactor registration.
 #[derive(Debug)]
-struct RxBuffers {
+pub(super) struct RxBuffers {
+    /// The socket's registration with the tokio reactor, for reading only. `None` while a
+    /// steady loop reads the socket itself (see `steady.rs`).
+    pub(super) reg: Option<AsyncFd<sys::Shared>>,
     /// Where each read lands.
-    first: Vec<u8>,
+    pub(super) first: Vec<u8>,
     /// IPv4: the second datagram of a read that returned two ([`sys::recv_two`]).
-    second: Vec<u8>,
+    pub(super) second: Vec<u8>,
     /// The length of the datagram in `second` until it is taken.
-    pending: Option<usize>,
+    pub(super) pending: Option<usize>,
 }
 
 /// The datagrams of one advert, one per destination (see [`Transport::send`]).
@@ -142,10 +147,9 @@ impl Transport {
                 Some(open_v6_tx(&config.interface, ifindex, source)?),
             ),
         };
-        // Read interest only: with write interest, every send would bring an EPOLLOUT edge
-        // back (the send buffer drains), waking the reactor once more per advert.
-        let rx = sys::register(rx, Interest::READABLE)
-            .map_err(TransportError::io("registering the socket"))?;
+        let sock = Arc::new(rx);
+        let reg = register(&sock)?;
+        let wake = sys::eventfd().map_err(TransportError::io("creating an eventfd"))?;
         let rx_ctx =
             RxContext::new(config.version, VridSet::single(config.vrid)).with_auth(config.auth);
         tracing::debug!(
@@ -157,7 +161,7 @@ impl Transport {
             ifindex,
             source,
             destinations,
-            rx,
+            sock,
             tx,
             rx_ctx,
             local: LocalAddresses::new(vec![source]),
@@ -165,10 +169,12 @@ impl Transport {
             mismatch: MismatchLog::default(),
             last_sent: Mutex::new(None),
             buffer: Mutex::new(RxBuffers {
+                reg: Some(reg),
                 first: vec![0; RECV_BUFFER],
                 second: vec![0; RECV_BUFFER],
                 pending: None,
             }),
+            wake,
             config,
         })
     }
@@ -342,10 +348,7 @@ impl Transport {
     /// The socket a datagram for `dst` leaves on, and its destination address.
     fn route(&self, dst: IpAddr) -> Result<(&Socket, SockAddr), TransportError> {
         match (dst, &self.tx) {
-            (IpAddr::V4(dst4), _) => Ok((
-                self.rx.get_ref(),
-                SockAddr::from(SocketAddrV4::new(dst4, 0)),
-            )),
+            (IpAddr::V4(dst4), _) => Ok((&self.sock, SockAddr::from(SocketAddrV4::new(dst4, 0)))),
             (IpAddr::V6(dst6), Some(tx)) => {
                 let scope = if needs_scope(&dst6) { self.ifindex } else { 0 };
                 Ok((tx, SockAddr::from(SocketAddrV6::new(dst6, 0, 0, scope))))
@@ -427,7 +430,11 @@ impl Transport {
                 }
                 continue;
             }
-            let mut ready = match ready!(self.rx.poll_read_ready(cx)) {
+            // Unregistered only while a steady loop reads the socket, when nobody polls here.
+            let Some(reg) = rx.reg.as_ref() else {
+                return Poll::Pending;
+            };
+            let mut ready = match ready!(reg.poll_read_ready(cx)) {
                 Ok(ready) => ready,
                 Err(e) => return Poll::Ready(Err(self.receive_failed(e))),
             };
@@ -435,7 +442,7 @@ impl Transport {
                 AddressFamily::Ipv4 => {
                     sys::recv_two(fd.get_ref(), &mut rx.first, &mut rx.second).map(Read::V4)
                 }
-                AddressFamily::Ipv6 => recv_v6(fd.get_ref(), &mut rx.first).map(Read::V6),
+                AddressFamily::Ipv6 => recv_v6(&fd.get_ref().0, &mut rx.first).map(Read::V6),
             });
             match got {
                 // Nothing left: readiness was cleared; poll again to register the waker.
@@ -476,7 +483,7 @@ impl Transport {
 
     /// Counts and validates one IPv4 datagram of `len` bytes at the start of `buf` (its IP
     /// header included; `usize::MAX` when it did not fit): the advert, or `None` when dropped.
-    fn take_v4(&self, buf: &[u8], len: usize) -> Option<Received> {
+    pub(super) fn take_v4(&self, buf: &[u8], len: usize) -> Option<Received> {
         self.stats.count_received();
         let meta = buf
             .get(..len)
@@ -500,7 +507,7 @@ impl Transport {
         }
     }
 
-    fn receive_failed(&self, e: io::Error) -> TransportError {
+    pub(super) fn receive_failed(&self, e: io::Error) -> TransportError {
         TransportError::io(format!(
             "receiving VRRP adverts on {}",
             self.config.interface
@@ -556,8 +563,16 @@ fn needs_scope(a: &Ipv6Addr) -> bool {
     local::is_link_local(a) || (a.is_multicast() && a.segments()[0] & 0x000f == 0x2)
 }
 
+/// Registers the socket with the current tokio reactor, for reading only: with write interest,
+/// every send would bring an EPOLLOUT edge back (the send buffer drains), waking the reactor
+/// once more per advert.
+pub(super) fn register(sock: &Arc<Socket>) -> Result<AsyncFd<sys::Shared>, TransportError> {
+    sys::register(sys::Shared(Arc::clone(sock)), Interest::READABLE)
+        .map_err(TransportError::io("registering the socket"))
+}
+
 /// Errors after which the socket is unusable.
-fn is_fatal(e: &io::Error) -> bool {
+pub(super) fn is_fatal(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
         Some(libc::EBADF | libc::ENOTSOCK | libc::EINVAL | libc::EFAULT)

@@ -1,0 +1,169 @@
+//! The instance task's side of the steady loop (see `runtime/steady.rs`): when to hand the
+//! idle work to the steady thread, and how to bring the machine up to date when it comes back.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::Instance;
+use crate::Timestamp;
+use crate::election::{Action, Advert, Input, Steady, StopMode};
+use crate::runtime::message::Message;
+use crate::runtime::steady::{LEASE_MAX, Lease, LeaseEnd, LeaseEndReason, LeaseWork};
+
+/// A deadline nearer than this is not worth a lease: handing the work over and back costs two
+/// thread wake-ups.
+const MIN_LEAD: Duration = Duration::from_millis(2);
+
+impl Instance {
+    /// The lease to give the steady thread now, if there is one and the machine is steady.
+    pub(super) fn lease(&self) -> Option<Lease> {
+        if self.steady.is_none() || self.stopping || self.outstanding > 0 {
+            return None;
+        }
+        let now = self.clock.now();
+        let work = match self.machine.steady()? {
+            Steady::Master {
+                priority,
+                next_advert,
+                interval,
+            } => {
+                if next_advert.saturating_since(now) < MIN_LEAD {
+                    return None;
+                }
+                LeaseWork::Master {
+                    priority,
+                    first: self.std_instant(next_advert),
+                    interval,
+                }
+            }
+            Steady::Backup {
+                master,
+                priority,
+                deadline,
+                window,
+            } => {
+                // The deadline must come from the last advert fed (the one the loop repeats).
+                let (reference, at) = self.last_advert?;
+                if reference.from != master
+                    || reference.priority != priority
+                    || at + window != deadline
+                    || deadline.saturating_since(now) < MIN_LEAD
+                {
+                    return None;
+                }
+                LeaseWork::Backup {
+                    reference,
+                    deadline: self.std_instant(deadline),
+                    window,
+                }
+            }
+        };
+        Some(Lease {
+            work,
+            until: self.std_instant(now + LEASE_MAX),
+        })
+    }
+
+    /// Runs `lease` on the steady thread until it ends, revoking it as soon as anything else
+    /// arrives in the inbox; then brings the machine up to date and handles what arrived
+    /// meanwhile, in order.
+    pub(super) async fn delegate(&mut self, lease: Lease, inbox: &mut UnboundedReceiver<Message>) {
+        let Some(steady) = &self.steady else {
+            return;
+        };
+        if !steady.start(lease) {
+            self.span
+                .in_scope(|| tracing::warn!("the steady thread is gone; idle adverts stay here"));
+            self.steady = None;
+            return;
+        }
+        let mut arrived = Vec::new();
+        let end = loop {
+            match inbox.recv().await {
+                Some(Message::Steady(end)) => break end,
+                Some(message) => {
+                    if arrived.is_empty()
+                        && let Some(steady) = &self.steady
+                    {
+                        steady.revoke();
+                    }
+                    arrived.push(message);
+                }
+                // The instance holds a sender itself: the inbox cannot close.
+                None => return,
+            }
+        };
+        self.finish_lease(lease, end);
+        for message in arrived {
+            self.receive(message);
+        }
+    }
+
+    /// Brings the machine up to date with what the lease did, then handles why it ended.
+    fn finish_lease(&mut self, lease: Lease, end: LeaseEnd) {
+        let last = end.last.map(|at| self.timestamp(at));
+        match lease.work {
+            LeaseWork::Master { priority, .. } => {
+                if let Some(at) = last {
+                    // The Timer of the last advert due, as if the machine had run for each.
+                    // Its SendAdvert is that advert, already sent, unless the loop could not.
+                    let sent = !matches!(end.reason, LeaseEndReason::NotSent);
+                    self.replay_advert_timer(at, sent);
+                }
+                if let LeaseEndReason::SendFailed(e) = end.reason {
+                    self.advert_result(priority, Err(e));
+                    return;
+                }
+            }
+            LeaseWork::Backup { reference, .. } => {
+                if let Some(at) = last {
+                    self.feed_advert_at(reference, at);
+                }
+            }
+        }
+        match end.reason {
+            LeaseEndReason::Advert { advert, at } => {
+                let at = self.timestamp(at);
+                self.feed_advert_at(advert, at);
+            }
+            LeaseEndReason::Broken(e) => {
+                self.span.in_scope(|| {
+                    tracing::error!(error = %e, "advert source failed; releasing");
+                });
+                self.begin_stop(StopMode::Release);
+            }
+            // The deadline is the machine's own: the loop's next turn fires it.
+            LeaseEndReason::Stopped
+            | LeaseEndReason::Deadline
+            | LeaseEndReason::NotSent
+            | LeaseEndReason::SendFailed(_) => {}
+        }
+    }
+
+    /// Feeds the Adver_Timer of an advert due at `at`; its SendAdvert is dropped when the loop
+    /// already `sent` it.
+    fn replay_advert_timer(&mut self, at: Timestamp, sent: bool) {
+        self.machine.handle(at, Input::Timer);
+        while let Some(action) = self.machine.poll_action() {
+            match action {
+                Action::SendAdvert { .. } if sent => {}
+                other => self.dispatch(other),
+            }
+        }
+    }
+
+    /// Feeds `advert`, received at `at`, and remembers it.
+    pub(super) fn feed_advert_at(&mut self, advert: Advert, at: Timestamp) {
+        self.last_advert = Some((advert, at));
+        self.feed_at(at, Input::Advert(advert));
+    }
+
+    fn std_instant(&self, at: Timestamp) -> std::time::Instant {
+        self.clock.instant(at).into_std()
+    }
+
+    fn timestamp(&self, at: std::time::Instant) -> Timestamp {
+        self.clock.timestamp(tokio::time::Instant::from_std(at))
+    }
+}
