@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use runtime_support::*;
 use vip_core::election::{Advert, State, StopMode};
 use vip_core::runtime::{
-    AdvertSource, InstanceSpec, Lease, LeaseEnd, LeaseEndReason, LeaseWork, Revoke, Runtime,
-    SteadyLoop,
+    AdvertSource, InstanceSpec, LEASE_MAX, Lease, LeaseControl, LeaseEnd, LeaseEndReason,
+    LeaseWork, Runtime, SteadyLoop,
 };
 use vip_core::{Error, Priority};
 
@@ -63,7 +63,7 @@ impl AdvertSource for Wire {
 }
 
 impl SteadyLoop for Wire {
-    fn run(&self, lease: &Lease, revoke: &Revoke) -> LeaseEnd {
+    fn run(&self, lease: &Lease, control: &LeaseControl) -> LeaseEnd {
         assert!(
             !self.running.swap(true, Ordering::SeqCst),
             "one lease at a time"
@@ -79,7 +79,7 @@ impl SteadyLoop for Wire {
             LeaseWork::Backup { deadline, .. } => deadline,
         };
         let reason = loop {
-            if revoke.is_raised() {
+            if control.revoked() {
                 break LeaseEndReason::Stopped;
             }
             let now = Instant::now();
@@ -94,7 +94,8 @@ impl SteadyLoop for Wire {
                     LeaseWork::Backup { .. } => break LeaseEndReason::Deadline,
                 }
             }
-            if now >= lease.until {
+            let until = control.until();
+            if now >= until {
                 break LeaseEndReason::Stopped;
             }
             let mut queue = self.queue.lock().unwrap();
@@ -115,7 +116,7 @@ impl SteadyLoop for Wire {
             if self.interrupted.swap(false, Ordering::SeqCst) {
                 continue;
             }
-            let wait = deadline.min(lease.until).saturating_duration_since(now);
+            let wait = deadline.min(until).saturating_duration_since(now);
             drop(self.arrived.wait_timeout(queue, wait).unwrap());
         };
         self.running.store(false, Ordering::SeqCst);
@@ -153,8 +154,9 @@ async fn until(limit: Duration, mut pred: impl FnMut() -> bool) -> bool {
     pred()
 }
 
-/// Every advert of a steady master goes out under leases, on the 10 cs grid, across lease
-/// renewals; a better advert ends the lease and the machine steps down.
+/// Every advert of a steady master goes out under one lease, on the 10 cs grid, for longer
+/// than LEASE_MAX (the instance extends it); a better advert ends the lease and the machine
+/// steps down.
 #[tokio::test]
 async fn idle_master_adverts_run_under_leases_and_a_better_advert_ends_them() {
     let rt = Runtime::new().kernel_timers(true);
@@ -165,15 +167,19 @@ async fn idle_master_adverts_run_under_leases_and_a_better_advert_ends_them() {
         s.state == State::Master
     })
     .await;
-    // Long enough for at least one renewal (a lease lasts at most 2 s).
     assert!(
-        until(Duration::from_secs(10), || wire
+        until(Duration::from_secs(5), || wire
             .leases
             .load(Ordering::SeqCst)
-            >= 2)
+            >= 1)
         .await
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(LEASE_MAX + Duration::from_secs(1)).await;
+    assert_eq!(
+        wire.leases.load(Ordering::SeqCst),
+        1,
+        "extended while the instance lives, not handed back and forth"
+    );
     // Every advert once, on the 10 cs grid: the loop's and the runtime's (between leases)
     // together, neither twice nor missing.
     let clock = rt.clock();
@@ -197,7 +203,7 @@ async fn idle_master_adverts_run_under_leases_and_a_better_advert_ends_them() {
             .map(|(at, _)| at.since_epoch()),
     );
     all.sort();
-    assert!(all.len() >= 20, "adverts sent: {}", all.len());
+    assert!(all.len() >= 25, "adverts sent: {}", all.len());
     for pair in all.windows(2) {
         let gap = pair[1] - pair[0];
         assert!(
@@ -318,4 +324,46 @@ async fn a_panicking_loop_releases_and_stops() {
         .expect("the instance stopped");
     let status = handle.status();
     assert!(!status.holds_vips, "{status:#?}");
+}
+
+/// A hung async runtime stops extending the lease: the loop stops advertising within
+/// LEASE_MAX, as a hung daemon without the loop would, so that the peer takes over.
+#[test]
+fn a_hung_runtime_stops_the_adverts_within_lease_max() {
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let wire = Arc::new(Wire::default());
+    let hung_at = tokio_rt.block_on(async {
+        let rt = Runtime::new().kernel_timers(true);
+        let log = Log::new(rt.clock());
+        let handle = rt.spawn(spec(&log, &wire, "192.0.2.1", 100)).unwrap();
+        wait_status(&handle, Duration::from_secs(10), |s| {
+            s.state == State::Master
+        })
+        .await;
+        assert!(
+            until(Duration::from_secs(5), || wire.sent.lock().unwrap().len()
+                >= 5)
+            .await
+        );
+        std::mem::forget(handle);
+        // Block the runtime's only thread: nothing on it runs any more.
+        let hung_at = Instant::now();
+        std::thread::sleep(LEASE_MAX + Duration::from_secs(1));
+        hung_at
+    });
+    let sent = wire.sent.lock().unwrap().clone();
+    let last = *sent.last().unwrap();
+    assert!(
+        last <= hung_at + LEASE_MAX + Duration::from_millis(100),
+        "adverts went on {:?} after the runtime hung",
+        last - hung_at
+    );
+    assert!(
+        last >= hung_at,
+        "adverts went on while the runtime was still extending the lease"
+    );
+    drop(tokio_rt);
 }

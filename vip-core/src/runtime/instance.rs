@@ -297,7 +297,7 @@ impl Instance {
                 return;
             }
             if let Some(lease) = self.lease() {
-                self.delegate(lease, &mut inputs.inbox).await;
+                self.delegate(lease, &mut inputs.inbox, &mut timer).await;
                 // The machine's deadline moved under the lease: arm the timer afresh.
                 armed = None;
                 continue;

@@ -165,7 +165,9 @@ pub use sink::AdvertSink;
 pub use source::AdvertSource;
 pub use spec::{InstanceSpec, RoleSchedule, Timeouts};
 pub use status::{Phase, Status, Transition};
-pub use steady::{LEASE_MAX, Lease, LeaseEnd, LeaseEndReason, LeaseWork, Revoke, SteadyLoop};
+pub use steady::{
+    LEASE_MAX, LEASE_RENEW, Lease, LeaseControl, LeaseEnd, LeaseEndReason, LeaseWork, SteadyLoop,
+};
 
 #[cfg(feature = "mock")]
 pub use check::MockHealthCheck;

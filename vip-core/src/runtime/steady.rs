@@ -19,18 +19,19 @@
 //! `crate::election::Steady`) and goes on as usual. While a lease runs, the task does not
 //! poll its [`super::AdvertSource`] (the loop owns the socket's reading) nor its timer.
 //!
-//! - **A lease is short.** It ends by itself at [`Lease::until`] (at most a couple of seconds
-//!   away), and the instance renews it. If the async side hangs or dies, adverts stop within
-//!   that time and the peer takes over, as they would without the loop.
+//! - **A lease is short unless extended.** It ends by itself at [`LeaseControl::until`], at
+//!   most [`LEASE_MAX`] away, and the instance task pushes that out every [`LEASE_RENEW`]
+//!   (one wake-up of the async runtime). If the async side hangs or dies, adverts stop within
+//!   [`LEASE_MAX`] and the peer takes over, as they would without the loop.
 //! - **Anything else ends it.** A message in the instance's inbox (a command, a check or role
-//!   result, a handle's advert) makes the task revoke the lease ([`Revoke`]); the loop returns
+//!   result, a handle's advert) makes the task revoke the lease ([`LeaseControl`]); the loop returns
 //!   promptly and the message is handled after the machine is brought up to date.
 //! - **The loop decides nothing.** A master's loop sends the advert the machine would have sent,
 //!   on the machine's schedule; a backup's loop absorbs only adverts equal to the last one the
 //!   machine accepted and gives back everything else, and the deadline.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -40,8 +41,14 @@ use super::message::Message;
 use crate::election::Advert;
 use crate::{Error, Priority};
 
-/// The longest a lease runs before the instance renews it (see the module documentation).
+/// How far ahead a lease's end lies when it starts or is extended: if the async side stops
+/// extending it (hung, or gone), adverts stop within this (see the module documentation).
 pub const LEASE_MAX: Duration = Duration::from_secs(2);
+
+/// How often the instance task extends a running lease (by [`LEASE_MAX`] from then): one
+/// wake-up of the async runtime per this, where handing the lease back and forth would cost
+/// several.
+pub const LEASE_RENEW: Duration = Duration::from_secs(1);
 
 /// The work handed to a [`SteadyLoop`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,12 +74,13 @@ pub enum LeaseWork {
     },
 }
 
-/// One lease: the work, and when it ends at the latest.
+/// One lease: the work, and when it ends unless extended ([`LeaseControl::until`] has the
+/// current end).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lease {
     /// What to do.
     pub work: LeaseWork,
-    /// Give the work back at this instant even if nothing happened.
+    /// The end the lease started with.
     pub until: Instant,
 }
 
@@ -89,7 +97,7 @@ pub struct LeaseEnd {
 /// Why a lease ended.
 #[derive(Debug)]
 pub enum LeaseEndReason {
-    /// It reached [`Lease::until`] or was revoked.
+    /// It reached [`LeaseControl::until`] or was revoked.
     Stopped,
     /// Backup: no equal advert came by the deadline.
     Deadline,
@@ -109,29 +117,57 @@ pub enum LeaseEndReason {
     Broken(Error),
 }
 
-/// The revocation flag of the current lease, raised by the instance task.
-#[derive(Debug, Default)]
-pub struct Revoke(AtomicBool);
+/// The instance task's hold on the running lease: its revocation flag, and when it ends at
+/// the latest (pushed out while the instance is alive, see [`LEASE_RENEW`]).
+#[derive(Debug)]
+pub struct LeaseControl {
+    revoked: AtomicBool,
+    /// [`LeaseControl::until`], in nanoseconds after `base`.
+    until: AtomicU64,
+    base: Instant,
+}
 
-impl Revoke {
+impl Default for LeaseControl {
+    fn default() -> Self {
+        LeaseControl {
+            revoked: AtomicBool::new(false),
+            until: AtomicU64::new(0),
+            base: Instant::now(),
+        }
+    }
+}
+
+impl LeaseControl {
     /// Whether the current lease was revoked.
-    pub fn is_raised(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+    pub fn revoked(&self) -> bool {
+        self.revoked.load(Ordering::Acquire)
     }
 
-    fn set(&self, raised: bool) {
-        self.0.store(raised, Ordering::Release);
+    /// When the current lease ends unless the instance extends it first.
+    pub fn until(&self) -> Instant {
+        self.base + Duration::from_nanos(self.until.load(Ordering::Acquire))
+    }
+
+    fn set_revoked(&self, raised: bool) {
+        self.revoked.store(raised, Ordering::Release);
+    }
+
+    fn set_until(&self, until: Instant) {
+        let nanos = until.saturating_duration_since(self.base).as_nanos();
+        self.until
+            .store(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::Release);
     }
 }
 
 /// Runs leases (see the module documentation). The transport (vip-vrrp) implements it.
 pub trait SteadyLoop: Send + Sync {
     /// Runs `lease` on the calling thread (the instance's steady thread, inside the tokio
-    /// runtime's context) until it ends: [`Lease::until`], the work's own end, or
-    /// [`Revoke::is_raised`] after [`SteadyLoop::interrupt`]. Blocking is expected here.
-    fn run(&self, lease: &Lease, revoke: &Revoke) -> LeaseEnd;
+    /// runtime's context) until it ends: [`LeaseControl::until`] (re-read at every wake-up:
+    /// the instance pushes it out while alive), the work's own end, or
+    /// [`LeaseControl::revoked`] after [`SteadyLoop::interrupt`]. Blocking is expected here.
+    fn run(&self, lease: &Lease, control: &LeaseControl) -> LeaseEnd;
 
-    /// Wakes a running [`SteadyLoop::run`] so that it sees the raised [`Revoke`] (called from
+    /// Wakes a running [`SteadyLoop::run`] so that it sees the revocation (called from
     /// another thread; harmless when nothing runs).
     fn interrupt(&self);
 }
@@ -141,7 +177,7 @@ pub trait SteadyLoop: Send + Sync {
 pub(crate) struct SteadyThread {
     steady: Arc<dyn SteadyLoop>,
     leases: mpsc::Sender<Lease>,
-    revoke: Arc<Revoke>,
+    control: Arc<LeaseControl>,
 }
 
 impl SteadyThread {
@@ -152,9 +188,9 @@ impl SteadyThread {
         inbox: UnboundedSender<Message>,
     ) -> Option<SteadyThread> {
         let (leases, rx) = mpsc::channel::<Lease>();
-        let revoke = Arc::new(Revoke::default());
+        let control = Arc::new(LeaseControl::default());
         let handle = tokio::runtime::Handle::try_current().ok()?;
-        let (looper, flag) = (steady.clone(), revoke.clone());
+        let (looper, flag) = (steady.clone(), control.clone());
         let spawned = std::thread::Builder::new()
             .name("vip-steady".into())
             .stack_size(256 * 1024)
@@ -181,7 +217,7 @@ impl SteadyThread {
             Ok(_) => Some(SteadyThread {
                 steady,
                 leases,
-                revoke,
+                control,
             }),
             Err(e) => {
                 tracing::warn!(error = %e, "no steady thread; idle adverts stay on the runtime");
@@ -192,13 +228,20 @@ impl SteadyThread {
 
     /// Starts `lease` (the previous one has ended). False if the thread is gone.
     pub(crate) fn start(&self, lease: Lease) -> bool {
-        self.revoke.set(false);
+        self.control.set_revoked(false);
+        self.control.set_until(lease.until);
         self.leases.send(lease).is_ok()
+    }
+
+    /// Pushes the running lease's end out to `until` (no wake-up: the loop reads it when it
+    /// next wakes, which is before the old end).
+    pub(crate) fn extend(&self, until: Instant) {
+        self.control.set_until(until);
     }
 
     /// Revokes the running lease; its end still comes through the inbox.
     pub(crate) fn revoke(&self) {
-        self.revoke.set(true);
+        self.control.set_revoked(true);
         self.steady.interrupt();
     }
 }

@@ -12,14 +12,14 @@
 use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
-use vip_core::runtime::{Lease, LeaseEnd, LeaseEndReason, LeaseWork, Revoke, SteadyLoop};
+use vip_core::runtime::{Lease, LeaseControl, LeaseEnd, LeaseEndReason, LeaseWork, SteadyLoop};
 
 use super::transport::{is_fatal, register};
 use super::{DropReason, Transport, TransportError, sys};
 use crate::wire::AddressFamily;
 
 impl SteadyLoop for Transport {
-    fn run(&self, lease: &Lease, revoke: &Revoke) -> LeaseEnd {
+    fn run(&self, lease: &Lease, control: &LeaseControl) -> LeaseEnd {
         let mut last = None;
         if self.family() != AddressFamily::Ipv4 {
             return LeaseEnd {
@@ -29,7 +29,7 @@ impl SteadyLoop for Transport {
         }
         // Dropping the registration cannot fail.
         let _ = self.set_registered(false);
-        let reason = self.keep(lease, revoke, &mut last);
+        let reason = self.keep(lease, control, &mut last);
         let reason = match self.set_registered(true) {
             Ok(()) => reason,
             Err(e) => LeaseEndReason::Broken(e.into()),
@@ -64,13 +64,18 @@ impl Transport {
     }
 
     /// The lease's loop; `last` is kept up to date (see [`LeaseEnd::last`]).
-    fn keep(&self, lease: &Lease, revoke: &Revoke, last: &mut Option<Instant>) -> LeaseEndReason {
+    fn keep(
+        &self,
+        lease: &Lease,
+        control: &LeaseControl,
+        last: &mut Option<Instant>,
+    ) -> LeaseEndReason {
         let mut deadline = match lease.work {
             LeaseWork::Master { first, .. } => first,
             LeaseWork::Backup { deadline, .. } => deadline,
         };
         loop {
-            if revoke.is_raised() {
+            if control.revoked() {
                 return LeaseEndReason::Stopped;
             }
             // A datagram read with the previous one is handled before waiting again.
@@ -95,10 +100,11 @@ impl Transport {
                     LeaseWork::Backup { .. } => return LeaseEndReason::Deadline,
                 }
             }
-            if now >= lease.until {
+            let until = control.until();
+            if now >= until {
                 return LeaseEndReason::Stopped;
             }
-            let wait = deadline.min(lease.until).saturating_duration_since(now);
+            let wait = deadline.min(until).saturating_duration_since(now);
             match sys::wait_two(&*self.sock, &self.wake, wait) {
                 Ok((readable, _woken)) => {
                     if readable && let Some(end) = self.read_ready(lease, last, &mut deadline) {

@@ -4,12 +4,14 @@
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::time::Instant;
 
 use super::Instance;
 use crate::Timestamp;
 use crate::election::{Action, Advert, Input, Steady, StopMode};
 use crate::runtime::message::Message;
-use crate::runtime::steady::{LEASE_MAX, Lease, LeaseEnd, LeaseEndReason, LeaseWork};
+use crate::runtime::steady::{LEASE_MAX, LEASE_RENEW, Lease, LeaseEnd, LeaseEndReason, LeaseWork};
+use crate::runtime::timer::DeadlineTimer;
 
 /// A deadline nearer than this is not worth a lease: handing the work over and back costs two
 /// thread wake-ups.
@@ -68,7 +70,13 @@ impl Instance {
     /// Runs `lease` on the steady thread until it ends, revoking it as soon as anything else
     /// arrives in the inbox; then brings the machine up to date and handles what arrived
     /// meanwhile, in order.
-    pub(super) async fn delegate(&mut self, lease: Lease, inbox: &mut UnboundedReceiver<Message>) {
+    /// The task's `timer` extends the lease every [`LEASE_RENEW`] meanwhile.
+    pub(super) async fn delegate(
+        &mut self,
+        lease: Lease,
+        inbox: &mut UnboundedReceiver<Message>,
+        timer: &mut DeadlineTimer,
+    ) {
         let Some(steady) = &self.steady else {
             return;
         };
@@ -78,20 +86,32 @@ impl Instance {
             self.steady = None;
             return;
         }
+        timer.reset(Instant::now() + LEASE_RENEW);
         let mut arrived = Vec::new();
         let end = loop {
-            match inbox.recv().await {
-                Some(Message::Steady(end)) => break end,
-                Some(message) => {
-                    if arrived.is_empty()
-                        && let Some(steady) = &self.steady
-                    {
-                        steady.revoke();
+            tokio::select! {
+                biased;
+                got = inbox.recv() => match got {
+                    Some(Message::Steady(end)) => break end,
+                    Some(message) => {
+                        if arrived.is_empty()
+                            && let Some(steady) = &self.steady
+                        {
+                            steady.revoke();
+                        }
+                        arrived.push(message);
                     }
-                    arrived.push(message);
+                    // The instance holds a sender itself: the inbox cannot close.
+                    None => return,
+                },
+                () = timer.wait(), if arrived.is_empty() => {
+                    // Alive: push the lease's end out (the loop reads it when it next wakes).
+                    let now = Instant::now();
+                    if let Some(steady) = &self.steady {
+                        steady.extend((now + LEASE_MAX).into_std());
+                    }
+                    timer.reset(now + LEASE_RENEW);
                 }
-                // The instance holds a sender itself: the inbox cannot close.
-                None => return,
             }
         };
         self.finish_lease(lease, end);
