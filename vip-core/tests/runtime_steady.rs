@@ -258,6 +258,11 @@ async fn idle_backup_absorbs_repeats_and_takes_over_when_they_stop() {
         .await
     );
     assert_eq!(handle.status().state, State::Backup);
+    assert_eq!(
+        wire.leases.load(Ordering::SeqCst),
+        1,
+        "one lease absorbs them all (a backup's lease is not handed back to be renewed)"
+    );
     assert!(
         log.count("add") == 0,
         "a backup never adds the VIPs: {:?}",

@@ -19,10 +19,12 @@
 //! `crate::election::Steady`) and goes on as usual. While a lease runs, the task does not
 //! poll its [`super::AdvertSource`] (the loop owns the socket's reading) nor its timer.
 //!
-//! - **A lease is short unless extended.** It ends by itself at [`LeaseControl::until`], at
-//!   most [`LEASE_MAX`] away, and the instance task pushes that out every [`LEASE_RENEW`]
-//!   (one wake-up of the async runtime). If the async side hangs or dies, adverts stop within
-//!   [`LEASE_MAX`] and the peer takes over, as they would without the loop.
+//! - **A master's lease is short unless extended.** It ends by itself at
+//!   [`LeaseControl::until`], at most [`LEASE_MAX`] away, and the instance task pushes that
+//!   out every [`LEASE_RENEW`] (one wake-up of the async runtime). If the async side hangs or
+//!   dies, adverts stop within [`LEASE_MAX`] and the peer takes over, as they would without
+//!   the loop. A backup's loop only reads, so a hung async side changes nothing through it
+//!   (no takeover either way), and its lease is not extended: it ends at its deadline.
 //! - **Anything else ends it.** A message in the instance's inbox (a command, a check or role
 //!   result, a handle's advert) makes the task revoke the lease ([`LeaseControl`]); the loop returns
 //!   promptly and the message is handled after the machine is brought up to date.

@@ -13,6 +13,10 @@ use crate::runtime::message::Message;
 use crate::runtime::steady::{LEASE_MAX, LEASE_RENEW, Lease, LeaseEnd, LeaseEndReason, LeaseWork};
 use crate::runtime::timer::DeadlineTimer;
 
+/// A backup's lease: long, since its loop only reads (see `lease`); its deadline or any other
+/// advert ends it much sooner.
+const BACKUP_LEASE: Duration = Duration::from_secs(3600);
+
 /// A deadline nearer than this is not worth a lease: handing the work over and back costs two
 /// thread wake-ups.
 const MIN_LEAD: Duration = Duration::from_millis(2);
@@ -61,16 +65,23 @@ impl Instance {
                 }
             }
         };
+        // A backup's loop only reads: if this task hangs, the loop changes nothing the task
+        // would not (no takeover either way), so its lease needs no extending. A master's loop
+        // sends: it must stop soon after this task does.
+        let until = match work {
+            LeaseWork::Master { .. } => now + LEASE_MAX,
+            LeaseWork::Backup { .. } => now + BACKUP_LEASE,
+        };
         Some(Lease {
             work,
-            until: self.std_instant(now + LEASE_MAX),
+            until: self.std_instant(until),
         })
     }
 
     /// Runs `lease` on the steady thread until it ends, revoking it as soon as anything else
     /// arrives in the inbox; then brings the machine up to date and handles what arrived
     /// meanwhile, in order.
-    /// The task's `timer` extends the lease every [`LEASE_RENEW`] meanwhile.
+    /// The task's `timer` extends a master's lease every [`LEASE_RENEW`] meanwhile.
     pub(super) async fn delegate(
         &mut self,
         lease: Lease,
@@ -86,7 +97,10 @@ impl Instance {
             self.steady = None;
             return;
         }
-        timer.reset(Instant::now() + LEASE_RENEW);
+        let master = matches!(lease.work, LeaseWork::Master { .. });
+        if master {
+            timer.reset(Instant::now() + LEASE_RENEW);
+        }
         let mut arrived = Vec::new();
         let end = loop {
             tokio::select! {
@@ -104,7 +118,7 @@ impl Instance {
                     // The instance holds a sender itself: the inbox cannot close.
                     None => return,
                 },
-                () = timer.wait(), if arrived.is_empty() => {
+                () = timer.wait(), if master && arrived.is_empty() => {
                     // Alive: push the lease's end out (the loop reads it when it next wakes).
                     let now = Instant::now();
                     if let Some(steady) = &self.steady {
