@@ -106,13 +106,15 @@ impl Transport {
             }
             let wait = deadline.min(until).saturating_duration_since(now);
             match sys::wait_two(&*self.sock, &self.wake, wait) {
-                Ok((readable, _woken)) => {
+                Ok((readable, woken)) => {
                     if readable && let Some(end) = self.read_ready(lease, last, &mut deadline) {
                         return end;
                     }
-                    // A wake-up: the loop's top sees the revocation (an old signal is
-                    // harmless; the eventfd is reset when a lease ends).
-                    sys::eventfd_drain(&self.wake);
+                    if woken {
+                        // The loop's top sees the revocation (a stale signal from an earlier
+                        // lease is harmless: it only costs this turn).
+                        sys::eventfd_drain(&self.wake);
+                    }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return LeaseEndReason::Broken(self.receive_failed(e).into()),
