@@ -51,8 +51,8 @@ pub(crate) fn parse(datagram: &[u8]) -> Option<Ipv4Info> {
 }
 
 /// Flags and fragment offset of every header we write: Don't Fragment, offset 0. An advert is
-/// an atomic datagram (RFC 6864 section 4), so its identification only has to be non-zero for
-/// the kernel to keep it.
+/// then an atomic datagram (RFC 6864 section 4), whose identification the source may set to
+/// any value.
 pub(crate) const FLAGS_DF: u16 = 0x4000;
 
 /// Writes a 20-byte IPv4 header for a VRRP message of `payload_len` bytes into `out[..20]`,
@@ -60,8 +60,9 @@ pub(crate) const FLAGS_DF: u16 = 0x4000;
 ///
 /// With `IP_HDRINCL` the kernel always fills in the total length and the header checksum
 /// (raw(7); `raw_send_hdrinc` in net/ipv4/raw.c), so the checksum is left at zero here. It
-/// keeps a non-zero identification as is and picks one itself only for zero, which costs a
-/// keyed hash per send: callers pass a non-zero `id` (see [`Identifier`]).
+/// keeps a non-zero identification as it is; for zero it calls `ip_select_ident`, which costs a
+/// keyed hash per send when DF is clear. Callers pass a non-zero `id` (see [`Identifier`]), so
+/// the kernel does not touch the field.
 pub(crate) fn write_header(
     out: &mut [u8],
     src: Ipv4Addr,
