@@ -2,10 +2,17 @@
 # over every wake of every round (KEY = ROLE:DAEMON:PASS:METRIC), then per instance, one daemon
 # started in one lab in one round (KEY = ROUND:LAB:ROLE:DAEMON:PASS:METRIC).
 #
-#   awk -v seconds=SECONDS_PER_DAEMON_AND_ROLE -f wake-report.awk all-medians instance-medians
+#   awk -v seconds=SECONDS_PER_DAEMON_AND_ROLE -f wake-report.awk all-medians instance-medians schedstat
 #
+# The third file has "ROLE:DAEMON NANOSECONDS" lines: the scheduler's count of each instance's CPU
+# time over the light pass (/proc/PID/task/*/schedstat), for the CPU-per-second row.
 # PASS is "sched" (the light recording: switches and softirqs) or "sys" (system calls too).
 # One table per role; a row per measure; vipd and keepalived side by side with their ratio.
+
+FILENAME == ARGV[3] {
+  schedstat[$1] += $2
+  next
+}
 
 FILENAME == ARGV[2] {
   n = split($1, k, ":")
@@ -71,6 +78,15 @@ function mean_row(what, role, pass, metric,   d, key, out) {
   printf "| %-44s | %12s | %12s | %8s |\n", what, out[1], out[2], ""
 }
 
+# CPU per second, in ms: summed over the light pass's wakes (mean x count) / from schedstat.
+function cpu_per_second(role, daemon,   key, w, s) {
+  key = role ":" daemon ":sched:oncpu"
+  if (!(key in count) || seconds <= 0) return "-"
+  w = mean[key] * count[key] / 1000 / seconds
+  s = (role ":" daemon in schedstat) ? sprintf("%.2f", schedstat[role ":" daemon] / 1e6 / seconds) : "-"
+  return sprintf("%.2f / %s", w, s)
+}
+
 function per_second(role, daemon,   key) {
   key = role ":" daemon ":sched:oncpu"
   if (!(key in count) || seconds <= 0) return "-"
@@ -111,6 +127,8 @@ function table(role,   i, n, names, rule) {
   mean_row("preemptions per wake (mean)", role, "sched", "preempted")
   printf "| %-44s | %12s | %12s | %8s |\n", "wake-ups per second", per_second(role, "vipd"),
     per_second(role, "keepalived"), ""
+  printf "| %-44s | %12s | %12s | %8s |\n", "CPU ms per second: wakes / schedstat",
+    cpu_per_second(role, "vipd"), cpu_per_second(role, "keepalived"), ""
   printf "| %-44s | %12s | %12s | %8s |\n", "wakes measured (light pass / syscall pass)",
     (count[role ":vipd:sched:oncpu"] + 0) " / " (count[role ":vipd:sys:oncpu"] + 0),
     (count[role ":keepalived:sched:oncpu"] + 0) " / " (count[role ":keepalived:sys:oncpu"] + 0), ""
