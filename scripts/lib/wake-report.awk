@@ -121,6 +121,8 @@ function table(role,   i, n, names, rule) {
   row("system calls, kernel time (syscall pass)", role, "sys", "sys")
   n = split(calls_of[role], names, " ")
   sort(names, n)
+  # "other" (the rare calls together) last.
+  for (i = 1; i < n; i++) if (names[i] == "other") { names[i] = names[n]; names[n] = "other"; sort(names, n - 1) }
   for (i = 1; i <= n; i++) call_row(role, names[i])
   row("system calls per wake", role, "sys", "calls")
   row("on CPU while tracing system calls", role, "sys", "oncpu")

@@ -22,6 +22,7 @@
 #   LABEL PASS calls N        system calls that returned in this wake
 #   LABEL PASS t.NAME V       inside system call NAME (0 if it made none in this wake)
 #   LABEL PASS n.NAME C       calls of NAME that returned in this wake
+# where NAME is "other" for the calls the label makes less than once every other wake.
 # The call a thread sleeps in (epoll_wait) counts in the wake it returns in; its time is its way
 # in (up to the switch-out, in the wake that entered it) plus its way out (in the next one).
 
@@ -97,12 +98,12 @@ BEGIN {
   }
   close(map)
   # x86_64 numbers of the calls a VRRP daemon makes; others print as syscall_NR.
-  split("0 read 1 write 3 close 7 poll 14 rt_sigprocmask 16 ioctl 20 writev 23 select " \
-        "24 sched_yield 39 getpid 41 socket 44 sendto 45 recvfrom 46 sendmsg 47 recvmsg " \
-        "54 setsockopt 55 getsockopt 61 wait4 62 kill 96 gettimeofday 202 futex " \
-        "228 clock_gettime 230 clock_nanosleep 232 epoll_wait 233 epoll_ctl 257 openat " \
+  split("0 read 1 write 3 close 7 poll 8 lseek 14 rt_sigprocmask 16 ioctl 20 writev 23 select " \
+        "24 sched_yield 39 getpid 41 socket 42 connect 44 sendto 45 recvfrom 46 sendmsg 47 recvmsg " \
+        "54 setsockopt 55 getsockopt 61 wait4 62 kill 72 fcntl 96 gettimeofday 202 futex " \
+        "228 clock_gettime 230 clock_nanosleep 232 epoll_wait 233 epoll_ctl 257 openat 262 newfstatat " \
         "270 pselect6 271 ppoll 281 epoll_pwait 286 timerfd_settime 287 timerfd_gettime " \
-        "290 eventfd2 299 recvmmsg 307 sendmmsg 318 getrandom 441 epoll_pwait2", f, " ")
+        "290 eventfd2 299 recvmmsg 302 prlimit64 307 sendmmsg 318 getrandom 441 epoll_pwait2", f, " ")
   for (i = 1; (i + 1) in f; i += 2) NAMES[f[i]] = f[i + 1]
 }
 
@@ -175,17 +176,28 @@ event == "raw_syscalls:sys_exit:" {
   next
 }
 
-# One line per measure and wake; the system calls a label made in any wake appear in all of its
-# wakes, with 0 where it made none.
+# Reads wake w's record into v[name] = nanoseconds.
+function load(w,   i, n, kv, pair) {
+  split("", v)
+  n = split(wake_rec[w], kv, " ")
+  for (i = 1; i <= n; i++) {
+    split(kv[i], pair, "=")
+    v[pair[1]] = pair[2]
+  }
+}
+
+# One line per measure and wake. A label's system calls made at least once every other wake on
+# average appear in all of its wakes (0 where it made none); the rarer ones (start-up, a state
+# change, a log line) are summed as "other".
 END {
   for (w = 1; w <= nwakes; w++) {
+    load(w)
+    wakes_of[wake_label[w]]++
+    for (key in v) if (key ~ /^n\./) made[wake_label[w], substr(key, 3)] += v[key]
+  }
+  for (w = 1; w <= nwakes; w++) {
     lab = wake_label[w]
-    split("", v)
-    n = split(wake_rec[w], kv, " ")
-    for (i = 1; i <= n; i++) {
-      split(kv[i], pair, "=")
-      v[pair[1]] = pair[2]
-    }
+    load(w)
     printf "%s %s oncpu %.3f\n", lab, pass, v["oncpu"] / 1000
     printf "%s %s softirq %.3f\n", lab, pass, v["softirq"] / 1000
     printf "%s %s own %.3f\n", lab, pass, (v["oncpu"] - v["softirq"]) / 1000
@@ -194,13 +206,26 @@ END {
     printf "%s %s user %.3f\n", lab, pass, v["user"] / 1000
     sys = 0
     calls = 0
+    other_t = 0
+    other_n = 0
+    rare = 0
     m = split(names_of[lab], names, " ")
     for (i = 1; i <= m; i++) {
       name = names[i]
       sys += v["t." name]
       calls += v["n." name]
+      if (made[lab, name] < wakes_of[lab] / 2) {
+        rare = 1
+        other_t += v["t." name]
+        other_n += v["n." name]
+        continue
+      }
       printf "%s %s t.%s %.3f\n", lab, pass, name, v["t." name] / 1000
       printf "%s %s n.%s %d\n", lab, pass, name, v["n." name]
+    }
+    if (rare) {
+      printf "%s %s t.other %.3f\n", lab, pass, other_t / 1000
+      printf "%s %s n.other %d\n", lab, pass, other_n
     }
     printf "%s %s sys %.3f\n", lab, pass, sys / 1000
     printf "%s %s calls %d\n", lab, pass, calls
