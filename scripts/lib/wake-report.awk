@@ -21,6 +21,13 @@ FILENAME == ARGV[2] {
   if (!(key in lo) || $2 < lo[key]) lo[key] = $2
   if (!(key in hi) || $2 > hi[key]) hi[key] = $2
   instances[key]++
+  # Per round: the sum of the daemon's instance medians, for the round's ratio.
+  round_sum[k[1], key] += $2
+  round_n[k[1], key]++
+  if (!(k[1] in is_round)) {
+    is_round[k[1]] = 1
+    rounds[++nrounds] = k[1]
+  }
   next
 }
 
@@ -109,6 +116,23 @@ function spread(role, daemon, pass, metric,   key) {
   return sprintf("%.1f-%.1f", lo[key], hi[key])
 }
 
+# The range over rounds of vipd's mean instance median over keepalived's, in that round: both
+# daemons run side by side in a round, so whatever else loads the machine then weighs on both.
+function round_ratios(role, pass, metric,   r, v, k, x, lo_r, hi_r, n) {
+  v = role ":vipd:" pass ":" metric
+  k = role ":keepalived:" pass ":" metric
+  for (r = 1; r <= nrounds; r++) {
+    if (!((rounds[r], v) in round_n) || !((rounds[r], k) in round_n)) continue
+    if (round_sum[rounds[r], k] == 0) continue
+    x = (round_sum[rounds[r], v] / round_n[rounds[r], v]) / (round_sum[rounds[r], k] / round_n[rounds[r], k])
+    if (n == 0 || x < lo_r) lo_r = x
+    if (n == 0 || x > hi_r) hi_r = x
+    n++
+  }
+  if (n == 0) return "-"
+  return sprintf("%.2f-%.2f", lo_r, hi_r)
+}
+
 function table(role,   i, n, names, rule) {
   rule = "|----------------------------------------------|--------------|--------------|----------|"
   printf "## %s: one wake-up, median (us)\n", role
@@ -140,6 +164,9 @@ function table(role,   i, n, names, rule) {
   printf "one round): on CPU without softirq vipd %s, keepalived %s; user space vipd %s, keepalived %s.\n",
     spread(role, "vipd", "sched", "own"), spread(role, "keepalived", "sched", "own"),
     spread(role, "vipd", "sys", "user"), spread(role, "keepalived", "sys", "user")
+  printf "Ratio within each round (vipd/keepalived, means of the instance medians): on CPU without\n"
+  printf "softirq %s, user space %s, system calls %s.\n", round_ratios(role, "sched", "own"),
+    round_ratios(role, "sys", "user"), round_ratios(role, "sys", "sys")
 }
 
 END {
