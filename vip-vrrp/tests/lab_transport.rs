@@ -352,6 +352,10 @@ fn ipv4_header_is_keepalived_like() {
     assert_eq!(datagram[1], 0xc0, "TOS 0xc0 as keepalived");
     assert_eq!(datagram[8], 255, "TTL 255");
     assert_eq!(datagram[9], 112, "protocol VRRP");
+    assert_ne!(&datagram[4..6], &[0, 0], "our own non-zero identification");
+    assert_eq!(&datagram[6..8], &[0x40, 0], "Don't Fragment, offset 0");
+    // The header checksum we leave at 0 is the kernel's to fill in: b's IP layer drops a
+    // datagram whose header checksum is wrong, so its arrival here checks that too.
     assert_eq!(
         &datagram[12..16],
         &A4.octets(),

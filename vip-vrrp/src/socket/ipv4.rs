@@ -1,8 +1,10 @@
 //! The IPv4 header around VRRP: parsed on receipt (raw IPv4 sockets return it) and written on
 //! sending (`IP_HDRINCL`, so that the source address, TTL 255 and TOS 0xc0 are exactly ours and
-//! the pseudo-header checksum is computed over the address actually sent).
+//! the pseudo-header checksum is computed over the address actually sent; the identification is
+//! ours too, so the kernel does not pick one per send).
 
 use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicU16, Ordering};
 
 use crate::wire::{VRRP_PROTOCOL, VRRP_TTL};
 
@@ -48,9 +50,26 @@ pub(crate) fn parse(datagram: &[u8]) -> Option<Ipv4Info> {
     })
 }
 
-/// Writes a 20-byte IPv4 header for a VRRP message of `payload_len` bytes into `out[..20]`.
-/// The kernel fills the identification and header checksum (`IP_HDRINCL` semantics).
-pub(crate) fn write_header(out: &mut [u8], src: Ipv4Addr, dst: Ipv4Addr, payload_len: usize) {
+/// Flags and fragment offset of every header we write: Don't Fragment, offset 0. An advert is
+/// then an atomic datagram (RFC 6864 section 4), whose identification the source may set to
+/// any value.
+pub(crate) const FLAGS_DF: u16 = 0x4000;
+
+/// Writes a 20-byte IPv4 header for a VRRP message of `payload_len` bytes into `out[..20]`,
+/// with identification `id` and Don't Fragment set.
+///
+/// With `IP_HDRINCL` the kernel always fills in the total length and the header checksum
+/// (raw(7); `raw_send_hdrinc` in net/ipv4/raw.c), so the checksum is left at zero here. It
+/// keeps a non-zero identification as it is; for zero it calls `ip_select_ident`, which costs a
+/// keyed hash per send when DF is clear. Callers pass a non-zero `id` (see [`Identifier`]), so
+/// the kernel does not touch the field.
+pub(crate) fn write_header(
+    out: &mut [u8],
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    payload_len: usize,
+    id: u16,
+) {
     let total = u16::try_from(HEADER_LEN + payload_len).unwrap_or(u16::MAX);
     let Some(h) = out.get_mut(..HEADER_LEN) else {
         return;
@@ -59,10 +78,35 @@ pub(crate) fn write_header(out: &mut [u8], src: Ipv4Addr, dst: Ipv4Addr, payload
     h[0] = 0x45;
     h[1] = TOS;
     h[2..4].copy_from_slice(&total.to_be_bytes());
+    h[4..6].copy_from_slice(&id.to_be_bytes());
+    h[6..8].copy_from_slice(&FLAGS_DF.to_be_bytes());
     h[8] = VRRP_TTL;
     h[9] = VRRP_PROTOCOL;
     h[12..16].copy_from_slice(&src.octets());
     h[16..20].copy_from_slice(&dst.octets());
+}
+
+/// The identifications of one sender's IPv4 headers: a 16-bit counter that skips 0, one value
+/// per encoded datagram. Uniqueness is not needed (atomic datagrams, RFC 6864), only a value the
+/// kernel does not replace.
+#[derive(Debug)]
+pub(crate) struct Identifier(AtomicU16);
+
+impl Identifier {
+    /// A counter whose first value is 1.
+    pub(crate) fn new() -> Identifier {
+        Identifier(AtomicU16::new(1))
+    }
+
+    /// The next identification: never 0 (after 65535 comes 1).
+    pub(crate) fn next(&self) -> u16 {
+        loop {
+            let id = self.0.fetch_add(1, Ordering::Relaxed);
+            if id != 0 {
+                return id;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -74,17 +118,30 @@ mod tests {
     fn write_then_parse() {
         let mut buf = [0u8; 40];
         let (src, dst) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(224, 0, 0, 18));
-        write_header(&mut buf, src, dst, 20);
+        write_header(&mut buf, src, dst, 20, 0x1234);
         let info = parse(&buf).unwrap();
         assert_eq!((info.src, info.dst, info.ttl), (src, dst, 255));
         assert_eq!(info.payload, 20..40);
         assert_eq!(buf[1], 0xc0);
+        assert_eq!(&buf[4..6], &[0x12, 0x34], "identification");
+        assert_eq!(&buf[6..8], &[0x40, 0x00], "DF set, offset 0");
+        assert_eq!(&buf[10..12], &[0, 0], "checksum left to the kernel");
+    }
+
+    #[test]
+    fn identifications_are_never_zero() {
+        let ids = Identifier::new();
+        assert_eq!(ids.next(), 1);
+        ids.0.store(u16::MAX, Ordering::Relaxed);
+        assert_eq!(ids.next(), u16::MAX);
+        assert_eq!(ids.next(), 1, "0 is skipped on wrap-around");
+        assert_eq!(ids.next(), 2);
     }
 
     #[test]
     fn rejects_malformed_headers() {
         let mut buf = [0u8; 40];
-        write_header(&mut buf, Ipv4Addr::LOCALHOST, Ipv4Addr::LOCALHOST, 20);
+        write_header(&mut buf, Ipv4Addr::LOCALHOST, Ipv4Addr::LOCALHOST, 20, 1);
         assert!(parse(&buf[..19]).is_none(), "short");
         assert!(parse(&buf[..39]).is_none(), "total length beyond data");
         let mut bad = buf;

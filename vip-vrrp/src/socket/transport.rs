@@ -50,7 +50,9 @@ pub struct Received {
 ///
 /// - IPv4: one socket bound to the device, joined to 224.0.0.18 on it (multicast mode),
 ///   multicast loop off; it sends with `IP_HDRINCL` (TTL 255, TOS 0xc0, our source address,
-///   so the v3 pseudo-header checksum is right) and receives the IP header, from which TTL,
+///   so the v3 pseudo-header checksum is right; Don't Fragment, and an identification from a
+///   per-transport counter, taken once per encoding: a kept advert sent again keeps its value,
+///   as RFC 6864 allows for atomic datagrams) and receives the IP header, from which TTL,
 ///   source and destination are read.
 /// - IPv6: a receive socket joined to ff02::12 on the interface with `IPV6_RECVHOPLIMIT` and
 ///   `IPV6_RECVPKTINFO`, whose checksums the codec verifies (so bad ones are counted), and a
@@ -74,6 +76,8 @@ pub struct Transport {
     /// IPv6 only; IPv4 sends on `rx`. Never registered with the reactor (it receives nothing).
     tx: Option<Socket>,
     rx_ctx: RxContext,
+    /// IPv4: the identification of each datagram we encode.
+    ident: ipv4::Identifier,
     local: LocalAddresses,
     pub(super) stats: Arc<TransportStats>,
     mismatch: MismatchLog,
@@ -164,6 +168,7 @@ impl Transport {
             sock,
             tx,
             rx_ctx,
+            ident: ipv4::Identifier::new(),
             local: LocalAddresses::new(vec![source]),
             stats: Arc::default(),
             mismatch: MismatchLog::default(),
@@ -321,7 +326,7 @@ impl Transport {
                 let mut buf = vec![0u8; ipv4::HEADER_LEN + repr.buffer_len()];
                 let (head, body) = buf.split_at_mut(ipv4::HEADER_LEN);
                 repr.emit(&mut Packet::new_unchecked(&mut *body), &ctx)?;
-                ipv4::write_header(head, src, dst4, body.len());
+                ipv4::write_header(head, src, dst4, body.len(), self.ident.next());
                 Ok(buf)
             }
             (IpAddr::V6(_), IpAddr::V6(_), Some(_)) => {
