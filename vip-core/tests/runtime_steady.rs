@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use runtime_support::*;
 use vip_core::election::{Advert, State, StopMode};
 use vip_core::runtime::{
-    AdvertSource, InstanceSpec, LEASE_MAX, Lease, LeaseControl, LeaseEnd, LeaseEndReason,
-    LeaseWork, Runtime, SteadyLoop,
+    AdvertSource, InstanceHandle, InstanceSpec, LEASE_MAX, Lease, LeaseControl, LeaseEnd,
+    LeaseEndReason, LeaseWork, Runtime, SteadyLoop,
 };
 use vip_core::{Error, Priority};
 
@@ -143,6 +143,19 @@ fn spec(log: &Log, wire: &Arc<Wire>, local: &str, priority: u8) -> InstanceSpec 
     .steady_loop(wire.clone())
 }
 
+/// A lone instance with the fake wire, once it is master (no adverts reach it).
+async fn lone_master() -> (Runtime, Log, Arc<Wire>, InstanceHandle) {
+    let rt = Runtime::new().kernel_timers(true);
+    let log = Log::new(rt.clock());
+    let wire = Arc::new(Wire::default());
+    let handle = rt.spawn(spec(&log, &wire, "192.0.2.1", 100)).unwrap();
+    wait_status(&handle, Duration::from_secs(10), |s| {
+        s.state == State::Master
+    })
+    .await;
+    (rt, log, wire, handle)
+}
+
 async fn until(limit: Duration, mut pred: impl FnMut() -> bool) -> bool {
     let end = tokio::time::Instant::now() + limit;
     while tokio::time::Instant::now() < end {
@@ -159,14 +172,7 @@ async fn until(limit: Duration, mut pred: impl FnMut() -> bool) -> bool {
 /// steps down.
 #[tokio::test]
 async fn idle_master_adverts_run_under_leases_and_a_better_advert_ends_them() {
-    let rt = Runtime::new().kernel_timers(true);
-    let log = Log::new(rt.clock());
-    let wire = Arc::new(Wire::default());
-    let handle = rt.spawn(spec(&log, &wire, "192.0.2.1", 100)).unwrap();
-    wait_status(&handle, Duration::from_secs(10), |s| {
-        s.state == State::Master
-    })
-    .await;
+    let (rt, log, wire, handle) = lone_master().await;
     assert!(
         until(Duration::from_secs(5), || wire
             .leases
@@ -289,14 +295,7 @@ async fn idle_backup_absorbs_repeats_and_takes_over_when_they_stop() {
 /// (VIPs removed, then priority 0), and the loop sends nothing more.
 #[tokio::test]
 async fn a_stop_revokes_the_lease_and_releases() {
-    let rt = Runtime::new().kernel_timers(true);
-    let log = Log::new(rt.clock());
-    let wire = Arc::new(Wire::default());
-    let handle = rt.spawn(spec(&log, &wire, "192.0.2.1", 100)).unwrap();
-    wait_status(&handle, Duration::from_secs(10), |s| {
-        s.state == State::Master
-    })
-    .await;
+    let (_rt, log, wire, handle) = lone_master().await;
     assert!(
         until(Duration::from_secs(5), || wire.sent.lock().unwrap().len()
             >= 3)

@@ -20,22 +20,31 @@ use crate::wire::AddressFamily;
 
 impl SteadyLoop for Transport {
     fn run(&self, lease: &Lease, control: &LeaseControl) -> LeaseEnd {
-        let mut last = None;
+        let mut at = Progress {
+            deadline: match lease.work {
+                LeaseWork::Master { first, .. } => first,
+                LeaseWork::Backup { deadline, .. } => deadline,
+            },
+            last: None,
+        };
         if self.family() != AddressFamily::Ipv4 {
             return LeaseEnd {
-                last,
+                last: None,
                 reason: LeaseEndReason::Stopped,
             };
         }
         // Dropping the registration cannot fail.
         let _ = self.set_registered(false);
-        let reason = self.keep(lease, control, &mut last);
+        let reason = self.keep(lease, control, &mut at);
         let reason = match self.set_registered(true) {
             Ok(()) => reason,
             Err(e) => LeaseEndReason::Broken(e.into()),
         };
         sys::eventfd_drain(&self.wake);
-        LeaseEnd { last, reason }
+        LeaseEnd {
+            last: at.last,
+            reason,
+        }
     }
 
     fn interrupt(&self) {
@@ -63,38 +72,29 @@ impl Transport {
         Ok(())
     }
 
-    /// The lease's loop; `last` is kept up to date (see [`LeaseEnd::last`]).
-    fn keep(
-        &self,
-        lease: &Lease,
-        control: &LeaseControl,
-        last: &mut Option<Instant>,
-    ) -> LeaseEndReason {
-        let mut deadline = match lease.work {
-            LeaseWork::Master { first, .. } => first,
-            LeaseWork::Backup { deadline, .. } => deadline,
-        };
+    /// The lease's loop; `at` is kept up to date.
+    fn keep(&self, lease: &Lease, control: &LeaseControl, at: &mut Progress) -> LeaseEndReason {
         loop {
             if control.revoked() {
                 return LeaseEndReason::Stopped;
             }
             // A datagram read with the previous one is handled before waiting again.
-            if let Some(end) = self.take_pending(lease, last, &mut deadline) {
+            if let Some(end) = self.take_pending(lease, at) {
                 return end;
             }
             let now = Instant::now();
-            if now >= deadline {
+            if now >= at.deadline {
                 match lease.work {
                     LeaseWork::Master {
                         priority, interval, ..
                     } => {
-                        *last = Some(deadline);
+                        at.last = Some(at.deadline);
                         match self.try_send(priority) {
                             Some(Ok(())) => {}
                             Some(Err(e)) => return LeaseEndReason::SendFailed(e.into()),
                             None => return LeaseEndReason::NotSent,
                         }
-                        deadline = next_slot(deadline, interval, now);
+                        at.deadline = next_slot(at.deadline, interval, now);
                         continue;
                     }
                     LeaseWork::Backup { .. } => return LeaseEndReason::Deadline,
@@ -104,10 +104,10 @@ impl Transport {
             if now >= until {
                 return LeaseEndReason::Stopped;
             }
-            let wait = deadline.min(until).saturating_duration_since(now);
+            let wait = at.deadline.min(until).saturating_duration_since(now);
             match sys::wait_two(&*self.sock, &self.wake, wait) {
                 Ok((readable, woken)) => {
-                    if readable && let Some(end) = self.read_ready(lease, last, &mut deadline) {
+                    if readable && let Some(end) = self.read_ready(lease, at) {
                         return end;
                     }
                     if woken {
@@ -124,19 +124,14 @@ impl Transport {
 
     /// Reads what the socket has (up to two datagrams per call, as `poll_recv`); returns an end
     /// if one of them needs the machine.
-    fn read_ready(
-        &self,
-        lease: &Lease,
-        last: &mut Option<Instant>,
-        deadline: &mut Instant,
-    ) -> Option<LeaseEndReason> {
+    fn read_ready(&self, lease: &Lease, at: &mut Progress) -> Option<LeaseEndReason> {
         let mut guard = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
         let rx = &mut *guard;
         match sys::recv_two(&*self.sock, &mut rx.first, &mut rx.second) {
             Ok([first, second]) => {
                 rx.pending = second;
                 let first = first.and_then(|len| self.take_v4(&rx.first, len))?;
-                classify(lease, first.advert, last, deadline)
+                at.classify(lease, first.advert)
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
             Err(e) if is_fatal(&e) => Some(LeaseEndReason::Broken(self.receive_failed(e).into())),
@@ -148,38 +143,40 @@ impl Transport {
     }
 
     /// Handles the datagram stashed by the last read, if any.
-    fn take_pending(
-        &self,
-        lease: &Lease,
-        last: &mut Option<Instant>,
-        deadline: &mut Instant,
-    ) -> Option<LeaseEndReason> {
+    fn take_pending(&self, lease: &Lease, at: &mut Progress) -> Option<LeaseEndReason> {
         let mut guard = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
         let rx = &mut *guard;
         let len = rx.pending.take()?;
         let received = self.take_v4(&rx.second, len)?;
-        classify(lease, received.advert, last, deadline)
+        at.classify(lease, received.advert)
     }
 }
 
-/// A valid advert under `lease`: a backup absorbs the reference (moving the deadline); anything
-/// else ends the lease.
-fn classify(
-    lease: &Lease,
-    advert: vip_core::election::Advert,
-    last: &mut Option<Instant>,
-    deadline: &mut Instant,
-) -> Option<LeaseEndReason> {
-    let at = Instant::now();
-    match lease.work {
-        LeaseWork::Backup {
-            reference, window, ..
-        } if advert == reference => {
-            *last = Some(at);
-            *deadline = at + window;
-            None
+/// Where a lease's loop stands: its next deadline, and [`LeaseEnd::last`] so far.
+struct Progress {
+    deadline: Instant,
+    last: Option<Instant>,
+}
+
+impl Progress {
+    /// A valid advert under `lease`: a backup absorbs the reference (moving the deadline);
+    /// anything else ends the lease.
+    fn classify(
+        &mut self,
+        lease: &Lease,
+        advert: vip_core::election::Advert,
+    ) -> Option<LeaseEndReason> {
+        let at = Instant::now();
+        match lease.work {
+            LeaseWork::Backup {
+                reference, window, ..
+            } if advert == reference => {
+                self.last = Some(at);
+                self.deadline = at + window;
+                None
+            }
+            _ => Some(LeaseEndReason::Advert { advert, at }),
         }
-        _ => Some(LeaseEndReason::Advert { advert, at }),
     }
 }
 
