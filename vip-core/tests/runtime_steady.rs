@@ -180,11 +180,13 @@ async fn idle_master_adverts_run_under_leases_and_a_better_advert_ends_them() {
             >= 1)
         .await
     );
-    tokio::time::sleep(LEASE_MAX + Duration::from_secs(1)).await;
-    assert_eq!(
-        wire.leases.load(Ordering::SeqCst),
-        1,
-        "extended while the instance lives, not handed back and forth"
+    tokio::time::sleep(LEASE_MAX * 2 + Duration::from_millis(500)).await;
+    // Without extending, 4.5 s of 2 s leases would take at least three; one extension that
+    // came too late on a loaded machine may cost one more.
+    assert!(
+        wire.leases.load(Ordering::SeqCst) <= 2,
+        "extended while the instance lives, not handed back and forth: {} leases",
+        wire.leases.load(Ordering::SeqCst)
     );
     // Every advert once, on the 10 cs grid: the loop's and the runtime's (between leases)
     // together, neither twice nor missing.

@@ -47,10 +47,11 @@ use crate::{Error, Priority};
 /// extending it (hung, or gone), adverts stop within this (see the module documentation).
 pub const LEASE_MAX: Duration = Duration::from_secs(2);
 
-/// How often the instance task extends a running lease (by [`LEASE_MAX`] from then): one
-/// wake-up of the async runtime per this, where handing the lease back and forth would cost
-/// several.
-pub const LEASE_RENEW: Duration = Duration::from_secs(1);
+/// How often the instance task extends a running master's lease (by [`LEASE_MAX`] from then):
+/// one wake-up of the async runtime per this, where handing the lease back and forth would cost
+/// several. The margin to [`LEASE_MAX`] only has to cover a late wake-up of the runtime: a lease
+/// that ends anyway is simply handed back and given again.
+pub const LEASE_RENEW: Duration = Duration::from_millis(1750);
 
 /// The work handed to a [`SteadyLoop`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
