@@ -326,12 +326,7 @@ impl Instance {
                 got = next_advert(inputs.source.as_ref()), if !self.stopping && inputs.source.is_some() => {
                     match got {
                         Ok(advert) => self.feed_advert(advert),
-                        Err(e) => {
-                            self.span.in_scope(|| {
-                                tracing::error!(error = %e, "advert source failed; releasing");
-                            });
-                            self.begin_stop(StopMode::Release);
-                        }
+                        Err(e) => self.source_failed(&e),
                     }
                 }
             }
@@ -355,6 +350,14 @@ impl Instance {
         self.background.abort_all();
         self.calls.abort_all();
         self.feed(Input::Stop(mode));
+    }
+
+    /// The advert source (or the steady loop reading it) broke for good: release and stop.
+    fn source_failed(&mut self, error: &Error) {
+        self.span.in_scope(|| {
+            tracing::error!(%error, "advert source failed; releasing");
+        });
+        self.begin_stop(StopMode::Release);
     }
 
     /// Feeds a received advert (remembered for a backup's lease).

@@ -73,7 +73,7 @@ pub struct Transport {
     /// The VRRP socket (IPv4: sends and receives; IPv6: receives). Sends go straight to the
     /// non-blocking socket, see [`send_now`]; its reactor registration is in `buffer`.
     pub(super) sock: Arc<Socket>,
-    /// IPv6 only; IPv4 sends on `rx`. Never registered with the reactor (it receives nothing).
+    /// IPv6 only; IPv4 sends on `sock`. Never registered with the reactor (it receives nothing).
     tx: Option<Socket>,
     rx_ctx: RxContext,
     /// IPv4: the identification of each datagram we encode.

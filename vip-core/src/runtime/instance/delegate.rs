@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::Instance;
 use crate::Timestamp;
-use crate::election::{Action, Advert, Input, Steady, StopMode};
+use crate::election::{Action, Advert, Input, Steady};
 use crate::runtime::message::Message;
 use crate::runtime::steady::{LEASE_MAX, LEASE_RENEW, Lease, LeaseEnd, LeaseEndReason, LeaseWork};
 use crate::runtime::timer::DeadlineTimer;
@@ -161,12 +161,7 @@ impl Instance {
                 let at = self.timestamp(at);
                 self.feed_advert_at(advert, at);
             }
-            LeaseEndReason::Broken(e) => {
-                self.span.in_scope(|| {
-                    tracing::error!(error = %e, "advert source failed; releasing");
-                });
-                self.begin_stop(StopMode::Release);
-            }
+            LeaseEndReason::Broken(e) => self.source_failed(&e),
             // The deadline is the machine's own: the loop's next turn fires it.
             LeaseEndReason::Stopped
             | LeaseEndReason::Deadline
