@@ -51,4 +51,17 @@ pub trait AddressManager: Send + Sync {
 
     /// Asks whether another host answers for any of the VIPs, waiting at most `timeout`.
     async fn probe_in_use(&self, vips: &[Vip], timeout: Duration) -> Result<InUse, Error>;
+
+    /// Sets the kernel's valid lifetime of the VIPs (whole seconds, rounded down): the kernel
+    /// removes them by itself when it runs out, so a wedged process cannot keep them. `None`
+    /// makes them permanent again. Managers without the notion return
+    /// [`Error::Other`] naming the operation (the default).
+    async fn set_valid_lifetime(&self, vips: &[Vip], valid: Option<Duration>) -> Result<(), Error> {
+        let _ = (vips, valid);
+        Err(Error::Other {
+            operation: "set_valid_lifetime".into(),
+            message: "this address manager has no address lifetimes".into(),
+            transient: false,
+        })
+    }
 }

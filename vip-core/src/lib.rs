@@ -2,8 +2,8 @@
 //! floating virtual IP on exactly one healthy node.
 //!
 //! - Types: [`Vip`], [`Priority`], [`Interval`], [`Role`], [`PeerId`], [`Timestamp`].
-//! - Backend traits: [`AddressManager`], [`RoleProbe`], [`Fencer`] (mockall mocks behind the
-//!   `mock` feature).
+//! - Backend traits: [`AddressManager`], [`RoleProbe`], [`Fencer`], and the optional
+//!   [`OwnershipArbiter`] (mockall mocks behind the `mock` feature).
 //! - [`election`]: the sans-IO VRRP election machine (no tokio, no sockets, no clock).
 //! - `runtime` (default feature): the tokio runtime that drives instances through the traits.
 //! - `sim` (feature): a deterministic multi-node simulator for tests.
@@ -65,6 +65,7 @@
 //! ```
 
 mod address;
+mod arbiter;
 pub mod election;
 mod error;
 mod fence;
@@ -82,6 +83,7 @@ mod time;
 mod vip;
 
 pub use address::{AddressManager, InUse, MacAddr};
+pub use arbiter::{ArbiterError, FencingToken, Grant, OwnershipArbiter, Standing};
 pub use error::Error;
 pub use fence::{FenceOutcome, FenceRequest, Fencer};
 pub use interval::Interval;
@@ -93,6 +95,8 @@ pub use vip::Vip;
 
 #[cfg(feature = "mock")]
 pub use address::MockAddressManager;
+#[cfg(feature = "mock")]
+pub use arbiter::MockOwnershipArbiter;
 #[cfg(feature = "mock")]
 pub use fence::MockFencer;
 #[cfg(feature = "mock")]
