@@ -34,8 +34,8 @@ fn transition() -> Transition {
         to: State::Master,
         reason: "holder fenced, VIP free".into(),
         vips: vec![
-            Vip::host("192.0.2.10".parse().unwrap(), "eth0"),
-            Vip::with_prefix("192.0.2.11".parse().unwrap(), 24, "eth0"),
+            Vip::host("198.51.100.10".parse().unwrap(), "eth0"),
+            Vip::with_prefix("198.51.100.11".parse().unwrap(), 24, "eth0"),
         ],
     }
 }
@@ -69,7 +69,7 @@ async fn notify_hooks_get_the_transition_in_their_environment() {
         "VIP_INSTANCE=db",
         "VIP_INTERFACE=eth0",
         "VIP_VRID=51",
-        "VIP_VIPS=192.0.2.10/32 192.0.2.11/24",
+        "VIP_VIPS=198.51.100.10/32 198.51.100.11/24",
     ] {
         assert!(env.lines().any(|l| l == line), "missing {line} in:\n{env}");
     }
@@ -182,11 +182,11 @@ async fn missing_program_is_a_clear_failure() {
 
 fn fence_request() -> FenceRequest {
     FenceRequest {
-        peer: Some(PeerId("192.0.2.2".parse().unwrap())),
+        peer: Some(PeerId("198.51.100.2".parse().unwrap())),
         holder_mac: Some([0x02, 0, 0x5e, 0, 0x01, 0x33]),
         vips: vec![
-            Vip::host("192.0.2.10".parse().unwrap(), "eth0"),
-            Vip::host("192.0.2.11".parse().unwrap(), "eth0"),
+            Vip::host("198.51.100.10".parse().unwrap(), "eth0"),
+            Vip::host("198.51.100.11".parse().unwrap(), "eth0"),
         ],
     }
 }
@@ -214,13 +214,13 @@ async fn fencer_substitutes_placeholders_per_argv_element() {
     assert_eq!(
         argv[2..],
         [
-            "192.0.2.2",
-            "--vip=192.0.2.10",
-            "192.0.2.10/32,192.0.2.11/32",
+            "198.51.100.2",
+            "--vip=198.51.100.10",
+            "198.51.100.10/32,198.51.100.11/32",
             "eth0",
             "02:00:5e:00:01:33",
             "db/51",
-            "192.0.2.2 two words",
+            "198.51.100.2 two words",
         ]
     );
     // Unknown values become empty strings, never the literal placeholder.
@@ -237,7 +237,7 @@ async fn fencer_substitutes_placeholders_per_argv_element() {
 #[tokio::test]
 async fn fencer_exit_status_and_timeout() {
     let ok = CommandFencer::new(
-        sh("test \"$VIP_FENCE_PEER\" = 192.0.2.2"),
+        sh("test \"$VIP_FENCE_PEER\" = 198.51.100.2"),
         Duration::from_secs(5),
         "db",
         "eth0",

@@ -12,7 +12,7 @@ const BASE: &str = r#"
 name = "db"
 interface = "eth0"
 vrid = 51
-vips = ["192.0.2.10/32"]
+vips = ["198.51.100.10/32"]
 "#;
 
 fn errors(text: &str) -> ConfigErrors {
@@ -36,11 +36,11 @@ fn each_error_kind_names_its_key() {
 [[instance]]
 interface = "eth0"
 vrid = 1
-vips = ["192.0.2.10/32", "192.0.2.300/32"]
+vips = ["198.51.100.10/32", "198.51.100.300/32"]
 "#
             .replace("[[instance]]", "[[instance]]\nname = \"x y\""),
             "instance[0].vips[1]",
-            "\"192.0.2.300/32\" is not a valid CIDR",
+            "\"198.51.100.300/32\" is not a valid CIDR",
         ),
         (
             "vrid zero",
@@ -140,20 +140,23 @@ vips = ["192.0.2.10/32", "192.0.2.300/32"]
         ),
         (
             "ipv6 on v2",
-            BASE.replace("\"192.0.2.10/32\"", "\"2001:db8::10/128\"") + "version = 2\n",
+            BASE.replace("\"198.51.100.10/32\"", "\"2001:db8::10/128\"") + "version = 2\n",
             "instance[db].vips[0]",
             "VRRPv2 carries IPv4 only",
         ),
         (
             "mixed family",
-            BASE.replace("\"192.0.2.10/32\"", "\"192.0.2.10/32\", \"2001:db8::10\""),
+            BASE.replace(
+                "\"198.51.100.10/32\"",
+                "\"198.51.100.10/32\", \"2001:db8::10\"",
+            ),
             "instance[db].vips[1]",
             "one address family",
         ),
         (
             "label on v6",
             BASE.replace(
-                "\"192.0.2.10/32\"",
+                "\"198.51.100.10/32\"",
                 "{ address = \"2001:db8::10\", label = \"eth0:v\" }",
             ),
             "instance[db].vips[0].label",
@@ -162,15 +165,15 @@ vips = ["192.0.2.10/32", "192.0.2.300/32"]
         (
             "label prefix",
             BASE.replace(
-                "\"192.0.2.10/32\"",
-                "{ address = \"192.0.2.10\", label = \"vip0\" }",
+                "\"198.51.100.10/32\"",
+                "{ address = \"198.51.100.10\", label = \"vip0\" }",
             ),
             "instance[db].vips[0].label",
             "must start with the interface name",
         ),
         (
             "bad source",
-            with("source = \"192.0.2.999\""),
+            with("source = \"198.51.100.999\""),
             "instance[db].source",
             "not an IP address",
         ),
@@ -266,7 +269,7 @@ vips = ["192.0.2.10/32", "192.0.2.300/32"]
         ),
         (
             "no vips",
-            BASE.replace("vips = [\"192.0.2.10/32\"]", ""),
+            BASE.replace("vips = [\"198.51.100.10/32\"]", ""),
             "instance[db].vips",
             "is required",
         ),
@@ -299,7 +302,7 @@ vips = ["192.0.2.10/32", "192.0.2.300/32"]
             format!(
                 "{BASE}{}",
                 BASE.replace("\"db\"", "\"db2\"")
-                    .replace("192.0.2.10", "192.0.2.11")
+                    .replace("198.51.100.10", "198.51.100.11")
             ),
             "instance[db2].vrid",
             "also used by instance[db]",
@@ -309,7 +312,7 @@ vips = ["192.0.2.10/32", "192.0.2.300/32"]
             format!(
                 "{BASE}{}",
                 BASE.replace("vrid = 51", "vrid = 52")
-                    .replace("192.0.2.10", "192.0.2.11")
+                    .replace("198.51.100.10", "198.51.100.11")
             ),
             "instance[db].name",
             "also the name of",
@@ -360,7 +363,7 @@ vrid = 0
 prority = 5
 colour = "red"
 advert_interval = "0.155"
-vips = ["192.0.2.300/32", "192.0.2.7/33"]
+vips = ["198.51.100.300/32", "198.51.100.7/33"]
 
 [[instance]]
 name = "b"
@@ -369,7 +372,7 @@ vrid = 300
 version = 2
 advert_interval = 0.5
 auth = { password = "abc" }
-vips = ["192.0.2.8"]
+vips = ["198.51.100.8"]
 "#;
     let e = errors(text);
     for (path, needle) in [
@@ -412,10 +415,10 @@ version = 3
 priority = 150
 advert_interval = "100ms"
 nopreempt = true
-source = "192.0.2.1"
-unicast_peers = ["192.0.2.2", "192.0.2.3"]
+source = "198.51.100.1"
+unicast_peers = ["198.51.100.2", "198.51.100.3"]
 v3_ipv4_checksum = "rfc"
-vips = ["192.0.2.100/24", { address = "192.0.2.101", label = "eth0:ro", interface = "eth0" }]
+vips = ["198.51.100.100/24", { address = "198.51.100.101", label = "eth0:ro", interface = "eth0" }]
 on_stop = "keep"
 
 [instance.garp]
@@ -479,7 +482,7 @@ vips = ["2001:db8::100"]
     ));
     assert_eq!(pg.notify[0].on.len(), 2);
 
-    let e = pg.to_election_config("192.0.2.1".parse().unwrap());
+    let e = pg.to_election_config("198.51.100.1".parse().unwrap());
     assert_eq!(e.vrid, 60);
     assert_eq!(e.priority.get(), 150);
     assert!(!e.preempt);
@@ -495,7 +498,7 @@ vips = ["2001:db8::100"]
     assert!(v6.is_ipv6());
     assert_eq!(v6.vips[0].prefix_len, 128);
     let src = v6.resolve_source(&[
-        "192.0.2.1".parse().unwrap(),
+        "198.51.100.1".parse().unwrap(),
         "2001:db8::1".parse().unwrap(),
         "fe80::1".parse().unwrap(),
     ]);
@@ -532,7 +535,7 @@ fn same_vrid_for_ipv4_and_ipv6_on_one_interface_is_allowed() {
     let text = format!(
         "{BASE}{}",
         BASE.replace("\"db\"", "\"db6\"")
-            .replace("\"192.0.2.10/32\"", "\"2001:db8::10\"")
+            .replace("\"198.51.100.10/32\"", "\"2001:db8::10\"")
     );
     config::parse(&text).unwrap_or_else(|e| panic!("{e}"));
 }

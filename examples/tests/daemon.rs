@@ -41,7 +41,7 @@ name = "db"
 interface = "veth-db"
 vrid = 51
 priority = 150
-vips = ["192.0.2.10/32"]
+vips = ["198.51.100.10/32"]
 [instance.role]
 kind = "repmgr"
 conninfo = "host=/run/postgresql dbname=repmgr"
@@ -53,7 +53,7 @@ const WEB: &str = r#"
 name = "web"
 interface = "veth-web"
 vrid = 52
-vips = ["192.0.2.20/32", "2001:db8::20"]
+vips = ["198.51.100.20/32", "2001:db8::20"]
 "#;
 
 const WEB_V4: &str = r#"
@@ -61,7 +61,7 @@ const WEB_V4: &str = r#"
 name = "web"
 interface = "veth-web"
 vrid = 52
-vips = ["192.0.2.20/32"]
+vips = ["198.51.100.20/32"]
 "#;
 
 fn vipctl(sock: &Path, args: &[&str]) -> Output {
@@ -185,7 +185,7 @@ fn vipd_lifecycle_over_control_socket_sd_notify_and_metrics() {
         (db.state.as_str(), db.vrid, db.base_priority, db.version),
         ("initialize", 51, 150, 3)
     );
-    assert_eq!(db.vips, ["192.0.2.10/32"]);
+    assert_eq!(db.vips, ["198.51.100.10/32"]);
     assert!(db.last_transition.is_none());
 
     // The table form.
@@ -269,7 +269,7 @@ fn vipd_lifecycle_over_control_socket_sd_notify_and_metrics() {
     let cache = WEB_V4
         .replace("\"web\"", "\"cache\"")
         .replace("vrid = 52", "vrid = 53")
-        .replace("192.0.2.20", "192.0.2.30");
+        .replace("198.51.100.20", "198.51.100.30");
     let web = WEB_V4.replace("vrid = 52", "vrid = 52\npriority = 120");
     std::fs::write(&cfg, config(&sock, &metrics, &format!("{DB}{web}{cache}"))).unwrap();
     let out = vipctl(&sock, &["reload"]);

@@ -10,7 +10,7 @@ const README: &str = include_str!("../../README.md");
 const EXAMPLE: &str = include_str!("../vipd.toml");
 
 const BASE: &str =
-    "[[instance]]\nname = \"db\"\ninterface = \"eth0\"\nvrid = 1\nvips = [\"192.0.2.1\"]\n";
+    "[[instance]]\nname = \"db\"\ninterface = \"eth0\"\nvrid = 1\nvips = [\"198.51.100.1\"]\n";
 
 /// (README heading marker, config text with KEY where the key goes, error path prefix)
 const SECTIONS: &[(&str, &str, &str)] = &[
@@ -18,7 +18,7 @@ const SECTIONS: &[(&str, &str, &str)] = &[
     ("#### `[[instance]]`", "{BASE}KEY = []\n", "instance[db]"),
     (
         "#### `vips` entries",
-        "[[instance]]\nname = \"db\"\ninterface = \"eth0\"\nvrid = 1\nvips = [{ address = \"192.0.2.1\", KEY = [] }]\n",
+        "[[instance]]\nname = \"db\"\ninterface = \"eth0\"\nvrid = 1\nvips = [{ address = \"198.51.100.1\", KEY = [] }]\n",
         "instance[db].vips[0]",
     ),
     (

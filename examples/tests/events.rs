@@ -59,7 +59,7 @@ fn logged_by_emit(sink: &EventSink, level: tracing::Level) -> String {
         sink.emit(&ev(
             EventKind::Alarm,
             Reason::AddressMismatch {
-                peer: PeerId("192.0.2.2".parse().unwrap()),
+                peer: PeerId("198.51.100.2".parse().unwrap()),
             },
         ));
         sink.emit(&ev(
@@ -80,7 +80,7 @@ async fn the_sink_leaves_logging_events_to_the_runtime() {
 name = "db"
 interface = "vipex-none0"
 vrid = 52
-vips = ["192.0.2.11/32"]
+vips = ["198.51.100.11/32"]
 "#,
     )
     .unwrap();
@@ -113,7 +113,7 @@ name = "db"
 interface = "vipex-none0"
 vrid = 51
 priority = 100
-vips = ["192.0.2.10/32"]
+vips = ["198.51.100.10/32"]
 [[instance.notify]]
 argv = ["/bin/sh", "-c", "echo \"$VIP_PREVIOUS_STATE>$VIP_STATE ($VIP_REASON) $VIP_VIPS\" >> {log}"]
 [[instance.notify]]
@@ -127,7 +127,7 @@ on = ["master"]
     daemon.start_all(&cfg).await;
     let sink = daemon.events("db").await.unwrap();
 
-    let peer = PeerId("192.0.2.2".parse().unwrap());
+    let peer = PeerId("198.51.100.2".parse().unwrap());
     sink.emit(&transition(
         State::Initialize,
         State::Backup,
@@ -170,14 +170,14 @@ on = ["master"]
     for want in [
         "vip_instance_state{instance=\"db\",state=\"master\"} 1",
         "vip_transitions_total{instance=\"db\",from=\"backup\",to=\"claiming\"} 1",
-        "vip_vip_mismatch_total{instance=\"db\",peer=\"192.0.2.2\"} 1",
+        "vip_vip_mismatch_total{instance=\"db\",peer=\"198.51.100.2\"} 1",
         "vip_effective_priority{instance=\"db\"} 104",
     ] {
         assert!(m.lines().any(|l| l == want), "missing {want}\n{m}");
     }
 
     // Hooks ran in order, for transitions only, the filtered one only on master.
-    let want = "initialize>backup (started) 192.0.2.10/32\nbackup>claiming (master down timer expired) 192.0.2.10/32\nclaiming>master (in-use probe: VIP free) 192.0.2.10/32\nmaster-only\n";
+    let want = "initialize>backup (started) 198.51.100.10/32\nbackup>claiming (master down timer expired) 198.51.100.10/32\nclaiming>master (in-use probe: VIP free) 198.51.100.10/32\nmaster-only\n";
     let start = Instant::now();
     loop {
         let got = std::fs::read_to_string(&log).unwrap_or_default();

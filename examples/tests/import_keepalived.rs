@@ -212,11 +212,11 @@ vrrp_instance VI_1 {
     auth_pass longpassword
   }
   virtual_ipaddress {
-    192.0.2.10/24 dev eth0 label eth0:vip
-    192.0.2.11 brd 192.0.2.255 dev eth0
+    198.51.100.10/24 dev eth0 label eth0:vip
+    198.51.100.11 brd 198.51.100.255 dev eth0
   }
   virtual_routes {
-    198.51.100.0/24 via 192.0.2.1
+    203.0.113.0/24 via 198.51.100.1
   }
   notify "/usr/local/bin/notify.sh"
   notify_master "/usr/local/bin/became-master --now"
@@ -240,7 +240,7 @@ fn untranslatable_settings_are_errors_with_block_and_line() {
         "shell syntax",
         "line 19: vrrp_sync_group: not translated",
         "line 30: vrrp_instance VI_1: track_interface: not translated",
-        "line 43: vrrp_instance VI_1: virtual_ipaddress 192.0.2.11: option \"brd\" not translated",
+        "line 43: vrrp_instance VI_1: virtual_ipaddress 198.51.100.11: option \"brd\" not translated",
         "line 45: vrrp_instance VI_1: virtual_routes: not translated",
         "line 48: vrrp_instance VI_1: notify: not translated",
         "line 50: vrrp_instance VI_1: notify_backup",

@@ -22,12 +22,12 @@ use std::time::{Duration, Instant};
 use keepalived_common::{Pair, Side, VIPD, Vipd};
 
 const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/keepalived");
-const N1: &str = "192.0.2.11";
-const N2: &str = "192.0.2.12";
+const N1: &str = "198.51.100.11";
+const N2: &str = "198.51.100.12";
 
 /// The vector config with documentation addresses instead of the capture lab's.
 fn adapt(text: &str) -> String {
-    text.replace("10.77.0.", "192.0.2.")
+    text.replace("10.77.0.", "198.51.100.")
         .replace("fd00:77::", "2001:db8:77::")
 }
 

@@ -32,7 +32,7 @@ fn priority_elects_the_master_graceful_stop_fails_over_and_restart_preempts_back
     let master = c.status(1).unwrap().instances[0].master.clone();
     assert_eq!(
         master.as_deref(),
-        Some("192.0.2.1"),
+        Some("198.51.100.1"),
         "node2 knows the master"
     );
 
@@ -46,7 +46,7 @@ fn priority_elects_the_master_graceful_stop_fails_over_and_restart_preempts_back
         log.contains(&transition(
             "backup",
             "claiming",
-            "master 192.0.2.1 released (priority 0)"
+            "master 198.51.100.1 released (priority 0)"
         )),
         "node2 reacted to the priority-0 advert:\n{log}"
     );
@@ -61,7 +61,7 @@ fn priority_elects_the_master_graceful_stop_fails_over_and_restart_preempts_back
         c.log(1).contains(&transition(
             "master",
             "backup",
-            "higher priority 200 from 192.0.2.1"
+            "higher priority 200 from 198.51.100.1"
         )),
         "{}",
         c.log(1)

@@ -24,16 +24,16 @@ async fn command_fencer_removes_the_vip_from_the_holder() {
     let claimer = lab.namespace("new").unwrap();
     lab.segment(&[&holder, &claimer]).unwrap();
     holder
-        .run(&["ip", "addr", "add", "192.0.2.1/24", "dev", "eth0"])
+        .run(&["ip", "addr", "add", "198.51.100.1/24", "dev", "eth0"])
         .unwrap();
     claimer
-        .run(&["ip", "addr", "add", "192.0.2.2/24", "dev", "eth0"])
+        .run(&["ip", "addr", "add", "198.51.100.2/24", "dev", "eth0"])
         .unwrap();
     holder
-        .run(&["ip", "addr", "add", "192.0.2.10/32", "dev", "eth0"])
+        .run(&["ip", "addr", "add", "198.51.100.10/32", "dev", "eth0"])
         .unwrap();
     assert!(
-        answers(&claimer, "192.0.2.10"),
+        answers(&claimer, "198.51.100.10"),
         "the holder must answer for the VIP first"
     );
 
@@ -56,17 +56,17 @@ async fn command_fencer_removes_the_vip_from_the_holder() {
         51,
     );
     let req = FenceRequest {
-        peer: Some(PeerId("192.0.2.1".parse().unwrap())),
+        peer: Some(PeerId("198.51.100.1".parse().unwrap())),
         holder_mac: None,
-        vips: vec![Vip::host("192.0.2.10".parse().unwrap(), "eth0")],
+        vips: vec![Vip::host("198.51.100.10".parse().unwrap(), "eth0")],
     };
     assert_eq!(fencer.fence(&req).await, FenceOutcome::Fenced);
     let addrs = holder
         .run(&["ip", "-o", "addr", "show", "dev", "eth0"])
         .unwrap();
-    assert!(!addrs.contains("192.0.2.10/32"), "{addrs}");
+    assert!(!addrs.contains("198.51.100.10/32"), "{addrs}");
     assert!(
-        !answers(&claimer, "192.0.2.10"),
+        !answers(&claimer, "198.51.100.10"),
         "the VIP still answers after fencing"
     );
 

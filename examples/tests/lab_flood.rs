@@ -23,11 +23,11 @@ vrid = 52
 version = 2
 priority = PRIO
 advert_interval = "1s"
-vips = ["192.0.2.101/32"]
+vips = ["198.51.100.101/32"]
 auth = { type = "pass", password = "secret" }
 "#;
 
-const SRC: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 50);
+const SRC: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 50);
 const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 const PER_KIND: usize = 300;
 
@@ -58,7 +58,7 @@ fn advert(version: Version, vrid: u8, vip: &str, auth: Auth) -> Vec<u8> {
 /// An IPv4 datagram (the kernel fills in the length, id and header checksum).
 fn datagram(ttl: u8, payload: &[u8]) -> Vec<u8> {
     let mut d = vec![
-        0x45, 0xc0, 0, 0, 0, 0, 0, 0, ttl, 112, 0, 0, 192, 0, 2, 50, 224, 0, 0, 18,
+        0x45, 0xc0, 0, 0, 0, 0, 0, 0, ttl, 112, 0, 0, 198, 51, 100, 50, 224, 0, 0, 18,
     ];
     d.extend_from_slice(payload);
     d
@@ -66,13 +66,13 @@ fn datagram(ttl: u8, payload: &[u8]) -> Vec<u8> {
 
 /// The four kinds of malformed adverts.
 fn malformed() -> Vec<(&'static str, Vec<u8>)> {
-    let v3 = advert(Version::V3, 51, "192.0.2.100", Auth::None);
+    let v3 = advert(Version::V3, 51, "198.51.100.100", Auth::None);
     let mut bad_sum = v3.clone();
     bad_sum[6] ^= 0x5a;
     let wrong_pass = advert(
         Version::V2,
         52,
-        "192.0.2.101",
+        "198.51.100.101",
         Auth::simple(b"guess").unwrap(),
     );
     vec![

@@ -16,7 +16,7 @@ interface = "eth0"
 vrid = 52
 priority = 150
 advert_interval = "10cs"
-vips = ["192.0.2.101/32"]
+vips = ["198.51.100.101/32"]
 "#;
 
 fn holds_extra(c: &Cluster, i: usize) -> bool {
@@ -24,7 +24,7 @@ fn holds_extra(c: &Cluster, i: usize) -> bool {
         .ns
         .run(&["ip", "-o", "addr", "show", "dev", "eth0"])
         .unwrap()
-        .contains(" 192.0.2.101/32 ")
+        .contains(" 198.51.100.101/32 ")
 }
 
 fn transitions(c: &Cluster, i: usize) -> f64 {

@@ -193,7 +193,7 @@ fn left_recovery(
             .unwrap();
         rt.block_on(async move {
             let (client, conn) = tokio_postgres::connect(
-                "host=192.0.2.2 port=5432 user=repmgr dbname=repmgr",
+                "host=198.51.100.2 port=5432 user=repmgr dbname=repmgr",
                 tokio_postgres::NoTls,
             )
             .await

@@ -269,11 +269,11 @@ fn split_brain_partitioned_promotion_moves_to_the_higher_timeline() {
     let sampler = lab.sampler();
     lab.nodes[0]
         .ns
-        .run(&["ip", "route", "add", "blackhole", "192.0.2.2/32"])
+        .run(&["ip", "route", "add", "blackhole", "198.51.100.2/32"])
         .unwrap();
     lab.nodes[1]
         .ns
-        .run(&["ip", "route", "add", "blackhole", "192.0.2.1/32"])
+        .run(&["ip", "route", "add", "blackhole", "198.51.100.1/32"])
         .unwrap();
     lab.db().promote(1).unwrap();
     lab.wait_sole_holder(1, SOON);

@@ -11,7 +11,7 @@ fn instances(text: &str) -> Vec<InstanceConfig> {
 
 fn inst(name: &str, vrid: u8, extra: &str) -> String {
     format!(
-        "[[instance]]\nname = \"{name}\"\ninterface = \"eth0\"\nvrid = {vrid}\nvips = [\"192.0.2.{vrid}/32\"]\n{extra}\n"
+        "[[instance]]\nname = \"{name}\"\ninterface = \"eth0\"\nvrid = {vrid}\nvips = [\"198.51.100.{vrid}/32\"]\n{extra}\n"
     )
 }
 
@@ -74,8 +74,8 @@ fn every_key_kind_is_detected() {
         ("version = 2", "version"),
         ("preempt = false", "preempt"),
         ("preempt_delay = \"3s\"", "preempt_delay"),
-        ("source = \"192.0.2.1\"", "source"),
-        ("unicast_peers = [\"192.0.2.2\"]", "unicast_peers"),
+        ("source = \"198.51.100.1\"", "source"),
+        ("unicast_peers = [\"198.51.100.2\"]", "unicast_peers"),
         ("v3_ipv4_checksum = \"rfc\"", "v3_ipv4_checksum"),
         ("on_stop = \"keep\"", "on_stop"),
         ("[instance.garp]\nrepeat = 2", "garp"),

@@ -43,7 +43,7 @@ name = "db"
 interface = "vipex-none0"
 vrid = 51
 advert_interval = "100ms"
-vips = ["192.0.2.10/32"]
+vips = ["198.51.100.10/32"]
 [[instance.check]]
 name = "ok"
 argv = ["/bin/true"]
@@ -68,7 +68,7 @@ fn spec_carries_fencer_checks_and_role() {
     let i = &c.instances[0];
     let spec = i
         .to_instance_spec(
-            "192.0.2.1".parse().unwrap(),
+            "198.51.100.1".parse().unwrap(),
             Arc::new(NoAddresses),
             Arc::new(Sink),
             None,
@@ -90,7 +90,7 @@ fn spec_carries_fencer_checks_and_role() {
     let i = &c.instances[0];
     let err = i
         .to_instance_spec(
-            "192.0.2.1".parse().unwrap(),
+            "198.51.100.1".parse().unwrap(),
             Arc::new(NoAddresses),
             Arc::new(Sink),
             None,
@@ -101,7 +101,7 @@ fn spec_carries_fencer_checks_and_role() {
     assert!(err.to_string().contains("instance[db].role"), "{err}");
     let spec = i
         .to_instance_spec(
-            "192.0.2.1".parse().unwrap(),
+            "198.51.100.1".parse().unwrap(),
             Arc::new(NoAddresses),
             Arc::new(Sink),
             Some(Arc::new(Standby)),
@@ -123,7 +123,7 @@ async fn a_failing_weight_zero_check_faults_the_running_instance() {
     let metrics = Arc::new(Metrics::new());
     let spec = i
         .to_instance_spec(
-            "192.0.2.1".parse().unwrap(),
+            "198.51.100.1".parse().unwrap(),
             Arc::new(NoAddresses),
             Arc::new(Sink),
             None,
@@ -205,7 +205,7 @@ async fn a_role_timeout_longer_than_the_interval_delays_the_next_probe() {
 name = "db"
 interface = "vipex-none0"
 vrid = 52
-vips = ["192.0.2.11/32"]
+vips = ["198.51.100.11/32"]
 [instance.role]
 kind = "postgres"
 conninfo = "host=x"
@@ -221,7 +221,7 @@ timeout = "2s"
     });
     let spec = c.instances[0]
         .to_instance_spec(
-            "192.0.2.1".parse().unwrap(),
+            "198.51.100.1".parse().unwrap(),
             Arc::new(NoAddresses),
             Arc::new(Sink),
             Some(probe.clone()),

@@ -30,9 +30,9 @@ interface = "vipex-none0"
 vrid = 7
 version = 2
 advert_interval = "2s"
-vips = ["192.0.2.100/32"]
-unicast_peers = ["192.0.2.2"]
-source = "192.0.2.1"
+vips = ["198.51.100.100/32"]
+unicast_peers = ["198.51.100.2"]
+source = "198.51.100.1"
 auth = { type = "pass", password = "secret" }
 "#);
     let t = transport_config(&v2).unwrap();
@@ -42,10 +42,10 @@ auth = { type = "pass", password = "secret" }
     assert_eq!(
         t.mode,
         Mode::Unicast {
-            peers: vec!["192.0.2.2".parse().unwrap()]
+            peers: vec!["198.51.100.2".parse().unwrap()]
         }
     );
-    assert_eq!(t.source, Some("192.0.2.1".parse().unwrap()));
+    assert_eq!(t.source, Some("198.51.100.1".parse().unwrap()));
     assert!(t.validate().is_ok());
 
     let v3 = one(r#"[[instance]]
@@ -54,7 +54,7 @@ interface = "vipex-none0"
 vrid = 8
 advert_interval = "10cs"
 v3_ipv4_checksum = "rfc"
-vips = ["192.0.2.101/32"]
+vips = ["198.51.100.101/32"]
 [instance.garp]
 repeat = 3
 "#);
@@ -77,7 +77,7 @@ fn role_probes_are_built_from_the_role_section() {
 name = "db"
 interface = "vipex-none0"
 vrid = 9
-vips = ["192.0.2.102/32"]
+vips = ["198.51.100.102/32"]
 "#;
     assert!(one(base).role.is_none());
     let pg = one(&format!(
@@ -118,7 +118,7 @@ async fn an_instance_whose_interface_is_missing_retries_and_stops_cleanly() {
 name = "later"
 interface = "vipex-none0"
 vrid = 10
-vips = ["192.0.2.103/32"]
+vips = ["198.51.100.103/32"]
 "#,
     )
     .unwrap();

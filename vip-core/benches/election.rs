@@ -16,11 +16,11 @@ use vip_core::election::{Action, Advert, Election, ElectionConfig, Input, State}
 use vip_core::{InUse, Interval, PeerId, Priority, Timestamp, Vip};
 
 fn config() -> ElectionConfig {
-    let local: IpAddr = "192.0.2.10".parse().unwrap();
+    let local: IpAddr = "198.51.100.10".parse().unwrap();
     ElectionConfig::new(
         51,
         local,
-        vec![Vip::host("192.0.2.100".parse().unwrap(), "eth0")],
+        vec![Vip::host("198.51.100.100".parse().unwrap(), "eth0")],
     )
 }
 
@@ -72,7 +72,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("election_handle_advert");
 
     let mut e = backup();
-    let input = advert("192.0.2.20", 200);
+    let input = advert("198.51.100.20", 200);
     let mut now = 1_000u64;
     group.bench_function("backup", |b| {
         b.iter(|| {
@@ -84,7 +84,7 @@ fn bench(c: &mut Criterion) {
     assert_eq!(e.poll_action(), None);
 
     let mut e = master();
-    let input = advert("192.0.2.5", 50);
+    let input = advert("198.51.100.5", 50);
     let mut now = 10_000_000u64;
     group.bench_function("master", |b| {
         b.iter(|| {
@@ -104,8 +104,8 @@ fn fixed(spec: &str) {
         .expect("VIP_BENCH_FIXED=backup|master:N");
     let iters: u64 = iters.parse().expect("iteration count");
     let (mut e, input) = match scenario {
-        "backup" => (backup(), advert("192.0.2.20", 200)),
-        "master" => (master(), advert("192.0.2.5", 50)),
+        "backup" => (backup(), advert("198.51.100.20", 200)),
+        "master" => (master(), advert("198.51.100.5", 50)),
         other => panic!("unknown scenario {other}"),
     };
     let start = std::time::Instant::now();

@@ -52,8 +52,8 @@ impl AdvertSink for Sink {
 }
 
 fn config() -> ElectionConfig {
-    let vip = Vip::host("192.0.2.10".parse().unwrap(), "eth0");
-    let mut c = ElectionConfig::new(1, "192.0.2.1".parse().unwrap(), vec![vip]);
+    let vip = Vip::host("198.51.100.10".parse().unwrap(), "eth0");
+    let mut c = ElectionConfig::new(1, "198.51.100.1".parse().unwrap(), vec![vip]);
     c.advert_interval = Interval::from_centis(10);
     c
 }

@@ -19,8 +19,8 @@
 //! use vip_core::election::{Action, Election, ElectionConfig, EventKind, Input, State};
 //! use vip_core::{InUse, Timestamp, Vip};
 //!
-//! let local: IpAddr = "192.0.2.10".parse().unwrap();
-//! let vip = Vip::host("192.0.2.100".parse().unwrap(), "eth0");
+//! let local: IpAddr = "198.51.100.10".parse().unwrap();
+//! let vip = Vip::host("198.51.100.100".parse().unwrap(), "eth0");
 //! let config = ElectionConfig::new(51, local, vec![vip.clone()]);
 //! let mut election = Election::new(config, 0x5eed);
 //!

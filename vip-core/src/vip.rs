@@ -67,7 +67,7 @@ mod tests {
     #[test]
     fn host_prefix_follows_family() {
         assert_eq!(
-            Vip::host("192.0.2.10".parse().unwrap(), "eth0").prefix_len,
+            Vip::host("198.51.100.10".parse().unwrap(), "eth0").prefix_len,
             32
         );
         assert_eq!(
@@ -75,8 +75,8 @@ mod tests {
             128
         );
         assert_eq!(
-            Vip::host("192.0.2.10".parse().unwrap(), "eth0").to_string(),
-            "192.0.2.10/32 dev eth0"
+            Vip::host("198.51.100.10".parse().unwrap(), "eth0").to_string(),
+            "198.51.100.10/32 dev eth0"
         );
     }
 }

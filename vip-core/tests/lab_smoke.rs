@@ -13,11 +13,11 @@ fn segment_connects_namespaces_and_drop_cleans_up() {
     let a = lab.namespace("a").unwrap();
     let b = lab.namespace("b").unwrap();
     lab.segment(&[&a, &b]).unwrap();
-    a.run(&["ip", "addr", "add", "192.0.2.1/24", "dev", "eth0"])
+    a.run(&["ip", "addr", "add", "198.51.100.1/24", "dev", "eth0"])
         .unwrap();
-    b.run(&["ip", "addr", "add", "192.0.2.2/24", "dev", "eth0"])
+    b.run(&["ip", "addr", "add", "198.51.100.2/24", "dev", "eth0"])
         .unwrap();
-    a.run(&["ping", "-c1", "-W2", "192.0.2.2"]).unwrap();
+    a.run(&["ping", "-c1", "-W2", "198.51.100.2"]).unwrap();
 
     // /proc/self/net follows the calling thread's network namespace.
     let dev = a

@@ -14,9 +14,9 @@ use vip_core::{
     Error, FenceOutcome, FenceRequest, InUse, Interval, PeerId, Priority, Role, Timestamp, Vip,
 };
 
-const LOCAL: &str = "192.0.2.10";
-const LOWER: &str = "192.0.2.5";
-const HIGHER: &str = "192.0.2.20";
+const LOCAL: &str = "198.51.100.10";
+const LOWER: &str = "198.51.100.5";
+const HIGHER: &str = "198.51.100.20";
 const MAC: [u8; 6] = [2, 0, 0, 0, 0, 9];
 
 fn ip(s: &str) -> IpAddr {
@@ -26,7 +26,7 @@ fn peer(s: &str) -> PeerId {
     PeerId(ip(s))
 }
 fn vips() -> Vec<Vip> {
-    vec![Vip::host(ip("192.0.2.100"), "eth0")]
+    vec![Vip::host(ip("198.51.100.100"), "eth0")]
 }
 fn ms(v: u64) -> Timestamp {
     Timestamp::from_millis(v)

@@ -15,8 +15,8 @@ fn ip(s: &str) -> IpAddr {
 fn machine(gated: bool, priority: u8) -> Election {
     let mut c = ElectionConfig::new(
         7,
-        ip("192.0.2.10"),
-        vec![Vip::host(ip("192.0.2.100"), "eth0")],
+        ip("198.51.100.10"),
+        vec![Vip::host(ip("198.51.100.100"), "eth0")],
     );
     c.priority = Priority::new(priority);
     c.advert_interval = Interval::from_centis(10);
@@ -97,7 +97,7 @@ fn master_advertises_a_new_rank_at_once_and_a_lower_ranked_master_steps_down() {
     e.handle(
         t,
         Input::Advert(Advert {
-            from: PeerId(ip("192.0.2.5")),
+            from: PeerId(ip("198.51.100.5")),
             priority: Priority::new(131),
             max_advert_interval: Interval::from_centis(10),
             address_mismatch: false,

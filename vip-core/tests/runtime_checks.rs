@@ -25,7 +25,7 @@ fn schedule(rise: u32, fall: u32) -> CheckSchedule {
 fn spec(log: &Log, name: &str) -> InstanceSpec {
     InstanceSpec::new(
         name,
-        fast_config(11, "192.0.2.1", vec![vip("192.0.2.10", "eth0")]),
+        fast_config(11, "198.51.100.1", vec![vip("198.51.100.10", "eth0")]),
         Arc::new(FakeAddresses::new(log.clone())),
         Arc::new(FakeSink { log: log.clone() }),
     )

@@ -22,7 +22,7 @@ fn spec_with(log: &Log, name: &str, remove_delay: Duration) -> InstanceSpec {
     addresses.remove_delay = remove_delay;
     InstanceSpec::new(
         name,
-        fast_config(41, "192.0.2.1", vec![vip("192.0.2.10", "eth0")]),
+        fast_config(41, "198.51.100.1", vec![vip("198.51.100.10", "eth0")]),
         Arc::new(addresses),
         Arc::new(FakeSink { log: log.clone() }),
     )
@@ -119,15 +119,15 @@ async fn adverts_keep_a_backup_and_name_the_master() {
     let handle = rt.spawn(spec(&log, "backup")).unwrap();
     // A master at 200 advertises every 100 ms for 2 s: this node never claims.
     for _ in 0..20 {
-        handle.advert(advert("192.0.2.2", 200)).unwrap();
+        handle.advert(advert("198.51.100.2", 200)).unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
         let s = handle.status();
         assert_eq!(s.state, State::Backup);
-        assert_eq!(s.master, Some(PeerId(addr("192.0.2.2"))));
+        assert_eq!(s.master, Some(PeerId(addr("198.51.100.2"))));
     }
     assert_eq!(log.count("add"), 0);
     // It releases with priority 0: this node takes over after Skew_Time, with a probe first.
-    handle.advert(advert("192.0.2.2", 0)).unwrap();
+    handle.advert(advert("198.51.100.2", 0)).unwrap();
     let s = wait_status(&handle, Duration::from_millis(100), |s| {
         s.state == State::Master
     })
@@ -146,17 +146,17 @@ async fn an_advert_flood_is_refused_not_queued() {
     let log = Log::new(rt.clock());
     let handle = rt.spawn(spec(&log, "flood").advert_queue(2)).unwrap();
     // The instance task has not run yet (current-thread runtime, no await since the spawn).
-    assert_eq!(handle.advert(advert("192.0.2.2", 200)), Ok(()));
-    assert_eq!(handle.advert(advert("192.0.2.2", 200)), Ok(()));
+    assert_eq!(handle.advert(advert("198.51.100.2", 200)), Ok(()));
+    assert_eq!(handle.advert(advert("198.51.100.2", 200)), Ok(()));
     assert_eq!(
-        handle.advert(advert("192.0.2.2", 200)),
+        handle.advert(advert("198.51.100.2", 200)),
         Err(HandleError::Busy)
     );
     tokio::time::sleep(Duration::from_millis(1)).await;
-    assert_eq!(handle.advert(advert("192.0.2.2", 200)), Ok(()));
+    assert_eq!(handle.advert(advert("198.51.100.2", 200)), Ok(()));
     handle.stop(StopMode::Release).await;
     assert_eq!(
-        handle.advert(advert("192.0.2.2", 200)),
+        handle.advert(advert("198.51.100.2", 200)),
         Err(HandleError::Stopped)
     );
 }
@@ -192,7 +192,7 @@ async fn a_failed_release_is_retried_until_the_vips_are_gone() {
     let handle = rt
         .spawn(InstanceSpec::new(
             "retry",
-            fast_config(44, "192.0.2.1", vec![vip("192.0.2.10", "eth0")]),
+            fast_config(44, "198.51.100.1", vec![vip("198.51.100.10", "eth0")]),
             Arc::new(addresses),
             Arc::new(FakeSink { log: log.clone() }),
         ))
@@ -203,7 +203,7 @@ async fn a_failed_release_is_retried_until_the_vips_are_gone() {
     .await;
     // Preempted by a better master: the removal times out twice, so the VIPs may still be on
     // the interface; the status says so until a retry succeeds (10 cs, then 20 cs later).
-    handle.advert(advert("192.0.2.2", 200)).unwrap();
+    handle.advert(advert("198.51.100.2", 200)).unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
     let s = handle.status();
     assert_eq!(s.state, State::Backup);

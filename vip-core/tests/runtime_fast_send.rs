@@ -57,7 +57,7 @@ impl AdvertSink for TwoPathSink {
 fn spec(log: &Log, sink: Arc<TwoPathSink>) -> InstanceSpec {
     InstanceSpec::new(
         "fast",
-        fast_config(43, "192.0.2.1", vec![vip("192.0.2.10", "eth0")]),
+        fast_config(43, "198.51.100.1", vec![vip("198.51.100.10", "eth0")]),
         Arc::new(FakeAddresses::new(log.clone())),
         sink,
     )

@@ -19,7 +19,7 @@ async fn two_instances_run_independently() {
     let log_b = Log::new(rt.clock());
     let a = InstanceSpec::new(
         "a",
-        fast_config(31, "192.0.2.1", vec![vip("192.0.2.10", "eth0")]),
+        fast_config(31, "198.51.100.1", vec![vip("198.51.100.10", "eth0")]),
         Arc::new(FakeAddresses::new(log_a.clone()).probe_mode(ProbeMode::Held)),
         Arc::new(FakeSink { log: log_a.clone() }),
     )
@@ -30,7 +30,7 @@ async fn two_instances_run_independently() {
     });
     let b = InstanceSpec::new(
         "b",
-        fast_config(32, "198.51.100.1", vec![vip("198.51.100.10", "eth1")]),
+        fast_config(32, "203.0.113.1", vec![vip("203.0.113.10", "eth1")]),
         Arc::new(FakeAddresses::new(log_b.clone())),
         Arc::new(FakeSink { log: log_b.clone() }),
     );
@@ -39,7 +39,7 @@ async fn two_instances_run_independently() {
     assert!(
         rt.spawn(InstanceSpec::new(
             "a",
-            fast_config(33, "192.0.2.1", vec![vip("192.0.2.11", "eth0")]),
+            fast_config(33, "198.51.100.1", vec![vip("198.51.100.11", "eth0")]),
             Arc::new(FakeAddresses::new(log_a.clone())),
             Arc::new(FakeSink { log: log_a.clone() }),
         ))
@@ -55,7 +55,7 @@ async fn two_instances_run_independently() {
     assert_eq!(log_a.count("add"), 0);
 
     // Inputs reach only their instance: a better master for A's VRID leaves B alone.
-    let peer = PeerId(addr("192.0.2.2"));
+    let peer = PeerId(addr("198.51.100.2"));
     ha.advert(Advert {
         from: peer,
         priority: Priority::new(200),
@@ -73,7 +73,7 @@ async fn two_instances_run_independently() {
         }
     );
     assert_eq!(hb.status().state, State::Master);
-    assert_eq!(hb.status().master, Some(PeerId(addr("198.51.100.1"))));
+    assert_eq!(hb.status().master, Some(PeerId(addr("203.0.113.1"))));
 
     // Stopping A leaves B running.
     assert_eq!(ha.stop(StopMode::Release).await.phase, Phase::Stopped);
@@ -99,9 +99,9 @@ async fn invalid_specs_are_rejected() {
             Arc::new(FakeSink { log: log.clone() }),
         )
     };
-    let mut c = fast_config(1, "192.0.2.1", vec![]);
+    let mut c = fast_config(1, "198.51.100.1", vec![]);
     assert!(matches!(rt.spawn(mk(c.clone())), Err(Error::Config { .. })));
-    c.vips.push(vip("192.0.2.10", "eth0"));
+    c.vips.push(vip("198.51.100.10", "eth0"));
     c.fencing = true;
     let err = rt.spawn(mk(c.clone())).unwrap_err();
     assert!(err.to_string().contains("fencing"), "{err}");
@@ -116,7 +116,7 @@ fn spawning_outside_tokio_is_an_error() {
     let log = Log::new(rt.clock());
     let spec = InstanceSpec::new(
         "x",
-        fast_config(1, "192.0.2.1", vec![vip("192.0.2.10", "eth0")]),
+        fast_config(1, "198.51.100.1", vec![vip("198.51.100.10", "eth0")]),
         Arc::new(FakeAddresses::new(log.clone())),
         Arc::new(FakeSink { log }),
     );

@@ -21,7 +21,7 @@ async fn master(
     addresses.remove_delay = remove_delay;
     let spec = InstanceSpec::new(
         "order",
-        fast_config(7, "192.0.2.1", vec![vip("192.0.2.10", "eth0")]),
+        fast_config(7, "198.51.100.1", vec![vip("198.51.100.10", "eth0")]),
         Arc::new(addresses),
         Arc::new(FakeSink { log: log.clone() }),
     )
@@ -139,7 +139,7 @@ async fn a_hanging_advert_sink_neither_delays_removal_nor_piles_up() {
     let log = Log::new(rt.clock());
     let spec = InstanceSpec::new(
         "sink",
-        fast_config(8, "192.0.2.1", vec![vip("192.0.2.10", "eth0")]),
+        fast_config(8, "198.51.100.1", vec![vip("198.51.100.10", "eth0")]),
         Arc::new(FakeAddresses::new(log.clone())),
         Arc::new(HangingSink { log: log.clone() }),
     );

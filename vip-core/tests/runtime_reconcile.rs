@@ -45,10 +45,14 @@ async fn checkpoint(am: Arc<MockAddressManager>) {
 
 #[tokio::test(start_paused = true)]
 async fn stale_vips_are_removed_before_start_and_others_kept() {
-    let ours_eth0 = vip("192.0.2.10", "eth0");
-    let ours_eth1 = vip("198.51.100.10", "eth1");
-    let not_ours = vip("192.0.2.99", "eth0"); // another instance's VIP on the same interface
-    let config = fast_config(21, "192.0.2.1", vec![ours_eth0.clone(), ours_eth1.clone()]);
+    let ours_eth0 = vip("198.51.100.10", "eth0");
+    let ours_eth1 = vip("203.0.113.10", "eth1");
+    let not_ours = vip("198.51.100.99", "eth0"); // another instance's VIP on the same interface
+    let config = fast_config(
+        21,
+        "198.51.100.1",
+        vec![ours_eth0.clone(), ours_eth1.clone()],
+    );
     let calls: Calls = Arc::default();
 
     let mut am = MockAddressManager::new();
@@ -111,9 +115,9 @@ async fn stale_vips_are_removed_before_start_and_others_kept() {
         *calls.lock().unwrap(),
         [
             "list eth0",
-            "remove 192.0.2.10",
+            "remove 198.51.100.10",
             "list eth1",
-            "remove 198.51.100.10"
+            "remove 203.0.113.10"
         ],
         "only this instance's VIPs are removed, before the start"
     );
@@ -146,7 +150,7 @@ async fn missing_interface_is_reported_and_the_instance_still_starts() {
         Ok(())
     });
     let sink = MockAdvertSink::new();
-    let config = fast_config(22, "192.0.2.1", vec![vip("192.0.2.10", "eth9")]);
+    let config = fast_config(22, "198.51.100.1", vec![vip("198.51.100.10", "eth9")]);
     let am = Arc::new(am);
     let rt = Runtime::new();
     let handle = rt

@@ -14,7 +14,7 @@ use vip_core::runtime::{InstanceSpec, RoleSchedule, Runtime};
 fn spec(log: &Log, role: Arc<ScriptedRole>, interval: Duration) -> InstanceSpec {
     InstanceSpec::new(
         "role",
-        fast_config(9, "192.0.2.1", vec![vip("192.0.2.10", "eth0")]),
+        fast_config(9, "198.51.100.1", vec![vip("198.51.100.10", "eth0")]),
         Arc::new(FakeAddresses::new(log.clone())),
         Arc::new(FakeSink { log: log.clone() }),
     )

@@ -37,7 +37,7 @@ fn spec_with_source(
     let (tx, rx) = mpsc::unbounded_channel();
     let spec = InstanceSpec::new(
         name,
-        fast_config(42, "192.0.2.1", vec![vip("192.0.2.10", "eth0")]),
+        fast_config(42, "198.51.100.1", vec![vip("198.51.100.10", "eth0")]),
         Arc::new(FakeAddresses::new(log.clone())),
         Arc::new(FakeSink { log: log.clone() }),
     )
@@ -54,19 +54,19 @@ async fn adverts_from_the_source_keep_a_backup_and_release_hands_over() {
     for i in 0..20 {
         // Every other advert comes through the handle: both paths reach the same machine.
         if i % 2 == 0 {
-            source.send(Ok(advert("192.0.2.2", 200))).unwrap();
+            source.send(Ok(advert("198.51.100.2", 200))).unwrap();
         } else {
-            handle.advert(advert("192.0.2.2", 200)).unwrap();
+            handle.advert(advert("198.51.100.2", 200)).unwrap();
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
         let s = handle.status();
         assert_eq!(s.state, State::Backup, "advert {i}");
-        assert_eq!(s.master, Some(PeerId(addr("192.0.2.2"))));
+        assert_eq!(s.master, Some(PeerId(addr("198.51.100.2"))));
     }
     assert_eq!(log.count("add"), 0);
     // The priority-0 advert from the source is a release: this node takes over after
     // Skew_Time and its in-use probe, well before a Master_Down_Interval (over 300 ms) passes.
-    source.send(Ok(advert("192.0.2.2", 0))).unwrap();
+    source.send(Ok(advert("198.51.100.2", 0))).unwrap();
     let s = wait_status(&handle, Duration::from_millis(100), |s| {
         s.state == State::Master
     })
@@ -81,7 +81,7 @@ async fn silence_from_the_source_is_a_master_down() {
     let log = Log::new(rt.clock());
     let (spec, source) = spec_with_source(&log, "silence");
     let handle = rt.spawn(spec).unwrap();
-    source.send(Ok(advert("192.0.2.2", 200))).unwrap();
+    source.send(Ok(advert("198.51.100.2", 200))).unwrap();
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert_eq!(handle.status().state, State::Backup);
     // No more adverts: Master_Down_Interval (3 x 10 cs + skew) later it takes over.

@@ -131,7 +131,7 @@ impl SteadyLoop for Wire {
 }
 
 fn spec(log: &Log, wire: &Arc<Wire>, local: &str, priority: u8) -> InstanceSpec {
-    let mut config = fast_config(44, local, vec![vip("192.0.2.10", "eth0")]);
+    let mut config = fast_config(44, local, vec![vip("198.51.100.10", "eth0")]);
     config.priority = Priority::new(priority);
     InstanceSpec::new(
         "steady",
@@ -148,7 +148,7 @@ async fn lone_master() -> (Runtime, Log, Arc<Wire>, InstanceHandle) {
     let rt = Runtime::new().kernel_timers(true);
     let log = Log::new(rt.clock());
     let wire = Arc::new(Wire::default());
-    let handle = rt.spawn(spec(&log, &wire, "192.0.2.1", 100)).unwrap();
+    let handle = rt.spawn(spec(&log, &wire, "198.51.100.1", 100)).unwrap();
     wait_status(&handle, Duration::from_secs(10), |s| {
         s.state == State::Master
     })
@@ -220,7 +220,7 @@ async fn idle_master_adverts_run_under_leases_and_a_better_advert_ends_them() {
         );
     }
     // A better master: the lease ends with its advert and the machine follows it.
-    wire.deliver(advert("192.0.2.2", 200));
+    wire.deliver(advert("198.51.100.2", 200));
     wait_status(&handle, Duration::from_secs(5), |s| {
         s.state == State::Backup
     })
@@ -248,12 +248,12 @@ async fn idle_backup_absorbs_repeats_and_takes_over_when_they_stop() {
     let rt = Runtime::new().kernel_timers(true);
     let log = Log::new(rt.clock());
     let wire = Arc::new(Wire::default());
-    let handle = rt.spawn(spec(&log, &wire, "192.0.2.1", 100)).unwrap();
+    let handle = rt.spawn(spec(&log, &wire, "198.51.100.1", 100)).unwrap();
     let feeding = Arc::new(AtomicBool::new(true));
     let (w, f) = (wire.clone(), feeding.clone());
     let master = std::thread::spawn(move || {
         while f.load(Ordering::SeqCst) {
-            w.deliver(advert("192.0.2.2", 200));
+            w.deliver(advert("198.51.100.2", 200));
             std::thread::sleep(Duration::from_millis(100));
         }
     });
@@ -324,7 +324,7 @@ async fn a_panicking_loop_releases_and_stops() {
     let log = Log::new(rt.clock());
     let wire = Arc::new(Wire::default());
     wire.panic_next.store(true, Ordering::SeqCst);
-    let handle = rt.spawn(spec(&log, &wire, "192.0.2.1", 100)).unwrap();
+    let handle = rt.spawn(spec(&log, &wire, "198.51.100.1", 100)).unwrap();
     tokio::time::timeout(Duration::from_secs(10), handle.stopped())
         .await
         .expect("the instance stopped");
@@ -344,7 +344,7 @@ fn a_hung_runtime_stops_the_adverts_within_lease_max() {
     let hung_at = tokio_rt.block_on(async {
         let rt = Runtime::new().kernel_timers(true);
         let log = Log::new(rt.clock());
-        let handle = rt.spawn(spec(&log, &wire, "192.0.2.1", 100)).unwrap();
+        let handle = rt.spawn(spec(&log, &wire, "198.51.100.1", 100)).unwrap();
         wait_status(&handle, Duration::from_secs(10), |s| {
             s.state == State::Master
         })

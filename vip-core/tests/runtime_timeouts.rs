@@ -12,7 +12,7 @@ use vip_core::Role;
 use vip_core::election::{EventKind, Reason, State, StopMode};
 use vip_core::runtime::{InstanceSpec, RoleSchedule, Runtime, Timeouts};
 
-const VIP: &str = "192.0.2.10";
+const VIP: &str = "198.51.100.10";
 
 #[tokio::test(start_paused = true)]
 async fn hanging_fencer_is_cut_off_and_reported_failed() {
@@ -25,7 +25,7 @@ async fn hanging_fencer_is_cut_off_and_reported_failed() {
     };
     let spec = InstanceSpec::new(
         "fence",
-        fast_config(1, "192.0.2.1", vec![vip(VIP, "eth0")]),
+        fast_config(1, "198.51.100.1", vec![vip(VIP, "eth0")]),
         addresses,
         Arc::new(FakeSink { log: log.clone() }),
     )
@@ -65,7 +65,7 @@ async fn hanging_in_use_probe_is_cut_off() {
     let rt = Runtime::new();
     let log = Log::new(rt.clock());
     let addresses = Arc::new(FakeAddresses::new(log.clone()).probe_mode(ProbeMode::Hang));
-    let config = fast_config(2, "192.0.2.1", vec![vip(VIP, "eth0")]);
+    let config = fast_config(2, "198.51.100.1", vec![vip(VIP, "eth0")]);
     let bound = config.in_use_probe_timeout + Timeouts::default().probe_grace;
     let spec = InstanceSpec::new(
         "probe",
@@ -103,7 +103,7 @@ async fn hanging_role_probe_yields_unknown_and_master_releases() {
     };
     let spec = InstanceSpec::new(
         "role",
-        fast_config(3, "192.0.2.1", vec![vip(VIP, "eth0")]),
+        fast_config(3, "198.51.100.1", vec![vip(VIP, "eth0")]),
         addresses,
         Arc::new(FakeSink { log: log.clone() }),
     )

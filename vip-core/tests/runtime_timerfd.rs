@@ -17,7 +17,7 @@ use vip_core::{Interval, Priority};
 fn spec(log: &Log, name: &str) -> InstanceSpec {
     InstanceSpec::new(
         name,
-        fast_config(43, "192.0.2.1", vec![vip("192.0.2.10", "eth0")]),
+        fast_config(43, "198.51.100.1", vec![vip("198.51.100.10", "eth0")]),
         Arc::new(FakeAddresses::new(log.clone())),
         Arc::new(FakeSink { log: log.clone() }),
     )
@@ -44,7 +44,7 @@ async fn master_adverts_then_steps_down() {
     );
     handle
         .advert(Advert {
-            from: PeerId(addr("192.0.2.2")),
+            from: PeerId(addr("198.51.100.2")),
             priority: Priority::new(200),
             max_advert_interval: Interval::from_centis(10),
             address_mismatch: false,

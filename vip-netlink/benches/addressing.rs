@@ -101,7 +101,7 @@ fn main() {
     let holder = lab.namespace("holder").unwrap();
     lab.segment(&[&a, &holder]).unwrap();
     holder
-        .run(&["ip", "addr", "add", "192.0.2.200/32", "dev", "eth0"])
+        .run(&["ip", "addr", "add", "198.51.100.200/32", "dev", "eth0"])
         .unwrap();
     holder
         .run(&[
@@ -130,7 +130,7 @@ fn main() {
                     ..ManagerConfig::default()
                 };
                 let m = NetlinkAddressManager::new(config).unwrap();
-                let vip = [Vip::host("192.0.2.100".parse().unwrap(), "eth0")];
+                let vip = [Vip::host("198.51.100.100".parse().unwrap(), "eth0")];
                 let vip6 = [Vip::host("2001:db8::100".parse().unwrap(), "eth0")];
                 let (lib_add, lib_remove) = lib_rounds(&m, &vip, 500).await;
                 let (lib_add_v6, lib_remove_v6) = lib_rounds(&m, &vip6, 500).await;
@@ -141,9 +141,9 @@ fn main() {
                     (Vec::new(), Vec::new(), Vec::new());
                 for _ in 0..25 {
                     let t = Instant::now();
-                    sh(&["ip", "addr", "add", "192.0.2.100/32", "dev", "eth0"]);
+                    sh(&["ip", "addr", "add", "198.51.100.100/32", "dev", "eth0"]);
                     s_ip_add.push(t.elapsed());
-                    sh(&["ip", "addr", "del", "192.0.2.100/32", "dev", "eth0"]);
+                    sh(&["ip", "addr", "del", "198.51.100.100/32", "dev", "eth0"]);
                     let t = Instant::now();
                     sh(&[
                         "ip",
@@ -161,9 +161,18 @@ fn main() {
                 }
                 for i in 0..25 {
                     let t = Instant::now();
-                    sh(&["ip", "addr", "add", "192.0.2.100/32", "dev", "eth0"]);
+                    sh(&["ip", "addr", "add", "198.51.100.100/32", "dev", "eth0"]);
                     if i < 5 {
-                        sh(&["arping", "-q", "-U", "-c", "1", "-I", "eth0", "192.0.2.100"]);
+                        sh(&[
+                            "arping",
+                            "-q",
+                            "-U",
+                            "-c",
+                            "1",
+                            "-I",
+                            "eth0",
+                            "198.51.100.100",
+                        ]);
                         s_add_lit.push(t.elapsed());
                     } else {
                         sh(&[
@@ -176,17 +185,17 @@ fn main() {
                             "0",
                             "-I",
                             "eth0",
-                            "192.0.2.100",
+                            "198.51.100.100",
                         ]);
                         s_add_w0.push(t.elapsed());
                     }
                     let t = Instant::now();
-                    sh(&["ip", "addr", "del", "192.0.2.100/32", "dev", "eth0"]);
+                    sh(&["ip", "addr", "del", "198.51.100.100/32", "dev", "eth0"]);
                     s_remove.push(t.elapsed());
                 }
                 let probe_timeout = Duration::from_millis(30);
-                let free_vip = [Vip::host("192.0.2.150".parse().unwrap(), "eth0")];
-                let held_vip = [Vip::host("192.0.2.200".parse().unwrap(), "eth0")];
+                let free_vip = [Vip::host("198.51.100.150".parse().unwrap(), "eth0")];
+                let held_vip = [Vip::host("198.51.100.200".parse().unwrap(), "eth0")];
                 let free6 = [Vip::host("2001:db8::150".parse().unwrap(), "eth0")];
                 let held6 = [Vip::host("2001:db8::200".parse().unwrap(), "eth0")];
                 Figures {

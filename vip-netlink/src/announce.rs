@@ -152,7 +152,7 @@ mod tests {
     #[test]
     fn forms_give_the_right_frames() {
         let mac = [2, 0, 0, 0, 0, 1];
-        let v4: IpAddr = "192.0.2.10".parse().unwrap();
+        let v4: IpAddr = "198.51.100.10".parse().unwrap();
         let ops = |form| {
             announcement_frames(form, mac, v4)
                 .iter()

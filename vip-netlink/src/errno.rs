@@ -91,8 +91,8 @@ mod tests {
         let e = from_errno(libc::EACCES, "add", "eth0", None, CAP_NET_ADMIN_HINT);
         assert!(matches!(e, Error::PermissionDenied { .. }));
         assert!(matches!(
-            from_errno(libc::EADDRNOTAVAIL, "add", "eth0", Some("192.0.2.1"), ""),
-            Error::AddressNotAvailable { address, .. } if address == "192.0.2.1"
+            from_errno(libc::EADDRNOTAVAIL, "add", "eth0", Some("198.51.100.1"), ""),
+            Error::AddressNotAvailable { address, .. } if address == "198.51.100.1"
         ));
         assert!(matches!(
             from_errno(libc::EINVAL, "add", "eth0", None, ""),

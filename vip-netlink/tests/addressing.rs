@@ -9,7 +9,7 @@ use vip_core::{AddressManager, Error, Vip};
 use vip_netlink::{ManagerConfig, NetlinkAddressManager, Tag, VIP_IFA_PROTO, VIP_IFA_RT_PRIORITY};
 
 fn v4_vip() -> Vip {
-    let mut vip = Vip::host("192.0.2.100".parse().unwrap(), "eth0");
+    let mut vip = Vip::host("198.51.100.100".parse().unwrap(), "eth0");
     vip.label = Some("eth0:vip".to_string());
     vip
 }
@@ -42,7 +42,7 @@ fn add_list_remove_ipv4_and_ipv6_idempotent() {
             (listed, listed_again)
         })
     };
-    let v4 = find(a, "eth0", "192.0.2.100");
+    let v4 = find(a, "eth0", "198.51.100.100");
     assert_eq!(v4.len(), 1, "{v4:?}");
     assert_eq!(v4[0].prefixlen, 32);
     assert_eq!(v4[0].label.as_deref(), Some("eth0:vip"));
@@ -70,7 +70,7 @@ fn add_list_remove_ipv4_and_ipv6_idempotent() {
         })
     };
     assert!(after.is_empty(), "{after:?}");
-    assert!(find(a, "eth0", "192.0.2.100").is_empty());
+    assert!(find(a, "eth0", "198.51.100.100").is_empty());
     assert!(find(a, "eth0", "2001:db8::100").is_empty());
 }
 
@@ -81,7 +81,7 @@ fn other_prefixes_are_supported() {
     };
     let a = &nodes[0];
     let vips = vec![
-        Vip::with_prefix("198.51.100.7".parse().unwrap(), 24, "eth0"),
+        Vip::with_prefix("203.0.113.7".parse().unwrap(), 24, "eth0"),
         Vip::with_prefix("2001:db8:1::7".parse().unwrap(), 64, "eth0"),
     ];
     let listed = {
@@ -92,7 +92,7 @@ fn other_prefixes_are_supported() {
             m.list("eth0").await.unwrap()
         })
     };
-    assert_eq!(find(a, "eth0", "198.51.100.7")[0].prefixlen, 24);
+    assert_eq!(find(a, "eth0", "203.0.113.7")[0].prefixlen, 24);
     assert_eq!(find(a, "eth0", "2001:db8:1::7")[0].prefixlen, 64);
     assert_eq!(listed.len(), 2, "{listed:?}");
     assert!(listed.iter().all(|v| v.label.is_none()));
@@ -104,9 +104,9 @@ fn admin_addresses_are_neither_listed_nor_touched() {
         return;
     };
     let a = &nodes[0];
-    a.run(&["ip", "addr", "add", "192.0.2.1/24", "dev", "eth0"])
+    a.run(&["ip", "addr", "add", "198.51.100.1/24", "dev", "eth0"])
         .unwrap();
-    a.run(&["ip", "addr", "add", "192.0.2.200/32", "dev", "eth0"])
+    a.run(&["ip", "addr", "add", "198.51.100.200/32", "dev", "eth0"])
         .unwrap();
     a.run(&[
         "ip",
@@ -124,11 +124,11 @@ fn admin_addresses_are_neither_listed_nor_touched() {
         // Adding an address the admin already has succeeds and leaves it as it is; removing
         // it does not delete the admin's address.
         let admin = vec![
-            Vip::host("192.0.2.200".parse().unwrap(), "eth0"),
+            Vip::host("198.51.100.200".parse().unwrap(), "eth0"),
             Vip::host("2001:db8::200".parse().unwrap(), "eth0"),
         ];
         m.add(&admin).await.unwrap();
-        let ours = Vip::host("192.0.2.100".parse().unwrap(), "eth0");
+        let ours = Vip::host("198.51.100.100".parse().unwrap(), "eth0");
         m.add(std::slice::from_ref(&ours)).await.unwrap();
         m.remove(&admin).await.unwrap();
         let after = m.list("eth0").await.unwrap();
@@ -137,10 +137,10 @@ fn admin_addresses_are_neither_listed_nor_touched() {
     assert!(listed_before.is_empty(), "{listed_before:?}");
     assert_eq!(
         listed_after,
-        vec![Vip::host("192.0.2.100".parse().unwrap(), "eth0")]
+        vec![Vip::host("198.51.100.100".parse().unwrap(), "eth0")]
     );
-    assert_eq!(find(a, "eth0", "192.0.2.1").len(), 1);
-    assert_eq!(find(a, "eth0", "192.0.2.200").len(), 1);
+    assert_eq!(find(a, "eth0", "198.51.100.1").len(), 1);
+    assert_eq!(find(a, "eth0", "198.51.100.200").len(), 1);
     assert_eq!(find(a, "eth0", "2001:db8::200").len(), 1);
 }
 
@@ -151,7 +151,7 @@ fn missing_interface_is_a_typed_error() {
     };
     let errors = run_in(&nodes[0], || async {
         let m = NetlinkAddressManager::with_defaults().unwrap();
-        let vip = Vip::host("192.0.2.100".parse().unwrap(), "nosuch0");
+        let vip = Vip::host("198.51.100.100".parse().unwrap(), "nosuch0");
         let vips = std::slice::from_ref(&vip);
         vec![
             m.add(vips).await.unwrap_err(),
@@ -180,7 +180,7 @@ fn invalid_vips_are_config_errors() {
         let m = NetlinkAddressManager::with_defaults().unwrap();
         let mut labelled_v6 = Vip::host("2001:db8::1".parse().unwrap(), "eth0");
         labelled_v6.label = Some("eth0:x".into());
-        let too_long = Vip::with_prefix("192.0.2.1".parse().unwrap(), 33, "eth0");
+        let too_long = Vip::with_prefix("198.51.100.1".parse().unwrap(), 33, "eth0");
         vec![
             m.add(&[labelled_v6]).await.unwrap_err(),
             m.add(&[too_long]).await.unwrap_err(),
@@ -216,7 +216,7 @@ fn without_cap_net_admin_add_is_permission_denied() {
             .unwrap()
         );
         let m = NetlinkAddressManager::with_defaults().unwrap();
-        let vip = Vip::host("192.0.2.100".parse().unwrap(), "eth0");
+        let vip = Vip::host("198.51.100.100".parse().unwrap(), "eth0");
         let add = m.add(std::slice::from_ref(&vip)).await;
         let list = m.list("eth0").await; // reading needs no capability
         assert!(list.is_ok(), "{list:?}");
@@ -225,7 +225,7 @@ fn without_cap_net_admin_add_is_permission_denied() {
     let e = add.unwrap_err();
     assert!(matches!(e, Error::PermissionDenied { .. }), "{e:?}");
     assert!(e.to_string().contains("CAP_NET_ADMIN"), "{e}");
-    assert!(find(a, "eth0", "192.0.2.100").is_empty());
+    assert!(find(a, "eth0", "198.51.100.100").is_empty());
 }
 
 #[test]
@@ -236,7 +236,7 @@ fn without_cap_net_raw_announce_is_permission_denied() {
     let result = run_in(&nodes[0], || async {
         caps::drop(None, caps::CapSet::Effective, caps::Capability::CAP_NET_RAW).unwrap();
         let m = NetlinkAddressManager::with_defaults().unwrap();
-        let vip = Vip::host("192.0.2.100".parse().unwrap(), "eth0");
+        let vip = Vip::host("198.51.100.100".parse().unwrap(), "eth0");
         m.add(std::slice::from_ref(&vip)).await.unwrap();
         m.announce(std::slice::from_ref(&vip)).await
     });
@@ -262,7 +262,7 @@ fn route_priority_tag_for_old_kernels_works_and_is_distinct() {
         })
         .unwrap();
         let vips = [
-            Vip::host("192.0.2.100".parse().unwrap(), "eth0"),
+            Vip::host("198.51.100.100".parse().unwrap(), "eth0"),
             Vip::host("2001:db8::100".parse().unwrap(), "eth0"),
         ];
         old.add(&vips).await.unwrap();
@@ -289,7 +289,7 @@ fn recreated_interface_is_found_again() {
     let a = nodes[0].clone();
     run_in(&nodes[0], move || async move {
         let m = NetlinkAddressManager::with_defaults().unwrap();
-        let vip = [Vip::host("192.0.2.100".parse().unwrap(), "eth0")];
+        let vip = [Vip::host("198.51.100.100".parse().unwrap(), "eth0")];
         m.add(&vip).await.unwrap(); // caches eth0's index
         let a2 = a.clone();
         tokio::task::spawn_blocking(move || {
@@ -306,5 +306,5 @@ fn recreated_interface_is_found_again() {
         m.add(&vip).await.unwrap();
         assert_eq!(m.list("eth0").await.unwrap(), vip.to_vec());
     });
-    assert_eq!(find(&nodes[0], "eth0", "192.0.2.100").len(), 1);
+    assert_eq!(find(&nodes[0], "eth0", "198.51.100.100").len(), 1);
 }

@@ -69,8 +69,8 @@ fn moves_entry(tag: &str, vip: &str, client_addr: &str, form: GarpForm) {
 fn gratuitous_arp_request_moves_neighbour_entry() {
     moves_entry(
         "vnl-garpreq",
-        "192.0.2.100",
-        "192.0.2.1/24",
+        "198.51.100.100",
+        "198.51.100.1/24",
         GarpForm::Request,
     );
 }
@@ -79,8 +79,8 @@ fn gratuitous_arp_request_moves_neighbour_entry() {
 fn gratuitous_arp_reply_moves_neighbour_entry() {
     moves_entry(
         "vnl-garprep",
-        "192.0.2.100",
-        "192.0.2.1/24",
+        "198.51.100.100",
+        "198.51.100.1/24",
         GarpForm::Reply,
     );
 }
@@ -144,19 +144,23 @@ fn announcer_repeats_refreshes_and_stops_on_remove() {
         ..ManagerConfig::default()
     };
     let (burst, refreshed, after_remove) = run_in(b, move || async move {
-        let vip = [Vip::host("192.0.2.100".parse().unwrap(), "eth0")];
+        let vip = [Vip::host("198.51.100.100".parse().unwrap(), "eth0")];
         let m = NetlinkAddressManager::new(config).unwrap();
         m.add(&vip).await.unwrap();
         m.announce(&vip).await.unwrap();
         tokio::time::sleep(Duration::from_millis(10)).await;
-        let burst = drain_arp(&sock, mac_b, [192, 0, 2, 100]);
+        let burst = drain_arp(&sock, mac_b, [198, 51, 100, 100]);
         tokio::time::sleep(Duration::from_millis(350)).await;
-        let refreshed = drain_arp(&sock, mac_b, [192, 0, 2, 100]);
+        let refreshed = drain_arp(&sock, mac_b, [198, 51, 100, 100]);
         m.remove(&vip).await.unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let _in_flight = drain_arp(&sock, mac_b, [192, 0, 2, 100]);
+        let _in_flight = drain_arp(&sock, mac_b, [198, 51, 100, 100]);
         tokio::time::sleep(Duration::from_millis(300)).await;
-        (burst, refreshed, drain_arp(&sock, mac_b, [192, 0, 2, 100]))
+        (
+            burst,
+            refreshed,
+            drain_arp(&sock, mac_b, [198, 51, 100, 100]),
+        )
     });
     // Three rounds of request (1) then reply (2).
     assert_eq!(burst, vec![1, 2, 1, 2, 1, 2]);

@@ -47,7 +47,7 @@ fn held_then_free(tag: &str, vip: &str) {
 
 #[test]
 fn arp_probe_sees_holder_then_free() {
-    held_then_free("vnl-probe4", "192.0.2.100");
+    held_then_free("vnl-probe4", "198.51.100.100");
 }
 
 #[test]
@@ -64,7 +64,7 @@ fn probe_ignores_our_own_address() {
     let result = run_in(&nodes[0], || async {
         let m = NetlinkAddressManager::with_defaults().unwrap();
         let vips = [
-            Vip::host("192.0.2.100".parse().unwrap(), "eth0"),
+            Vip::host("198.51.100.100".parse().unwrap(), "eth0"),
             Vip::host("2001:db8::100".parse().unwrap(), "eth0"),
         ];
         m.add(&vips).await.unwrap();

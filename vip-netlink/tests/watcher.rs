@@ -35,10 +35,10 @@ fn watcher_reports_link_and_external_removal() {
         let m = NetlinkAddressManager::with_defaults().unwrap();
         let mut w = m.watch("eth0").await.unwrap();
         let mut events = vec![next(&mut w).await];
-        let v4 = Vip::host("192.0.2.100".parse().unwrap(), "eth0");
+        let v4 = Vip::host("198.51.100.100".parse().unwrap(), "eth0");
         let v6 = Vip::host("2001:db8::100".parse().unwrap(), "eth0");
         m.add(&[v4.clone(), v6.clone()]).await.unwrap();
-        ip(&["ip", "addr", "del", "192.0.2.100/32", "dev", "eth0"]).await;
+        ip(&["ip", "addr", "del", "198.51.100.100/32", "dev", "eth0"]).await;
         events.push(next(&mut w).await);
         // Our own removal is not reported: the next event is the link going down.
         m.remove(std::slice::from_ref(&v6)).await.unwrap();
@@ -48,7 +48,7 @@ fn watcher_reports_link_and_external_removal() {
         events.push(next(&mut w).await);
         // A tagged address that this manager does not hold (another vip process) is reported.
         let other = NetlinkAddressManager::with_defaults().unwrap();
-        let v4b = Vip::host("192.0.2.101".parse().unwrap(), "eth0");
+        let v4b = Vip::host("198.51.100.101".parse().unwrap(), "eth0");
         other.add(std::slice::from_ref(&v4b)).await.unwrap();
         events.push(next(&mut w).await);
         events
@@ -62,12 +62,12 @@ fn watcher_reports_link_and_external_removal() {
         vec![
             link(true),
             WatchEvent::VipRemovedExternally {
-                vip: Vip::host("192.0.2.100".parse().unwrap(), "eth0")
+                vip: Vip::host("198.51.100.100".parse().unwrap(), "eth0")
             },
             link(false),
             link(true),
             WatchEvent::VipAddedExternally {
-                vip: Vip::host("192.0.2.101".parse().unwrap(), "eth0")
+                vip: Vip::host("198.51.100.101".parse().unwrap(), "eth0")
             },
         ]
     );

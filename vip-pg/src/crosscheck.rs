@@ -211,8 +211,8 @@ mod tests {
             Some("db2")
         );
         assert_eq!(
-            conninfo_host("hostaddr=192.0.2.7").as_deref(),
-            Some("192.0.2.7")
+            conninfo_host("hostaddr=198.51.100.7").as_deref(),
+            Some("198.51.100.7")
         );
         assert_eq!(conninfo_host("user=x").as_deref(), None);
         assert_eq!(conninfo_host("nonsense").as_deref(), None);

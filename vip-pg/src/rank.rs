@@ -106,7 +106,7 @@ mod tests {
     use super::*;
 
     fn ip(last: u8) -> IpAddr {
-        IpAddr::from([192, 0, 2, last])
+        IpAddr::from([198, 51, 100, last])
     }
 
     #[test]

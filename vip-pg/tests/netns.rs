@@ -1,5 +1,5 @@
 //! The harness inside network namespaces (how issue 7's lab tests use it): a primary and a
-//! standby in namespaces of their own on one segment (192.0.2.0/24), probed from a third.
+//! standby in namespaces of their own on one segment (198.51.100.0/24), probed from a third.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -14,7 +14,7 @@ use vip_pg::{NodeSelector, PostgresProbe, ProbeConfig, RepmgrProbe};
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn ip(last: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(192, 0, 2, last))
+    IpAddr::V4(Ipv4Addr::new(198, 51, 100, last))
 }
 
 #[test]
@@ -35,7 +35,7 @@ fn cluster_in_namespaces_probed_from_a_client_namespace() {
             "ip",
             "addr",
             "add",
-            &format!("192.0.2.{last}/24"),
+            &format!("198.51.100.{last}/24"),
             "dev",
             "eth0",
         ])
@@ -51,7 +51,7 @@ fn cluster_in_namespaces_probed_from_a_client_namespace() {
     eprintln!("cluster up in {:?}", cluster.bring_up_time());
     assert_eq!(
         cluster.primary().repmgr_conninfo(),
-        "host=192.0.2.1 port=5432 user=repmgr dbname=repmgr"
+        "host=198.51.100.1 port=5432 user=repmgr dbname=repmgr"
     );
 
     let (p, s) = (cluster.primary().clone(), cluster.standby().clone());
@@ -76,7 +76,11 @@ fn cluster_in_namespaces_probed_from_a_client_namespace() {
         .unwrap();
     assert_eq!(
         roles,
-        (Role::Primary, Role::Standby, Some("192.0.2.1".to_owned()))
+        (
+            Role::Primary,
+            Role::Standby,
+            Some("198.51.100.1".to_owned())
+        )
     );
 
     // Freeze and promotion work the same inside namespaces.

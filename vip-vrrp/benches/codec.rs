@@ -94,28 +94,28 @@ fn cases() -> Vec<Case> {
         Auth::simple(b"1111").unwrap(),
     );
     let v3 = (Version::V3, Interval::from_centis(100), Auth::None);
-    let v4 = ("192.0.2.11", "224.0.0.18");
+    let v4 = ("198.51.100.11", "224.0.0.18");
     let v6 = ("fe80::1", "ff02::12");
     vec![
         case(
             "v2_pass_ipv4",
             v2,
             v4,
-            &["192.0.2.100"],
+            &["198.51.100.100"],
             ChecksumMode::MessageOnly,
         ),
         case(
             "v3_ipv4_pseudo",
             v3,
             v4,
-            &["192.0.2.100"],
+            &["198.51.100.100"],
             ChecksumMode::PseudoHeader,
         ),
         case(
             "v3_ipv4_message_only",
             v3,
             v4,
-            &["192.0.2.100"],
+            &["198.51.100.100"],
             ChecksumMode::MessageOnly,
         ),
         case(

@@ -20,7 +20,7 @@ use vip_core::{Interval, Priority, Vip};
 use vip_vrrp::socket::{Received, StatsSnapshot, Transport, TransportConfig};
 use vip_vrrp::wire::{Auth, ChecksumMode};
 
-const VIP4: &str = "192.0.2.100";
+const VIP4: &str = "198.51.100.100";
 const PATIENCE: Duration = Duration::from_secs(10);
 /// Not sending.
 const SILENT: u16 = u16::MAX;
@@ -34,7 +34,7 @@ where
     ns.block_on(f).unwrap()
 }
 
-/// Two nodes on one segment: `a` (192.0.2.1, for keepalived) and `b` (192.0.2.2, for us).
+/// Two nodes on one segment: `a` (198.51.100.1, for keepalived) and `b` (198.51.100.2, for us).
 fn lab(tag: &str) -> Option<(Lab, Ns, Ns)> {
     if !Keepalived::available() {
         println!("skipping {tag}: keepalived is not installed");
@@ -44,9 +44,9 @@ fn lab(tag: &str) -> Option<(Lab, Ns, Ns)> {
     let a = lab.namespace("a").unwrap();
     let b = lab.namespace("b").unwrap();
     lab.segment(&[&a, &b]).unwrap();
-    a.run(&["ip", "addr", "add", "192.0.2.1/24", "dev", "eth0"])
+    a.run(&["ip", "addr", "add", "198.51.100.1/24", "dev", "eth0"])
         .unwrap();
-    b.run(&["ip", "addr", "add", "192.0.2.2/24", "dev", "eth0"])
+    b.run(&["ip", "addr", "add", "198.51.100.2/24", "dev", "eth0"])
         .unwrap();
     Some((lab, a, b))
 }
@@ -149,7 +149,7 @@ fn wait_vip(ns: &Ns, vip: IpAddr, present: bool, keepalived: &Keepalived) {
     }
 }
 
-/// The address adverts leave `ns` from: 192.0.2.x, or eth0's link-local address for IPv6.
+/// The address adverts leave `ns` from: 198.51.100.x, or eth0's link-local address for IPv6.
 fn advert_source(ns: &Ns, ipv6: bool) -> IpAddr {
     if !ipv6 {
         let out = ns
@@ -242,7 +242,7 @@ fn vip() -> Vip {
 const V3_IPV4_CONF: &str = "global_defs {\n  router_id vip_lab_v3\n  vrrp_version 3\n  \
     vrrp_garp_master_delay 0\n}\n\
     vrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 52\n  \
-    priority 100\n  advert_int 0.1\n  virtual_ipaddress {\n    192.0.2.100/32 dev eth0\n  \
+    priority 100\n  advert_int 0.1\n  virtual_ipaddress {\n    198.51.100.100/32 dev eth0\n  \
     }\n}\n";
 
 #[test]
@@ -253,7 +253,7 @@ fn keepalived_v2_pass_interop() {
     let conf = "global_defs {\n  router_id vip_lab_v2\n  vrrp_garp_master_delay 0\n}\n\
         vrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  \
         priority 100\n  advert_int 1\n  authentication {\n    auth_type PASS\n    \
-        auth_pass 1111\n  }\n  virtual_ipaddress {\n    192.0.2.100/32 dev eth0\n  }\n}\n";
+        auth_pass 1111\n  }\n  virtual_ipaddress {\n    198.51.100.100/32 dev eth0\n  }\n}\n";
     let ours = TransportConfig::new("eth0", Version::V2, 51, vec![vip()])
         .with_advert_interval(Interval::from_secs(1))
         .with_auth(Auth::simple(b"1111").unwrap());

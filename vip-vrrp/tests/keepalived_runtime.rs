@@ -18,13 +18,13 @@ use vip_core::runtime::{InstanceSpec, Runtime};
 use vip_core::{AddressManager, Error, InUse, Interval, Priority, Vip};
 use vip_vrrp::socket::{StatsSnapshot, Transport, TransportConfig};
 
-const VIP4: &str = "192.0.2.100";
+const VIP4: &str = "198.51.100.100";
 const PATIENCE: Duration = Duration::from_secs(10);
 
 const KEEPALIVED_CONF: &str = "global_defs {\n  router_id vip_lab_rt\n  vrrp_version 3\n  \
     vrrp_garp_master_delay 0\n}\n\
     vrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 52\n  \
-    priority 100\n  advert_int 0.1\n  virtual_ipaddress {\n    192.0.2.100/32 dev eth0\n  \
+    priority 100\n  advert_int 0.1\n  virtual_ipaddress {\n    198.51.100.100/32 dev eth0\n  \
     }\n}\n";
 
 /// Adds and removes VIPs with `ip -n NS addr`, so that they really move between namespaces.
@@ -114,9 +114,9 @@ fn election_instance_over_the_transport_takes_over_from_keepalived_and_releases(
     let a = lab.namespace("a").unwrap();
     let b = lab.namespace("b").unwrap();
     lab.segment(&[&a, &b]).unwrap();
-    a.run(&["ip", "addr", "add", "192.0.2.1/24", "dev", "eth0"])
+    a.run(&["ip", "addr", "add", "198.51.100.1/24", "dev", "eth0"])
         .unwrap();
-    b.run(&["ip", "addr", "add", "192.0.2.2/24", "dev", "eth0"])
+    b.run(&["ip", "addr", "add", "198.51.100.2/24", "dev", "eth0"])
         .unwrap();
 
     let mut ka = Keepalived::start(&a, "ka", KEEPALIVED_CONF).unwrap();

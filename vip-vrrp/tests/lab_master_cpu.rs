@@ -31,7 +31,7 @@ const MEASURE: Duration = Duration::from_secs(5);
 const KEEPALIVED_CONF: &str = "global_defs {\n  router_id vip_lab_cpu\n  vrrp_version 3\n  \
     vrrp_garp_master_delay 0\n}\n\
     vrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 52\n  \
-    priority 100\n  advert_int 0.1\n  virtual_ipaddress {\n    192.0.2.100/32 dev eth0\n  \
+    priority 100\n  advert_int 0.1\n  virtual_ipaddress {\n    198.51.100.100/32 dev eth0\n  \
     }\n}\n";
 
 /// On-CPU nanoseconds from a schedstat file (its first field).
@@ -101,9 +101,9 @@ fn master_cpu_time_against_keepalived() {
     let b = lab.namespace("b").unwrap();
     lab.segment(&[&a]).unwrap();
     lab.segment(&[&b]).unwrap();
-    a.run(&["ip", "addr", "add", "192.0.2.1/24", "dev", "eth0"])
+    a.run(&["ip", "addr", "add", "198.51.100.1/24", "dev", "eth0"])
         .unwrap();
-    b.run(&["ip", "addr", "add", "192.0.2.2/24", "dev", "eth0"])
+    b.run(&["ip", "addr", "add", "198.51.100.2/24", "dev", "eth0"])
         .unwrap();
 
     let mut ka = Keepalived::start(&a, "ka", KEEPALIVED_CONF).unwrap();
@@ -124,7 +124,7 @@ fn master_cpu_time_against_keepalived() {
                     .unwrap(),
             };
             rt.block_on(async {
-                let vip = Vip::host("192.0.2.100".parse().unwrap(), "eth0");
+                let vip = Vip::host("198.51.100.100".parse().unwrap(), "eth0");
                 let transport = Arc::new(
                     Transport::new(
                         TransportConfig::new("eth0", Version::V3, 52, vec![vip.clone()])

@@ -21,10 +21,10 @@ use vip_vrrp::socket::{
 };
 use vip_vrrp::wire::{AddressFamily, Auth, ChecksumMode, Packet, Repr, TxContext, WireError};
 
-const A4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
-const B4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
-const C4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 3);
-const VIP4: &str = "192.0.2.100";
+const A4: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
+const B4: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
+const C4: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 3);
+const VIP4: &str = "198.51.100.100";
 const VIP6: &str = "2001:db8::100";
 /// Long enough for a loaded 2-core CI machine; the tests finish as soon as the packets arrive.
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -39,7 +39,7 @@ where
     ns.block_on(f).unwrap()
 }
 
-/// `n` nodes on one segment, node i (from 0) with 192.0.2.(i+1)/24 and 2001:db8::(i+1)/64.
+/// `n` nodes on one segment, node i (from 0) with 198.51.100.(i+1)/24 and 2001:db8::(i+1)/64.
 fn lab(tag: &str, n: usize) -> Option<(Lab, Vec<Ns>)> {
     let mut lab = Lab::new_or_skip(tag).unwrap()?;
     let names = ["a", "b", "c"];
@@ -50,7 +50,7 @@ fn lab(tag: &str, n: usize) -> Option<(Lab, Vec<Ns>)> {
     let refs: Vec<&Ns> = nodes.iter().collect();
     lab.segment(&refs).unwrap();
     for (i, node) in nodes.iter().enumerate() {
-        let v4 = format!("192.0.2.{}/24", i + 1);
+        let v4 = format!("198.51.100.{}/24", i + 1);
         let v6 = format!("2001:db8::{}/64", i + 1);
         node.run(&["ip", "addr", "add", &v4, "dev", "eth0"])
             .unwrap();
@@ -432,14 +432,14 @@ fn bad_ipv4_packets_are_dropped_and_counted_and_the_loop_goes_on() {
     craft_v4(
         &nodes[0],
         vec![
-            (good(150), 64),                             // routed: TTL 64
-            (bad_sum, 255),                              // checksum
-            (vec![0x31, 52, 150], 255),                  // truncated
-            (bad_version, 255),                          // version 4
-            (bad_count, 255),                            // count 2, one address
-            (encode(53, 150, VIP4, a, g), 255),          // VRID 53 not ours
-            (encode(52, 150, "192.0.2.101", a, g), 255), // other VIP: accepted, mismatch
-            (good(99), 255),                             // the good one, last
+            (good(150), 64),                                // routed: TTL 64
+            (bad_sum, 255),                                 // checksum
+            (vec![0x31, 52, 150], 255),                     // truncated
+            (bad_version, 255),                             // version 4
+            (bad_count, 255),                               // count 2, one address
+            (encode(53, 150, VIP4, a, g), 255),             // VRID 53 not ours
+            (encode(52, 150, "198.51.100.101", a, g), 255), // other VIP: accepted, mismatch
+            (good(99), 255),                                // the good one, last
         ],
         false,
     );
@@ -574,7 +574,7 @@ fn missing_interface_is_a_typed_error() {
     // A configured source that is not ours.
     let err = run_in(&nodes[0], || async {
         let config = TransportConfig::new("eth0", Version::V3, 1, vec![vip(VIP4)])
-            .with_source("192.0.2.77".parse().unwrap());
+            .with_source("198.51.100.77".parse().unwrap());
         Transport::new(config).unwrap_err()
     });
     assert!(

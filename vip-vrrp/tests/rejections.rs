@@ -27,7 +27,7 @@ fn ip(s: &str) -> IpAddr {
 
 fn endpoints(base: Base) -> (IpAddr, IpAddr) {
     match base {
-        Base::V2 | Base::V3v4 => (ip("192.0.2.11"), ip("224.0.0.18")),
+        Base::V2 | Base::V3v4 => (ip("198.51.100.11"), ip("224.0.0.18")),
         Base::V3v6 => (ip("fe80::11"), ip("ff02::12")),
     }
 }
@@ -39,13 +39,13 @@ fn repr(base: Base) -> Repr {
             Version::V2,
             Interval::from_secs(1),
             Auth::simple(b"1111").unwrap(),
-            "192.0.2.100",
+            "198.51.100.100",
         ),
         Base::V3v4 => (
             Version::V3,
             Interval::from_centis(100),
             Auth::None,
-            "192.0.2.100",
+            "198.51.100.100",
         ),
         Base::V3v6 => (
             Version::V3,
@@ -540,7 +540,7 @@ fn emit_errors() {
             .unwrap();
     }
     assert_eq!(
-        list.push(ip("198.51.100.255")),
+        list.push(ip("203.0.113.255")),
         Err(WireError::TooManyAddresses)
     );
 }

@@ -7,7 +7,7 @@
 //!     name = "db"
 //!     interface = "eth0"
 //!     vrid = 51
-//!     vips = ["192.0.2.10/32"]
+//!     vips = ["198.51.100.10/32"]
 //! "#).unwrap();
 //! assert_eq!(cfg.instances[0].vrid, 51);
 //! ```

@@ -107,8 +107,8 @@ pub fn format_duration(d: Duration) -> String {
     }
 }
 
-/// A VIP as written in the file: `"192.0.2.10/32"` or
-/// `{ address = "192.0.2.10/32", label = "eth0:vip", interface = "eth1" }`.
+/// A VIP as written in the file: `"198.51.100.10/32"` or
+/// `{ address = "198.51.100.10/32", label = "eth0:vip", interface = "eth1" }`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RawVip {
     /// Just the CIDR.

@@ -260,7 +260,7 @@ mod tests {
     #[test]
     fn blocks_comments_and_quotes() {
         let t = parse(
-            "# top\nvrrp_script chk {\n  script \"/bin/check -a 1\" ! comment\n}\nvrrp_instance A\n{\n  virtual_ipaddress { 192.0.2.1 dev eth0 }\n}\n",
+            "# top\nvrrp_script chk {\n  script \"/bin/check -a 1\" ! comment\n}\nvrrp_instance A\n{\n  virtual_ipaddress { 198.51.100.1 dev eth0 }\n}\n",
         )
         .unwrap();
         assert_eq!(t.len(), 2);
@@ -269,7 +269,7 @@ mod tests {
         assert_eq!(t[1].line, 5);
         let vips = &t[1].children()[0];
         assert_eq!(vips.key, "virtual_ipaddress");
-        assert_eq!(vips.children()[0].key, "192.0.2.1");
+        assert_eq!(vips.children()[0].key, "198.51.100.1");
         assert_eq!(vips.children()[0].args, vec!["dev", "eth0"]);
         assert!(parse("a {\n").is_err());
         assert!(parse("}\n").is_err());

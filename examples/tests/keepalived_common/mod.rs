@@ -15,11 +15,11 @@ use vip_examples::control::{InstanceStatus, Request, Response, StatusReport, req
 /// The vipd binary under test.
 pub const VIPD: &str = env!("CARGO_BIN_EXE_vipd");
 /// The VIP of the mixed-pair tests.
-pub const VIP: &str = "192.0.2.100";
+pub const VIP: &str = "198.51.100.100";
 /// keepalived's node address.
-pub const K_ADDR: &str = "192.0.2.1";
+pub const K_ADDR: &str = "198.51.100.1";
 /// vipd's node address.
-pub const V_ADDR: &str = "192.0.2.2";
+pub const V_ADDR: &str = "198.51.100.2";
 /// vipd's metrics port (inside its namespace, so every test can use the same one).
 pub const METRICS_PORT: u16 = 9650;
 
@@ -227,7 +227,7 @@ impl Side {
 /// Who holds the VIPs at one sample: (keepalived's node, vipd's node), each "all VIPs".
 pub type Holders = (bool, bool);
 
-/// Two nodes on one segment: keepalived in `k` (192.0.2.1), vipd in `v` (192.0.2.2).
+/// Two nodes on one segment: keepalived in `k` (198.51.100.1), vipd in `v` (198.51.100.2).
 /// Dropping it stops both daemons, then removes the namespaces; after a failure the scratch
 /// directory (configs and logs) is kept and its path printed.
 pub struct Pair {

@@ -22,7 +22,7 @@ pub const VIPD: &str = env!("CARGO_BIN_EXE_vipd");
 /// The vipctl binary.
 pub const VIPCTL: &str = env!("CARGO_BIN_EXE_vipctl");
 /// The VIP every test moves around.
-pub const VIP: &str = "192.0.2.100";
+pub const VIP: &str = "198.51.100.100";
 /// Where vipd's metrics listen inside each node's namespace.
 pub const METRICS_PORT: u16 = 9650;
 /// Generous bound for anything that should happen within a few advert intervals.
@@ -101,7 +101,7 @@ impl Drop for Cluster {
 }
 
 impl Cluster {
-    /// `nodes` nodes (192.0.2.1, .2, ...) and `extras` extra namespaces (192.0.2.50, .51, ...)
+    /// `nodes` nodes (198.51.100.1, .2, ...) and `extras` extra namespaces (198.51.100.50, .51, ...)
     /// on one bridge. `None` (after a one-line skip message) without root.
     pub fn new(tag: &str, nodes: usize, extras: usize) -> Option<Cluster> {
         let mut lab = Lab::new_or_skip(tag).unwrap()?;
@@ -119,14 +119,14 @@ impl Cluster {
         let all: Vec<&Ns> = ns_nodes.iter().chain(ns_extras.iter()).collect();
         lab.segment(&all).unwrap();
         for (i, ns) in ns_extras.iter().enumerate() {
-            let a = format!("192.0.2.{}/24", 50 + i);
+            let a = format!("198.51.100.{}/24", 50 + i);
             ns.run(&["ip", "addr", "add", &a, "dev", "eth0"]).unwrap();
         }
         let nodes = ns_nodes
             .into_iter()
             .enumerate()
             .map(|(i, ns)| {
-                let addr = format!("192.0.2.{}", i + 1);
+                let addr = format!("198.51.100.{}", i + 1);
                 ns.run(&["ip", "addr", "add", &format!("{addr}/24"), "dev", "eth0"])
                     .unwrap();
                 Node {

@@ -1,6 +1,6 @@
 //! Lab for issue 7: a real PostgreSQL 15 primary and standby (repmgr-registered, vip-pg harness)
-//! in namespaces n1 (192.0.2.1) and n2 (192.0.2.2), vipd on each with a repmgr role section and
-//! the command fencer, and a client namespace (192.0.2.50) that reaches the database through the
+//! in namespaces n1 (198.51.100.1) and n2 (198.51.100.2), vipd on each with a repmgr role section and
+//! the command fencer, and a client namespace (198.51.100.50) that reaches the database through the
 //! VIP. repmgr's event_notification_command calls `vipctl repmgr-event` on each node.
 //! Everything is removed on drop: vipd stopped, servers stopped, namespaces deleted.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
@@ -39,7 +39,7 @@ pub fn probe_ms() -> u64 {
 }
 
 /// The VIP clients use.
-pub const VIP: &str = "192.0.2.100";
+pub const VIP: &str = "198.51.100.100";
 /// Generous bound for things that take a few probe or advert intervals (not a figure).
 pub const SOON: Duration = Duration::from_secs(10);
 /// Role probe interval in the lab configs (vipd requires timeout <= interval).
@@ -102,7 +102,7 @@ impl Drop for PgLab {
 }
 
 fn ip(last: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(192, 0, 2, last))
+    IpAddr::V4(Ipv4Addr::new(198, 51, 100, last))
 }
 
 impl PgLab {
@@ -132,7 +132,7 @@ impl PgLab {
                 "ip",
                 "addr",
                 "add",
-                &format!("192.0.2.{last}/24"),
+                &format!("198.51.100.{last}/24"),
                 "dev",
                 "eth0",
             ])
@@ -157,7 +157,7 @@ impl PgLab {
             );
             specs.push(spec);
             nodes.push(VNode {
-                addr: format!("192.0.2.{}", i + 1),
+                addr: format!("198.51.100.{}", i + 1),
                 config: dir.join(format!("{name}.toml")),
                 log: dir.join(format!("{name}.log")),
                 sock,

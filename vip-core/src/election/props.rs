@@ -81,11 +81,11 @@ fn config() -> impl Strategy<Value = ElectionConfig> {
     )
         .prop_map(
             |(priority, fencing, always, gated, preempt, delay, interval)| {
-                let local: IpAddr = "192.0.2.10".parse().unwrap();
+                let local: IpAddr = "198.51.100.10".parse().unwrap();
                 let mut c = ElectionConfig::new(
                     1,
                     local,
-                    vec![Vip::host("192.0.2.100".parse().unwrap(), "eth0")],
+                    vec![Vip::host("198.51.100.100".parse().unwrap(), "eth0")],
                 );
                 c.priority = Priority::new(priority);
                 c.fencing = fencing;
@@ -104,7 +104,7 @@ fn config() -> impl Strategy<Value = ElectionConfig> {
         )
 }
 
-const PEERS: [&str; 3] = ["192.0.2.5", "192.0.2.20", "192.0.2.10"];
+const PEERS: [&str; 3] = ["198.51.100.5", "198.51.100.20", "198.51.100.10"];
 
 #[derive(Default)]
 struct Model {

@@ -17,7 +17,7 @@
 //! let a = lab.namespace("a")?;
 //! lab.segment(&[&a])?;
 //! let conf = "vrrp_instance VI_1 {\n state MASTER\n interface eth0\n virtual_router_id 51\n \
-//!             advert_int 1\n virtual_ipaddress {\n  192.0.2.100/32 dev eth0\n }\n}\n";
+//!             advert_int 1\n virtual_ipaddress {\n  198.51.100.100/32 dev eth0\n }\n}\n";
 //! let mut k = Keepalived::start(&a, "k1", conf)?;
 //! k.wait_for_log("Entering MASTER STATE", Duration::from_secs(5))?;
 //! k.stop(Duration::from_secs(5))?;
@@ -49,7 +49,7 @@ pub const PACKET_ERROR_PATTERNS: &[&str] = &[
     "auth",
     // "advertisement interval mismatch mine=1 sec rcv'd=2 sec"
     "mismatch",
-    // "ip address associated with VRID 51 not present in MASTER advert: 192.0.2.100"
+    // "ip address associated with VRID 51 not present in MASTER advert: 198.51.100.100"
     "ip address associated",
     "bogus",
     "too short",

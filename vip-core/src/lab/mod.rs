@@ -12,9 +12,9 @@
 //! let a = lab.namespace("a")?;
 //! let b = lab.namespace("b")?;
 //! lab.segment(&[&a, &b])?; // eth0 in each, joined by a bridge
-//! a.run(&["ip", "addr", "add", "192.0.2.1/24", "dev", "eth0"])?;
-//! b.run(&["ip", "addr", "add", "192.0.2.2/24", "dev", "eth0"])?;
-//! a.run(&["ping", "-c1", "-W1", "192.0.2.2"])?;
+//! a.run(&["ip", "addr", "add", "198.51.100.1/24", "dev", "eth0"])?;
+//! b.run(&["ip", "addr", "add", "198.51.100.2/24", "dev", "eth0"])?;
+//! a.run(&["ping", "-c1", "-W1", "198.51.100.2"])?;
 //! # Ok(()) }
 //! ```
 

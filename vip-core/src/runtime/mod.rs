@@ -106,8 +106,8 @@
 //! }
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
-//! let vip = Vip::host("192.0.2.10".parse().unwrap(), "eth0");
-//! let config = ElectionConfig::new(51, "192.0.2.1".parse().unwrap(), vec![vip]);
+//! let vip = Vip::host("198.51.100.10".parse().unwrap(), "eth0");
+//! let config = ElectionConfig::new(51, "198.51.100.1".parse().unwrap(), vec![vip]);
 //! let runtime = Runtime::new();
 //! let handle = runtime
 //!     .spawn(InstanceSpec::new("pg", config, Arc::new(Addresses), Arc::new(Transport)))
@@ -116,7 +116,7 @@
 //!
 //! // The transport glue passes received adverts in; the netlink watcher passes link events.
 //! handle.advert(Advert {
-//!     from: PeerId("192.0.2.2".parse().unwrap()),
+//!     from: PeerId("198.51.100.2".parse().unwrap()),
 //!     priority: Priority::new(200),
 //!     max_advert_interval: Interval::DEFAULT_ADVERT,
 //!     address_mismatch: false,

@@ -29,10 +29,10 @@
 //! use vip_core::sim::{NodeSpec, Sim, SimConfig};
 //! use vip_core::{Role, Timestamp, Vip};
 //!
-//! let vip = Vip::host(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100)), "eth0");
+//! let vip = Vip::host(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 100)), "eth0");
 //! let nodes = (1..=2u8)
 //!     .map(|i| NodeSpec {
-//!         election: ElectionConfig::new(7, IpAddr::V4(Ipv4Addr::new(192, 0, 2, i)), vec![vip.clone()]),
+//!         election: ElectionConfig::new(7, IpAddr::V4(Ipv4Addr::new(198, 51, 100, i)), vec![vip.clone()]),
 //!         role: Role::Primary,
 //!         mac: [2, 0, 0, 0, 0, i],
 //!     })

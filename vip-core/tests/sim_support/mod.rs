@@ -311,8 +311,8 @@ impl Scenario {
 
     /// Node i's election config.
     pub fn election(&self, i: usize) -> ElectionConfig {
-        let vip = Vip::host(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100)), "eth0");
-        let addr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1 + i as u8));
+        let vip = Vip::host(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 100)), "eth0");
+        let addr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1 + i as u8));
         let mut c = ElectionConfig::new(51, addr, vec![vip]);
         c.priority = Priority::new(self.priorities[i]);
         c.advert_interval = ADVERT;

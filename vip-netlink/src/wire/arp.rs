@@ -127,21 +127,21 @@ mod tests {
 
     #[test]
     fn gratuitous_request_layout() {
-        let vip: Ipv4Addr = "192.0.2.10".parse().unwrap();
+        let vip: Ipv4Addr = "198.51.100.10".parse().unwrap();
         let f = arp_frame(ArpOp::Request, super::super::BROADCAST, A, vip, [0; 6], vip);
         assert_eq!(&f[0..6], &[0xff; 6]);
         assert_eq!(&f[6..12], &A);
         assert_eq!(&f[12..14], &[0x08, 0x06]);
         assert_eq!(&f[14..22], &[0, 1, 0x08, 0, 6, 4, 0, 1]);
         assert_eq!(&f[22..28], &A);
-        assert_eq!(&f[28..32], &[192, 0, 2, 10]);
-        assert_eq!(&f[38..42], &[192, 0, 2, 10]);
+        assert_eq!(&f[28..32], &[198, 51, 100, 10]);
+        assert_eq!(&f[38..42], &[198, 51, 100, 10]);
     }
 
     #[test]
     fn claims_are_recognised() {
-        let vip: Ipv4Addr = "192.0.2.10".parse().unwrap();
-        let other: Ipv4Addr = "192.0.2.11".parse().unwrap();
+        let vip: Ipv4Addr = "198.51.100.10".parse().unwrap();
+        let other: Ipv4Addr = "198.51.100.11".parse().unwrap();
         let zero = Ipv4Addr::UNSPECIFIED;
         let reply = arp_frame(ArpOp::Reply, A, B, vip, A, zero);
         assert_eq!(parse_arp_claim(&reply, vip, A), Seen::Claim(B));

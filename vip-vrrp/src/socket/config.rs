@@ -29,7 +29,7 @@ pub enum Mode {
 /// use vip_vrrp::socket::TransportConfig;
 /// use vip_vrrp::wire::Auth;
 ///
-/// let vip = Vip::host("192.0.2.100".parse().unwrap(), "eth0");
+/// let vip = Vip::host("198.51.100.100".parse().unwrap(), "eth0");
 /// let config = TransportConfig::new("eth0", Version::V2, 51, vec![vip])
 ///     .with_advert_interval(Interval::from_secs(1))
 ///     .with_auth(Auth::simple(b"1111").unwrap());
@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn rejects_inconsistent_configs() {
-        let v4 = TransportConfig::new("eth0", Version::V3, 1, vec![vip("192.0.2.1")]);
+        let v4 = TransportConfig::new("eth0", Version::V3, 1, vec![vip("198.51.100.1")]);
         assert_eq!(v4.validate().unwrap(), AddressFamily::Ipv4);
         let key = |c: TransportConfig| match c.validate() {
             Err(TransportError::Config { key, .. }) => key,
@@ -240,7 +240,7 @@ mod tests {
                 "eth0",
                 Version::V3,
                 1,
-                vec![vip("192.0.2.1"), vip("2001:db8::1")]
+                vec![vip("198.51.100.1"), vip("2001:db8::1")]
             )),
             "addresses"
         );
@@ -259,7 +259,7 @@ mod tests {
         );
         assert_eq!(
             key(
-                TransportConfig::new("eth0", Version::V2, 1, vec![vip("192.0.2.1")])
+                TransportConfig::new("eth0", Version::V2, 1, vec![vip("198.51.100.1")])
                     .with_advert_interval(Interval::from_centis(150))
             ),
             "advert_interval"
@@ -271,12 +271,12 @@ mod tests {
         assert_eq!(
             key(v4
                 .clone()
-                .with_unicast("192.0.2.2".parse().unwrap(), vec![])),
+                .with_unicast("198.51.100.2".parse().unwrap(), vec![])),
             "peers"
         );
         assert_eq!(
             key(v4.clone().with_unicast(
-                "192.0.2.2".parse().unwrap(),
+                "198.51.100.2".parse().unwrap(),
                 vec!["2001:db8::2".parse().unwrap()]
             )),
             "peers"

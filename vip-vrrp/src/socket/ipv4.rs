@@ -117,7 +117,7 @@ mod tests {
     #[test]
     fn write_then_parse() {
         let mut buf = [0u8; 40];
-        let (src, dst) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(224, 0, 0, 18));
+        let (src, dst) = (Ipv4Addr::new(198, 51, 100, 1), Ipv4Addr::new(224, 0, 0, 18));
         write_header(&mut buf, src, dst, 20, 0x1234);
         let info = parse(&buf).unwrap();
         assert_eq!((info.src, info.dst, info.ttl), (src, dst, 255));

@@ -161,9 +161,9 @@ mod tests {
 
     use super::*;
 
-    const OURS: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
-    const PEER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 2));
-    const OTHER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 3));
+    const OURS: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 1));
+    const PEER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 2));
+    const OTHER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 3));
 
     /// Asks `local` about `addr` at `t0 + ms`, counting the address dumps in `dumps`, with
     /// `addrs` as the namespace's addresses.
@@ -228,6 +228,6 @@ mod tests {
     fn the_namespace_loopback_address_is_ours() {
         let local = LocalAddresses::new(Vec::new());
         assert!(local.contains(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)));
-        assert!(!local.contains(IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 77))));
+        assert!(!local.contains(IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 77))));
     }
 }

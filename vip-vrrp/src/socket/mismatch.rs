@@ -100,7 +100,10 @@ mod tests {
     fn counts_every_mismatch() {
         let stats = TransportStats::default();
         let log = MismatchLog::default();
-        let (a, b): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+        let (a, b): (IpAddr, IpAddr) = (
+            "198.51.100.1".parse().unwrap(),
+            "198.51.100.2".parse().unwrap(),
+        );
         let one = Interval::from_secs(1);
         log.note(&stats, a, 1, true, one, Some(one));
         log.note(&stats, b, 1, false, Interval::from_secs(2), Some(one));
@@ -110,7 +113,7 @@ mod tests {
         let snap = stats.snapshot();
         assert_eq!((snap.address_mismatch, snap.interval_mismatch), (2, 1));
         for i in 0..200u8 {
-            log.note(&stats, IpAddr::from([198, 51, 100, i]), 1, false, one, None);
+            log.note(&stats, IpAddr::from([203, 0, 113, i]), 1, false, one, None);
         }
         assert!(log.peers.lock().unwrap().len() <= MAX_PEERS);
     }

@@ -21,7 +21,7 @@
 //! use vip_core::{Priority, Vip};
 //! use vip_vrrp::socket::{Transport, TransportConfig};
 //!
-//! let vip = Vip::host("192.0.2.100".parse().unwrap(), "eth0");
+//! let vip = Vip::host("198.51.100.100".parse().unwrap(), "eth0");
 //! let transport = Transport::new(TransportConfig::new("eth0", Version::V3, 51, vec![vip]))?;
 //! transport.send(Priority::new(150)).await?;
 //! let received = transport.recv().await?; // only valid adverts; drops are counted

@@ -394,7 +394,7 @@ mod tests {
     use super::*;
 
     fn v4(last: u8) -> IpAddr {
-        IpAddr::from([192, 0, 2, last])
+        IpAddr::from([198, 51, 100, last])
     }
 
     #[test]
@@ -405,7 +405,7 @@ mod tests {
         assert_eq!(list.iter().collect::<Vec<_>>(), addrs);
         let wire = list.to_wire();
         assert_eq!(wire.len(), 160);
-        assert_eq!(&wire[..8], &[192, 0, 2, 1, 192, 0, 2, 2]);
+        assert_eq!(&wire[..8], &[198, 51, 100, 1, 198, 51, 100, 2]);
         let again = AddressList::from_bytes(AddressFamily::Ipv4, &wire).unwrap();
         assert_eq!(again, list);
         assert!(again.spilled());
@@ -435,7 +435,7 @@ mod tests {
             Err(WireError::FamilyMismatch)
         );
         let many: Vec<IpAddr> = (0..=255u16)
-            .map(|i| IpAddr::from([198, 51, 100, i as u8]))
+            .map(|i| IpAddr::from([203, 0, 113, i as u8]))
             .collect();
         assert_eq!(
             AddressList::new(AddressFamily::Ipv4, &many),

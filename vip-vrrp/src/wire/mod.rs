@@ -23,14 +23,14 @@
 //!     AddressFamily, AddressList, Auth, Packet, Repr, RxContext, TxContext, VridSet, WireError,
 //! };
 //!
-//! let src: IpAddr = "192.0.2.11".parse()?;
+//! let src: IpAddr = "198.51.100.11".parse()?;
 //! let dst: IpAddr = "224.0.0.18".parse()?;
 //! let repr = Repr {
 //!     version: Version::V3,
 //!     vrid: 51,
 //!     priority: Priority::new(150),
 //!     max_advert_interval: Interval::from_centis(100),
-//!     addresses: AddressList::new(AddressFamily::Ipv4, &["192.0.2.100".parse()?])?,
+//!     addresses: AddressList::new(AddressFamily::Ipv4, &["198.51.100.100".parse()?])?,
 //!     auth: Auth::None,
 //! };
 //! let mut buf = vec![0u8; repr.buffer_len()];

@@ -16,7 +16,7 @@ pub fn run(data: &[u8]) -> bool {
     };
     let (src, dst) = if flags & 1 == 0 {
         (
-            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+            IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1)),
             IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)),
         )
     } else {
