@@ -25,7 +25,10 @@ const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/keepalive
 const N1: &str = "198.51.100.11";
 const N2: &str = "198.51.100.12";
 
-/// The vector config with documentation addresses instead of the capture lab's.
+/// The vector config with lab addresses (198.51.100.0/24, 2001:db8:77::/64) instead of the
+/// capture lab's (10.77.0.0/24, fd00:77::/64): the captured configs are inputs, never
+/// configured as they are; what runs, runs inside this test's namespaces (the lab's guard
+/// refuses any other address).
 fn adapt(text: &str) -> String {
     text.replace("10.77.0.", "198.51.100.")
         .replace("fd00:77::", "2001:db8:77::")

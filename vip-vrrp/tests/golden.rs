@@ -1,6 +1,12 @@
 //! Golden tests against real keepalived 2.2.7 captures (see `tests/data`, copied byte-exact from
 //! the project's shared vectors): every VRRP frame parses to the expected `Repr`, and emitting
 //! that `Repr` gives back the identical bytes, checksum included.
+//!
+//! The captures' addresses (10.77.0.0/24 and fd00:77::/64, the capture lab's) are input bytes,
+//! kept exactly as captured: these tests only parse and compare them and configure none of
+//! them on any interface. Tests that run keepalived with the captured configs
+//! (`examples/tests/keepalived_import.rs`) first move them to the lab ranges and run them inside
+//! lab namespaces only.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

@@ -27,19 +27,20 @@ const KEEPALIVED_CONF: &str = "global_defs {\n  router_id vip_lab_rt\n  vrrp_ver
     priority 100\n  advert_int 0.1\n  virtual_ipaddress {\n    198.51.100.100/32 dev eth0\n  \
     }\n}\n";
 
-/// Adds and removes VIPs with `ip -n NS addr`, so that they really move between namespaces.
+/// Adds and removes VIPs with `ip addr` run in the lab namespace (through the lab's guard, so
+/// only lab addresses, only inside the lab), so that they really move between namespaces.
 /// Announcing is a no-op and nothing else answers for the VIP on this segment (keepalived has
 /// removed it by the time we probe, or we would not be claiming), so the probe says Free.
 struct IpCommand {
-    ns: String,
+    ns: Ns,
 }
 
 impl IpCommand {
     fn ip(&self, op: &str, vip: &Vip) -> Result<(), Error> {
         let cidr = format!("{}/{}", vip.addr, vip.prefix_len);
-        let out = std::process::Command::new("ip")
-            .args(["-n", &self.ns, "addr", op, &cidr, "dev", &vip.interface])
-            .output()
+        let out = self
+            .ns
+            .output(&["ip", "addr", op, &cidr, "dev", &vip.interface])
             .map_err(|e| Error::Other {
                 operation: format!("ip addr {op}"),
                 message: e.to_string(),
@@ -145,9 +146,7 @@ fn election_instance_over_the_transport_takes_over_from_keepalived_and_releases(
                     let mut config = ElectionConfig::new(52, transport.source(), vec![vip]);
                     config.priority = Priority::new(200);
                     config.advert_interval = Interval::from_centis(10);
-                    let addresses = Arc::new(IpCommand {
-                        ns: b2.name().to_string(),
-                    });
+                    let addresses = Arc::new(IpCommand { ns: b2.clone() });
                     let runtime = Runtime::new();
                     let handle = runtime
                         .spawn(InstanceSpec::new(

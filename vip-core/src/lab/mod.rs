@@ -2,7 +2,8 @@
 //! cleanup that always runs.
 //!
 //! Lab tests build their own small networks inside namespaces, use documentation address ranges
-//! only, and remove everything when the [`Lab`] is dropped, even when the test fails. Names carry
+//! only ([`LAB_RANGES`]; the guard refuses any other address, and any command aimed at a
+//! namespace the lab did not create, with [`LabError::Refused`]), and remove everything when the [`Lab`] is dropped, even when the test fails. Names carry
 //! a per-test prefix and the process id, so tests run in parallel.
 //!
 //! ```no_run
@@ -18,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+mod guard;
 mod keepalived;
 mod ns;
 mod process;
@@ -26,6 +28,7 @@ mod stub;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
+pub use guard::{LAB_RANGES, is_lab_address};
 pub use keepalived::{KEEPALIVED_BIN, Keepalived, PACKET_ERROR_PATTERNS};
 pub use ns::Ns;
 pub use process::LabProcess;
@@ -51,6 +54,19 @@ pub enum LabError {
         context: String,
         /// The underlying error.
         source: std::io::Error,
+    },
+    /// The lab's guard refused a command: it would have acted outside the lab's own
+    /// namespaces, or configured an address outside [`LAB_RANGES`] (the machine's own network
+    /// must never see a lab address).
+    #[error(
+        "lab refused `{command}`: {reason}; labs act only inside namespaces they created and \
+         configure only {LAB_RANGES}"
+    )]
+    Refused {
+        /// The command line.
+        command: String,
+        /// Why it was refused.
+        reason: String,
     },
 }
 
@@ -128,7 +144,7 @@ impl Lab {
         let _ = ns::command_output(&["ip", "netns", "del", &name]);
         ns::run(&["ip", "netns", "add", &name])?;
         self.namespaces.push(name.clone());
-        let ns = Ns::new(name, Arc::clone(&self.processes));
+        let ns = Ns::new(name, self.prefix.clone(), Arc::clone(&self.processes));
         ns.run(&["ip", "link", "set", "lo", "up"])?;
         ns.run(&[
             "sysctl",

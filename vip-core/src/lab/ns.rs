@@ -4,7 +4,7 @@ use std::fs::File;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
-use super::{LabError, LabProcess};
+use super::{LabError, LabProcess, guard};
 
 pub(super) fn command_output(argv: &[&str]) -> Result<Output, LabError> {
     let (prog, args) = argv.split_first().ok_or_else(|| LabError::Io {
@@ -38,12 +38,24 @@ pub(super) fn run(argv: &[&str]) -> Result<String, LabError> {
 #[derive(Debug, Clone)]
 pub struct Ns {
     name: String,
+    prefix: String,
     processes: Arc<Mutex<Vec<u32>>>,
 }
 
 impl Ns {
-    pub(super) fn new(name: String, processes: Arc<Mutex<Vec<u32>>>) -> Self {
-        Ns { name, processes }
+    pub(super) fn new(name: String, prefix: String, processes: Arc<Mutex<Vec<u32>>>) -> Self {
+        Ns {
+            name,
+            prefix,
+            processes,
+        }
+    }
+
+    /// The guard: `argv` acts in no other namespace than the lab's and adds only lab
+    /// addresses, and this namespace is not the host's.
+    fn check(&self, argv: &[&str]) -> Result<(), LabError> {
+        guard::check_command(argv, &self.prefix)?;
+        guard::check_namespace(&self.name)
     }
 
     /// The namespace's name (as `ip netns` knows it).
@@ -58,22 +70,31 @@ impl Ns {
     }
 
     /// Runs a command inside the namespace; fails unless it exits 0. Returns its stdout.
+    ///
+    /// # Errors
+    /// [`LabError::Refused`] (nothing runs) if the command would act in another namespace or
+    /// add an address outside [`super::LAB_RANGES`]; [`LabError::Command`] if it fails.
     pub fn run(&self, argv: &[&str]) -> Result<String, LabError> {
+        self.check(argv)?;
         run(&self.wrap(argv))
     }
 
     /// Runs a command inside the namespace and returns its full output, whatever the status.
+    /// Refused like [`Ns::run`].
     pub fn output(&self, argv: &[&str]) -> Result<Output, LabError> {
+        self.check(argv)?;
         command_output(&self.wrap(argv))
     }
 
     /// Starts a long-running command inside the namespace, with stdout and stderr appended to
-    /// `log` if given. The lab kills it on drop if it is still running.
+    /// `log` if given. The lab kills it on drop if it is still running. Refused like
+    /// [`Ns::run`]: a daemon never starts outside a namespace of this lab.
     pub fn spawn(
         &self,
         argv: &[&str],
         log: Option<&std::path::Path>,
     ) -> Result<LabProcess, LabError> {
+        self.check(argv)?;
         let full = self.wrap(argv);
         let mut cmd = Command::new(full[0]);
         cmd.args(&full[1..]).stdin(Stdio::null());
@@ -106,11 +127,13 @@ impl Ns {
     /// Runs `f` on a new thread that has entered this namespace, and returns its result. Sockets
     /// (including netlink sockets) created inside `f` stay in the namespace for their lifetime, so
     /// `f` may build a socket or a whole single-threaded tokio runtime and hand it back.
+    /// Refused (`f` does not run) if the namespace is the host's.
     pub fn enter<F, R>(&self, f: F) -> Result<R, LabError>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
+        guard::check_namespace(&self.name)?;
         let path = format!("/var/run/netns/{}", self.name);
         let file = File::open(&path).map_err(|source| LabError::Io {
             context: format!("opening {path}"),
