@@ -174,7 +174,8 @@ impl Cluster {
             "SELECT status FROM pg_stat_wal_receiver",
             "streaming",
             Duration::from_secs(30),
-        )
+        )?;
+        self.wait_attached(i, upstream, Duration::from_secs(30))
     }
 
     /// `pg_ctl promote -w` on node `i`, bypassing repmgr (its metadata is not updated): how a
@@ -227,6 +228,22 @@ impl Cluster {
                 .args(["-p", &node.port.to_string(), "-c", sql]),
         )?;
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+
+    /// Waits until node `upstream` lists node `i` as a streaming standby in
+    /// `pg_stat_replication` (what `repmgr standby register --upstream-node-id` checks).
+    pub fn wait_attached(
+        &self,
+        i: usize,
+        upstream: usize,
+        timeout: Duration,
+    ) -> Result<(), HarnessError> {
+        let sql = format!(
+            "SELECT count(*) FROM pg_stat_replication WHERE application_name = '{}' \
+             AND state = 'streaming'",
+            self.nodes[i].name.replace('\'', "''")
+        );
+        self.wait_for(upstream, "postgres", &sql, "1", timeout)
     }
 
     /// Polls `sql` on node `i` (every 20 ms) until it returns `expected`.

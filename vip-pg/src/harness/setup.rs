@@ -313,6 +313,11 @@ impl Cluster {
         write_owned(&data.join("standby.signal"), "")?;
         self.step("start standby", |c| c.start_with_port_retry(i))?;
         self.write_repmgr_conf(i)?;
+        // `repmgr standby register --upstream-node-id` refuses ("this node does not appear to
+        // be attached to upstream node") until the upstream lists it in pg_stat_replication.
+        self.step("wait attached", |c| {
+            c.wait_attached(i, 0, Duration::from_secs(30))
+        })?;
         self.step("standby register", |c| {
             c.repmgr(i, &["standby", "register", "--upstream-node-id", "1"])
         })?;
