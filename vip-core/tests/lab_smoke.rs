@@ -3,7 +3,7 @@
 #![cfg(feature = "lab")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use vip_core::lab::{Lab, LabError};
+use vip_core::lab::{Lab, LabError, OverlapChecker};
 
 #[test]
 fn segment_connects_namespaces_and_drop_cleans_up() {
@@ -62,4 +62,60 @@ fn the_guard_refuses_host_addresses_and_foreign_namespaces() {
     );
     let listed = a.run(&["ip", "-o", "addr", "show", "dev", "eth0"]).unwrap();
     assert!(!listed.contains("192.0.2."), "{listed}");
+}
+
+#[test]
+fn the_overlap_checker_counts_every_copy_from_kernel_events() {
+    let Some(mut lab) = Lab::new_or_skip("core-laboverlap").unwrap() else {
+        return;
+    };
+    let a = lab.namespace("a").unwrap();
+    let b = lab.namespace("b").unwrap();
+    lab.segment(&[&a, &b]).unwrap();
+    let v4: std::net::IpAddr = "198.51.100.100".parse().unwrap();
+    let v6: std::net::IpAddr = "2001:db8::100".parse().unwrap();
+    // a holds the VIP before the checker starts: the initial dump must see it.
+    a.run(&["ip", "addr", "add", "198.51.100.100/32", "dev", "eth0"])
+        .unwrap();
+    let checker = OverlapChecker::start(&[&a, &b], &[v4, v6]).unwrap();
+    // An untagged copy with another prefix length and a label counts as much as vipd's.
+    b.run(&[
+        "ip",
+        "addr",
+        "add",
+        "198.51.100.100/24",
+        "dev",
+        "eth0",
+        "label",
+        "eth0:x",
+    ])
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    a.run(&["ip", "addr", "del", "198.51.100.100/32", "dev", "eth0"])
+        .unwrap();
+    b.run(&[
+        "ip",
+        "-6",
+        "addr",
+        "add",
+        "2001:db8::100/64",
+        "dev",
+        "eth0",
+        "nodad",
+    ])
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let timeline = checker.finish().unwrap();
+    let overlaps = timeline.overlaps();
+    assert_eq!(overlaps.len(), 1, "{timeline:?}");
+    assert_eq!(overlaps[0].vip, v4);
+    assert_eq!(overlaps[0].holders, [0, 1]);
+    assert!(timeline.two_holder_time() > std::time::Duration::ZERO);
+    let samples = timeline.samples();
+    assert_eq!(samples[0].1, [true, false], "{samples:?}");
+    assert_eq!(samples.last().unwrap().1, [false, true], "{samples:?}");
+    let last = timeline.changes.last().unwrap();
+    assert_eq!(last.copies, [vec![0, 1], vec![0, 1]], "IPv6 copy counted");
+    let caught = std::panic::catch_unwind(|| timeline.assert_never_two_holders());
+    assert!(caught.is_err(), "the overlap must fail the assertion");
 }

@@ -19,9 +19,11 @@
 //! # Ok(()) }
 //! ```
 
+mod addr_events;
 mod guard;
 mod keepalived;
 mod ns;
+mod overlap;
 mod process;
 mod stub;
 
@@ -31,6 +33,7 @@ use std::sync::{Arc, Mutex};
 pub use guard::{LAB_RANGES, is_lab_address};
 pub use keepalived::{KEEPALIVED_BIN, Keepalived, PACKET_ERROR_PATTERNS};
 pub use ns::Ns;
+pub use overlap::{Change, Overlap, OverlapChecker, Timeline};
 pub use process::LabProcess;
 pub use stub::NoAddresses;
 
