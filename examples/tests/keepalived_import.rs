@@ -19,7 +19,7 @@ mod keepalived_common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use keepalived_common::{Pair, Side, VIPD, Vipd};
+use keepalived_common::{Pair, Side, VIPD, Vipd, keepalived_preempt_bound};
 
 const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/keepalived");
 const N1: &str = "198.51.100.11";
@@ -91,6 +91,7 @@ fn import_behaves_like(tag: &str, vector: &str) {
     };
     p.vips = vips_of(&n1);
     assert!(!p.vips.is_empty());
+    p.watch();
     let advert = advert_of(&n1);
     let patience = advert * 4 + Duration::from_secs(4);
     let window = (advert * 2).max(Duration::from_secs(1));
@@ -153,11 +154,14 @@ fn import_behaves_like(tag: &str, vector: &str) {
     }
 
     // keepalived stops gracefully: vipd takes every VIP.
+    p.step("keepalived's graceful stop", Duration::ZERO);
     p.stop(Side::Keepalived);
     p.wait_for(Side::Vipd, patience, "keepalived's graceful stop");
     p.assert_steady(Side::Vipd, window, "vipd master");
 
-    // keepalived comes back at its higher priority and takes the VIPs back.
+    // keepalived comes back at its higher priority and takes the VIPs back (it has no in-use
+    // probe: the overlap until vipd steps down is measured and bounded).
+    p.step("keepalived's return", keepalived_preempt_bound(advert));
     p.start_keepalived(&n1);
     p.wait_for(
         Side::Keepalived,
@@ -165,6 +169,7 @@ fn import_behaves_like(tag: &str, vector: &str) {
         "keepalived's return",
     );
     p.assert_steady(Side::Keepalived, window, "keepalived master again");
+    p.check_overlaps();
 
     let errors = p.keepalived_packet_errors();
     if !errors.is_empty() {

@@ -5,8 +5,11 @@
 //! Each test proves, by sampling the VIP in both namespaces: they agree on exactly one master
 //! (the higher priority); a graceful stop of the master hands the VIP to the other; the master
 //! coming back preempts; link down on the master hands the VIP over, link up takes it back;
-//! keepalived logs no packet error and vipd counts no drop and no VIP-list mismatch. Needs root
-//! and keepalived; skipped otherwise.
+//! keepalived logs no packet error and vipd counts no drop and no VIP-list mismatch. The lab's
+//! overlap checker reads both namespaces' address events across every step: vipd taking the
+//! VIP never overlaps keepalived; keepalived preempting vipd (it has no in-use probe) overlaps
+//! until vipd steps down, which is printed and bounded. Needs root and keepalived; skipped
+//! otherwise.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod keepalived_common;

@@ -1,7 +1,8 @@
 //! Two vipd in network namespaces (VRRPv3, 10 cs adverts): election by priority, failover on a
 //! graceful stop, on link down and on SIGKILL of the master (fenced before the takeover), and
-//! preempting back. A sampler asks the kernel which node holds the VIP every few ms; no sample
-//! may see two holders.
+//! preempting back. The lab's overlap checker reads both nodes' kernel address events across
+//! each whole test (the cluster's own record, from before the first start) and across each
+//! failover: never two holders.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod lab_support;

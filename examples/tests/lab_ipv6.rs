@@ -1,14 +1,13 @@
 //! Two vipd over IPv6 (VRRPv3 from link-local sources to ff02::12, a /128 VIP, unsolicited NA
 //! and a DAD-style in-use probe): election by priority and failover on a graceful stop and on
-//! SIGKILL of the master (the VIP left behind is fenced before the takeover).
+//! SIGKILL of the master (the VIP left behind is fenced before the takeover). The overlap
+//! checker watches both nodes across every step and the preemptions back: never two holders.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod lab_support;
 
-use lab_support::{Cluster, NodeConf, SOON, transition, wait_until};
+use lab_support::{Cluster, NodeConf, SOON, VIP6, transition, wait_until};
 use nix::sys::signal::Signal;
-
-const VIP6: &str = "2001:db8::100";
 
 fn holds6(c: &Cluster, i: usize) -> bool {
     c.nodes[i]

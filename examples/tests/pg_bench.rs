@@ -228,6 +228,9 @@ fn ms(d: Duration) -> f64 {
 
 fn failover(setup: Setup, round: usize) -> Option<Failover> {
     let mut lab = PgLab::new(&format!("vipbench-fo{round}{}", setup as u8))?;
+    if matches!(setup, Setup::Keepalived) {
+        lab.measure_only();
+    }
     let run = start(&mut lab, setup);
     let sampler = lab.sampler();
     let stop = Arc::new(AtomicBool::new(false));
@@ -273,6 +276,9 @@ fn overlap(samples: &[Sample]) -> Duration {
 
 fn hung(setup: Setup, round: usize) -> Option<(Duration, Duration)> {
     let mut lab = PgLab::new(&format!("vipbench-hg{round}{}", setup as u8))?;
+    if matches!(setup, Setup::Keepalived) {
+        lab.measure_only();
+    }
     let run = start(&mut lab, setup);
     let frozen = pids(&lab, &run, setup, 0);
     let sampler = lab.sampler();

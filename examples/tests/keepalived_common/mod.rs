@@ -1,6 +1,9 @@
 //! Support for the tests that pair vipd with a real keepalived 2.2.7 on one lab segment: a vipd
-//! process runner, VIP holder sampling in both namespaces, and the mixed-pair scenario (agree on
-//! one master, fail over both ways, no packet errors on either side).
+//! process runner, VIP holder sampling in both namespaces, the lab's overlap checker over both
+//! namespaces for the whole test (each step states the overlap it allows: none, except where
+//! keepalived, which has no in-use probe, takes the VIP from vipd by preemption), and the
+//! mixed-pair scenario (agree on one master, fail over both ways, no packet errors on either
+//! side).
 //!
 //! Each test binary uses part of this module.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
@@ -9,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use vip_core::lab::{Keepalived, Lab, LabProcess, Ns};
+use vip_core::lab::{Keepalived, Lab, LabProcess, Ns, OverlapChecker, Timeline};
 use vip_examples::control::{InstanceStatus, Request, Response, StatusReport, request};
 
 /// The vipd binary under test.
@@ -247,6 +250,10 @@ pub struct Pair {
     pub earlier_errors: Vec<String>,
     /// Logs of vipd runs that have been replaced.
     pub earlier_vipd_logs: String,
+    /// The overlap checker over both namespaces, for [`Pair::vips`].
+    watch: Option<OverlapChecker>,
+    /// The steps so far: (start on the checker's clock, name, the overlap allowed in it).
+    steps: Vec<(Duration, String, Duration)>,
     lab: Lab,
 }
 
@@ -270,7 +277,7 @@ impl Pair {
             .unwrap();
         v.run(&["ip", "addr", "add", &format!("{v_addr}/24"), "dev", "eth0"])
             .unwrap();
-        Some(Pair {
+        let mut p = Pair {
             ka: None,
             vipd: None,
             k,
@@ -279,8 +286,58 @@ impl Pair {
             vips: vec![VIP.to_string()],
             earlier_errors: Vec::new(),
             earlier_vipd_logs: String::new(),
+            watch: None,
+            steps: Vec::new(),
             lab,
-        })
+        };
+        p.watch();
+        Some(p)
+    }
+
+    /// (Re)starts the overlap checker over both namespaces for [`Pair::vips`] (call it again
+    /// after changing them, before any daemon starts); the first step, "start", allows none.
+    pub fn watch(&mut self) {
+        let vips: Vec<std::net::IpAddr> = self.vips.iter().map(|v| v.parse().unwrap()).collect();
+        drop(self.watch.take());
+        self.watch = Some(OverlapChecker::start(&[&self.k, &self.v], &vips).unwrap());
+        self.steps = vec![(Duration::ZERO, "start".into(), Duration::ZERO)];
+    }
+
+    /// A new step from now on: an overlap that begins in it may last at most `allowed`.
+    pub fn step(&mut self, name: &str, allowed: Duration) {
+        let at = self
+            .watch
+            .as_ref()
+            .map_or(Duration::ZERO, OverlapChecker::elapsed);
+        self.steps.push((at, name.to_owned(), allowed));
+    }
+
+    /// Ends the record and fails the test if an overlap lasted longer than its step allows;
+    /// prints every overlap seen. Returns the record.
+    pub fn check_overlaps(&mut self) -> Option<Timeline> {
+        let timeline = self.watch.take()?.finish().unwrap();
+        for o in timeline.overlaps() {
+            let (_, name, allowed) = self
+                .steps
+                .iter()
+                .rev()
+                .find(|(at, _, _)| *at <= o.from)
+                .cloned()
+                .unwrap_or_default();
+            let took = o.to - o.from;
+            println!(
+                "overlap in step {name:?}: {} held by both for {took:?} (allowed {allowed:?})",
+                o.vip
+            );
+            if took > allowed {
+                self.fail(&format!(
+                    "two holders in step {name:?}: {} from {:?} to {:?} ({took:?}, allowed \
+                     {allowed:?}); changes: {:?}",
+                    o.vip, o.from, o.to, timeline.changes
+                ));
+            }
+        }
+        Some(timeline)
     }
 
     /// The namespace of `side`.
@@ -444,6 +501,10 @@ impl Pair {
 
 impl Drop for Pair {
     fn drop(&mut self) {
+        // A test that did not check its overlaps is checked here, before the teardown.
+        if !std::thread::panicking() {
+            self.check_overlaps();
+        }
         if let Some(mut ka) = self.ka.take() {
             let _ = ka.stop(Duration::from_secs(3));
         }
@@ -578,12 +639,26 @@ pub fn mixed_pair(tag: &str, mode: Mode, higher: Side) {
     p.assert_steady(higher, window, "settled after start");
     check_vipd_view(&p, higher);
 
+    // keepalived has no in-use probe: when it preempts vipd it adds the VIP at once, and vipd
+    // removes its copy as soon as it hears keepalived's higher advert. That overlap is
+    // measured and bounded (a vipd that never stepped down would exceed it); vipd taking the
+    // VIP, whatever the step, may overlap nothing.
+    let preempt_overlap = |to: Side| {
+        if to == Side::Keepalived {
+            keepalived_preempt_bound(mode.advert())
+        } else {
+            Duration::ZERO
+        }
+    };
+
     // 2. Graceful stop of the master.
+    p.step("graceful stop of the master", Duration::ZERO);
     p.stop(higher);
     p.wait_for(lower, patience, "graceful stop of the master");
     p.assert_steady(lower, window / 2, "after graceful stop");
 
     // 3. The higher comes back and preempts.
+    p.step("restart of the higher node", preempt_overlap(higher));
     start(&mut p, higher);
     p.wait_for(
         higher,
@@ -595,15 +670,18 @@ pub fn mixed_pair(tag: &str, mode: Mode, higher: Side) {
 
     // 4. Link down on the master: the lower takes over, and the down node has released the VIP
     // (keepalived enters FAULT and removes it; vipd enters Fault and releases it).
+    p.step("link down on the master", Duration::ZERO);
     p.link(higher, false);
     p.wait_for(lower, patience, "link down on the master");
     p.assert_steady(lower, window / 2, "while the master's link is down");
 
     // 5. Link up: the higher preempts again.
+    p.step("link back up", preempt_overlap(higher));
     p.link(higher, true);
     p.wait_for(higher, patience + mode.advert() * 4, "link back up");
     p.assert_steady(higher, window, "after link up");
     check_vipd_view(&p, higher);
+    p.check_overlaps();
 
     // 6. No packet errors on either side.
     let errors = p.keepalived_packet_errors();
@@ -624,6 +702,14 @@ pub fn mixed_pair(tag: &str, mode: Mode, higher: Side) {
     if received == 0.0 {
         p.fail("vipd's current run counted no received adverts");
     }
+}
+
+/// The longest overlap allowed when keepalived preempts vipd: keepalived adds the VIP as it
+/// becomes master, vipd removes its copy when it hears keepalived's higher advert. Bounded by a
+/// Master_Down_Interval (below four adverts) plus 1 s of slack for a loaded machine: not a
+/// timing figure, a bound a vipd that failed to step down would exceed.
+pub fn keepalived_preempt_bound(advert: Duration) -> Duration {
+    advert * 4 + Duration::from_secs(1)
 }
 
 /// vipd's own view agrees with the addresses: master when it holds the VIP, otherwise backup

@@ -8,13 +8,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use vip_core::lab::{Lab, LabProcess, Ns};
+use vip_core::lab::{Lab, LabProcess, Ns, OverlapChecker, Timeline};
 use vip_examples::control::StatusReport;
 
 /// The vipd binary under test.
@@ -23,6 +20,8 @@ pub const VIPD: &str = env!("CARGO_BIN_EXE_vipd");
 pub const VIPCTL: &str = env!("CARGO_BIN_EXE_vipctl");
 /// The VIP every test moves around.
 pub const VIP: &str = "198.51.100.100";
+/// The IPv6 VIP of the IPv6 tests.
+pub const VIP6: &str = "2001:db8::100";
 /// Where vipd's metrics listen inside each node's namespace.
 pub const METRICS_PORT: u16 = 9650;
 /// Generous bound for anything that should happen within a few advert intervals.
@@ -76,15 +75,25 @@ pub struct Node {
 }
 
 /// A lab with `n` nodes on one bridge, plus optional extra namespaces on the same bridge.
+///
+/// The overlap checker watches every node from before the first vipd starts until the cluster
+/// is dropped: a test that ends with two nodes having held the VIP at once fails then, whatever
+/// it checked itself.
 pub struct Cluster {
     pub nodes: Vec<Node>,
     pub extras: Vec<Ns>,
     pub dir: PathBuf,
+    watch: Option<Sampler>,
     lab: Lab,
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        // The record ends before the teardown (stopping the daemons one by one is not a test).
+        let watch = self.watch.take();
+        let timeline = watch
+            .filter(|_| !std::thread::panicking())
+            .map(|w| w.checker.finish());
         for n in &mut self.nodes {
             if let Some(mut p) = n.vipd.take() {
                 p.stop(Duration::from_secs(2));
@@ -97,6 +106,11 @@ impl Drop for Cluster {
             }
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+        match timeline {
+            Some(Ok(t)) => t.assert_never_two_holders(),
+            Some(Err(e)) => panic!("the cluster's overlap record failed: {e}"),
+            None => {}
+        }
     }
 }
 
@@ -139,12 +153,15 @@ impl Cluster {
                 }
             })
             .collect();
-        Some(Cluster {
+        let mut c = Cluster {
             nodes,
             extras: ns_extras,
             dir,
+            watch: None,
             lab,
-        })
+        };
+        c.watch = Some(c.sampler());
+        Some(c)
     }
 
     /// Writes node `i`'s config (0-based).
@@ -294,10 +311,14 @@ vips = [{vips}]
         std::fs::read_to_string(&self.nodes[i].log).unwrap_or_default()
     }
 
-    /// Starts sampling which nodes hold the VIP, every ~1 ms, until the sampler is finished.
+    /// Starts recording which nodes hold [`VIP`] or [`VIP6`] (every copy, from the kernel's
+    /// address events), until the sampler is finished.
     pub fn sampler(&self) -> Sampler {
-        let readers = self.nodes.iter().map(|n| Reader::new(&n.ns)).collect();
-        Sampler::start(readers)
+        let ns: Vec<&Ns> = self.nodes.iter().map(|n| &n.ns).collect();
+        let vips = [VIP.parse().unwrap(), VIP6.parse().unwrap()];
+        Sampler {
+            checker: OverlapChecker::start(&ns, &vips).unwrap(),
+        }
     }
 }
 
@@ -312,94 +333,38 @@ pub fn holds(ns: &str) -> bool {
 
 pub use vip_core::lab::wait_until;
 
-/// Reads one namespace's vip-tagged addresses over a netlink socket opened inside it (much
-/// faster than running `ip`, so that samples are ~1 ms apart even on a loaded machine).
-struct Reader {
-    rt: tokio::runtime::Runtime,
-    manager: vip_netlink::NetlinkAddressManager,
-}
-
-impl Reader {
-    fn new(ns: &Ns) -> Reader {
-        ns.enter(|| {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            let manager = rt
-                .block_on(async { vip_netlink::NetlinkAddressManager::with_defaults() })
-                .unwrap();
-            Reader { rt, manager }
-        })
-        .unwrap()
-    }
-
-    fn holds(&self) -> bool {
-        use vip_core::AddressManager;
-        let vip: std::net::IpAddr = VIP.parse().unwrap();
-        self.rt
-            .block_on(self.manager.list("eth0"))
-            .map(|l| l.iter().any(|v| v.addr == vip))
-            .unwrap_or(false)
-    }
-}
-
-/// One sample: time since the sampler started, and whether each node held the VIP.
+/// One sample: time since the checker started, and whether each node held the VIP from then
+/// on (the first is the state at the start, the last the state at the end).
 pub type Sample = (Duration, Vec<bool>);
 
-/// Samples which namespaces hold the VIP (vipd tags the addresses it adds; the sampler reads
-/// tagged addresses), one sample of every node every ~1 ms, on a thread of its own.
+/// The lab's overlap checker (`vip_core::lab::OverlapChecker`) over every node's namespace,
+/// for [`VIP`] and [`VIP6`]: kernel address events, any copy, one thread and one clock.
 pub struct Sampler {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<Vec<Sample>>>,
+    checker: OverlapChecker,
 }
 
 impl Sampler {
-    fn start(readers: Vec<Reader>) -> Sampler {
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let start = Instant::now();
-            let mut samples = Vec::new();
-            while !s.load(Ordering::Relaxed) {
-                let held: Vec<bool> = readers.iter().map(Reader::holds).collect();
-                samples.push((start.elapsed(), held));
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            samples
-        });
-        Sampler {
-            stop,
-            thread: Some(thread),
-        }
+    /// Time since the checker started, on its clock.
+    pub fn elapsed(&self) -> Duration {
+        self.checker.elapsed()
     }
 
-    /// Stops sampling and returns the samples (time since start, holder flags by node).
-    pub fn finish(mut self) -> Vec<Sample> {
-        self.stop.store(true, Ordering::Relaxed);
-        self.thread.take().unwrap().join().unwrap()
+    /// Stops the record and returns it (panics on a read error or a gap in it).
+    pub fn timeline(self) -> Timeline {
+        self.checker.finish().unwrap()
     }
 
-    /// Stops sampling and asserts that no sample saw two holders; returns the samples.
+    /// Stops the record and returns the samples.
+    pub fn finish(self) -> Vec<Sample> {
+        self.timeline().samples()
+    }
+
+    /// Stops the record, asserts that no two nodes ever held the VIP at once, returns the
+    /// samples.
     pub fn assert_never_two_holders(self) -> Vec<Sample> {
-        let samples = self.finish();
-        assert!(samples.len() >= 20, "too few samples: {}", samples.len());
-        for (t, held) in &samples {
-            assert!(
-                held.iter().filter(|h| **h).count() <= 1,
-                "two holders at {t:?}: {held:?}"
-            );
-        }
-        samples
-    }
-}
-
-impl Drop for Sampler {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        let timeline = self.timeline();
+        timeline.assert_never_two_holders();
+        timeline.samples()
     }
 }
 

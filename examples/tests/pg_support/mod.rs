@@ -8,11 +8,10 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::process::Command;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use vip_core::lab::{Lab, LabProcess, Ns};
+use vip_core::lab::{Lab, LabProcess, Ns, OverlapChecker, Timeline};
 use vip_pg::harness::{Cluster, ClusterBuilder, NodeSpec};
 
 /// The vipd binary under test.
@@ -76,11 +75,19 @@ pub struct PgLab {
     pub client: Ns,
     /// Temp dir (configs, logs, sockets).
     pub dir: PathBuf,
+    /// The overlap checker over both nodes from before the first vipd starts until the drop,
+    /// which fails the test if two nodes ever held the VIP at once.
+    watch: Option<Sampler>,
     lab: Lab,
 }
 
 impl Drop for PgLab {
     fn drop(&mut self) {
+        // The record ends before the teardown (stopping the daemons one by one is not a test).
+        let watch = self.watch.take();
+        let timeline = watch
+            .filter(|_| !std::thread::panicking())
+            .map(|w| w.checker.finish());
         for n in &mut self.nodes {
             if let Some(mut p) = n.vipd.take() {
                 p.stop(Duration::from_secs(3));
@@ -98,6 +105,11 @@ impl Drop for PgLab {
         }
         drop(self.cluster.take());
         let _ = std::fs::remove_dir_all(&self.dir);
+        match timeline {
+            Some(Ok(t)) => t.assert_never_two_holders(),
+            Some(Err(e)) => panic!("the lab's overlap record failed: {e}"),
+            None => {}
+        }
     }
 }
 
@@ -167,17 +179,25 @@ impl PgLab {
             });
         }
         let cluster = ClusterBuilder::with_nodes(specs).start().unwrap();
-        let pg = PgLab {
+        let mut pg = PgLab {
             nodes,
             cluster: Some(cluster),
             client,
             dir,
+            watch: None,
             lab,
         };
+        pg.watch = Some(pg.sampler());
         for i in 0..2 {
             pg.configure(i, "");
         }
         Some(pg)
+    }
+
+    /// Ends the lab-wide overlap assertion: for a benchmark's keepalived control, which has no
+    /// fencing, so that its two-holder time is measured (with [`PgLab::sampler`]), not asserted.
+    pub fn measure_only(&mut self) {
+        drop(self.watch.take());
     }
 
     /// The cluster.
@@ -297,9 +317,9 @@ timeout = "2s"
         );
     }
 
-    /// Samples both namespaces on a thread until finished.
+    /// Records which node holds the VIP (every copy, kernel events) until finished.
     pub fn sampler(&self) -> Sampler {
-        Sampler::start(self.nodes.iter().map(|n| n.ns.name().to_owned()).collect())
+        Sampler::start(&[&self.nodes[0].ns, &self.nodes[1].ns])
     }
 
     /// `psql -h VIP -c SQL` from the client namespace (3 s connect timeout); stdout trimmed.
@@ -355,153 +375,53 @@ pub fn holds(ns: &str) -> bool {
 
 pub use vip_core::lab::wait_until;
 
-/// One sample: when (since the sampler started), and which nodes held the VIP from then on.
+/// One sample: when (since the checker started), and which nodes held the VIP from then on.
 pub type Sample = (Duration, [bool; 2]);
 
-/// Records every change of VIP ownership in both node namespaces from the kernel's address
-/// events (`ip -ts monitor address`, one per namespace, timestamps taken by `ip` as it reads
-/// each event), so no add or delete is missed however short, unlike polling.
+/// The lab's overlap checker (`vip_core::lab::OverlapChecker`) over both node namespaces: every
+/// copy of the VIP, from the kernel's address events, read by one thread with one clock.
 pub struct Sampler {
-    start: Instant,
-    start_wall: f64,
-    initial: [bool; 2],
-    monitors: Vec<std::process::Child>,
-    readers: Vec<JoinHandle<Vec<(f64, bool)>>>,
-}
-
-/// Seconds since the epoch of an `ip -ts` stamp `[YYYY-MM-DDTHH:MM:SS.ffffff]` (UTC).
-fn parse_stamp(line: &str) -> Option<f64> {
-    let stamp = line.strip_prefix('[')?.split(']').next()?;
-    let (date, time) = stamp.split_once('T')?;
-    let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let mut t = time.split(':');
-    let (h, mi) = (
-        t.next()?.parse::<f64>().ok()?,
-        t.next()?.parse::<f64>().ok()?,
-    );
-    let sec = t.next()?.parse::<f64>().ok()?;
-    // Days from civil (proleptic Gregorian).
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days as f64 * 86_400.0 + h * 3600.0 + mi * 60.0 + sec)
-}
-
-fn wall_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    checker: OverlapChecker,
 }
 
 impl Sampler {
-    fn start(names: Vec<String>) -> Sampler {
-        use std::io::BufRead;
-        let mut monitors = Vec::new();
-        let mut readers = Vec::new();
-        for name in &names {
-            let mut child = Command::new("ip")
-                .env("TZ", "UTC")
-                .args(["-ts", "-o", "-n", name, "monitor", "address"])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap();
-            let out = child.stdout.take().unwrap();
-            monitors.push(child);
-            readers.push(std::thread::spawn(move || {
-                let needle = format!(" {VIP}/32 ");
-                let mut events = Vec::new();
-                for line in std::io::BufReader::new(out).lines() {
-                    let Ok(line) = line else { break };
-                    if !line.contains(&needle) {
-                        continue;
-                    }
-                    if let Some(t) = parse_stamp(&line) {
-                        let gone = line
-                            .split_once("] ")
-                            .is_some_and(|(_, r)| r.starts_with("Deleted"));
-                        events.push((t, !gone));
-                    }
-                }
-                events
-            }));
-        }
-        // Let the monitors subscribe, then read the state they start from.
-        std::thread::sleep(Duration::from_millis(100));
-        let start_wall = wall_now();
-        let start = Instant::now();
-        let initial = [holds(&names[0]), holds(&names[1])];
+    fn start(namespaces: &[&Ns]) -> Sampler {
+        let vip: IpAddr = VIP.parse().unwrap();
         Sampler {
-            start,
-            start_wall,
-            initial,
-            monitors,
-            readers,
+            checker: OverlapChecker::start(namespaces, &[vip]).unwrap(),
         }
     }
 
-    /// Time since the sampler started.
+    /// Time since the checker started, on its clock.
     pub fn elapsed(&self) -> Duration {
-        self.start.elapsed()
+        self.checker.elapsed()
+    }
+
+    /// Stops the record and returns it (panics on a read error or a gap in it).
+    pub fn timeline(self) -> Timeline {
+        self.checker.finish().unwrap()
     }
 
     /// Stops recording; returns the initial state and every change, in time order, plus a
     /// final entry for now.
-    pub fn finish(mut self) -> Vec<Sample> {
-        let end = self.start.elapsed();
-        // Address events are delivered at once; give the readers a moment to print the last.
-        std::thread::sleep(Duration::from_millis(100));
-        for m in &mut self.monitors {
-            let _ = m.kill();
-            let _ = m.wait();
-        }
-        let mut all: Vec<(f64, usize, bool)> = Vec::new();
-        for (i, r) in std::mem::take(&mut self.readers).into_iter().enumerate() {
-            for (t, held) in r.join().unwrap() {
-                all.push((t - self.start_wall, i, held));
-            }
-        }
-        all.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
-        let mut state = self.initial;
-        let mut samples = vec![(Duration::ZERO, state)];
-        for (t, i, held) in all {
-            if t < 0.0 {
-                continue;
-            }
-            state[i] = held;
-            samples.push((Duration::from_secs_f64(t), state));
-        }
-        samples.push((end.max(samples.last().unwrap().0), state));
-        samples
+    pub fn finish(self) -> Vec<Sample> {
+        to_pairs(&self.timeline())
     }
 
     /// Stops recording, asserts that both nodes never held the VIP at once, returns the
     /// samples.
     pub fn assert_never_two_holders(self) -> Vec<Sample> {
-        let samples = self.finish();
-        let both: Vec<&Sample> = samples.iter().filter(|(_, h)| h[0] && h[1]).collect();
-        assert!(
-            both.is_empty(),
-            "both nodes held the VIP {} time(s), first at {:?}; changes: {samples:?}",
-            both.len(),
-            both[0].0
-        );
-        samples
+        let timeline = self.timeline();
+        timeline.assert_never_two_holders();
+        to_pairs(&timeline)
     }
 }
 
-impl Drop for Sampler {
-    fn drop(&mut self) {
-        for m in &mut self.monitors {
-            let _ = m.kill();
-            let _ = m.wait();
-        }
-    }
+fn to_pairs(t: &Timeline) -> Vec<Sample> {
+    t.samples()
+        .into_iter()
+        .map(|(at, h)| (at, [h[0], h[1]]))
+        .collect()
 }
 
 /// The first sample time at or after `from` where node `i` held the VIP and the other not.
