@@ -1,6 +1,8 @@
 //! RFC 9568 section 6 conformance, plus vip's additions (fence-first claiming, role gating,
 //! fault, tracked checks). Every case names the section or rule it checks, and asserts the
-//! exact action sequence and times.
+//! exact action sequence and times. Table rows that assert vip's own deviation from the RFC
+//! (the claiming step, the claim lead) carry a `deviation` label saying what differs, and the
+//! table checks that every row whose own steps claim has one. Time never runs backwards.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::net::IpAddr;
@@ -108,12 +110,15 @@ fn held(id: u64) -> Input {
 /// A machine plus a log of what it did.
 struct Node {
     e: Election,
+    /// The latest time fed so far: time never runs backwards in these tests.
+    now: u64,
 }
 
 impl Node {
     fn new(config: ElectionConfig) -> Self {
         Node {
             e: Election::new(config, 42),
+            now: 0,
         }
     }
     fn started(config: ElectionConfig) -> Self {
@@ -127,6 +132,12 @@ impl Node {
     }
     /// Feeds `input` at `at` and returns the actions it produced.
     fn at(&mut self, at: u64, input: Input) -> Vec<Action> {
+        assert!(
+            at >= self.now,
+            "time fed backwards: {at} ms after {} ms",
+            self.now
+        );
+        self.now = at;
         self.e.handle(ms(at), input);
         self.drain()
     }
@@ -146,8 +157,14 @@ impl Node {
             if t > ms(until) {
                 break;
             }
-            self.e.handle(t, Input::Timer);
             let at = t.as_micros() / 1000;
+            assert!(
+                at >= self.now,
+                "time fed backwards: {at} ms after {} ms",
+                self.now
+            );
+            self.now = at;
+            self.e.handle(t, Input::Timer);
             for a in self.drain() {
                 out.push((at, a));
             }
@@ -293,6 +310,9 @@ enum Ev {
 
 struct Case {
     section: &'static str,
+    /// `Some(what)` when the row asserts vip's own deviation from the RFC (fence-first
+    /// claiming, the claim lead, removal order), with what differs; `None` for the RFC's rule.
+    deviation: Option<&'static str>,
     config: ElectionConfig,
     script: Vec<Ev>,
     /// Every action the machine emits, with the time it emitted it.
@@ -317,7 +337,13 @@ fn run_script(config: ElectionConfig, script: Vec<Ev>) -> (Vec<(u64, Action)>, E
             collect(e, t, log);
         }
     };
+    let mut now = 0;
     for ev in script {
+        let t = match ev {
+            Ev::In(t, _) | Ev::Until(t) => t,
+        };
+        assert!(t >= now, "time fed backwards: {t} ms after {now} ms");
+        now = t;
         match ev {
             Ev::In(t, input) => {
                 timers_until(&mut e, t, &mut log);
@@ -380,6 +406,36 @@ fn then(mut log: Vec<(u64, Action)>, more: Vec<(u64, Action)>) -> Vec<(u64, Acti
     log
 }
 
+/// The deviation of every row whose machine claims: vip's claim lead.
+const CLAIM_LEAD: &str = "vip deviation (fence-first claiming): the claim (Claiming, the \
+    claiming advert, the in-use probe) starts one lead (in_use_probe_timeout, 50 ms) before \
+    Master_Down_Timer expires, and the VIPs are added when it expires and the probe said Free; \
+    the RFC goes Master when the timer fires";
+/// The owner's start.
+const OWNER_CLAIMS: &str = "vip deviation (fence-first claiming): the RFC's owner goes Master \
+    at once; vip's owner claims (advert, in-use probe after one lead) and goes Master when the \
+    probe says Free, at 52 ms here";
+/// A master's shutdown.
+const REMOVE_FIRST: &str = "vip deviation (order): the VIPs are removed before the priority-0 \
+    advert, so that no instant has two holders";
+
+/// Whether `log` holds a claim (vip's claiming step): a Claiming transition or an in-use probe.
+fn claims(log: &[(u64, Action)]) -> bool {
+    log.iter().any(|(_, a)| {
+        matches!(a, Action::ProbeInUse { .. })
+            || matches!(
+                a,
+                Action::Event(Event {
+                    kind: EventKind::Transition {
+                        to: State::Claiming,
+                        ..
+                    },
+                    ..
+                })
+            )
+    })
+}
+
 fn cases() -> Vec<Case> {
     let no_preempt = {
         let mut c = config(150);
@@ -395,6 +451,7 @@ fn cases() -> Vec<Case> {
         Case {
             section: "6.4.1: Startup with priority < 255 -> Backup, Master_Down_Timer = \
                       Master_Down_Interval (3 s + Skew_Time 0.6 s at priority 100)",
+            deviation: None,
             config: config(100),
             script: vec![Ev::In(0, Input::Start), Ev::Until(3549)],
             expect: vec![(0, tr(0, State::Initialize, State::Backup, Reason::Started))],
@@ -402,6 +459,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             section: "6.4.1 + 6.4.2: no advert within Master_Down_Interval -> takeover at exactly 3.6 s",
+            deviation: Some(CLAIM_LEAD),
             config: config(100),
             script: master_script(),
             expect: master_log(100),
@@ -409,6 +467,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             section: "6.4.1: Startup as address owner (255) -> Master at once, Adver_Timer running",
+            deviation: Some(OWNER_CLAIMS),
             config: config(255),
             script: vec![
                 Ev::In(0, Input::Start),
@@ -430,6 +489,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             section: "6.4.2: Backup receiving an advert with priority >= local resets Master_Down_Timer",
+            deviation: Some(CLAIM_LEAD),
             config: config(100),
             script: vec![
                 Ev::In(0, Input::Start),
@@ -453,6 +513,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             section: "6.4.2: Backup receiving priority 0 sets Master_Down_Timer to Skew_Time",
+            deviation: Some(CLAIM_LEAD),
             config: config(100),
             script: vec![
                 Ev::In(0, Input::Start),
@@ -490,6 +551,7 @@ fn cases() -> Vec<Case> {
         Case {
             section: "6.4.2: Backup with Preempt_Mode discards a lower-priority advert and takes over \
                       when Master_Down_Timer fires",
+            deviation: Some(CLAIM_LEAD),
             config: config(150),
             script: vec![
                 Ev::In(0, Input::Start),
@@ -526,6 +588,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             section: "6.4.2: Backup without Preempt_Mode accepts a lower-priority master",
+            deviation: Some(CLAIM_LEAD),
             config: no_preempt,
             script: std::iter::once(Ev::In(0, Input::Start))
                 .chain((1..=10).map(|i| Ev::In(i * 1000, advert(LOWER, 100, 100))))
@@ -546,6 +609,7 @@ fn cases() -> Vec<Case> {
         Case {
             section: "6.4.2: Backup sets Master_Adver_Interval from the advert (v3): 3 x 0.5 s + \
                       (156 x 50 / 256 = 30 cs) = 1.8 s",
+            deviation: Some(CLAIM_LEAD),
             config: config(100),
             script: vec![
                 Ev::In(0, Input::Start),
@@ -560,6 +624,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             section: "RFC 3768 6.4.2 (v2): Master_Down_Interval uses our own Advertisement_Interval",
+            deviation: Some(CLAIM_LEAD),
             config: v2,
             script: vec![
                 Ev::In(0, Input::Start),
@@ -574,6 +639,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             section: "6.4.2: Backup Shutdown -> Initialize, nothing sent",
+            deviation: None,
             config: config(100),
             script: vec![
                 Ev::In(0, Input::Start),
@@ -591,6 +657,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             section: "6.4.3: Master sends an advert each time Adver_Timer fires",
+            deviation: None,
             config: config(100),
             script: with(master_script(), vec![Ev::Until(6600)]),
             // Adverts keep the phase of the claim (3550, 3575, then every second).
@@ -602,6 +669,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             section: "6.4.3: Master receiving priority 0 sends an advert at once and resets Adver_Timer",
+            deviation: None,
             config: config(100),
             script: with(
                 master_script(),
@@ -613,6 +681,7 @@ fn cases() -> Vec<Case> {
         Case {
             section: "6.4.3: Master receiving a higher priority -> Backup (VIPs removed first), \
                       Master_Adver_Interval learned",
+            deviation: Some(CLAIM_LEAD),
             config: config(100),
             script: with(
                 master_script(),
@@ -647,6 +716,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             section: "6.4.3: Master receiving equal priority from a higher primary address -> Backup",
+            deviation: None,
             config: config(100),
             script: with(
                 master_script(),
@@ -675,6 +745,7 @@ fn cases() -> Vec<Case> {
         Case {
             section: "6.4.3: Master receiving equal priority from a lower primary address discards it \
                       (and re-advertises at once)",
+            deviation: None,
             config: config(100),
             script: with(
                 master_script(),
@@ -685,6 +756,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             section: "6.4.3: Master receiving a lower priority discards it (and re-advertises at once)",
+            deviation: None,
             config: config(100),
             script: with(master_script(), vec![Ev::In(4100, advert(LOWER, 50, 100))]),
             expect: then(master_log(100), vec![(4100, send(100))]),
@@ -692,6 +764,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             section: "6.4.3: Master Shutdown -> VIPs removed, priority-0 advert, Initialize",
+            deviation: Some(REMOVE_FIRST),
             config: config(100),
             script: with(
                 master_script(),
@@ -720,6 +793,18 @@ fn cases() -> Vec<Case> {
 #[test]
 fn rfc_9568_section_6_4_conformance_table() {
     for case in cases() {
+        // A row whose own steps (past a master's set-up, which claims) claim asserts vip's
+        // deviation, and says so.
+        let setups = [master_log(100), master_log(150)];
+        let own = setups
+            .iter()
+            .find(|m| case.expect.starts_with(m))
+            .map_or(&case.expect[..], |m| &case.expect[m.len()..]);
+        assert!(
+            !claims(own) || case.deviation.is_some(),
+            "{}: asserts vip's claiming step but is not labelled a deviation",
+            case.section
+        );
         let (log, e) = run_script(case.config, case.script);
         assert_eq!(log, case.expect, "{}", case.section);
         assert_eq!(e.state(), case.end, "{}", case.section);
@@ -769,14 +854,43 @@ fn rfc_6_4_1_owner_claims_at_once() {
 
 #[test]
 fn rfc_6_4_2_owner_preempts_even_with_preempt_off() {
-    // 6.1 Preempt_Mode: the owner always preempts. It claims at start anyway.
+    // 6.1 Preempt_Mode: "the router that owns the IPvX address(es) always preempts". 6.4.2, in
+    // Backup: an advert of lower priority is accepted only when Preempt_Mode is False, and the
+    // owner preempts whatever Preempt_Mode says, so in Backup it discards a lower-priority
+    // advert (Master_Down_Timer keeps running) and takes over when the timer fires.
     let mut c = config(255);
     c.preempt = false;
     let mut n = Node::new(c);
-    let a = n.at(0, Input::Start);
-    assert_eq!(
-        a[0],
-        tr(0, State::Initialize, State::Claiming, Reason::Owner)
+    n.at(0, Input::Start);
+    n.upto(50);
+    n.at(53, free(1));
+    assert_eq!(n.e.state(), State::Master);
+    // Another owner with a higher primary address wins the tie (6.4.3): the owner is Backup.
+    let a = n.at(1000, advert(HIGHER, 255, 100));
+    assert_eq!(n.e.state(), State::Backup, "{a:?}");
+    // The other now advertises below 255: a non-owner without Preempt_Mode would accept it
+    // (`rfc_9568_section_6_4_conformance_table`); the owner discards it and preempts at the
+    // Master_Down_Timer set by the last advert it accepted (1000 + 3 s + Skew_Time 0 at 255).
+    assert_eq!(n.at(2000, advert(HIGHER, 100, 100)), vec![]);
+    assert_eq!(n.at(3000, advert(HIGHER, 100, 100)), vec![]);
+    let deadline = n.e.poll_timeout().expect("Master_Down_Timer runs");
+    assert!(
+        deadline <= ms(1000 + 3000),
+        "the lower adverts must not reset Master_Down_Timer: {deadline:?}"
+    );
+    let claimed = n.upto(1000 + 3000);
+    assert!(
+        claimed.iter().any(|a| matches!(
+            a,
+            Action::Event(Event {
+                kind: EventKind::Transition {
+                    from: State::Backup,
+                    to: State::Claiming
+                },
+                ..
+            })
+        )),
+        "the owner preempts a lower-priority master with preempt off: {claimed:?}"
     );
 }
 
@@ -946,14 +1060,14 @@ fn claim_hard_failover_at_protocol_bound_when_probe_answers_in_time() {
         ]
     );
     assert_eq!(
-        n.at(4590, free(1)),
-        vec![],
-        "a Free answer alone does not add early"
-    );
-    assert_eq!(
         n.fire(4575),
         vec![send(100)],
         "the claiming advert is repeated"
+    );
+    assert_eq!(
+        n.at(4590, free(1)),
+        vec![],
+        "a Free answer alone does not add early"
     );
     // At exactly 1000 + 3600 ms the VIPs are added.
     assert_eq!(
