@@ -6,10 +6,14 @@
 //! - hung primary: keepalived/vipd and postgres of the primary SIGSTOPped, standby promoted, thaw
 //!   after a fixed hang: how long both nodes held the VIP.
 //!
-//! The keepalived setup is the one issue 7 describes: both nodes `state BACKUP`, priority 100,
-//! a `vrrp_script` running `psql -t -c "SELECT active||type FROM repmgr.nodes WHERE
-//! node_name='...'"` every 2 s that adds weight 4 while it says `trueprimary`, same advert
-//! interval as vipd (10 cs, VRRPv3).
+//! Two keepalived setups run as controls. The one issue 7 describes: both nodes `state BACKUP`,
+//! priority 100, a `vrrp_script` running `psql -t -c "SELECT active||type FROM repmgr.nodes
+//! WHERE node_name='...'"` every 2 s that adds weight 4 while it says `trueprimary`, same
+//! advert interval as vipd (10 cs, VRRPv3). And the same check every 200 ms, vipd's probe
+//! interval, so that the ratio measures the daemons rather than the check interval: keepalived
+//! 2.2.7's `vrrp_script` interval is whole seconds (at least 1), so a loop in the node's
+//! namespace runs the check every 200 ms and writes 1 or 0 to a `track_file` with weight 4
+//! (keepalived reads it on change, through inotify).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod pg_support;
@@ -21,7 +25,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use pg_support::{PgLab, Sample, VIP, wait_until};
-use vip_core::lab::Keepalived;
+use vip_core::lab::{Keepalived, LabProcess};
 use vip_pg::harness::{StopMode, pg_bin};
 
 /// How long the primary stays hung in the hung-primary scenario.
@@ -30,10 +34,19 @@ const HANG: Duration = Duration::from_secs(4);
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Setup {
     Vipd,
+    /// `vrrp_script` every 2 s.
     Keepalived,
+    /// The same check every 200 ms, through a `track_file`.
+    KeepalivedFast,
 }
 
-fn keepalived_conf(lab: &PgLab, i: usize) -> String {
+/// The setups, in report order.
+const SETUPS: [Setup; 3] = [Setup::Vipd, Setup::Keepalived, Setup::KeepalivedFast];
+
+/// The fast control's check interval (vipd's default probe interval in the bench).
+const FAST_CHECK: &str = "0.2";
+
+fn keepalived_conf(lab: &PgLab, i: usize, fast: bool) -> String {
     let node = &lab.nodes[i];
     let psql = pg_bin("psql");
     let script = lab.dir.join(format!("chk-{}.sh", node.name));
@@ -52,18 +65,24 @@ fn keepalived_conf(lab: &PgLab, i: usize) -> String {
         .arg(&script)
         .status()
         .unwrap();
+    let tracker = if fast {
+        format!(
+            "track_file chk_primary {{\n    file \"{}\"\n    weight 4\n    init_file 0 overwrite\n}}",
+            track_file(lab, i).display()
+        )
+    } else {
+        format!(
+            "vrrp_script chk_primary {{\n    script \"{}\"\n    interval 2\n    weight 4\n    fall 1\n    rise 1\n}}",
+            script.display()
+        )
+    };
+    let track = if fast { "track_file" } else { "track_script" };
     format!(
         r#"global_defs {{
     script_user root
     vrrp_version 3
 }}
-vrrp_script chk_primary {{
-    script "{script}"
-    interval 2
-    weight 4
-    fall 1
-    rise 1
-}}
+{tracker}
 vrrp_instance pg {{
     state BACKUP
     interface eth0
@@ -73,18 +92,37 @@ vrrp_instance pg {{
     virtual_ipaddress {{
         {VIP}/32
     }}
-    track_script {{
+    {track} {{
         chk_primary
     }}
 }}
-"#,
-        script = script.display()
+"#
     )
 }
 
-/// Node processes of one setup (keepalived kept alive by the struct).
+/// The fast control's track file of node `i`.
+fn track_file(lab: &PgLab, i: usize) -> std::path::PathBuf {
+    lab.dir.join(format!("chk-{}.state", lab.nodes[i].name))
+}
+
+/// The fast control's check loop for node `i`, in its namespace: the check script every 200 ms,
+/// its verdict (1 or 0) written to the track file.
+fn check_loop(lab: &PgLab, i: usize) -> LabProcess {
+    let script = lab.dir.join(format!("chk-{}.sh", lab.nodes[i].name));
+    let file = track_file(lab, i);
+    let body = format!(
+        "while :; do if {}; then echo 1 > {f}; else echo 0 > {f}; fi; sleep {FAST_CHECK}; done",
+        script.display(),
+        f = file.display()
+    );
+    lab.nodes[i].ns.spawn(&["sh", "-c", &body], None).unwrap()
+}
+
+/// Node processes of one setup (keepalived and the fast control's check loops kept alive by
+/// the struct).
 struct Running {
     keepalived: Vec<Keepalived>,
+    loops: Vec<LabProcess>,
 }
 
 fn start(lab: &mut PgLab, setup: Setup) -> Running {
@@ -93,18 +131,28 @@ fn start(lab: &mut PgLab, setup: Setup) -> Running {
             lab.start_all_expect(0);
             Running {
                 keepalived: Vec::new(),
+                loops: Vec::new(),
             }
         }
-        Setup::Keepalived => {
+        Setup::Keepalived | Setup::KeepalivedFast => {
+            let fast = setup == Setup::KeepalivedFast;
             let k: Vec<Keepalived> = (0..2)
                 .map(|i| {
-                    let conf = keepalived_conf(lab, i);
+                    let conf = keepalived_conf(lab, i, fast);
                     Keepalived::start(&lab.nodes[i].ns, &format!("pgb{i}"), &conf).unwrap()
                 })
                 .collect();
             // The primary's script passes (104 against 100): it ends up master.
+            let loops = if fast {
+                (0..2).map(|i| check_loop(lab, i)).collect()
+            } else {
+                Vec::new()
+            };
             lab.wait_sole_holder(0, Duration::from_secs(20));
-            Running { keepalived: k }
+            Running {
+                keepalived: k,
+                loops,
+            }
         }
     }
 }
@@ -112,10 +160,12 @@ fn start(lab: &mut PgLab, setup: Setup) -> Running {
 fn pids(lab: &PgLab, run: &Running, setup: Setup, i: usize) -> Vec<i32> {
     match setup {
         Setup::Vipd => vec![lab.nodes[i].vipd.as_ref().unwrap().pid() as i32],
-        Setup::Keepalived => {
+        Setup::Keepalived | Setup::KeepalivedFast => {
             let k = &run.keepalived[i];
             let mut v = vec![k.pid() as i32];
             v.extend(k.vrrp_child_pid().map(|p| p as i32));
+            // The hung node's check loop hangs with it.
+            v.extend(run.loops.get(i).map(|l| l.pid() as i32));
             v
         }
     }
@@ -228,7 +278,7 @@ fn ms(d: Duration) -> f64 {
 
 fn failover(setup: Setup, round: usize) -> Option<Failover> {
     let mut lab = PgLab::new(&format!("vipbench-fo{round}{}", setup as u8))?;
-    if matches!(setup, Setup::Keepalived) {
+    if setup != Setup::Vipd {
         lab.measure_only();
     }
     let run = start(&mut lab, setup);
@@ -276,7 +326,7 @@ fn overlap(samples: &[Sample]) -> Duration {
 
 fn hung(setup: Setup, round: usize) -> Option<(Duration, Duration)> {
     let mut lab = PgLab::new(&format!("vipbench-hg{round}{}", setup as u8))?;
-    if matches!(setup, Setup::Keepalived) {
+    if setup != Setup::Vipd {
         lab.measure_only();
     }
     let run = start(&mut lab, setup);
@@ -328,12 +378,12 @@ fn bench_pg_failover() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
     let mut report = String::new();
-    let mut vip_ms = [Vec::new(), Vec::new()];
-    let mut react_ms = [Vec::new(), Vec::new()];
-    let mut query_ms = [Vec::new(), Vec::new()];
-    let mut both_ms = [Vec::new(), Vec::new()];
+    let mut vip_ms = [Vec::new(), Vec::new(), Vec::new()];
+    let mut react_ms = [Vec::new(), Vec::new(), Vec::new()];
+    let mut query_ms = [Vec::new(), Vec::new(), Vec::new()];
+    let mut both_ms = [Vec::new(), Vec::new(), Vec::new()];
     for round in 0..rounds {
-        for (k, setup) in [Setup::Vipd, Setup::Keepalived].into_iter().enumerate() {
+        for (k, setup) in SETUPS.into_iter().enumerate() {
             let Some(f) = retry(|attempt| failover(setup, round * 10 + attempt)) else {
                 return;
             };
@@ -365,20 +415,37 @@ fn bench_pg_failover() {
             both_ms[k].push(ms(o));
         }
     }
-    let (v, kv) = (median(vip_ms[0].clone()), median(vip_ms[1].clone()));
-    let (q, kq) = (median(query_ms[0].clone()), median(query_ms[1].clone()));
-    let (b, kb) = (median(both_ms[0].clone()), median(both_ms[1].clone()));
-    let (r, kr) = (median(react_ms[0].clone()), median(react_ms[1].clone()));
+    let med = |v: &[Vec<f64>; 3]| v.clone().map(median);
+    let (v, q, b, r) = (med(&vip_ms), med(&query_ms), med(&both_ms), med(&react_ms));
+    // Against each control: vipd / keepalived (a negative vipd figure, there before promote
+    // returned, is clamped at 0).
+    let ratios = |m: [f64; 3], clamp: bool| {
+        let x = if clamp { m[0].max(0.0) } else { m[0] };
+        format!("ratio {:.3} / {:.3}", x / m[1], x / m[2])
+    };
     let summary = format!(
-        "\nmedians over {rounds} rounds (ms after `repmgr standby promote` returned):\n\
-         VIP on new primary:   vipd {v:.1}   keepalived {kv:.1}   ratio {:.3} (negative = there \
+        "\nmedians over {rounds} rounds (ms after `repmgr standby promote` returned); \
+         keepalived with its check every 2 s / every {FAST_CHECK} s:\n\
+         VIP on new primary:   vipd {:.1}   keepalived {:.1} / {:.1}   {} (negative = there \
          before promote returned; ratio clamps it at 0)\n\
-         VIP after the new server left recovery: vipd {r:.1}   keepalived {kr:.1}   ratio {:.3}\n\
-         first client query:   vipd {q:.1}   keepalived {kq:.1}   ratio {:.3}\n\
-         hung primary, both holding (ms): vipd {b:.1}   keepalived {kb:.1}\n",
-        v.max(0.0) / kv,
-        r / kr,
-        q.max(0.0) / kq
+         VIP after the new server left recovery: vipd {:.1}   keepalived {:.1} / {:.1}   {}\n\
+         first client query:   vipd {:.1}   keepalived {:.1} / {:.1}   {}\n\
+         hung primary, both holding (ms): vipd {:.1}   keepalived {:.1} / {:.1}\n",
+        v[0],
+        v[1],
+        v[2],
+        ratios(v, true),
+        r[0],
+        r[1],
+        r[2],
+        ratios(r, false),
+        q[0],
+        q[1],
+        q[2],
+        ratios(q, true),
+        b[0],
+        b[1],
+        b[2]
     );
     print!("{summary}");
     if let Ok(path) = std::env::var("VIP_BENCH_REPORT") {

@@ -6,6 +6,9 @@
 //!   with `-w 0` so that arping does not wait for an answer).
 //! - remove: `NetlinkAddressManager::remove` versus `ip addr del VIP/32 dev eth0`.
 //! - in-use probe: median on a free address (bounded by the timeout) and on a held one.
+//!
+//! Both sides get the same treatment: [`WARMUP`] untimed runs, then the median of [`SAMPLES`]
+//! timed runs, for every figure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::{Command, Stdio};
@@ -14,6 +17,20 @@ use std::time::{Duration, Instant};
 use vip_core::lab::Lab;
 use vip_core::{AddressManager, Vip};
 use vip_netlink::{AnnounceConfig, ManagerConfig, NetlinkAddressManager};
+
+/// Untimed runs before every measured series, on both sides.
+const WARMUP: usize = 3;
+/// Timed runs per figure, on both sides (the median is reported).
+const SAMPLES: usize = 25;
+
+/// The median of [`SAMPLES`] runs of `f` (each returning its own timed part), after
+/// [`WARMUP`] runs.
+fn timed(mut f: impl FnMut() -> Duration) -> Duration {
+    for _ in 0..WARMUP {
+        f();
+    }
+    median((0..SAMPLES).map(|_| f()).collect())
+}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -54,13 +71,16 @@ struct Figures {
     probe_timeout: Duration,
 }
 
-/// Median latency of `add+announce` and of `remove` of `vip` through the library.
-async fn lib_rounds(m: &NetlinkAddressManager, vip: &[Vip], n: usize) -> (Duration, Duration) {
-    m.add(vip).await.unwrap();
-    m.announce(vip).await.unwrap();
-    m.remove(vip).await.unwrap();
+/// Median latency of `add+announce` and of `remove` of `vip` through the library ([`WARMUP`]
+/// untimed rounds, then [`SAMPLES`]).
+async fn lib_rounds(m: &NetlinkAddressManager, vip: &[Vip]) -> (Duration, Duration) {
+    for _ in 0..WARMUP {
+        m.add(vip).await.unwrap();
+        m.announce(vip).await.unwrap();
+        m.remove(vip).await.unwrap();
+    }
     let (mut add, mut remove) = (Vec::new(), Vec::new());
-    for _ in 0..n {
+    for _ in 0..SAMPLES {
         let t = Instant::now();
         m.add(vip).await.unwrap();
         m.announce(vip).await.unwrap();
@@ -79,8 +99,11 @@ async fn probe_median(
     timeout: Duration,
     free: bool,
 ) -> Duration {
+    for _ in 0..WARMUP {
+        m.probe_in_use(vip, timeout).await.unwrap();
+    }
     let mut v = Vec::new();
-    for _ in 0..30 {
+    for _ in 0..SAMPLES {
         let t = Instant::now();
         let r = m.probe_in_use(vip, timeout).await.unwrap();
         v.push(t.elapsed());
@@ -132,67 +155,59 @@ fn main() {
                 let m = NetlinkAddressManager::new(config).unwrap();
                 let vip = [Vip::host("198.51.100.100".parse().unwrap(), "eth0")];
                 let vip6 = [Vip::host("2001:db8::100".parse().unwrap(), "eth0")];
-                let (lib_add, lib_remove) = lib_rounds(&m, &vip, 500).await;
-                let (lib_add_v6, lib_remove_v6) = lib_rounds(&m, &vip6, 500).await;
+                let (lib_add, lib_remove) = lib_rounds(&m, &vip).await;
+                let (lib_add_v6, lib_remove_v6) = lib_rounds(&m, &vip6).await;
                 // The scripts' way, from the same namespace (children inherit it).
-                let (mut s_add_lit, mut s_add_w0, mut s_remove) =
-                    (Vec::new(), Vec::new(), Vec::new());
-                let (mut s_ip_add, mut s_add6, mut s_remove6) =
-                    (Vec::new(), Vec::new(), Vec::new());
-                for _ in 0..25 {
+                let (v4, v6) = ("198.51.100.100/32", "2001:db8::100/128");
+                let add4 = || sh(&["ip", "addr", "add", v4, "dev", "eth0"]);
+                let del4 = || sh(&["ip", "addr", "del", v4, "dev", "eth0"]);
+                let add6 = || sh(&["ip", "addr", "add", v6, "dev", "eth0", "nodad"]);
+                let del6 = || sh(&["ip", "addr", "del", v6, "dev", "eth0"]);
+                let arping = |extra: &[&str]| {
+                    let mut argv = vec!["arping", "-q", "-U", "-c", "1"];
+                    argv.extend_from_slice(extra);
+                    argv.extend_from_slice(&["-I", "eth0", "198.51.100.100"]);
+                    sh(&argv);
+                };
+                let time = |f: &dyn Fn()| {
                     let t = Instant::now();
-                    sh(&["ip", "addr", "add", "198.51.100.100/32", "dev", "eth0"]);
-                    s_ip_add.push(t.elapsed());
-                    sh(&["ip", "addr", "del", "198.51.100.100/32", "dev", "eth0"]);
-                    let t = Instant::now();
-                    sh(&[
-                        "ip",
-                        "addr",
-                        "add",
-                        "2001:db8::100/128",
-                        "dev",
-                        "eth0",
-                        "nodad",
-                    ]);
-                    s_add6.push(t.elapsed());
-                    let t = Instant::now();
-                    sh(&["ip", "addr", "del", "2001:db8::100/128", "dev", "eth0"]);
-                    s_remove6.push(t.elapsed());
-                }
-                for i in 0..25 {
-                    let t = Instant::now();
-                    sh(&["ip", "addr", "add", "198.51.100.100/32", "dev", "eth0"]);
-                    if i < 5 {
-                        sh(&[
-                            "arping",
-                            "-q",
-                            "-U",
-                            "-c",
-                            "1",
-                            "-I",
-                            "eth0",
-                            "198.51.100.100",
-                        ]);
-                        s_add_lit.push(t.elapsed());
-                    } else {
-                        sh(&[
-                            "arping",
-                            "-q",
-                            "-U",
-                            "-c",
-                            "1",
-                            "-w",
-                            "0",
-                            "-I",
-                            "eth0",
-                            "198.51.100.100",
-                        ]);
-                        s_add_w0.push(t.elapsed());
-                    }
-                    let t = Instant::now();
-                    sh(&["ip", "addr", "del", "198.51.100.100/32", "dev", "eth0"]);
-                    s_remove.push(t.elapsed());
-                }
+                    f();
+                    t.elapsed()
+                };
+                let s_ip_add = timed(|| {
+                    let d = time(&add4);
+                    del4();
+                    d
+                });
+                let s_add_lit = timed(|| {
+                    let d = time(&|| {
+                        add4();
+                        arping(&[]);
+                    });
+                    del4();
+                    d
+                });
+                let s_add_w0 = timed(|| {
+                    let d = time(&|| {
+                        add4();
+                        arping(&["-w", "0"]);
+                    });
+                    del4();
+                    d
+                });
+                let s_remove = timed(|| {
+                    add4();
+                    time(&del4)
+                });
+                let s_add6 = timed(|| {
+                    let d = time(&add6);
+                    del6();
+                    d
+                });
+                let s_remove6 = timed(|| {
+                    add6();
+                    time(&del6)
+                });
                 let probe_timeout = Duration::from_millis(30);
                 let free_vip = [Vip::host("198.51.100.150".parse().unwrap(), "eth0")];
                 let held_vip = [Vip::host("198.51.100.200".parse().unwrap(), "eth0")];
@@ -203,12 +218,12 @@ fn main() {
                     lib_remove,
                     lib_add_v6,
                     lib_remove_v6,
-                    script_ip_add_only: median(s_ip_add),
-                    script_add_v6: median(s_add6),
-                    script_remove_v6: median(s_remove6),
-                    script_add_literal: median(s_add_lit),
-                    script_add_w0: median(s_add_w0),
-                    script_remove: median(s_remove),
+                    script_ip_add_only: s_ip_add,
+                    script_add_v6: s_add6,
+                    script_remove_v6: s_remove6,
+                    script_add_literal: s_add_lit,
+                    script_add_w0: s_add_w0,
+                    script_remove: s_remove,
                     probe_free: probe_median(&m, &free_vip, probe_timeout, true).await,
                     probe_held: probe_median(&m, &held_vip, probe_timeout, false).await,
                     probe_free_v6: probe_median(&m, &free6, probe_timeout, true).await,
@@ -220,7 +235,10 @@ fn main() {
         .unwrap();
     let f = figures;
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
-    println!("vip-netlink addressing latency (medians, same run)");
+    println!(
+        "vip-netlink addressing latency (medians of {SAMPLES} runs after {WARMUP} warm-up runs, \
+         both sides, same run)"
+    );
     println!(
         "add+announce: library {} | ip addr add + arping -U -c 1: {} (ratio {:.4}) | with arping -w 0: {} (ratio {:.4})",
         us(f.lib_add),
