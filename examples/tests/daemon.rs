@@ -28,6 +28,23 @@ impl Drop for Guard {
     }
 }
 
+/// The interfaces these tests' instances name. vipd runs here in the test's own network
+/// namespace (the host's, for the sd_notify socket and the metrics port), so these must not
+/// exist there: vipd then keeps the instances in fault and never adds an address outside a lab.
+const INTERFACES: [&str; 2] = ["veth-db", "veth-web"];
+
+/// `vipd`, for a daemon run: refuses (panics) if an instance's interface exists in this
+/// namespace.
+fn daemon_command() -> Command {
+    for ifname in INTERFACES {
+        assert!(
+            !Path::new("/sys/class/net").join(ifname).exists(),
+            "{ifname} exists in the host namespace: these tests would let vipd add VIPs on it"
+        );
+    }
+    Command::new(VIPD)
+}
+
 fn config(sock: &Path, metrics: &str, instances: &str) -> String {
     format!(
         "[global]\ncontrol_socket = \"{}\"\nmetrics_listen = \"{metrics}\"\nlog_level = \"debug\"\n{instances}",
@@ -152,7 +169,7 @@ fn vipd_lifecycle_over_control_socket_sd_notify_and_metrics() {
         .set_read_timeout(Some(Duration::from_millis(100)))
         .unwrap();
     let log = std::fs::File::create(dir.join("vipd.log")).unwrap();
-    let child = Command::new(VIPD)
+    let child = daemon_command()
         .arg("--config")
         .arg(&cfg)
         .env("NOTIFY_SOCKET", &notify_path)
@@ -372,7 +389,7 @@ fn a_second_vipd_does_not_steal_a_live_socket_and_a_stale_one_is_replaced() {
     );
 
     guard.child = Some(
-        Command::new(VIPD)
+        daemon_command()
             .arg("-c")
             .arg(&cfg)
             .stderr(Stdio::null())
@@ -486,7 +503,7 @@ fn json_logs_are_one_object_per_line() {
     .unwrap();
     let log = dir.join("log");
     guard.child = Some(
-        Command::new(VIPD)
+        daemon_command()
             .arg("run")
             .arg("--config")
             .arg(&cfg)
