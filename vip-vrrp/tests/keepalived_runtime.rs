@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use vip_core::election::{ElectionConfig, State, StopMode, Version};
-use vip_core::lab::{Keepalived, Lab, Ns};
+use vip_core::lab::{Keepalived, Lab, Ns, OverlapChecker};
 use vip_core::runtime::{InstanceSpec, Runtime};
 use vip_core::{AddressManager, Error, InUse, Interval, Priority, Vip};
 use vip_vrrp::socket::{StatsSnapshot, Transport, TransportConfig};
@@ -119,6 +119,8 @@ fn election_instance_over_the_transport_takes_over_from_keepalived_and_releases(
         .unwrap();
     b.run(&["ip", "addr", "add", "198.51.100.2/24", "dev", "eth0"])
         .unwrap();
+    // The lab's overlap checker over both nodes, from before keepalived starts to the end.
+    let checker = OverlapChecker::start(&[&a, &b], &[VIP4.parse().unwrap()]).unwrap();
 
     let mut ka = Keepalived::start(&a, "ka", KEEPALIVED_CONF).unwrap();
     ka.wait_for_log("Entering MASTER STATE", PATIENCE).unwrap();
@@ -207,6 +209,21 @@ fn election_instance_over_the_transport_takes_over_from_keepalived_and_releases(
     ka.wait_for_log_count("Entering MASTER STATE", 2, PATIENCE)
         .unwrap();
     wait_vip(&a, true, &ka);
+    // Our instance claims with an in-use probe that always says Free (this test's address
+    // manager), so it relies on keepalived stepping down within the claim lead when it hears
+    // our claiming advert; any overlap is printed, and must end within a Master_Down_Interval
+    // (bounded loosely: 4 adverts plus 1 s for a loaded machine). Our release removes the VIP
+    // before the priority-0 advert: no overlap then.
+    let timeline = checker.finish().unwrap();
+    for o in timeline.overlaps() {
+        println!("overlap: {} held by both for {:?}", o.vip, o.to - o.from);
+        assert!(
+            o.to - o.from <= Duration::from_millis(1400),
+            "two holders for {:?}: {:?}",
+            o.to - o.from,
+            timeline.changes
+        );
+    }
     let errors = ka.packet_errors();
     assert!(
         errors.is_empty(),
