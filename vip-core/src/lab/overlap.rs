@@ -463,3 +463,85 @@ impl Watch {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(v: u64) -> Duration {
+        Duration::from_millis(v)
+    }
+
+    fn change(at: u64, copies: &[&[u32]]) -> Change {
+        Change {
+            at: ms(at),
+            copies: copies.iter().map(|c| c.to_vec()).collect(),
+        }
+    }
+
+    fn timeline(changes: Vec<Change>, end: u64) -> Timeline {
+        Timeline {
+            namespaces: vec!["a".into(), "b".into(), "c".into()],
+            vips: vec![
+                "198.51.100.100".parse().unwrap(),
+                "2001:db8::100".parse().unwrap(),
+            ],
+            changes,
+            end: ms(end),
+            ambiguous: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn overlaps_per_vip_any_copy_and_open_at_the_end() {
+        let t = timeline(
+            vec![
+                change(0, &[&[1, 0, 0], &[0, 0, 0]]),
+                // Two copies on a: still one holder.
+                change(10, &[&[2, 0, 0], &[0, 0, 1]]),
+                // b takes the IPv4 VIP while a still has it: overlap 20..35.
+                change(20, &[&[1, 1, 0], &[0, 0, 1]]),
+                change(35, &[&[0, 1, 0], &[0, 0, 1]]),
+                // The IPv6 VIP on b and c from 50 to the end (80).
+                change(50, &[&[0, 1, 0], &[0, 1, 1]]),
+            ],
+            80,
+        );
+        let o = t.overlaps();
+        assert_eq!(o.len(), 2, "{o:?}");
+        assert_eq!(
+            (o[0].from, o[0].to, o[0].holders.clone()),
+            (ms(20), ms(35), vec![0, 1])
+        );
+        assert_eq!(
+            (o[1].from, o[1].to, o[1].holders.clone()),
+            (ms(50), ms(80), vec![1, 2])
+        );
+        assert_eq!(t.two_holder_time(), ms(45));
+        let s = t.samples();
+        assert_eq!(
+            s.first().map(|x| x.1.clone()),
+            Some(vec![true, false, false])
+        );
+        assert_eq!(
+            s.last().map(|x| (x.0, x.1.clone())),
+            Some((ms(80), vec![false, true, true]))
+        );
+        assert!(std::panic::catch_unwind(|| t.assert_never_two_holders()).is_err());
+    }
+
+    #[test]
+    fn one_holder_at_a_time_passes() {
+        let t = timeline(
+            vec![
+                change(0, &[&[1, 0, 0], &[0, 0, 0]]),
+                change(5, &[&[0, 0, 0], &[0, 0, 0]]),
+                change(9, &[&[0, 1, 0], &[0, 1, 0]]),
+            ],
+            20,
+        );
+        assert!(t.overlaps().is_empty());
+        assert_eq!(t.two_holder_time(), Duration::ZERO);
+        t.assert_never_two_holders();
+    }
+}
