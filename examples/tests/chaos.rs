@@ -6,7 +6,10 @@
 //! then leaves the cluster alone 0.5-2 s. Faults: link down; SIGSTOP (then SIGCONT); SIGKILL
 //! (then a restart); a partition of one node (nftables, bridge family, in the switch namespace:
 //! both ways, or only its outgoing frames); VRRP alone blocked both ways while ARP flows. The
-//! fencer removes the VIP in every other node's namespace (`policy = "always"`: STONITH style).
+//! fencer (`policy = "always"`) acts on every other node: with `CHAOS_FENCE=stonith` (the
+//! default) it kills the node's daemon and removes its VIP, like a power switch (a fenced node
+//! boots again, its vipd restarted, at the end of the episode); with `CHAOS_FENCE=address` it
+//! only removes the VIP, and a fenced master that still runs may add it back.
 //!
 //! The report: every two-holder interval with the episodes around it, the longest time with no
 //! holder (kernel view), and for each episode the time from its end to exactly one holder; the
@@ -160,14 +163,26 @@ fn chaos() {
             "forward", "priority", "0", ";", "}",
         ])
         .unwrap();
+    let stonith = std::env::var("CHAOS_FENCE").map_or(true, |v| v != "address");
+    println!(
+        "chaos: fencer {}",
+        if stonith {
+            "stonith (kill the daemon, remove the VIP)"
+        } else {
+            "address (remove the VIP)"
+        }
+    );
     for i in 0..nodes {
         let others: Vec<String> = (0..nodes)
             .filter(|j| *j != i)
             .map(|j| {
-                format!(
-                    "ip netns exec {} ip addr del {{vip}}/32 dev eth0 2>/dev/null",
-                    c.nodes[j].ns.name()
-                )
+                let ns = c.nodes[j].ns.name();
+                let kill = if stonith {
+                    format!("ip netns pids {ns} | xargs -r kill -KILL; ")
+                } else {
+                    String::new()
+                };
+                format!("{kill}ip netns exec {ns} ip addr del {{vip}}/32 dev eth0 2>/dev/null")
             })
             .collect();
         let mut conf = NodeConf::new(200 - 50 * i.min(3) as u8);
@@ -205,6 +220,21 @@ fn chaos() {
             .unwrap();
         for f in &faults {
             f.revert(&mut c);
+        }
+        // Fenced nodes boot again: a daemon the fencer killed is started anew.
+        let mut booted = Vec::new();
+        for i in 0..nodes {
+            if c.nodes[i].vipd.as_mut().is_some_and(|p| p.has_exited()) {
+                c.nodes[i].vipd = None;
+                c.start(i);
+                booted.push(i + 1);
+            }
+        }
+        if !booted.is_empty() {
+            println!(
+                "note: fenced nodes {booted:?} booted again at {:.0} ms",
+                ms(sampler.elapsed())
+            );
         }
         episodes.push(Episode {
             faults,
