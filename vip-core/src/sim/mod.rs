@@ -17,7 +17,12 @@
 //!   (a crashed or paused daemon's kernel still answers; a partition or a powered-off host does
 //!   not), else `Free` when the probe's timeout expires.
 //! - `Fence`: STONITH: after the fence time the target is powered off (interface cleared,
-//!   daemon gone) and boots again later; fencing can be made to fail.
+//!   daemon gone) and boots again later; fencing can be made to fail. A request with a fencing
+//!   token fences the holder of that token.
+//! - `Acquire` / `RevokeFenced` / `ReleaseArbiter`: requests to the [`ArbiterSpec`] lease
+//!   service, whose client renews the lease and publishes each `Standing`;
+//!   `SetLifetime`: the kernel drops the VIPs when their lifetime (whole seconds) runs out, and
+//!   the daemon hears of it as a removal by someone else.
 //!
 //! [`Fault`]s are injected on a schedule. The [`Oracle`] records who holds the VIP at every
 //! instant. Switch on [`SimConfig::trace`] to get a readable, time-stamped trace.
@@ -53,7 +58,7 @@ mod queue;
 mod rng;
 mod world;
 
-pub use config::{NodeSpec, SimConfig};
+pub use config::{ArbiterSpec, NodeSpec, SimConfig};
 pub use fault::{Fault, TimedFault, format_schedule};
 pub use node::Daemon;
 pub use oracle::{Oracle, Overlap, RoleHold};

@@ -52,6 +52,23 @@ pub(crate) struct Node {
     pub lane: VecDeque<LaneOp>,
     /// True while an address operation of the lane is in the kernel.
     pub lane_busy: bool,
+    /// When the kernel drops the VIPs by itself (their valid lifetime).
+    pub expiry: Option<Timestamp>,
+    /// The daemon's arbiter client.
+    pub client: Client,
+}
+
+/// A daemon's client of the simulated arbiter.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Client {
+    /// The token of the lease it keeps alive.
+    pub held: Option<u64>,
+    /// Generation of the renewal tick (older ones are stale).
+    pub renew_gen: u64,
+    /// The acquire in flight.
+    pub acquire: Option<u64>,
+    /// The revoke in flight.
+    pub revoke: Option<u64>,
 }
 
 /// One entry of a node's ordered lane.
@@ -61,6 +78,10 @@ pub(crate) enum LaneOp {
     Address(AddressOp, Vec<Vip>),
     /// An advert at this priority.
     Advert(Priority),
+    /// Give the arbiter's lease back.
+    Release,
+    /// Set the VIPs' kernel lifetime to end at this instant.
+    Lifetime(Timestamp),
 }
 
 impl Node {
@@ -83,6 +104,8 @@ impl Node {
             last_advert: None,
             lane: VecDeque::new(),
             lane_busy: false,
+            expiry: None,
+            client: Client::default(),
         }
     }
 

@@ -5,8 +5,10 @@ use std::time::Duration;
 use crate::election::{Action, AddressOp, Advert, CheckStatus, Election, EventKind, Input, State};
 use crate::{FenceOutcome, FenceRequest, InUse, PeerId, Priority, Role, Timestamp, Vip};
 
-use super::node::{Daemon, LaneOp, Node};
+use super::node::{Client, Daemon, LaneOp, Node};
 use super::queue::{Ev, Queue};
+
+mod arbiter;
 use super::rng::SimRng;
 use super::{Fault, Oracle, SimConfig, TimedFault};
 
@@ -66,6 +68,7 @@ pub struct Sim {
     last_disturbance: Timestamp,
     stats: SimStats,
     event_budget: u64,
+    service: arbiter::Service,
 }
 
 impl Sim {
@@ -104,6 +107,7 @@ impl Sim {
             last_disturbance: Timestamp::ZERO,
             stats: SimStats::default(),
             event_budget: 5_000_000,
+            service: arbiter::Service::new(n),
         }
     }
 
@@ -310,7 +314,8 @@ impl Sim {
                 epoch,
                 op,
                 vips,
-            } => self.kernel_op(node, boot, epoch, op, vips),
+                lifetime,
+            } => self.kernel_op(node, boot, epoch, op, vips, lifetime),
             Ev::Probe {
                 node,
                 epoch,
@@ -328,7 +333,12 @@ impl Sim {
             ev @ (Ev::Packet { .. }
             | Ev::Deliver { .. }
             | Ev::RoleTick { .. }
-            | Ev::LaneNext { .. }) => self.deliver_to_daemon(ev),
+            | Ev::LaneNext { .. }
+            | Ev::ArbReply { .. }
+            | Ev::ArbTimeout { .. }
+            | Ev::ArbRenew { .. }) => self.deliver_to_daemon(ev),
+            Ev::ArbRequest { node, req } => self.serve(node, req),
+            Ev::Expire { node, boot, at } => self.expire(node, boot, at),
             Ev::Timer { node, generation } => self.timer(node, generation),
         }
     }
@@ -339,7 +349,10 @@ impl Sim {
             Ev::Packet { to, .. } => (*to, None),
             Ev::Deliver { node, epoch, .. }
             | Ev::RoleTick { node, epoch }
-            | Ev::LaneNext { node, epoch } => (*node, Some(*epoch)),
+            | Ev::LaneNext { node, epoch }
+            | Ev::ArbReply { node, epoch, .. }
+            | Ev::ArbTimeout { node, epoch, .. }
+            | Ev::ArbRenew { node, epoch, .. } => (*node, Some(*epoch)),
             _ => return,
         };
         let Some(n) = self.nodes.get_mut(node) else {
@@ -388,6 +401,9 @@ impl Sim {
                     n.lane_busy = false;
                 }
                 self.pump_lane(node);
+            }
+            ev @ (Ev::ArbReply { .. } | Ev::ArbTimeout { .. } | Ev::ArbRenew { .. }) => {
+                self.client_event(ev);
             }
             _ => {}
         }
@@ -499,10 +515,10 @@ impl Sim {
                     },
                 );
             }
-            Action::Acquire { .. }
-            | Action::RevokeFenced { .. }
-            | Action::ReleaseArbiter
-            | Action::SetLifetime { .. } => {}
+            Action::Acquire { id } => self.acquire(node, id),
+            Action::RevokeFenced { id, token } => self.revoke(node, id, token.0),
+            Action::ReleaseArbiter => self.enqueue(node, LaneOp::Release),
+            Action::SetLifetime { until, .. } => self.enqueue(node, LaneOp::Lifetime(until)),
             Action::Event(event) => {
                 if event.kind == EventKind::Alarm {
                     self.stats.alarms += 1;
@@ -532,9 +548,21 @@ impl Sim {
             match n.lane.pop_front() {
                 None => return,
                 Some(LaneOp::Advert(priority)) => self.send_advert(node, priority),
+                Some(LaneOp::Release) => self.release(node),
+                Some(LaneOp::Lifetime(until)) => self.set_lifetime(node, until),
                 Some(LaneOp::Address(op, vips)) => {
                     n.lane_busy = true;
-                    self.kernel(node, boot, epoch, op, vips);
+                    // An add followed by its lifetime is one kernel request (netlink carries
+                    // the lifetime with the address), so no crash can fall between them.
+                    let lifetime = match n.lane.front() {
+                        Some(LaneOp::Lifetime(until)) if op == AddressOp::Add => {
+                            let until = *until;
+                            n.lane.pop_front();
+                            Some(until)
+                        }
+                        _ => None,
+                    };
+                    self.kernel(node, boot, epoch, op, vips, lifetime);
                 }
             }
         }
@@ -577,7 +605,15 @@ impl Sim {
         }
     }
 
-    fn kernel(&mut self, node: usize, boot: u64, epoch: u64, op: AddressOp, vips: Vec<Vip>) {
+    fn kernel(
+        &mut self,
+        node: usize,
+        boot: u64,
+        epoch: u64,
+        op: AddressOp,
+        vips: Vec<Vip>,
+        lifetime: Option<Timestamp>,
+    ) {
         let at = self.now + self.cfg.address_latency;
         self.queue.push(
             at,
@@ -587,11 +623,20 @@ impl Sim {
                 epoch,
                 op,
                 vips,
+                lifetime,
             },
         );
     }
 
-    fn kernel_op(&mut self, node: usize, boot: u64, epoch: u64, op: AddressOp, vips: Vec<Vip>) {
+    fn kernel_op(
+        &mut self,
+        node: usize,
+        boot: u64,
+        epoch: u64,
+        op: AddressOp,
+        vips: Vec<Vip>,
+        lifetime: Option<Timestamp>,
+    ) {
         let Some(n) = self.nodes.get_mut(node) else {
             return;
         };
@@ -600,16 +645,28 @@ impl Sim {
         }
         match op {
             AddressOp::Add => {
+                if n.iface.is_empty() {
+                    // A new address is permanent until a lifetime is set.
+                    n.expiry = None;
+                }
                 for v in vips {
                     if !n.iface.contains(&v) {
                         n.iface.push(v);
                     }
                 }
             }
-            AddressOp::Remove => n.iface.retain(|v| !vips.contains(v)),
+            AddressOp::Remove => {
+                n.iface.retain(|v| !vips.contains(v));
+                if n.iface.is_empty() {
+                    n.expiry = None;
+                }
+            }
             AddressOp::Announce => {}
         }
-        let held = n.iface.len();
+        if let Some(until) = lifetime {
+            self.set_lifetime(node, until);
+        }
+        let held = self.nodes.get(node).map_or(0, |n| n.iface.len());
         self.log(Some(node), || {
             format!("kernel: {op:?} done, {held} VIP(s) on the interface")
         });
@@ -687,7 +744,9 @@ impl Sim {
                     .is_some_and(|p| p.0 == self.nodes[i].spec.election.local_addr)
             })
         };
-        let target = by_mac.or_else(by_peer);
+        // A fencing token names the arbiter's holder: that is the node to fence.
+        let by_token = request.token.and_then(|t| self.service.owner(t.0));
+        let target = by_token.or(by_mac).or_else(by_peer);
         let outcome = match target {
             _ if !self.fencer_works => FenceOutcome::Failed {
                 reason: "fencer broken".into(),
@@ -726,6 +785,8 @@ impl Sim {
         n.daemon_epoch += 1;
         n.boot_epoch += 1;
         n.iface.clear();
+        n.expiry = None;
+        n.client = Client::default();
         n.deferred.clear();
         n.lane.clear();
         n.lane_busy = false;
@@ -751,6 +812,7 @@ impl Sim {
         n.deferred.clear();
         n.lane.clear();
         n.lane_busy = false;
+        n.client = Client::default();
         n.timer_gen += 1;
         n.timer_at = None;
         n.last_advert = None;
@@ -782,6 +844,7 @@ impl Sim {
             n.deferred.clear();
             n.lane.clear();
             n.lane_busy = false;
+            n.client = Client::default();
         }
         n.timer_gen += 1;
         n.timer_at = None;
@@ -840,6 +903,7 @@ impl Sim {
                 if self.daemon(node) == Some(Daemon::Crashed) {
                     if let Some(nd) = self.nodes.get_mut(node) {
                         nd.iface.clear();
+                        nd.expiry = None;
                     }
                     self.log(Some(node), || "restart removes stale VIPs".into());
                     self.update_holding(node);
@@ -889,6 +953,8 @@ impl Sim {
                 );
             }
             Fault::FencerWorks(ok) => self.fencer_works = ok,
+            Fault::ArbiterQuorum(ok) => self.set_quorum(ok),
+            Fault::ArbiterLink { node, to, from } => self.service.set_link(node, to, from),
         }
     }
 }
