@@ -412,7 +412,7 @@ impl Instance {
                     vips,
                 });
             }
-            Action::ProbeInUse { id, vips } => self.spawn_probe(id, vips),
+            Action::ProbeInUse { id, vips, timeout } => self.spawn_probe(id, vips, timeout),
             Action::Fence { id, request } => self.spawn_fence(id, request),
             Action::Acquire { id } => self.spawn_acquire(id),
             Action::RevokeFenced { id, token } => self.spawn_revoke(id, token),
@@ -475,9 +475,8 @@ impl Instance {
         while self.calls.try_join_next().is_some() {}
     }
 
-    fn spawn_probe(&mut self, probe: u64, vips: Vec<crate::Vip>) {
+    fn spawn_probe(&mut self, probe: u64, vips: Vec<crate::Vip>, timeout: std::time::Duration) {
         self.reap_calls();
-        let timeout = self.machine.config().in_use_probe_timeout;
         let limit = timeout.saturating_add(self.timeouts.probe_grace);
         let (am, done) = (self.addresses.clone(), self.done.clone());
         self.calls.spawn(async move {

@@ -47,6 +47,7 @@ pub(crate) enum Ev {
         id: u64,
         vips: Vec<Vip>,
         started: Timestamp,
+        timeout: std::time::Duration,
     },
     /// A fence finishes.
     FenceDone {

@@ -322,7 +322,8 @@ impl Sim {
                 id,
                 vips,
                 started,
-            } => self.probe_arrives(node, epoch, id, vips, started),
+                timeout,
+            } => self.probe_arrives(node, epoch, id, vips, started, timeout),
             Ev::FenceDone {
                 node,
                 epoch,
@@ -481,7 +482,7 @@ impl Sim {
             Action::Announce(vips) => {
                 self.enqueue(node, LaneOp::Address(AddressOp::Announce, vips))
             }
-            Action::ProbeInUse { id, vips } => {
+            Action::ProbeInUse { id, vips, timeout } => {
                 self.log(Some(node), || format!("probes in-use (#{id})"));
                 let at = self.now + self.delay();
                 let started = self.now;
@@ -493,6 +494,7 @@ impl Sim {
                         id,
                         vips,
                         started,
+                        timeout,
                     },
                 );
             }
@@ -683,14 +685,8 @@ impl Sim {
         id: u64,
         vips: Vec<Vip>,
         started: Timestamp,
+        timeout: Duration,
     ) {
-        let Some(timeout) = self
-            .nodes
-            .get(node)
-            .map(|n| n.spec.election.in_use_probe_timeout)
-        else {
-            return;
-        };
         let deadline = started + timeout;
         let mut answer = None;
         for other in 0..self.nodes.len() {
