@@ -75,6 +75,7 @@ mod fence;
 mod interval;
 #[cfg(feature = "lab")]
 pub mod lab;
+pub mod lane;
 mod peer;
 mod priority;
 mod role;

@@ -6,9 +6,10 @@
 //! drives everything; delays and losses come from a seeded generator, so a seed and a fault
 //! schedule always give the same run. There are no threads, no clock and no tokio.
 //!
-//! The driver turns actions into events, with the runtime's ordering: address operations
-//! and adverts of one node go through one ordered lane (operations one at a time, an advert
-//! only after the operations emitted before it), while probes and fences run alongside.
+//! The driver turns actions into events, with the runtime's ordering: address operations,
+//! the arbiter's release and adverts of one node go through the shipped sans-IO lane
+//! ([`crate::lane`]: operations one at a time, an advert only after the operations emitted
+//! before it), while probes and fences run alongside.
 //!
 //! - `SendAdvert`: delivered to every other reachable node after the LAN delay, unless lost.
 //! - `AddVips` / `RemoveVips` / `Announce`: change the interface after the address latency,

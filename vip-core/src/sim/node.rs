@@ -1,8 +1,7 @@
 //! One simulated node: an election instance plus what its host and kernel hold.
 
-use std::collections::VecDeque;
-
-use crate::election::{AddressOp, CheckStatus, Election};
+use crate::election::{CheckStatus, Election};
+use crate::lane::Lane;
 use crate::{Priority, Role, Timestamp, Vip};
 
 use super::NodeSpec;
@@ -48,10 +47,8 @@ pub(crate) struct Node {
     pub starts: u64,
     /// Priority of the last advert sent (the trace prints only changes).
     pub last_advert: Option<u8>,
-    /// The daemon's ordered lane of address operations and adverts (see `SimConfig`).
-    pub lane: VecDeque<LaneOp>,
-    /// True while an address operation of the lane is in the kernel.
-    pub lane_busy: bool,
+    /// The daemon's ordered lane of address operations and adverts (the runtime's, sans-IO).
+    pub lane: Lane<Priority>,
     /// When the kernel drops the VIPs by itself (their valid lifetime).
     pub expiry: Option<Timestamp>,
     /// The daemon's arbiter client.
@@ -69,19 +66,6 @@ pub(crate) struct Client {
     pub acquire: Option<u64>,
     /// The revoke in flight.
     pub revoke: Option<u64>,
-}
-
-/// One entry of a node's ordered lane.
-#[derive(Debug, Clone)]
-pub(crate) enum LaneOp {
-    /// An address operation.
-    Address(AddressOp, Vec<Vip>),
-    /// An advert at this priority.
-    Advert(Priority),
-    /// Give the arbiter's lease back.
-    Release,
-    /// Set the VIPs' kernel lifetime to end at this instant.
-    Lifetime(Timestamp),
 }
 
 impl Node {
@@ -102,8 +86,7 @@ impl Node {
             link_up: true,
             starts: 0,
             last_advert: None,
-            lane: VecDeque::new(),
-            lane_busy: false,
+            lane: Lane::new(),
             expiry: None,
             client: Client::default(),
         }

@@ -5,8 +5,9 @@ use std::time::Duration;
 use crate::election::{Action, AddressOp, Advert, CheckStatus, Election, EventKind, Input, State};
 use crate::{FenceOutcome, FenceRequest, InUse, PeerId, Priority, Role, Timestamp, Vip};
 
-use super::node::{Client, Daemon, LaneOp, Node};
+use super::node::{Client, Daemon, Node};
 use super::queue::{Ev, Queue};
+use crate::lane::{LaneOp, LaneStep};
 
 mod arbiter;
 use super::rng::SimRng;
@@ -398,9 +399,7 @@ impl Sim {
                 self.queue.push(next, Ev::RoleTick { node, epoch });
             }
             Ev::LaneNext { node, .. } => {
-                if let Some(n) = self.nodes.get_mut(node) {
-                    n.lane_busy = false;
-                }
+                n_finished(&mut self.nodes, node);
                 self.pump_lane(node);
             }
             ev @ (Ev::ArbReply { .. } | Ev::ArbTimeout { .. } | Ev::ArbRenew { .. }) => {
@@ -475,13 +474,27 @@ impl Sim {
         let epoch = n.daemon_epoch;
         match action {
             Action::SendAdvert { priority } => self.enqueue(node, LaneOp::Advert(priority)),
-            Action::AddVips(vips) => self.enqueue(node, LaneOp::Address(AddressOp::Add, vips)),
-            Action::RemoveVips(vips) => {
-                self.enqueue(node, LaneOp::Address(AddressOp::Remove, vips))
-            }
-            Action::Announce(vips) => {
-                self.enqueue(node, LaneOp::Address(AddressOp::Announce, vips))
-            }
+            Action::AddVips(vips) => self.enqueue(
+                node,
+                LaneOp::Address {
+                    op: AddressOp::Add,
+                    vips,
+                },
+            ),
+            Action::RemoveVips(vips) => self.enqueue(
+                node,
+                LaneOp::Address {
+                    op: AddressOp::Remove,
+                    vips,
+                },
+            ),
+            Action::Announce(vips) => self.enqueue(
+                node,
+                LaneOp::Address {
+                    op: AddressOp::Announce,
+                    vips,
+                },
+            ),
             Action::ProbeInUse { id, vips, timeout } => {
                 self.log(Some(node), || format!("probes in-use (#{id})"));
                 let at = self.now + self.delay();
@@ -520,7 +533,9 @@ impl Sim {
             Action::Acquire { id } => self.acquire(node, id),
             Action::RevokeFenced { id, token } => self.revoke(node, id, token.0),
             Action::ReleaseArbiter => self.enqueue(node, LaneOp::Release),
-            Action::SetLifetime { until, .. } => self.enqueue(node, LaneOp::Lifetime(until)),
+            Action::SetLifetime { vips, until } => {
+                self.enqueue(node, LaneOp::Lifetime { vips, until });
+            }
             Action::Event(event) => {
                 if event.kind == EventKind::Alarm {
                     self.stats.alarms += 1;
@@ -530,41 +545,49 @@ impl Sim {
         }
     }
 
-    fn enqueue(&mut self, node: usize, op: LaneOp) {
+    fn enqueue(&mut self, node: usize, op: LaneOp<Priority>) {
         if let Some(n) = self.nodes.get_mut(node) {
-            n.lane.push_back(op);
+            n.lane.push(op);
         }
         self.pump_lane(node);
     }
 
-    /// Runs the lane: adverts go out at once, address operations one at a time.
+    /// Drives the node's sans-IO lane (the runtime's ordering, [`crate::lane`]): adverts go
+    /// out at once, address operations one at a time through the kernel; the arbiter's release
+    /// and a lifetime finish at once.
     fn pump_lane(&mut self, node: usize) {
         loop {
             let Some(n) = self.nodes.get_mut(node) else {
                 return;
             };
-            if n.lane_busy {
-                return;
-            }
             let (epoch, boot) = (n.daemon_epoch, n.boot_epoch);
-            match n.lane.pop_front() {
-                None => return,
-                Some(LaneOp::Advert(priority)) => self.send_advert(node, priority),
-                Some(LaneOp::Release) => self.release(node),
-                Some(LaneOp::Lifetime(until)) => self.set_lifetime(node, until),
-                Some(LaneOp::Address(op, vips)) => {
-                    n.lane_busy = true;
-                    // An add followed by its lifetime is one kernel request (netlink carries
-                    // the lifetime with the address), so no crash can fall between them.
-                    let lifetime = match n.lane.front() {
-                        Some(LaneOp::Lifetime(until)) if op == AddressOp::Add => {
-                            let until = *until;
-                            n.lane.pop_front();
-                            Some(until)
-                        }
-                        _ => None,
-                    };
+            let Some(step) = n.lane.next_step() else {
+                return;
+            };
+            match step {
+                LaneStep::Advert(priority) => self.send_advert(node, priority),
+                LaneStep::Address { op, vips, lifetime } => {
                     self.kernel(node, boot, epoch, op, vips, lifetime);
+                }
+                LaneStep::Release => {
+                    self.release(node);
+                    n_finished(&mut self.nodes, node);
+                }
+                LaneStep::ReleaseSkipped => {
+                    let result = Err(crate::ArbiterError::Unavailable {
+                        backend: "sim".into(),
+                        reason: "not released: the VIPs' removal failed".into(),
+                        hint: "the simulated arbiter".into(),
+                    });
+                    self.deliver_to_daemon(Ev::Deliver {
+                        node,
+                        epoch,
+                        input: Input::Released(result),
+                    });
+                }
+                LaneStep::Lifetime { until, .. } => {
+                    self.set_lifetime(node, until);
+                    n_finished(&mut self.nodes, node);
                 }
             }
         }
@@ -785,7 +808,6 @@ impl Sim {
         n.client = Client::default();
         n.deferred.clear();
         n.lane.clear();
-        n.lane_busy = false;
         n.timer_gen += 1;
         n.timer_at = None;
         let boot = n.boot_epoch;
@@ -807,7 +829,6 @@ impl Sim {
         n.daemon_epoch += 1;
         n.deferred.clear();
         n.lane.clear();
-        n.lane_busy = false;
         n.client = Client::default();
         n.timer_gen += 1;
         n.timer_at = None;
@@ -839,7 +860,6 @@ impl Sim {
             n.daemon_epoch += 1;
             n.deferred.clear();
             n.lane.clear();
-            n.lane_busy = false;
             n.client = Client::default();
         }
         n.timer_gen += 1;
@@ -952,5 +972,12 @@ impl Sim {
             Fault::ArbiterQuorum(ok) => self.set_quorum(ok),
             Fault::ArbiterLink { node, to, from } => self.service.set_link(node, to, from),
         }
+    }
+}
+
+/// The operation in flight on `node`'s lane ended (the simulated kernel never fails).
+fn n_finished(nodes: &mut [Node], node: usize) {
+    if let Some(n) = nodes.get_mut(node) {
+        n.lane.finished(true);
     }
 }
