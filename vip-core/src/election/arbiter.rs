@@ -26,6 +26,7 @@ use crate::{ArbiterError, FencingToken, Timestamp};
 
 use super::claim::Takeover;
 use super::machine::Election;
+use super::phase::{Held, Phase};
 use super::{Action, EventKind, Reason, State};
 
 /// A grant as the machine sees it: the arbiter's [`crate::Grant`] with its deadline on the
@@ -61,9 +62,14 @@ pub enum ArbiterStanding {
 }
 
 impl Election {
-    /// The grant this instance holds (Master with an arbiter), if any.
+    /// The grant this instance holds (Master with an arbiter, or a claim that just acquired
+    /// it), if any.
     pub fn grant(&self) -> Option<ArbiterGrant> {
-        self.grant
+        match &self.phase {
+            Phase::Claiming(claim) => claim.grant,
+            Phase::Master(held) => held.grant,
+            _ => None,
+        }
     }
 
     /// The claim would add the VIPs now: without an arbiter it does; with one it asks for the
@@ -73,12 +79,14 @@ impl Election {
             self.become_master(now);
             return;
         }
-        match self.grant {
+        match self.grant() {
             Some(g) if g.deadline > now => self.become_master(now),
             _ => {
-                self.grant = None;
                 let id = self.next_id();
-                self.acquire = Some(id);
+                if let Some(claim) = self.claim_mut() {
+                    claim.grant = None;
+                    claim.acquire = Some(id);
+                }
                 self.push(Action::Acquire { id });
             }
         }
@@ -86,16 +94,20 @@ impl Election {
 
     /// True while the claim waits for the arbiter (an acquire or a revoke in flight).
     pub(super) fn waiting_for_arbiter(&self) -> bool {
-        self.acquire.is_some() || self.revoke.is_some()
+        self.claim()
+            .is_some_and(|c| c.acquire.is_some() || c.revoke.is_some())
     }
 
-    /// Gives a grant held outside Master back (a claim that ends without adding).
+    /// A claim that backs off gives its grant back and forgets its arbiter calls.
     pub(super) fn drop_grant(&mut self) {
-        self.acquire = None;
-        self.revoke = None;
-        self.arbiter_fence = None;
-        self.arbiter_fenced = false;
-        if self.grant.take().is_some() {
+        let Some(claim) = self.claim_mut() else {
+            return;
+        };
+        claim.acquire = None;
+        claim.revoke = None;
+        claim.arbiter_fence = None;
+        claim.arbiter_fenced = false;
+        if claim.grant.take().is_some() {
             self.push(Action::ReleaseArbiter);
         }
     }
@@ -107,17 +119,19 @@ impl Election {
         id: u64,
         result: Result<ArbiterGrant, ArbiterError>,
     ) {
-        if self.acquire != Some(id) || self.state != State::Claiming {
+        let Some(claim) = self.claim_mut().filter(|c| c.acquire == Some(id)) else {
             // Not (or no longer) wanted: hand a grant straight back.
-            if result.is_ok() && self.grant.is_none() && self.acquire.is_none() {
+            let acquiring = self.claim().is_some_and(|c| c.acquire.is_some());
+            if result.is_ok() && self.grant().is_none() && !acquiring {
                 self.push(Action::ReleaseArbiter);
             }
             return;
-        }
-        self.acquire = None;
+        };
+        claim.acquire = None;
+        let (takeover, arbiter_fenced) = (claim.takeover, claim.arbiter_fenced);
         match result {
             Ok(grant) if grant.deadline > now => {
-                self.grant = Some(grant);
+                claim.grant = Some(grant);
                 self.event(
                     now,
                     EventKind::Granted {
@@ -141,12 +155,14 @@ impl Election {
             Err(ArbiterError::HeldElsewhere { holder, token }) => {
                 let fence = token.filter(|_| {
                     self.config.fencing
-                        && !self.arbiter_fenced
-                        && !matches!(self.takeover, Takeover::Preempt(_))
+                        && !arbiter_fenced
+                        && !matches!(takeover, Takeover::Preempt(_))
                 });
                 match fence {
                     Some(token) => {
-                        self.arbiter_fence = Some(token);
+                        if let Some(claim) = self.claim_mut() {
+                            claim.arbiter_fence = Some(token);
+                        }
                         self.start_fence(None, Some(token));
                     }
                     None => {
@@ -169,18 +185,20 @@ impl Election {
 
     /// The holder with `token` was fenced: end its grant.
     pub(super) fn revoke_fenced(&mut self, token: FencingToken) {
-        self.arbiter_fenced = true;
         let id = self.next_id();
-        self.revoke = Some(id);
+        if let Some(claim) = self.claim_mut() {
+            claim.arbiter_fenced = true;
+            claim.revoke = Some(id);
+        }
         self.push(Action::RevokeFenced { id, token });
     }
 
     /// The arbiter answered an [`Action::RevokeFenced`].
     pub(super) fn on_revoked(&mut self, now: Timestamp, id: u64, result: Result<(), ArbiterError>) {
-        if self.revoke != Some(id) || self.state != State::Claiming {
+        let Some(claim) = self.claim_mut().filter(|c| c.revoke == Some(id)) else {
             return;
-        }
-        self.revoke = None;
+        };
+        claim.revoke = None;
         match result {
             Ok(()) => self.claim_step(now),
             Err(e) => {
@@ -213,7 +231,7 @@ impl Election {
 
     /// A removal succeeded: a release that failed earlier is asked again.
     pub(super) fn retry_release(&mut self) {
-        if self.release_failed && self.grant.is_none() && !self.holding {
+        if self.release_failed && self.grant().is_none() && !self.holding {
             self.release_failed = false;
             self.push(Action::ReleaseArbiter);
         }
@@ -221,16 +239,19 @@ impl Election {
 
     /// The arbiter published a standing.
     pub(super) fn on_standing(&mut self, now: Timestamp, standing: ArbiterStanding) {
-        if self.state != State::Master || self.grant.is_none() {
+        let Phase::Master(Held {
+            grant: Some(held), ..
+        }) = &mut self.phase
+        else {
             return;
-        }
+        };
         match standing {
             ArbiterStanding::Held(grant) => {
                 if grant.deadline <= now {
                     self.expire(now);
                     return;
                 }
-                self.grant = Some(grant);
+                *held = grant;
                 self.push(Action::SetLifetime {
                     vips: self.config.vips.clone(),
                     until: grant.deadline,
@@ -249,7 +270,7 @@ impl Election {
 
     /// Master: the grant's deadline has come without a renewal. As for a loss.
     pub(super) fn expire(&mut self, now: Timestamp) {
-        if let Some(grant) = self.grant {
+        if let Some(grant) = self.grant() {
             self.release(
                 now,
                 State::Backup,
@@ -260,8 +281,9 @@ impl Election {
 
     /// Master with an arbiter: the deadline to watch.
     pub(super) fn grant_deadline(&self) -> Option<Timestamp> {
-        self.grant
-            .filter(|_| self.state == State::Master)
-            .map(|g| g.deadline)
+        match &self.phase {
+            Phase::Master(held) => held.grant.map(|g| g.deadline),
+            _ => None,
+        }
     }
 }

@@ -45,6 +45,7 @@ use std::time::Duration;
 use crate::{Error, FenceOutcome, FenceRequest, FencingToken, InUse, MacAddr, PeerId, Timestamp};
 
 use super::machine::Election;
+use super::phase::{Claim, Held, Phase};
 use super::timers::centis;
 use super::{Action, Reason, State};
 
@@ -131,17 +132,6 @@ impl Election {
         id
     }
 
-    /// Forgets every claim-related thing (probe, fence, back-off, scheduled probe).
-    pub(super) fn reset_claim(&mut self) {
-        self.drop_grant();
-        self.claim_at = None;
-        self.probe = None;
-        self.probe_at = None;
-        self.fence = None;
-        self.fenced = false;
-        self.backoff = self.config.claim_backoff_initial;
-    }
-
     /// The claim lead: how long before the Master_Down_Timer expires a claim starts, and how
     /// long a claiming advert is on the wire before the claim may add the VIPs. It is
     /// `in_use_probe_timeout`, but at most one Master_Adver_Interval, so that a backup never
@@ -156,7 +146,7 @@ impl Election {
     /// (an ineligible backup never claims) and while preempting (the live lower-priority master
     /// is handled when the timer itself fires).
     pub(super) fn pre_claim_deadline(&self) -> Option<Timestamp> {
-        if self.state != State::Backup
+        if self.state() != State::Backup
             || !self.eligible
             || matches!(self.cause, Takeover::Preempt(_))
         {
@@ -202,7 +192,9 @@ impl Election {
 
     pub(super) fn start_fence(&mut self, holder_mac: Option<MacAddr>, token: Option<FencingToken>) {
         let id = self.next_id();
-        self.fence = Some(id);
+        if let Some(claim) = self.claim_mut() {
+            claim.fence = Some(id);
+        }
         let request = FenceRequest {
             peer: self.last_master,
             holder_mac,
@@ -230,29 +222,25 @@ impl Election {
             Some(expiry) => expiry.max(now + self.config.claim_hold),
             None => not_before,
         };
-        self.claim_at = Some(not_before);
         self.master_down_timer = None;
         self.master = None;
-        self.fence = None;
-        self.fenced = false;
-        self.drop_grant();
-        self.probe_at = None;
-        self.backoff = self.config.claim_backoff_initial;
-        self.takeover = takeover;
-        self.transition(now, State::Claiming, reason);
+        let claim = Claim::new(takeover, not_before, self.config.claim_backoff_initial);
+        self.transition(now, Phase::Claiming(claim), reason);
         self.send_advert(now, self.effective);
         // Repeat the claiming advert halfway through the hold, so that one lost advert does not
         // hide this claim from a competing claimant.
         let half = not_before.saturating_since(now) / 2;
         if !half.is_zero() {
-            self.adver_timer = self.adver_timer.map(|t| t.min(now + half));
+            self.advert_by(now + half);
         }
         match takeover {
             Takeover::Preempt(_) | Takeover::Owner => {
                 // A live lower-priority master may still hold the VIPs: give it time to hear
                 // our advert and step down before probing.
                 self.probe = None;
-                self.probe_at = Some(now + lead);
+                if let Some(claim) = self.claim_mut() {
+                    claim.probe_at = Some(now + lead);
+                }
             }
             _ => {
                 if self.probe.is_none() {
@@ -276,25 +264,25 @@ impl Election {
             Ok(InUse::Held { holder, .. }) => ProbeResult::Held(holder),
             Err(e) => ProbeResult::Unsure(e.to_string()),
         });
-        if self.state == State::Claiming {
+        if self.state() == State::Claiming {
             self.claim_step(now);
         }
     }
 
     /// A fence answered.
     pub(super) fn on_fenced(&mut self, now: Timestamp, id: u64, outcome: FenceOutcome) {
-        if self.state != State::Claiming || self.fence != Some(id) {
+        let Some(claim) = self.claim_mut().filter(|c| c.fence == Some(id)) else {
             return;
-        }
-        self.fence = None;
+        };
+        claim.fence = None;
         match outcome {
             FenceOutcome::Fenced => {
-                if let Some(token) = self.arbiter_fence.take() {
+                if let Some(token) = claim.arbiter_fence.take() {
                     // The grant holder is fenced: end its grant, then acquire again.
                     self.revoke_fenced(token);
                     return;
                 }
-                self.fenced = true;
+                claim.fenced = true;
                 self.start_probe(now);
             }
             FenceOutcome::Failed { reason } => {
@@ -306,14 +294,15 @@ impl Election {
 
     /// Decides what the claim does next from the probe result in hand.
     pub(super) fn claim_step(&mut self, now: Timestamp) {
-        if self.state != State::Claiming
-            || self.fence.is_some()
-            || self.waiting_for_arbiter()
-            || self.claim_at.is_some_and(|t| now < t)
-        {
+        let waiting = self.waiting_for_arbiter();
+        let Some(claim) = self.claim_mut() else {
+            return;
+        };
+        if claim.fence.is_some() || waiting || claim.claim_at.is_some_and(|t| now < t) {
             return;
         }
-        self.claim_at = None;
+        claim.claim_at = None;
+        let (takeover, fenced) = (claim.takeover, claim.fenced);
         let Some(result) = self.probe.as_ref().and_then(|p| p.result.clone()) else {
             return;
         };
@@ -327,9 +316,9 @@ impl Election {
             ProbeResult::Free => {
                 let always = self.config.fencing
                     && self.config.fence_policy == super::FencePolicy::Always
-                    && self.takeover == Takeover::MasterDown
+                    && takeover == Takeover::MasterDown
                     && self.last_master.is_some();
-                if always && !self.fenced {
+                if always && !fenced {
                     self.probe = None;
                     self.start_fence(None, None);
                 } else {
@@ -341,7 +330,7 @@ impl Election {
                     ProbeResult::Held(mac) => *mac,
                     _ => None,
                 };
-                if self.fenced {
+                if fenced {
                     self.alarm(
                         now,
                         Reason::FenceFailed {
@@ -368,7 +357,7 @@ impl Election {
     /// answer in hand is older than that bound: the machine was not run for a while.
     pub(super) fn stalled(&self, now: Timestamp) -> bool {
         let bound = self.config.in_use_probe_timeout;
-        self.adver_timer.is_some_and(|t| now > t + bound)
+        self.adver_timer().is_some_and(|t| now > t + bound)
             && self
                 .probe
                 .as_ref()
@@ -376,42 +365,53 @@ impl Election {
     }
 
     pub(super) fn become_master(&mut self, now: Timestamp) {
-        let reason = if self.fenced {
+        let Some(claim) = self.claim() else {
+            return;
+        };
+        let reason = if claim.fenced {
             Reason::Fenced
         } else {
             Reason::VipFree
         };
+        let held = Held {
+            adver_timer: claim.adver_timer,
+            grant: claim.grant,
+        };
         self.probe = None;
-        self.fenced = false;
-        self.backoff = self.config.claim_backoff_initial;
         self.holding = true;
         // Wanted again: a removal still being retried is moot.
         self.remove_retry_at = None;
         self.remove_retry_wait = Duration::ZERO;
         self.push(Action::AddVips(self.config.vips.clone()));
-        if let Some(grant) = self.grant {
+        if let Some(grant) = held.grant {
             self.push(Action::SetLifetime {
                 vips: self.config.vips.clone(),
                 until: grant.deadline,
             });
         }
         self.push(Action::Announce(self.config.vips.clone()));
-        self.transition(now, State::Master, reason);
+        self.transition(now, Phase::Master(held), reason);
     }
 
     /// Waits before the next claim attempt (which starts with a fresh probe).
     pub(super) fn back_off(&mut self, now: Timestamp) {
         self.drop_grant();
-        let delay = self.jitter.shorten(self.backoff);
-        self.backoff = (self.backoff * 2).min(self.config.claim_backoff_max);
         self.probe = None;
-        self.fenced = false;
-        self.probe_at = Some(now + delay);
+        let max = self.config.claim_backoff_max;
+        let Some(backoff) = self.claim().map(|c| c.backoff) else {
+            return;
+        };
+        let delay = self.jitter.shorten(backoff);
+        if let Some(claim) = self.claim_mut() {
+            claim.backoff = (backoff * 2).min(max);
+            claim.fenced = false;
+            claim.probe_at = Some(now + delay);
+        }
     }
 
     /// Someone removed one of our VIPs while we were master: do not re-add blindly.
     pub(super) fn on_vip_removed(&mut self, now: Timestamp) {
-        if self.state != State::Master {
+        if self.state() != State::Master {
             return;
         }
         self.alarm(now, Reason::VipRemovedExternally);

@@ -6,6 +6,7 @@ use crate::{Error, Priority, Role, Timestamp};
 
 use super::claim::Takeover;
 use super::machine::Election;
+use super::phase::Phase;
 use super::{AddressOp, CheckStatus, EventKind, Reason, State};
 
 impl Election {
@@ -56,7 +57,7 @@ impl Election {
                 },
                 Reason::RolePriority,
             );
-            if matches!(self.state, State::Master | State::Claiming) {
+            if matches!(self.state(), State::Master | State::Claiming) {
                 self.send_advert(now, effective);
             }
         }
@@ -83,7 +84,7 @@ impl Election {
     /// Leaves Master or Claiming for `to`: removes held VIPs and, while the link is up, sends
     /// a priority-0 advert so that a backup takes over after Skew_Time.
     pub(super) fn release(&mut self, now: Timestamp, to: State, reason: Reason) {
-        let was_active = matches!(self.state, State::Master | State::Claiming);
+        let was_active = matches!(self.state(), State::Master | State::Claiming);
         if self.holding {
             self.remove_vips();
         }
@@ -93,11 +94,15 @@ impl Election {
         if to == State::Backup {
             self.enter_backup(now, reason);
         } else {
-            self.reset_claim();
-            self.adver_timer = None;
+            // Out of the election (Fault; Initialize is left through Stop).
+            self.probe = None;
             self.master_down_timer = None;
             self.master = None;
-            self.transition(now, to, reason);
+            let phase = match to {
+                State::Initialize => Phase::Initialize,
+                _ => Phase::Fault,
+            };
+            self.transition(now, phase, reason);
         }
     }
 
@@ -107,9 +112,9 @@ impl Election {
             return;
         }
         let fault = self.fault_reason().is_some();
-        if fault && self.state != State::Fault {
+        if fault && self.state() != State::Fault {
             self.release(now, State::Fault, reason);
-        } else if !fault && self.state == State::Fault {
+        } else if !fault && self.state() == State::Fault {
             self.enter_backup(now, Reason::FaultCleared);
             if self.effective.is_owner() && self.eligible {
                 self.enter_claiming(now, Reason::Owner, Takeover::Owner, None);
@@ -127,7 +132,7 @@ impl Election {
         }
         self.eligible = eligible;
         if !eligible {
-            match self.state {
+            match self.state() {
                 // Self-fencing: release at once.
                 State::Master | State::Claiming => {
                     self.release(now, State::Backup, Reason::RoleLost { role });
@@ -137,7 +142,7 @@ impl Election {
             }
             return;
         }
-        if self.state != State::Backup {
+        if self.state() != State::Backup {
             return;
         }
         if self.effective.is_owner() {
@@ -171,7 +176,7 @@ impl Election {
                     EventKind::PriorityChanged { priority },
                     Reason::CheckChanged { index },
                 );
-                if self.state == State::Master {
+                if self.state() == State::Master {
                     // Tell the backups at once, so a now-higher backup preempts promptly.
                     self.send_advert(now, priority);
                 }
@@ -220,7 +225,7 @@ impl Election {
             // error (no such interface, no permission) only alarms: retrying cannot help.
             self.retry_remove(now);
         }
-        if op != AddressOp::Add || self.state != State::Master {
+        if op != AddressOp::Add || self.state() != State::Master {
             return;
         }
         // We cannot be sure we hold the VIPs: remove them and step back.

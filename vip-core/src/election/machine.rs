@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use crate::{Interval, PeerId, Priority, Timestamp};
 
-use super::arbiter::ArbiterGrant;
 use super::claim::{Probe, Takeover};
 use super::jitter::Jitter;
+use super::phase::{Claim, Phase};
 use super::timers::{self, centis};
 use super::{
     Action, Advert, CheckStatus, ElectionConfig, Event, EventKind, Input, Reason, State, StopMode,
@@ -34,7 +34,8 @@ const REMOVE_RETRY_MAX: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub struct Election {
     pub(super) config: ElectionConfig,
-    pub(super) state: State,
+    /// The state, with the data only it has (see `phase.rs`).
+    pub(super) phase: Phase,
     pub(super) actions: VecDeque<Action>,
     pub(super) jitter: Jitter,
     pub(super) local: PeerId,
@@ -59,7 +60,6 @@ pub struct Election {
     pub(super) last_master: Option<PeerId>,
     /// What the Master_Down_Timer's expiry would mean (Backup only).
     pub(super) cause: Takeover,
-    pub(super) adver_timer: Option<Timestamp>,
     pub(super) master_down_timer: Option<Timestamp>,
     /// End of preempt_delay (Backup: preempt a known lower-priority master then).
     pub(super) preempt_at: Option<Timestamp>,
@@ -74,31 +74,8 @@ pub struct Election {
     /// Peers currently advertising a different address list (alarmed once each).
     pub(super) mismatched: Vec<PeerId>,
     pub(super) next_id: u64,
-    /// The current in-use probe; any other probe id is stale.
+    /// The current in-use probe (Backup or Claiming); any other probe id is stale.
     pub(super) probe: Option<Probe>,
-    /// When to start the next probe while Claiming (settle time or back-off).
-    pub(super) probe_at: Option<Timestamp>,
-    /// Claiming: no VIP is added (and nobody fenced) before this instant, so that our claiming
-    /// advert reaches a competing claimant first.
-    pub(super) claim_at: Option<Timestamp>,
-    /// The outstanding fence id while Claiming.
-    pub(super) fence: Option<u64>,
-    /// Whether this claim round fenced already.
-    pub(super) fenced: bool,
-    /// Why the current claim started.
-    pub(super) takeover: Takeover,
-    /// The next claim back-off (before jitter).
-    pub(super) backoff: Duration,
-    /// The ownership arbiter's grant, while held (see `arbiter.rs`).
-    pub(super) grant: Option<ArbiterGrant>,
-    /// The outstanding acquire id while Claiming.
-    pub(super) acquire: Option<u64>,
-    /// The outstanding revoke id while Claiming.
-    pub(super) revoke: Option<u64>,
-    /// The fence in flight is against the grant holder with this token.
-    pub(super) arbiter_fence: Option<crate::FencingToken>,
-    /// Whether this claim round fenced a grant holder already.
-    pub(super) arbiter_fenced: bool,
     /// The last release of a grant failed: ask again after the next successful removal.
     pub(super) release_failed: bool,
 }
@@ -114,9 +91,8 @@ impl Election {
             master_adver_interval: advertisement_interval(&config),
             eligible: !config.role_gated,
             role_priority: None,
-            backoff: config.claim_backoff_initial,
             config,
-            state: State::Initialize,
+            phase: Phase::Initialize,
             actions: VecDeque::with_capacity(8),
             jitter: Jitter::new(seed),
             checks,
@@ -126,7 +102,6 @@ impl Election {
             master: None,
             last_master: None,
             cause: Takeover::MasterDown,
-            adver_timer: None,
             master_down_timer: None,
             preempt_at: None,
             holding: false,
@@ -135,16 +110,6 @@ impl Election {
             mismatched: Vec::new(),
             next_id: 1,
             probe: None,
-            probe_at: None,
-            claim_at: None,
-            fence: None,
-            fenced: false,
-            takeover: Takeover::MasterDown,
-            grant: None,
-            acquire: None,
-            revoke: None,
-            arbiter_fence: None,
-            arbiter_fenced: false,
             release_failed: false,
         };
         e.effective = e.compute_priority();
@@ -190,30 +155,30 @@ impl Election {
             }
         };
         consider(self.remove_retry_at);
-        match self.state {
-            State::Backup => {
+        match &self.phase {
+            Phase::Backup => {
                 consider(self.master_down_timer);
                 consider(self.early_probe_deadline());
                 consider(self.pre_claim_deadline());
                 consider(self.preempt_at);
             }
-            State::Claiming => {
-                consider(self.adver_timer);
-                consider(self.probe_at);
-                consider(self.claim_at);
+            Phase::Claiming(claim) => {
+                consider(claim.adver_timer);
+                consider(claim.probe_at);
+                consider(claim.claim_at);
             }
-            State::Master => {
-                consider(self.adver_timer);
-                consider(self.grant_deadline());
+            Phase::Master(held) => {
+                consider(held.adver_timer);
+                consider(held.grant.map(|g| g.deadline));
             }
-            State::Initialize | State::Fault => {}
+            Phase::Initialize | Phase::Fault => {}
         }
         best
     }
 
     /// The current state.
     pub fn state(&self) -> State {
-        self.state
+        self.phase.state()
     }
 
     /// The configuration.
@@ -229,7 +194,7 @@ impl Election {
     /// The known current master: this node while Master, the peer whose adverts are accepted
     /// while Backup, otherwise (Claiming, Fault, Initialize, or no master heard) `None`.
     pub fn master(&self) -> Option<PeerId> {
-        match self.state {
+        match self.state() {
             State::Master => Some(self.local),
             State::Backup => self.master.map(|(p, _)| p),
             _ => None,
@@ -284,16 +249,67 @@ impl Election {
         self.event(now, EventKind::Alarm, reason);
     }
 
-    pub(super) fn transition(&mut self, now: Timestamp, to: State, reason: Reason) {
-        let from = self.state;
-        self.state = to;
+    /// Enters `to`. The data of the state left goes with it; a grant a claim had acquired is
+    /// given back unless the claim becomes Master.
+    pub(super) fn transition(&mut self, now: Timestamp, to: Phase, reason: Reason) {
+        let from = std::mem::replace(&mut self.phase, to);
+        if let Phase::Claiming(claim) = &from
+            && claim.grant.is_some()
+            && !matches!(self.phase, Phase::Master(_))
+        {
+            self.push(Action::ReleaseArbiter);
+        }
+        let (from, to) = (from.state(), self.phase.state());
         self.event(now, EventKind::Transition { from, to }, reason);
+    }
+
+    /// The claim in progress, while Claiming.
+    pub(super) fn claim_mut(&mut self) -> Option<&mut Claim> {
+        match &mut self.phase {
+            Phase::Claiming(claim) => Some(claim),
+            _ => None,
+        }
+    }
+
+    /// The claim in progress, while Claiming.
+    pub(super) fn claim(&self) -> Option<&Claim> {
+        match &self.phase {
+            Phase::Claiming(claim) => Some(claim),
+            _ => None,
+        }
+    }
+
+    /// The Adver_Timer of a claiming or master instance.
+    pub(super) fn adver_timer(&self) -> Option<Timestamp> {
+        match &self.phase {
+            Phase::Claiming(claim) => claim.adver_timer,
+            Phase::Master(held) => held.adver_timer,
+            _ => None,
+        }
+    }
+
+    fn adver_timer_mut(&mut self) -> Option<&mut Option<Timestamp>> {
+        match &mut self.phase {
+            Phase::Claiming(claim) => Some(&mut claim.adver_timer),
+            Phase::Master(held) => Some(&mut held.adver_timer),
+            _ => None,
+        }
     }
 
     pub(super) fn send_advert(&mut self, now: Timestamp, priority: Priority) {
         self.push(Action::SendAdvert { priority });
-        if !priority.is_release() {
-            self.adver_timer = Some(now + centis(advertisement_interval(&self.config)));
+        let next = now + centis(advertisement_interval(&self.config));
+        if !priority.is_release()
+            && let Some(timer) = self.adver_timer_mut()
+        {
+            *timer = Some(next);
+        }
+    }
+
+    /// Moves the Adver_Timer no later than `at`.
+    pub(super) fn advert_by(&mut self, at: Timestamp) {
+        if let Some(timer) = self.adver_timer_mut() {
+            *timer = timer.map(|t| t.min(at));
         }
     }
 
@@ -314,7 +330,9 @@ impl Election {
     pub(super) fn remove_vips(&mut self) {
         self.holding = false;
         self.push(Action::RemoveVips(self.config.vips.clone()));
-        if self.grant.take().is_some() {
+        if let Phase::Master(held) = &mut self.phase
+            && held.grant.take().is_some()
+        {
             self.push(Action::ReleaseArbiter);
         }
     }
@@ -341,12 +359,11 @@ impl Election {
     /// Leaves everything claim-related behind and becomes Backup with a fresh
     /// Master_Down_Timer.
     pub(super) fn enter_backup(&mut self, now: Timestamp, reason: Reason) {
-        self.reset_claim();
-        self.adver_timer = None;
+        self.probe = None;
         self.master = None;
         self.cause = Takeover::MasterDown;
         self.master_down_timer = Some(now + self.master_down_interval());
-        self.transition(now, State::Backup, reason);
+        self.transition(now, Phase::Backup, reason);
     }
 
     // ---- start / stop ----------------------------------------------------------------------
@@ -364,7 +381,7 @@ impl Election {
         self.preempt_at =
             (!self.config.preempt_delay.is_zero()).then(|| now + self.config.preempt_delay);
         if let Some(reason) = self.fault_reason() {
-            self.transition(now, State::Fault, reason);
+            self.transition(now, Phase::Fault, reason);
         } else if self.effective.is_owner() && self.eligible {
             // 6.4.1: the owner transitions to Master at once (through Claiming here).
             self.enter_claiming(now, Reason::Owner, Takeover::Owner, None);
@@ -375,7 +392,7 @@ impl Election {
     }
 
     fn on_stop(&mut self, now: Timestamp, mode: StopMode) {
-        if self.state == State::Initialize {
+        if self.state() == State::Initialize {
             if mode == StopMode::Release && self.holding {
                 // VIPs kept by an earlier Stop(Keep): release them now.
                 self.remove_vips();
@@ -388,21 +405,18 @@ impl Election {
             if self.holding {
                 self.remove_vips();
             }
-            if matches!(self.state, State::Master | State::Claiming) && self.link_up {
+            if matches!(self.state(), State::Master | State::Claiming) && self.link_up {
                 self.send_advert(now, Priority::RELEASE);
             }
         }
-        if mode == StopMode::Keep {
-            // The VIPs stay (until their kernel lifetime ends); the grant is not given back.
-            self.grant = None;
-        }
-        self.reset_claim();
-        self.adver_timer = None;
+        // With Stop(Keep) the VIPs stay (until their kernel lifetime ends) and a master's grant
+        // is not given back: it goes with the Master state.
+        self.probe = None;
         self.master_down_timer = None;
         self.preempt_at = None;
         self.master = None;
         self.started = None;
-        self.transition(now, State::Initialize, Reason::Stopped);
+        self.transition(now, Phase::Initialize, Reason::Stopped);
     }
 
     // ---- timers ----------------------------------------------------------------------------
@@ -414,12 +428,12 @@ impl Election {
                 self.push(Action::RemoveVips(self.config.vips.clone()));
             }
         }
-        match self.state {
+        match self.state() {
             State::Backup => {
                 if self.preempt_at.is_some_and(|t| now >= t) {
                     self.preempt_at = None;
                     self.delayed_preempt(now);
-                    if self.state != State::Backup {
+                    if self.state() != State::Backup {
                         return;
                     }
                 }
@@ -433,20 +447,25 @@ impl Election {
                 }
             }
             State::Claiming => {
-                if self.fence.is_none() && self.stalled(now) {
+                let fencing = self.claim().is_some_and(|c| c.fence.is_some());
+                if !fencing && self.stalled(now) {
                     // Not run for longer than the probe's bound: whatever the probe found
                     // describes the segment as it was before the stall.
                     self.start_probe(now);
                 }
-                if self.adver_timer.is_some_and(|t| now >= t) {
+                if self.adver_timer().is_some_and(|t| now >= t) {
                     self.send_advert(now, self.effective);
                 }
-                if self.probe_at.is_some_and(|t| now >= t) {
-                    self.probe_at = None;
+                if let Some(claim) = self.claim_mut()
+                    && claim.probe_at.is_some_and(|t| now >= t)
+                {
+                    claim.probe_at = None;
                     self.start_probe(now);
                 }
-                if self.claim_at.is_some_and(|t| now >= t) {
-                    self.claim_at = None;
+                if let Some(claim) = self.claim_mut()
+                    && claim.claim_at.is_some_and(|t| now >= t)
+                {
+                    claim.claim_at = None;
                     self.claim_step(now);
                 }
             }
@@ -457,7 +476,7 @@ impl Election {
                     return;
                 }
                 // 6.4.3: Adver_Timer fires -> send an advert, reset the timer.
-                if self.adver_timer.is_some_and(|t| now >= t) {
+                if self.adver_timer().is_some_and(|t| now >= t) {
                     self.send_advert(now, self.effective);
                 }
             }
@@ -499,7 +518,7 @@ impl Election {
         if adv.address_mismatch || !self.mismatched.is_empty() {
             self.track_mismatch(now, &adv);
         }
-        match self.state {
+        match self.state() {
             State::Backup => self.backup_advert(now, &adv),
             State::Master => self.master_advert(now, &adv),
             State::Claiming => self.claiming_advert(now, &adv),

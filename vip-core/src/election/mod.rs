@@ -42,6 +42,7 @@ mod health;
 mod input;
 mod jitter;
 mod machine;
+mod phase;
 #[cfg(test)]
 mod props;
 mod state;

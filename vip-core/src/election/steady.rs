@@ -61,13 +61,13 @@ impl Election {
     /// adverts keep pushing out (no preempt_delay, no removal retry, no probe, no claim).
     pub fn steady(&self) -> Option<Steady> {
         // A master under a grant has a second deadline (and renewals to take): not steady.
-        if self.remove_retry_at.is_some() || self.started.is_none() || self.grant.is_some() {
+        if self.remove_retry_at.is_some() || self.started.is_none() || self.grant().is_some() {
             return None;
         }
-        match self.state {
+        match self.state() {
             State::Master => Some(Steady::Master {
                 priority: self.effective,
-                next_advert: self.adver_timer?,
+                next_advert: self.adver_timer()?,
                 interval: centis(advertisement_interval(&self.config)),
             }),
             State::Backup => {
