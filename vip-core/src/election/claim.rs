@@ -109,14 +109,15 @@ impl Election {
         if window <= self.claim_lead() {
             return None;
         }
-        self.master_down_timer.map(|t| t - window)
+        self.backup()?.master_down_timer.map(|t| t - window)
     }
 
     /// Starts the early probe (see [`Election::early_probe_deadline`]): it waits only until
     /// the Master_Down_Timer expires.
     pub(super) fn early_probe(&mut self, now: Timestamp) {
         let wait = self
-            .master_down_timer
+            .backup()
+            .and_then(|b| b.master_down_timer)
             .map_or(self.config.in_use_probe_timeout, |t| {
                 t.saturating_since(now)
             })
@@ -146,20 +147,19 @@ impl Election {
     /// (an ineligible backup never claims) and while preempting (the live lower-priority master
     /// is handled when the timer itself fires).
     pub(super) fn pre_claim_deadline(&self) -> Option<Timestamp> {
-        if self.state() != State::Backup
-            || !self.eligible
-            || matches!(self.cause, Takeover::Preempt(_))
-        {
+        let follow = self.backup()?;
+        if !self.eligible || matches!(follow.cause, Takeover::Preempt(_)) {
             return None;
         }
-        self.master_down_timer.map(|t| t - self.claim_lead())
+        follow.master_down_timer.map(|t| t - self.claim_lead())
     }
 
     /// Why a Backup takes over, from what its Master_Down_Timer stands for.
     pub(super) fn takeover_reason(&self) -> (Reason, Takeover) {
-        match self.cause {
-            Takeover::Released(peer) => (Reason::MasterReleased { peer }, self.cause),
-            Takeover::Preempt(peer) => (Reason::Preempt { peer }, self.cause),
+        let cause = self.backup().map_or(Takeover::MasterDown, |b| b.cause);
+        match cause {
+            Takeover::Released(peer) => (Reason::MasterReleased { peer }, cause),
+            Takeover::Preempt(peer) => (Reason::Preempt { peer }, cause),
             _ => (Reason::MasterDown, Takeover::MasterDown),
         }
     }
@@ -167,7 +167,7 @@ impl Election {
     /// Starts claiming `claim_lead` before the Master_Down_Timer expires: the claiming advert
     /// and the in-use probe go out now, the VIPs are added when the timer would have fired.
     pub(super) fn pre_claim(&mut self, now: Timestamp) {
-        let expiry = self.master_down_timer.take();
+        let expiry = self.backup_mut().and_then(|b| b.master_down_timer.take());
         let (reason, takeover) = self.takeover_reason();
         self.enter_claiming(now, reason, takeover, expiry);
     }
@@ -222,8 +222,6 @@ impl Election {
             Some(expiry) => expiry.max(now + self.config.claim_hold),
             None => not_before,
         };
-        self.master_down_timer = None;
-        self.master = None;
         let claim = Claim::new(takeover, not_before, self.config.claim_backoff_initial);
         self.transition(now, Phase::Claiming(claim), reason);
         self.send_advert(now, self.effective);

@@ -96,8 +96,6 @@ impl Election {
         } else {
             // Out of the election (Fault; Initialize is left through Stop).
             self.probe = None;
-            self.master_down_timer = None;
-            self.master = None;
             let phase = match to {
                 State::Initialize => Phase::Initialize,
                 _ => Phase::Fault,
@@ -147,11 +145,12 @@ impl Election {
         }
         if self.effective.is_owner() {
             self.enter_claiming(now, Reason::Owner, Takeover::Owner, None);
-        } else if self.master_down_timer.is_none() {
+        } else if self.backup().is_some_and(|b| b.master_down_timer.is_none()) {
             // The Master_Down_Timer expired while we were ineligible: nobody is master. That
             // is a master-down takeover (a released master keeps its release): with
             // FencePolicy::Always the silent last master is fenced.
-            let takeover = match self.cause {
+            let cause = self.backup().map_or(Takeover::MasterDown, |b| b.cause);
+            let takeover = match cause {
                 Takeover::Released(peer) => Takeover::Released(peer),
                 _ => Takeover::MasterDown,
             };

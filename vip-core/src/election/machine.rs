@@ -9,7 +9,7 @@ use crate::{Interval, PeerId, Priority, Timestamp};
 
 use super::claim::{Probe, Takeover};
 use super::jitter::Jitter;
-use super::phase::{Claim, Phase};
+use super::phase::{Claim, Follow, Phase};
 use super::timers::{self, centis};
 use super::{
     Action, Advert, CheckStatus, ElectionConfig, Event, EventKind, Input, Reason, State, StopMode,
@@ -54,13 +54,8 @@ pub struct Election {
     pub(super) started: Option<Timestamp>,
     /// Master_Adver_Interval (learned from the master in v3).
     pub(super) master_adver_interval: Interval,
-    /// The master whose adverts a Backup accepts, with its priority.
-    pub(super) master: Option<(PeerId, Priority)>,
     /// The last peer known to have been master (whom to fence).
     pub(super) last_master: Option<PeerId>,
-    /// What the Master_Down_Timer's expiry would mean (Backup only).
-    pub(super) cause: Takeover,
-    pub(super) master_down_timer: Option<Timestamp>,
     /// End of preempt_delay (Backup: preempt a known lower-priority master then).
     pub(super) preempt_at: Option<Timestamp>,
     /// True from AddVips until RemoveVips.
@@ -99,10 +94,7 @@ impl Election {
             link_up: true,
             address_fault: false,
             started: None,
-            master: None,
             last_master: None,
-            cause: Takeover::MasterDown,
-            master_down_timer: None,
             preempt_at: None,
             holding: false,
             remove_retry_at: None,
@@ -156,8 +148,8 @@ impl Election {
         };
         consider(self.remove_retry_at);
         match &self.phase {
-            Phase::Backup => {
-                consider(self.master_down_timer);
+            Phase::Backup(follow) => {
+                consider(follow.master_down_timer);
                 consider(self.early_probe_deadline());
                 consider(self.pre_claim_deadline());
                 consider(self.preempt_at);
@@ -196,7 +188,7 @@ impl Election {
     pub fn master(&self) -> Option<PeerId> {
         match self.state() {
             State::Master => Some(self.local),
-            State::Backup => self.master.map(|(p, _)| p),
+            State::Backup => self.backup().and_then(|b| b.master).map(|(p, _)| p),
             _ => None,
         }
     }
@@ -261,6 +253,22 @@ impl Election {
         }
         let (from, to) = (from.state(), self.phase.state());
         self.event(now, EventKind::Transition { from, to }, reason);
+    }
+
+    /// A backup's data, while Backup.
+    pub(super) fn backup(&self) -> Option<&Follow> {
+        match &self.phase {
+            Phase::Backup(follow) => Some(follow),
+            _ => None,
+        }
+    }
+
+    /// A backup's data, while Backup.
+    pub(super) fn backup_mut(&mut self) -> Option<&mut Follow> {
+        match &mut self.phase {
+            Phase::Backup(follow) => Some(follow),
+            _ => None,
+        }
     }
 
     /// The claim in progress, while Claiming.
@@ -360,10 +368,12 @@ impl Election {
     /// Master_Down_Timer.
     pub(super) fn enter_backup(&mut self, now: Timestamp, reason: Reason) {
         self.probe = None;
-        self.master = None;
-        self.cause = Takeover::MasterDown;
-        self.master_down_timer = Some(now + self.master_down_interval());
-        self.transition(now, Phase::Backup, reason);
+        let follow = Follow {
+            master: None,
+            cause: Takeover::MasterDown,
+            master_down_timer: Some(now + self.master_down_interval()),
+        };
+        self.transition(now, Phase::Backup(follow), reason);
     }
 
     // ---- start / stop ----------------------------------------------------------------------
@@ -412,9 +422,7 @@ impl Election {
         // With Stop(Keep) the VIPs stay (until their kernel lifetime ends) and a master's grant
         // is not given back: it goes with the Master state.
         self.probe = None;
-        self.master_down_timer = None;
         self.preempt_at = None;
-        self.master = None;
         self.started = None;
         self.transition(now, Phase::Initialize, Reason::Stopped);
     }
@@ -442,7 +450,11 @@ impl Election {
                 }
                 if self.pre_claim_deadline().is_some_and(|t| now >= t) {
                     self.pre_claim(now);
-                } else if self.master_down_timer.is_some_and(|t| now >= t) {
+                } else if self
+                    .backup()
+                    .and_then(|b| b.master_down_timer)
+                    .is_some_and(|t| now >= t)
+                {
                     self.on_master_down(now);
                 }
             }
@@ -486,8 +498,10 @@ impl Election {
 
     /// Master_Down_Timer expiry in Backup (6.4.2).
     fn on_master_down(&mut self, now: Timestamp) {
-        self.master_down_timer = None;
-        self.master = None;
+        if let Some(follow) = self.backup_mut() {
+            follow.master_down_timer = None;
+            follow.master = None;
+        }
         if !self.eligible {
             // Role gating: an ineligible backup never claims; it keeps waiting.
             self.probe = None;
@@ -499,12 +513,10 @@ impl Election {
 
     /// preempt_delay ended: preempt a known lower-priority master now.
     fn delayed_preempt(&mut self, now: Timestamp) {
-        if let Some((peer, prio)) = self.master
+        if let Some((peer, prio)) = self.backup().and_then(|b| b.master)
             && prio < self.effective
             && self.may_preempt(now)
         {
-            self.master_down_timer = None;
-            self.master = None;
             self.enter_claiming(now, Reason::Preempt { peer }, Takeover::Preempt(peer), None);
         }
     }
@@ -545,8 +557,12 @@ impl Election {
 
     /// 6.4.2: Backup receives an advert.
     fn backup_advert(&mut self, now: Timestamp, adv: &Advert) {
+        let skew = self.skew_time();
+        let Some(follow) = self.backup_mut() else {
+            return;
+        };
         if adv.priority.is_release() {
-            if self.master.is_some_and(|(master, _)| master != adv.from) {
+            if follow.master.is_some_and(|(master, _)| master != adv.from) {
                 // vip refinement: a peer that is not the master we follow cannot release the
                 // VIPs; shortening the timer would only make us probe (and perhaps fence) a
                 // live master.
@@ -554,10 +570,10 @@ impl Election {
             }
             // Master_Down_Timer = Skew_Time; start the in-use probe now so that its answer is
             // ready when the timer fires.
-            self.master = None;
+            follow.master = None;
+            follow.cause = Takeover::Released(adv.from);
+            follow.master_down_timer = Some(now + skew);
             self.last_master = Some(adv.from);
-            self.cause = Takeover::Released(adv.from);
-            self.master_down_timer = Some(now + self.skew_time());
             if self.eligible {
                 self.start_probe(now);
             }
@@ -565,16 +581,22 @@ impl Election {
         }
         if !self.may_preempt(now) || adv.priority >= self.effective {
             self.learn_interval(adv);
-            self.master = Some((adv.from, adv.priority));
+            // Master_Down_Interval with the interval just learned.
+            let down = self.master_down_interval();
+            if let Some(follow) = self.backup_mut() {
+                follow.master = Some((adv.from, adv.priority));
+                follow.cause = Takeover::MasterDown;
+                follow.master_down_timer = Some(now + down);
+            }
             self.last_master = Some(adv.from);
-            self.cause = Takeover::MasterDown;
-            self.master_down_timer = Some(now + self.master_down_interval());
             // Any probe started before this advert is stale.
             self.probe = None;
         } else {
             // Preempt: discard, so that the Master_Down_Timer expires and we take over.
+            if let Some(follow) = self.backup_mut() {
+                follow.cause = Takeover::Preempt(adv.from);
+            }
             self.last_master = Some(adv.from);
-            self.cause = Takeover::Preempt(adv.from);
             self.probe = None;
         }
     }
@@ -602,7 +624,9 @@ impl Election {
                 priority: adv.priority,
             },
         );
-        self.master = Some((adv.from, adv.priority));
+        if let Some(follow) = self.backup_mut() {
+            follow.master = Some((adv.from, adv.priority));
+        }
         self.last_master = Some(adv.from);
     }
 

@@ -1,9 +1,13 @@
-//! Per-state data: what only a claiming or a master instance has lives in its state, so it
-//! is gone (not cleared by hand) when the state ends.
+//! Per-state data (quinn-proto's connection states are the model): what only a backup, a
+//! claiming or a master instance has lives in its state, so it is gone (not cleared by hand)
+//! when the state ends, and a claim's back-off cannot be read by a master. What outlives a
+//! state stays on [`super::Election`]: the effective priority and its inputs, the VIPs' holding
+//! and removal retry, the last master (whom to fence), the in-use probe (a backup's early or
+//! release probe is the claim's first probe) and preempt_delay.
 
 use std::time::Duration;
 
-use crate::{FencingToken, Timestamp};
+use crate::{FencingToken, PeerId, Priority, Timestamp};
 
 use super::State;
 use super::arbiter::ArbiterGrant;
@@ -13,7 +17,7 @@ use super::claim::Takeover;
 #[derive(Debug)]
 pub(super) enum Phase {
     Initialize,
-    Backup,
+    Backup(Follow),
     Claiming(Claim),
     Master(Held),
     Fault,
@@ -24,12 +28,23 @@ impl Phase {
     pub(super) fn state(&self) -> State {
         match self {
             Phase::Initialize => State::Initialize,
-            Phase::Backup => State::Backup,
+            Phase::Backup(_) => State::Backup,
             Phase::Claiming(_) => State::Claiming,
             Phase::Master(_) => State::Master,
             Phase::Fault => State::Fault,
         }
     }
+}
+
+/// A backup's data.
+#[derive(Debug)]
+pub(super) struct Follow {
+    /// The master whose adverts it accepts, with its priority.
+    pub(super) master: Option<(PeerId, Priority)>,
+    /// What the Master_Down_Timer's expiry would mean.
+    pub(super) cause: Takeover,
+    /// Master_Down_Timer (None: it expired while the instance was ineligible).
+    pub(super) master_down_timer: Option<Timestamp>,
 }
 
 /// A claim in progress.

@@ -71,15 +71,16 @@ impl Election {
                 interval: centis(advertisement_interval(&self.config)),
             }),
             State::Backup => {
-                let (master, priority) = self.master?;
+                let follow = self.backup()?;
+                let (master, priority) = follow.master?;
                 if priority < self.effective
                     || self.preempt_at.is_some()
                     || self.probe.is_some()
-                    || self.cause != Takeover::MasterDown
+                    || follow.cause != Takeover::MasterDown
                 {
                     return None;
                 }
-                let master_down = self.master_down_timer?;
+                let master_down = follow.master_down_timer?;
                 let deadline = self.poll_timeout()?;
                 let last_advert = master_down - self.master_down_interval();
                 Some(Steady::Backup {
