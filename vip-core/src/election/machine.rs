@@ -415,6 +415,8 @@ impl Election {
             if self.holding {
                 self.remove_vips();
             }
+            // A claim's grant goes back before the priority-0 advert too.
+            self.drop_grant();
             if matches!(self.state(), State::Master | State::Claiming) && self.link_up {
                 self.send_advert(now, Priority::RELEASE);
             }
