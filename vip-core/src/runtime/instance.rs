@@ -117,6 +117,7 @@ pub(crate) fn spawn(
             .map(|c| c.check.name().to_owned())
             .collect(),
         advert_failing: false,
+        lifetime_failing: false,
         timer_fired_for: None,
         stopping: false,
     };
@@ -200,6 +201,8 @@ struct Instance {
     /// Tracked check names, by index, for logs.
     check_names: Vec<String>,
     advert_failing: bool,
+    /// Setting the kernel lifetime failed last time (logged once per failing streak).
+    lifetime_failing: bool,
     /// The deadline a Timer was last fed for; never fire twice for the same one.
     timer_fired_for: Option<Timestamp>,
     stopping: bool,
@@ -593,9 +596,20 @@ impl Instance {
             }
             Message::Lifetime(result) => {
                 self.outstanding = self.outstanding.saturating_sub(1);
-                if let Err(e) = result {
-                    let _span = self.span.enter();
-                    tracing::warn!(error = %e, "setting the VIPs' kernel lifetime failed");
+                let _span = self.span.enter();
+                match (result, self.lifetime_failing) {
+                    (Ok(()), false) => {}
+                    (Ok(()), true) => {
+                        self.lifetime_failing = false;
+                        tracing::info!("setting the VIPs' kernel lifetime works again");
+                    }
+                    (Err(e), false) => {
+                        self.lifetime_failing = true;
+                        tracing::warn!(error = %e, "setting the VIPs' kernel lifetime failed");
+                    }
+                    (Err(e), true) => {
+                        tracing::debug!(error = %e, "setting the VIPs' kernel lifetime failed again");
+                    }
                 }
             }
             // While stopping, only the lane's results still matter to the machine.
