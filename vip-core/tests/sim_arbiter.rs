@@ -173,7 +173,7 @@ fn a_quiet_cluster_with_an_arbiter_has_a_holder() {
             policy: FencePolicy::IfInUse,
             episodes: vec![Episode {
                 start_ms: 3_000,
-                len_ms: 2_000,
+                len_ms: 4_000,
                 kind: Kind::Crash { node: 2 },
             }],
             fence_reboot: Duration::from_secs(1),
@@ -189,12 +189,25 @@ fn a_quiet_cluster_with_an_arbiter_has_a_holder() {
         sim.oracle().holders_at(Timestamp::from_millis(2_900)),
         vec![2]
     );
-    // The crashed holder's lease runs out; the next node takes over only then.
-    sim.run_until(Timestamp::from_millis(8_000)).unwrap();
+    // The crashed holder's kernel lifetime and lease run out; node 1 takes over only then,
+    // and gives the VIP back when node 2 returns (preempt).
+    sim.run_until(Timestamp::from_millis(10_000)).unwrap();
     sim.finish();
     assert!(no_overlap(&sim).is_ok());
+    let one_took_over = sim
+        .oracle()
+        .timeline()
+        .iter()
+        .find(|(_, h)| h == &vec![1])
+        .map(|(t, _)| *t)
+        .expect("node 1 took over");
+    // Not before the crashed holder's lease (TTL 2 s from its last renewal) ran out.
+    assert!(
+        one_took_over > Timestamp::from_millis(3_900),
+        "{one_took_over}"
+    );
     assert_eq!(
-        sim.oracle().holders_at(Timestamp::from_millis(8_000)),
+        sim.oracle().holders_at(Timestamp::from_millis(10_000)),
         vec![2]
     );
 }
