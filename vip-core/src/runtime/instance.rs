@@ -612,7 +612,18 @@ impl Instance {
                     }
                 }
             }
-            // While stopping, only the lane's results still matter to the machine.
+            // Also while stopping: a grant that arrives then is handed back at once.
+            Message::Acquired { id, result } => {
+                let result = result.map(|g| self.grant(g));
+                if let Ok(g) = &result {
+                    let left = g.time_left(self.clock.now());
+                    let _span = self.span.enter();
+                    tracing::info!(token = %g.token, ?left, "ownership granted");
+                }
+                self.feed(Input::Acquired { id, result });
+            }
+            // While stopping, only the lane's results (and a late grant) still matter to the
+            // machine.
             _ if self.stopping => {}
             Message::Command(Command::Stop(mode)) => self.begin_stop(mode),
             Message::Command(Command::Orphaned) => {
@@ -634,15 +645,6 @@ impl Instance {
             Message::Check { index, status } => {
                 let name = self.check_names.get(index).cloned().unwrap_or_default();
                 self.check_changed(index, &name, status);
-            }
-            Message::Acquired { id, result } => {
-                let result = result.map(|g| self.grant(g));
-                if let Ok(g) = &result {
-                    let left = g.time_left(self.clock.now());
-                    let _span = self.span.enter();
-                    tracing::info!(token = %g.token, ?left, "ownership granted");
-                }
-                self.feed(Input::Acquired { id, result });
             }
             Message::Revoked { id, result } => self.feed(Input::Revoked { id, result }),
             Message::Standing(standing) => {
