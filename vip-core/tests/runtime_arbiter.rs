@@ -328,11 +328,26 @@ async fn an_unavailable_arbiter_never_adds_and_alarms_until_it_answers() {
 #[tokio::test(start_paused = true)]
 async fn held_elsewhere_without_a_fencer_never_adds() {
     let n = node(Duration::from_secs(2), Mode::HeldElsewhere(5), false);
+    let mut events = n.handle.events();
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(n.log.count("add"), 0, "{:?}", n.log.names());
     assert!(!n.log.names().iter().any(|s| s.starts_with("revoke")));
     let alarm = n.handle.status().last_alarm.unwrap();
     assert!(matches!(alarm.reason, Reason::ArbiterHeldElsewhere { .. }));
+    // It keeps asking at the first back-off (200 ms, jitter shortens it), not doubling, so
+    // that it follows the end of the holder's lease; one alarm for the claim.
+    assert!(n.log.count("acquire") >= 10, "{:?}", n.log.names());
+    let alarms = drain(&mut events)
+        .into_iter()
+        .filter(|e| matches!(e.reason, Reason::ArbiterHeldElsewhere { .. }))
+        .count();
+    assert_eq!(alarms, 1);
+    // Once the holder's lease is gone, the next attempt takes the VIPs.
+    *n.arbiter.mode.lock().unwrap() = Mode::Grant;
+    wait_status(&n.handle, Duration::from_millis(300), |s| {
+        s.state == State::Master && s.holds_vips
+    })
+    .await;
     n.handle.stop(StopMode::Release).await;
 }
 

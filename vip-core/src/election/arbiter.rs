@@ -7,8 +7,11 @@
 //!   after [`Input::Acquired`] brought one whose deadline is still ahead. `HeldElsewhere`
 //!   with a fencer and the holder's token (and not a preemption, where the live master is
 //!   stepping down anyway): fence that holder (the token is in the [`crate::FenceRequest`]),
-//!   then [`Action::RevokeFenced`], then acquire again, once per claim round. Otherwise, and on
-//!   `Unavailable` / `Refused`: no add, an alarm, and the claim backs off and tries again.
+//!   then [`Action::RevokeFenced`], then acquire again, once per claim round. Otherwise no add
+//!   and the claim asks again after its first back-off each time (a gone holder's lease ends
+//!   within its TTL; the takeover follows that end closely), alarming once per claim. On
+//!   `Unavailable` / `Refused`: no add, an alarm, and the claim backs off (doubling) and tries
+//!   again.
 //! - **Master.** Each published [`ArbiterStanding::Held`] moves the deadline (and the kernel
 //!   lifetime, [`Action::SetLifetime`]). At the deadline, or on `Lost` / `NotHeld`, the VIPs
 //!   are removed at once, the grant is released (its client must stop renewing it: a node
@@ -166,7 +169,18 @@ impl Election {
                         self.start_fence(None, Some(token));
                     }
                     None => {
-                        self.alarm(now, Reason::ArbiterHeldElsewhere { holder, token });
+                        // The holder's lease ends within its TTL if it is gone: ask again at
+                        // the first back-off each time (not doubling), so that the takeover
+                        // follows the lease's end closely; alarm once per claim.
+                        let first = self.claim().is_some_and(|c| !c.held_alarmed);
+                        if first {
+                            self.alarm(now, Reason::ArbiterHeldElsewhere { holder, token });
+                        }
+                        let initial = self.config.claim_backoff_initial;
+                        if let Some(claim) = self.claim_mut() {
+                            claim.held_alarmed = true;
+                            claim.backoff = initial;
+                        }
                         self.back_off(now);
                     }
                 }

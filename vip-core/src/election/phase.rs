@@ -75,6 +75,8 @@ pub(super) struct Claim {
     pub(super) arbiter_fence: Option<FencingToken>,
     /// Whether this claim round fenced a grant holder already.
     pub(super) arbiter_fenced: bool,
+    /// Whether this claim alarmed that the grant is held elsewhere.
+    pub(super) held_alarmed: bool,
 }
 
 impl Claim {
@@ -92,6 +94,7 @@ impl Claim {
             revoke: None,
             arbiter_fence: None,
             arbiter_fenced: false,
+            held_alarmed: false,
         }
     }
 }
