@@ -15,8 +15,8 @@ use tokio::sync::watch;
 use vip_core::election::{EventKind, Reason, State, StopMode};
 use vip_core::runtime::{InstanceHandle, InstanceSpec, Runtime};
 use vip_core::{
-    AddressManager, ArbiterError, Error, FenceOutcome, FenceRequest, Fencer, FencingToken, Grant,
-    InUse, OwnershipArbiter, Standing, Vip,
+    ArbiterError, FenceOutcome, FenceRequest, Fencer, FencingToken, Grant, OwnershipArbiter,
+    Standing,
 };
 
 /// What the fake arbiter answers to `acquire`.
@@ -133,37 +133,6 @@ impl OwnershipArbiter for FakeArbiter {
     }
 }
 
-/// FakeAddresses plus kernel lifetimes (logged as `lifetime`).
-struct Addresses(FakeAddresses);
-
-#[async_trait]
-impl AddressManager for Addresses {
-    async fn add(&self, vips: &[Vip]) -> Result<(), Error> {
-        self.0.add(vips).await
-    }
-    async fn remove(&self, vips: &[Vip]) -> Result<(), Error> {
-        self.0.remove(vips).await
-    }
-    async fn list(&self, interface: &str) -> Result<Vec<Vip>, Error> {
-        self.0.list(interface).await
-    }
-    async fn announce(&self, vips: &[Vip]) -> Result<(), Error> {
-        self.0.announce(vips).await
-    }
-    async fn probe_in_use(&self, vips: &[Vip], timeout: Duration) -> Result<InUse, Error> {
-        self.0.probe_in_use(vips, timeout).await
-    }
-    async fn set_valid_lifetime(
-        &self,
-        _vips: &[Vip],
-        valid: Option<Duration>,
-    ) -> Result<(), Error> {
-        self.0.log.push("lifetime");
-        assert!(valid.is_some_and(|v| !v.is_zero()), "{valid:?}");
-        Ok(())
-    }
-}
-
 /// A fencer that records the token it was asked about and succeeds.
 struct TokenFencer {
     log: Log,
@@ -194,7 +163,7 @@ fn node(ttl: Duration, mode: Mode, fencer: bool) -> Node {
     let mut spec = InstanceSpec::new(
         "gated",
         fast_config(7, "198.51.100.1", vec![vip("198.51.100.10", "eth0")]),
-        Arc::new(Addresses(FakeAddresses::new(log.clone()))),
+        Arc::new(FakeAddresses::new(log.clone())),
         Arc::new(FakeSink { log: log.clone() }),
     )
     .arbiter(arbiter.clone());

@@ -5,51 +5,19 @@
 
 mod runtime_support;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use runtime_support::*;
+use vip_core::Interval;
 use vip_core::election::{State, StopMode};
 use vip_core::runtime::{InstanceSpec, Runtime};
-use vip_core::{AddressManager, Error, InUse, Interval, Vip};
-
-/// An address manager whose in-use probe waits its whole timeout and then says Free (what a
-/// real probe does when nobody answers), recording each timeout.
-struct PatientProbe {
-    inner: FakeAddresses,
-    waits: Mutex<Vec<Duration>>,
-}
-
-#[async_trait]
-impl AddressManager for PatientProbe {
-    async fn add(&self, vips: &[Vip]) -> Result<(), Error> {
-        self.inner.add(vips).await
-    }
-    async fn remove(&self, vips: &[Vip]) -> Result<(), Error> {
-        self.inner.remove(vips).await
-    }
-    async fn list(&self, interface: &str) -> Result<Vec<Vip>, Error> {
-        self.inner.list(interface).await
-    }
-    async fn announce(&self, vips: &[Vip]) -> Result<(), Error> {
-        self.inner.announce(vips).await
-    }
-    async fn probe_in_use(&self, _vips: &[Vip], timeout: Duration) -> Result<InUse, Error> {
-        self.waits.lock().unwrap().push(timeout);
-        tokio::time::sleep(timeout).await;
-        Ok(InUse::Free)
-    }
-}
 
 #[tokio::test(start_paused = true)]
 async fn a_free_vip_at_1cs_is_taken_at_master_down_interval() {
     let rt = Runtime::new();
     let log = Log::new(rt.clock());
-    let addresses = Arc::new(PatientProbe {
-        inner: FakeAddresses::new(log.clone()),
-        waits: Mutex::new(Vec::new()),
-    });
+    let addresses = Arc::new(FakeAddresses::new(log.clone()).probe_mode(ProbeMode::FreeAfterWait));
     let mut config = fast_config(3, "198.51.100.1", vec![vip("198.51.100.10", "eth0")]);
     config.advert_interval = Interval::from_centis(1);
     let spec = InstanceSpec::new(
@@ -68,7 +36,7 @@ async fn a_free_vip_at_1cs_is_taken_at_master_down_interval() {
     // start; the probe waited 15 ms (from half an interval after the first missed advert).
     let added = log.when("add").unwrap();
     assert_eq!(
-        *addresses.waits.lock().unwrap(),
+        *addresses.probe_waits.lock().unwrap(),
         vec![Duration::from_millis(15)]
     );
     assert!(
