@@ -70,7 +70,11 @@ fn send(p: u8) -> Action {
     Action::SendAdvert { priority: prio(p) }
 }
 fn probe(id: u64) -> Action {
-    Action::ProbeInUse { id, vips: vips() }
+    Action::ProbeInUse {
+        id,
+        vips: vips(),
+        timeout: config(100).in_use_probe_timeout,
+    }
 }
 fn fence(id: u64, peer_addr: Option<&str>, mac: Option<[u8; 6]>) -> Action {
     Action::Fence {
@@ -78,6 +82,7 @@ fn fence(id: u64, peer_addr: Option<&str>, mac: Option<[u8; 6]>) -> Action {
         request: FenceRequest {
             peer: peer_addr.map(peer),
             holder_mac: mac,
+            token: None,
             vips: vips(),
         },
     }

@@ -6,6 +6,7 @@ use crate::{Error, Priority, Role, Timestamp};
 
 use super::claim::Takeover;
 use super::machine::Election;
+use super::phase::Phase;
 use super::{AddressOp, CheckStatus, EventKind, Reason, State};
 
 impl Election {
@@ -56,7 +57,7 @@ impl Election {
                 },
                 Reason::RolePriority,
             );
-            if matches!(self.state, State::Master | State::Claiming) {
+            if matches!(self.state(), State::Master | State::Claiming) {
                 self.send_advert(now, effective);
             }
         }
@@ -82,22 +83,26 @@ impl Election {
 
     /// Leaves Master or Claiming for `to`: removes held VIPs and, while the link is up, sends
     /// a priority-0 advert so that a backup takes over after Skew_Time.
-    fn release(&mut self, now: Timestamp, to: State, reason: Reason) {
-        let was_active = matches!(self.state, State::Master | State::Claiming);
+    pub(super) fn release(&mut self, now: Timestamp, to: State, reason: Reason) {
+        let was_active = matches!(self.state(), State::Master | State::Claiming);
         if self.holding {
             self.remove_vips();
         }
+        // A claim's grant goes back before the priority-0 advert too.
+        self.drop_grant();
         if was_active && self.link_up {
             self.send_advert(now, Priority::RELEASE);
         }
         if to == State::Backup {
             self.enter_backup(now, reason);
         } else {
-            self.reset_claim();
-            self.adver_timer = None;
-            self.master_down_timer = None;
-            self.master = None;
-            self.transition(now, to, reason);
+            // Out of the election (Fault; Initialize is left through Stop).
+            self.probe = None;
+            let phase = match to {
+                State::Initialize => Phase::Initialize,
+                _ => Phase::Fault,
+            };
+            self.transition(now, phase, reason);
         }
     }
 
@@ -107,9 +112,9 @@ impl Election {
             return;
         }
         let fault = self.fault_reason().is_some();
-        if fault && self.state != State::Fault {
+        if fault && self.state() != State::Fault {
             self.release(now, State::Fault, reason);
-        } else if !fault && self.state == State::Fault {
+        } else if !fault && self.state() == State::Fault {
             self.enter_backup(now, Reason::FaultCleared);
             if self.effective.is_owner() && self.eligible {
                 self.enter_claiming(now, Reason::Owner, Takeover::Owner, None);
@@ -127,7 +132,7 @@ impl Election {
         }
         self.eligible = eligible;
         if !eligible {
-            match self.state {
+            match self.state() {
                 // Self-fencing: release at once.
                 State::Master | State::Claiming => {
                     self.release(now, State::Backup, Reason::RoleLost { role });
@@ -137,16 +142,17 @@ impl Election {
             }
             return;
         }
-        if self.state != State::Backup {
+        if self.state() != State::Backup {
             return;
         }
         if self.effective.is_owner() {
             self.enter_claiming(now, Reason::Owner, Takeover::Owner, None);
-        } else if self.master_down_timer.is_none() {
+        } else if self.backup().is_some_and(|b| b.master_down_timer.is_none()) {
             // The Master_Down_Timer expired while we were ineligible: nobody is master. That
             // is a master-down takeover (a released master keeps its release): with
             // FencePolicy::Always the silent last master is fenced.
-            let takeover = match self.cause {
+            let cause = self.backup().map_or(Takeover::MasterDown, |b| b.cause);
+            let takeover = match cause {
                 Takeover::Released(peer) => Takeover::Released(peer),
                 _ => Takeover::MasterDown,
             };
@@ -171,7 +177,7 @@ impl Election {
                     EventKind::PriorityChanged { priority },
                     Reason::CheckChanged { index },
                 );
-                if self.state == State::Master {
+                if self.state() == State::Master {
                     // Tell the backups at once, so a now-higher backup preempts promptly.
                     self.send_advert(now, priority);
                 }
@@ -200,6 +206,7 @@ impl Election {
                 if op == AddressOp::Remove && !self.holding {
                     self.remove_retry_at = None;
                     self.remove_retry_wait = Duration::ZERO;
+                    self.retry_release();
                 }
                 return;
             }
@@ -219,7 +226,7 @@ impl Election {
             // error (no such interface, no permission) only alarms: retrying cannot help.
             self.retry_remove(now);
         }
-        if op != AddressOp::Add || self.state != State::Master {
+        if op != AddressOp::Add || self.state() != State::Master {
             return;
         }
         // We cannot be sure we hold the VIPs: remove them and step back.

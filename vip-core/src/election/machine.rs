@@ -9,6 +9,7 @@ use crate::{Interval, PeerId, Priority, Timestamp};
 
 use super::claim::{Probe, Takeover};
 use super::jitter::Jitter;
+use super::phase::{Claim, Follow, Phase};
 use super::timers::{self, centis};
 use super::{
     Action, Advert, CheckStatus, ElectionConfig, Event, EventKind, Input, Reason, State, StopMode,
@@ -33,7 +34,8 @@ const REMOVE_RETRY_MAX: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub struct Election {
     pub(super) config: ElectionConfig,
-    pub(super) state: State,
+    /// The state, with the data only it has (see `phase.rs`).
+    pub(super) phase: Phase,
     pub(super) actions: VecDeque<Action>,
     pub(super) jitter: Jitter,
     pub(super) local: PeerId,
@@ -52,14 +54,8 @@ pub struct Election {
     pub(super) started: Option<Timestamp>,
     /// Master_Adver_Interval (learned from the master in v3).
     pub(super) master_adver_interval: Interval,
-    /// The master whose adverts a Backup accepts, with its priority.
-    pub(super) master: Option<(PeerId, Priority)>,
     /// The last peer known to have been master (whom to fence).
     pub(super) last_master: Option<PeerId>,
-    /// What the Master_Down_Timer's expiry would mean (Backup only).
-    pub(super) cause: Takeover,
-    pub(super) adver_timer: Option<Timestamp>,
-    pub(super) master_down_timer: Option<Timestamp>,
     /// End of preempt_delay (Backup: preempt a known lower-priority master then).
     pub(super) preempt_at: Option<Timestamp>,
     /// True from AddVips until RemoveVips.
@@ -73,21 +69,10 @@ pub struct Election {
     /// Peers currently advertising a different address list (alarmed once each).
     pub(super) mismatched: Vec<PeerId>,
     pub(super) next_id: u64,
-    /// The current in-use probe; any other probe id is stale.
+    /// The current in-use probe (Backup or Claiming); any other probe id is stale.
     pub(super) probe: Option<Probe>,
-    /// When to start the next probe while Claiming (settle time or back-off).
-    pub(super) probe_at: Option<Timestamp>,
-    /// Claiming: no VIP is added (and nobody fenced) before this instant, so that our claiming
-    /// advert reaches a competing claimant first.
-    pub(super) claim_at: Option<Timestamp>,
-    /// The outstanding fence id while Claiming.
-    pub(super) fence: Option<u64>,
-    /// Whether this claim round fenced already.
-    pub(super) fenced: bool,
-    /// Why the current claim started.
-    pub(super) takeover: Takeover,
-    /// The next claim back-off (before jitter).
-    pub(super) backoff: Duration,
+    /// The last release of a grant failed: ask again after the next successful removal.
+    pub(super) release_failed: bool,
 }
 
 impl Election {
@@ -101,20 +86,15 @@ impl Election {
             master_adver_interval: advertisement_interval(&config),
             eligible: !config.role_gated,
             role_priority: None,
-            backoff: config.claim_backoff_initial,
             config,
-            state: State::Initialize,
+            phase: Phase::Initialize,
             actions: VecDeque::with_capacity(8),
             jitter: Jitter::new(seed),
             checks,
             link_up: true,
             address_fault: false,
             started: None,
-            master: None,
             last_master: None,
-            cause: Takeover::MasterDown,
-            adver_timer: None,
-            master_down_timer: None,
             preempt_at: None,
             holding: false,
             remove_retry_at: None,
@@ -122,11 +102,7 @@ impl Election {
             mismatched: Vec::new(),
             next_id: 1,
             probe: None,
-            probe_at: None,
-            claim_at: None,
-            fence: None,
-            fenced: false,
-            takeover: Takeover::MasterDown,
+            release_failed: false,
         };
         e.effective = e.compute_priority();
         e
@@ -145,6 +121,10 @@ impl Election {
             Input::InUse { probe, result } => self.on_in_use(now, probe, result),
             Input::Fenced { fence, outcome } => self.on_fenced(now, fence, outcome),
             Input::Address { op, result } => self.on_address(now, op, result),
+            Input::Acquired { id, result } => self.on_acquired(now, id, result),
+            Input::Revoked { id, result } => self.on_revoked(now, id, result),
+            Input::Released(result) => self.on_released(now, result),
+            Input::Standing(standing) => self.on_standing(now, standing),
             Input::Link(up) => self.on_link(now, up),
             Input::VipRemovedExternally => self.on_vip_removed(now),
         }
@@ -157,7 +137,8 @@ impl Election {
 
     /// When to call [`Election::handle`] with [`Input::Timer`] next: the earliest pending
     /// deadline (Adver_Timer, Master_Down_Timer, the claim's lead time before it, the claim
-    /// back-off, the end of preempt_delay, or the retry of a failed VIP removal).
+    /// back-off, the end of preempt_delay, the retry of a failed VIP removal, or a master's
+    /// grant deadline).
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         let mut best: Option<Timestamp> = None;
         let mut consider = |t: Option<Timestamp>| {
@@ -166,26 +147,30 @@ impl Election {
             }
         };
         consider(self.remove_retry_at);
-        match self.state {
-            State::Backup => {
-                consider(self.master_down_timer);
+        match &self.phase {
+            Phase::Backup(follow) => {
+                consider(follow.master_down_timer);
+                consider(self.early_probe_deadline());
                 consider(self.pre_claim_deadline());
                 consider(self.preempt_at);
             }
-            State::Claiming => {
-                consider(self.adver_timer);
-                consider(self.probe_at);
-                consider(self.claim_at);
+            Phase::Claiming(claim) => {
+                consider(claim.adver_timer);
+                consider(claim.probe_at);
+                consider(claim.claim_at);
             }
-            State::Master => consider(self.adver_timer),
-            State::Initialize | State::Fault => {}
+            Phase::Master(held) => {
+                consider(held.adver_timer);
+                consider(held.grant.map(|g| g.deadline));
+            }
+            Phase::Initialize | Phase::Fault => {}
         }
         best
     }
 
     /// The current state.
     pub fn state(&self) -> State {
-        self.state
+        self.phase.state()
     }
 
     /// The configuration.
@@ -201,9 +186,9 @@ impl Election {
     /// The known current master: this node while Master, the peer whose adverts are accepted
     /// while Backup, otherwise (Claiming, Fault, Initialize, or no master heard) `None`.
     pub fn master(&self) -> Option<PeerId> {
-        match self.state {
+        match self.state() {
             State::Master => Some(self.local),
-            State::Backup => self.master.map(|(p, _)| p),
+            State::Backup => self.backup().and_then(|b| b.master).map(|(p, _)| p),
             _ => None,
         }
     }
@@ -256,16 +241,83 @@ impl Election {
         self.event(now, EventKind::Alarm, reason);
     }
 
-    pub(super) fn transition(&mut self, now: Timestamp, to: State, reason: Reason) {
-        let from = self.state;
-        self.state = to;
+    /// Enters `to`. The data of the state left goes with it; a grant a claim had acquired is
+    /// given back unless the claim becomes Master.
+    pub(super) fn transition(&mut self, now: Timestamp, to: Phase, reason: Reason) {
+        let from = std::mem::replace(&mut self.phase, to);
+        if let Phase::Claiming(claim) = &from
+            && claim.grant.is_some()
+            && !matches!(self.phase, Phase::Master(_))
+        {
+            self.push(Action::ReleaseArbiter);
+        }
+        let (from, to) = (from.state(), self.phase.state());
         self.event(now, EventKind::Transition { from, to }, reason);
+    }
+
+    /// A backup's data, while Backup.
+    pub(super) fn backup(&self) -> Option<&Follow> {
+        match &self.phase {
+            Phase::Backup(follow) => Some(follow),
+            _ => None,
+        }
+    }
+
+    /// A backup's data, while Backup.
+    pub(super) fn backup_mut(&mut self) -> Option<&mut Follow> {
+        match &mut self.phase {
+            Phase::Backup(follow) => Some(follow),
+            _ => None,
+        }
+    }
+
+    /// The claim in progress, while Claiming.
+    pub(super) fn claim_mut(&mut self) -> Option<&mut Claim> {
+        match &mut self.phase {
+            Phase::Claiming(claim) => Some(claim),
+            _ => None,
+        }
+    }
+
+    /// The claim in progress, while Claiming.
+    pub(super) fn claim(&self) -> Option<&Claim> {
+        match &self.phase {
+            Phase::Claiming(claim) => Some(claim),
+            _ => None,
+        }
+    }
+
+    /// The Adver_Timer of a claiming or master instance.
+    pub(super) fn adver_timer(&self) -> Option<Timestamp> {
+        match &self.phase {
+            Phase::Claiming(claim) => claim.adver_timer,
+            Phase::Master(held) => held.adver_timer,
+            _ => None,
+        }
+    }
+
+    fn adver_timer_mut(&mut self) -> Option<&mut Option<Timestamp>> {
+        match &mut self.phase {
+            Phase::Claiming(claim) => Some(&mut claim.adver_timer),
+            Phase::Master(held) => Some(&mut held.adver_timer),
+            _ => None,
+        }
     }
 
     pub(super) fn send_advert(&mut self, now: Timestamp, priority: Priority) {
         self.push(Action::SendAdvert { priority });
-        if !priority.is_release() {
-            self.adver_timer = Some(now + centis(advertisement_interval(&self.config)));
+        let next = now + centis(advertisement_interval(&self.config));
+        if !priority.is_release()
+            && let Some(timer) = self.adver_timer_mut()
+        {
+            *timer = Some(next);
+        }
+    }
+
+    /// Moves the Adver_Timer no later than `at`.
+    pub(super) fn advert_by(&mut self, at: Timestamp) {
+        if let Some(timer) = self.adver_timer_mut() {
+            *timer = timer.map(|t| t.min(at));
         }
     }
 
@@ -282,9 +334,15 @@ impl Election {
         self.remove_retry_at = Some(now + self.remove_retry_wait);
     }
 
+    /// Removes the VIPs; a grant held for them is released right after (in the lane).
     pub(super) fn remove_vips(&mut self) {
         self.holding = false;
         self.push(Action::RemoveVips(self.config.vips.clone()));
+        if let Phase::Master(held) = &mut self.phase
+            && held.grant.take().is_some()
+        {
+            self.push(Action::ReleaseArbiter);
+        }
     }
 
     /// Whether this instance may preempt a lower-priority master right now.
@@ -309,12 +367,13 @@ impl Election {
     /// Leaves everything claim-related behind and becomes Backup with a fresh
     /// Master_Down_Timer.
     pub(super) fn enter_backup(&mut self, now: Timestamp, reason: Reason) {
-        self.reset_claim();
-        self.adver_timer = None;
-        self.master = None;
-        self.cause = Takeover::MasterDown;
-        self.master_down_timer = Some(now + self.master_down_interval());
-        self.transition(now, State::Backup, reason);
+        self.probe = None;
+        let follow = Follow {
+            master: None,
+            cause: Takeover::MasterDown,
+            master_down_timer: Some(now + self.master_down_interval()),
+        };
+        self.transition(now, Phase::Backup(follow), reason);
     }
 
     // ---- start / stop ----------------------------------------------------------------------
@@ -332,7 +391,7 @@ impl Election {
         self.preempt_at =
             (!self.config.preempt_delay.is_zero()).then(|| now + self.config.preempt_delay);
         if let Some(reason) = self.fault_reason() {
-            self.transition(now, State::Fault, reason);
+            self.transition(now, Phase::Fault, reason);
         } else if self.effective.is_owner() && self.eligible {
             // 6.4.1: the owner transitions to Master at once (through Claiming here).
             self.enter_claiming(now, Reason::Owner, Takeover::Owner, None);
@@ -343,7 +402,7 @@ impl Election {
     }
 
     fn on_stop(&mut self, now: Timestamp, mode: StopMode) {
-        if self.state == State::Initialize {
+        if self.state() == State::Initialize {
             if mode == StopMode::Release && self.holding {
                 // VIPs kept by an earlier Stop(Keep): release them now.
                 self.remove_vips();
@@ -356,17 +415,18 @@ impl Election {
             if self.holding {
                 self.remove_vips();
             }
-            if matches!(self.state, State::Master | State::Claiming) && self.link_up {
+            // A claim's grant goes back before the priority-0 advert too.
+            self.drop_grant();
+            if matches!(self.state(), State::Master | State::Claiming) && self.link_up {
                 self.send_advert(now, Priority::RELEASE);
             }
         }
-        self.reset_claim();
-        self.adver_timer = None;
-        self.master_down_timer = None;
+        // With Stop(Keep) the VIPs stay (until their kernel lifetime ends) and a master's grant
+        // is not given back: it goes with the Master state.
+        self.probe = None;
         self.preempt_at = None;
-        self.master = None;
         self.started = None;
-        self.transition(now, State::Initialize, Reason::Stopped);
+        self.transition(now, Phase::Initialize, Reason::Stopped);
     }
 
     // ---- timers ----------------------------------------------------------------------------
@@ -378,42 +438,59 @@ impl Election {
                 self.push(Action::RemoveVips(self.config.vips.clone()));
             }
         }
-        match self.state {
+        match self.state() {
             State::Backup => {
                 if self.preempt_at.is_some_and(|t| now >= t) {
                     self.preempt_at = None;
                     self.delayed_preempt(now);
-                    if self.state != State::Backup {
+                    if self.state() != State::Backup {
                         return;
                     }
                 }
+                if self.early_probe_deadline().is_some_and(|t| now >= t) {
+                    self.early_probe(now);
+                }
                 if self.pre_claim_deadline().is_some_and(|t| now >= t) {
                     self.pre_claim(now);
-                } else if self.master_down_timer.is_some_and(|t| now >= t) {
+                } else if self
+                    .backup()
+                    .and_then(|b| b.master_down_timer)
+                    .is_some_and(|t| now >= t)
+                {
                     self.on_master_down(now);
                 }
             }
             State::Claiming => {
-                if self.fence.is_none() && self.stalled(now) {
+                let fencing = self.claim().is_some_and(|c| c.fence.is_some());
+                if !fencing && self.stalled(now) {
                     // Not run for longer than the probe's bound: whatever the probe found
                     // describes the segment as it was before the stall.
                     self.start_probe(now);
                 }
-                if self.adver_timer.is_some_and(|t| now >= t) {
+                if self.adver_timer().is_some_and(|t| now >= t) {
                     self.send_advert(now, self.effective);
                 }
-                if self.probe_at.is_some_and(|t| now >= t) {
-                    self.probe_at = None;
+                if let Some(claim) = self.claim_mut()
+                    && claim.probe_at.is_some_and(|t| now >= t)
+                {
+                    claim.probe_at = None;
                     self.start_probe(now);
                 }
-                if self.claim_at.is_some_and(|t| now >= t) {
-                    self.claim_at = None;
+                if let Some(claim) = self.claim_mut()
+                    && claim.claim_at.is_some_and(|t| now >= t)
+                {
+                    claim.claim_at = None;
                     self.claim_step(now);
                 }
             }
             State::Master => {
+                if self.grant_deadline().is_some_and(|t| now >= t) {
+                    // The arbiter's deadline: the VIPs go now, whatever else is due.
+                    self.expire(now);
+                    return;
+                }
                 // 6.4.3: Adver_Timer fires -> send an advert, reset the timer.
-                if self.adver_timer.is_some_and(|t| now >= t) {
+                if self.adver_timer().is_some_and(|t| now >= t) {
                     self.send_advert(now, self.effective);
                 }
             }
@@ -423,8 +500,10 @@ impl Election {
 
     /// Master_Down_Timer expiry in Backup (6.4.2).
     fn on_master_down(&mut self, now: Timestamp) {
-        self.master_down_timer = None;
-        self.master = None;
+        if let Some(follow) = self.backup_mut() {
+            follow.master_down_timer = None;
+            follow.master = None;
+        }
         if !self.eligible {
             // Role gating: an ineligible backup never claims; it keeps waiting.
             self.probe = None;
@@ -436,12 +515,10 @@ impl Election {
 
     /// preempt_delay ended: preempt a known lower-priority master now.
     fn delayed_preempt(&mut self, now: Timestamp) {
-        if let Some((peer, prio)) = self.master
+        if let Some((peer, prio)) = self.backup().and_then(|b| b.master)
             && prio < self.effective
             && self.may_preempt(now)
         {
-            self.master_down_timer = None;
-            self.master = None;
             self.enter_claiming(now, Reason::Preempt { peer }, Takeover::Preempt(peer), None);
         }
     }
@@ -455,7 +532,7 @@ impl Election {
         if adv.address_mismatch || !self.mismatched.is_empty() {
             self.track_mismatch(now, &adv);
         }
-        match self.state {
+        match self.state() {
             State::Backup => self.backup_advert(now, &adv),
             State::Master => self.master_advert(now, &adv),
             State::Claiming => self.claiming_advert(now, &adv),
@@ -482,8 +559,12 @@ impl Election {
 
     /// 6.4.2: Backup receives an advert.
     fn backup_advert(&mut self, now: Timestamp, adv: &Advert) {
+        let skew = self.skew_time();
+        let Some(follow) = self.backup_mut() else {
+            return;
+        };
         if adv.priority.is_release() {
-            if self.master.is_some_and(|(master, _)| master != adv.from) {
+            if follow.master.is_some_and(|(master, _)| master != adv.from) {
                 // vip refinement: a peer that is not the master we follow cannot release the
                 // VIPs; shortening the timer would only make us probe (and perhaps fence) a
                 // live master.
@@ -491,10 +572,10 @@ impl Election {
             }
             // Master_Down_Timer = Skew_Time; start the in-use probe now so that its answer is
             // ready when the timer fires.
-            self.master = None;
+            follow.master = None;
+            follow.cause = Takeover::Released(adv.from);
+            follow.master_down_timer = Some(now + skew);
             self.last_master = Some(adv.from);
-            self.cause = Takeover::Released(adv.from);
-            self.master_down_timer = Some(now + self.skew_time());
             if self.eligible {
                 self.start_probe(now);
             }
@@ -502,16 +583,22 @@ impl Election {
         }
         if !self.may_preempt(now) || adv.priority >= self.effective {
             self.learn_interval(adv);
-            self.master = Some((adv.from, adv.priority));
+            // Master_Down_Interval with the interval just learned.
+            let down = self.master_down_interval();
+            if let Some(follow) = self.backup_mut() {
+                follow.master = Some((adv.from, adv.priority));
+                follow.cause = Takeover::MasterDown;
+                follow.master_down_timer = Some(now + down);
+            }
             self.last_master = Some(adv.from);
-            self.cause = Takeover::MasterDown;
-            self.master_down_timer = Some(now + self.master_down_interval());
             // Any probe started before this advert is stale.
             self.probe = None;
         } else {
             // Preempt: discard, so that the Master_Down_Timer expires and we take over.
+            if let Some(follow) = self.backup_mut() {
+                follow.cause = Takeover::Preempt(adv.from);
+            }
             self.last_master = Some(adv.from);
-            self.cause = Takeover::Preempt(adv.from);
             self.probe = None;
         }
     }
@@ -539,7 +626,9 @@ impl Election {
                 priority: adv.priority,
             },
         );
-        self.master = Some((adv.from, adv.priority));
+        if let Some(follow) = self.backup_mut() {
+            follow.master = Some((adv.from, adv.priority));
+        }
         self.last_master = Some(adv.from);
     }
 

@@ -14,19 +14,27 @@
 //!   probe said Free, it adds and announces the VIPs and becomes Master: a hard failover still
 //!   takes exactly 3 x Master_Adver_Interval + Skew_Time, and two backups whose timers expire
 //!   together hear each other's claim before either adds (the RFC tie-break sends the lower one
-//!   back to Backup). `claim_hold` can demand a longer hold for slow LANs.
+//!   back to Backup). `claim_hold` can demand a longer hold for slow LANs. At fast intervals,
+//!   where the probe's bound exceeds that lead (below 5 cs with the default 50 ms), the probe
+//!   starts earlier, still as a Backup: half an interval after the first missed advert (at
+//!   the latest `in_use_probe_timeout` before the timer expires), waiting only until then,
+//!   so that a free VIP is still added at Master_Down_Interval (30 ms at 1 cs).
 //! - **Fence first.** A VIP found in use (or a probe that failed) is fenced when a Fencer is
 //!   available, then probed again; only Free adds. Otherwise the claim backs off (doubling,
 //!   seeded jitter) and raises [`EventKind::Alarm`]s, never adding while in use. With
 //!   [`FencePolicy::Always`] a silent master is fenced even when the probe says Free.
 //! - **Preemption and owner start** probe only after their claiming advert had one lead to make
 //!   the current master step down, so a cooperating master is not fenced.
+//! - **Ownership arbiter** (optional, `ElectionConfig::arbiter`): a claim adds the VIPs only
+//!   under a grant ([`Action::Acquire`]); a master removes them at the grant's deadline unless
+//!   a renewal came, and at once when the grant is lost (see `arbiter.rs`).
 //! - **Priority 0** from a peer other than the master a Backup follows is ignored.
 //! - **Effective priority** (tracked checks), **role gating** (self-release at once) and
 //!   **Fault** as described in `design.md`; every state change is an [`Event`] with a
 //!   [`Reason`].
 
 mod action;
+mod arbiter;
 mod claim;
 mod config;
 mod event;
@@ -34,6 +42,7 @@ mod health;
 mod input;
 mod jitter;
 mod machine;
+mod phase;
 #[cfg(test)]
 mod props;
 mod state;
@@ -41,6 +50,7 @@ mod steady;
 mod timers;
 
 pub use action::Action;
+pub use arbiter::{ArbiterGrant, ArbiterStanding};
 pub use config::{CheckSpec, ElectionConfig, FencePolicy, Version};
 pub use event::{Event, EventKind, Reason};
 pub use input::{AddressOp, Advert, CheckStatus, Input, StopMode};

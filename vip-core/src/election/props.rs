@@ -1,6 +1,8 @@
 //! Property tests of one machine under random input sequences: the safety rules of the claim
 //! (add only after a Free answer to the newest probe), state/holding consistency, role gating,
-//! fault, event chaining and timer progress.
+//! fault, event chaining and timer progress; with an ownership arbiter, adds only under a
+//! live grant, a master always wakes by its grant's deadline, and a release runs remove ->
+//! release -> priority 0.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::IpAddr;
@@ -8,11 +10,14 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
-use crate::{Error, FenceOutcome, InUse, Interval, PeerId, Priority, Role, Timestamp, Vip};
+use crate::{
+    ArbiterError, Error, FenceOutcome, FencingToken, InUse, Interval, PeerId, Priority, Role,
+    Timestamp, Vip,
+};
 
 use super::{
-    Action, AddressOp, Advert, CheckSpec, CheckStatus, Election, ElectionConfig, EventKind,
-    FencePolicy, Input, State, StopMode,
+    Action, AddressOp, Advert, ArbiterGrant, ArbiterStanding, CheckSpec, CheckStatus, Election,
+    ElectionConfig, EventKind, FencePolicy, Input, State, StopMode,
 };
 
 #[derive(Debug, Clone)]
@@ -49,6 +54,19 @@ enum Step {
         keep: bool,
     },
     Start,
+    /// The arbiter answers the newest acquire: 0 granted, 1 held elsewhere, 2 unavailable.
+    Acquired {
+        answer: u8,
+        ttl_ms: u16,
+    },
+    /// The arbiter publishes a renewal (or a loss).
+    Standing {
+        held: bool,
+        ttl_ms: u16,
+    },
+    Revoked {
+        ok: bool,
+    },
 }
 
 fn step() -> impl Strategy<Value = (u16, Step)> {
@@ -65,6 +83,9 @@ fn step() -> impl Strategy<Value = (u16, Step)> {
         1 => any::<bool>().prop_map(|transient| Step::AddError { transient }),
         1 => any::<bool>().prop_map(|keep| Step::Stop { keep }),
         1 => Just(Step::Start),
+        3 => (0u8..3, 0u16..3000).prop_map(|(answer, ttl_ms)| Step::Acquired { answer, ttl_ms }),
+        2 => (any::<bool>(), 0u16..3000).prop_map(|(held, ttl_ms)| Step::Standing { held, ttl_ms }),
+        1 => any::<bool>().prop_map(|ok| Step::Revoked { ok }),
     ];
     (0u16..1500, s)
 }
@@ -115,10 +136,15 @@ struct Model {
     newest_answer_free: Option<bool>,
     primary: bool,
     kept: bool,
+    last_acquire: Option<u64>,
+    last_revoke: Option<u64>,
+    /// The deadline of the grant answered to the newest acquire (None: no grant in hand).
+    granted_until: Option<Timestamp>,
 }
 
 fn run(config: ElectionConfig, steps: Vec<(u16, Step)>) -> Result<(), TestCaseError> {
     let gated = config.role_gated;
+    let arbiter = config.arbiter;
     let mut e = Election::new(config, 9);
     let mut m = Model::default();
     let mut now = Timestamp::ZERO;
@@ -218,6 +244,54 @@ fn run(config: ElectionConfig, steps: Vec<(u16, Step)>) -> Result<(), TestCaseEr
                         })
                     }
                     Step::Start => Input::Start,
+                    Step::Acquired { answer, ttl_ms } => {
+                        let Some(id) = m.last_acquire else { continue };
+                        let deadline = now + Duration::from_millis(u64::from(ttl_ms));
+                        let result = match answer {
+                            0 => {
+                                m.granted_until = Some(deadline);
+                                Ok(ArbiterGrant {
+                                    token: FencingToken(id),
+                                    deadline,
+                                })
+                            }
+                            1 => Err(ArbiterError::HeldElsewhere {
+                                holder: "other".into(),
+                                token: Some(FencingToken(1)),
+                            }),
+                            _ => Err(ArbiterError::Unavailable {
+                                backend: "test".into(),
+                                reason: "down".into(),
+                                hint: "none".into(),
+                            }),
+                        };
+                        Input::Acquired { id, result }
+                    }
+                    Step::Standing { held, ttl_ms } => {
+                        let standing = match e.grant() {
+                            Some(g) if held => ArbiterStanding::Held(ArbiterGrant {
+                                token: g.token,
+                                deadline: now + Duration::from_millis(u64::from(ttl_ms)),
+                            }),
+                            _ => ArbiterStanding::Lost {
+                                reason: "gone".into(),
+                            },
+                        };
+                        Input::Standing(standing)
+                    }
+                    Step::Revoked { ok } => {
+                        let Some(id) = m.last_revoke else { continue };
+                        let result = if ok {
+                            Ok(())
+                        } else {
+                            Err(ArbiterError::Unavailable {
+                                backend: "test".into(),
+                                reason: "down".into(),
+                                hint: "none".into(),
+                            })
+                        };
+                        Input::Revoked { id, result }
+                    }
                 }
             }
         };
@@ -225,6 +299,7 @@ fn run(config: ElectionConfig, steps: Vec<(u16, Step)>) -> Result<(), TestCaseEr
         e.handle(now, input);
         let mut removed_at = None;
         let mut release_at = None;
+        let mut given_back_at = None;
         let mut i = 0;
         while let Some(a) = e.poll_action() {
             match a {
@@ -233,7 +308,20 @@ fn run(config: ElectionConfig, steps: Vec<(u16, Step)>) -> Result<(), TestCaseEr
                     m.newest_answer_free = None;
                 }
                 Action::Fence { id, .. } => m.last_fence = Some(id),
+                Action::Acquire { id } => {
+                    m.last_acquire = Some(id);
+                    m.granted_until = None;
+                }
+                Action::RevokeFenced { id, .. } => m.last_revoke = Some(id),
+                Action::ReleaseArbiter => given_back_at = Some(i),
                 Action::AddVips(_) => {
+                    if arbiter {
+                        prop_assert!(
+                            m.granted_until.is_some_and(|d| d > now),
+                            "added without a live grant: {:?}",
+                            label
+                        );
+                    }
                     prop_assert_eq!(
                         m.newest_answer_free,
                         Some(true),
@@ -265,6 +353,19 @@ fn run(config: ElectionConfig, steps: Vec<(u16, Step)>) -> Result<(), TestCaseEr
                 label
             );
         }
+        if let (Some(r), Some(g)) = (removed_at, given_back_at) {
+            prop_assert!(r < g, "remove before release: {:?}", label);
+        }
+        if let (Some(g), Some(s)) = (given_back_at, release_at) {
+            prop_assert!(g < s, "release before priority 0: {:?}", label);
+        }
+        if arbiter && e.state() == State::Master {
+            let grant = e.grant();
+            prop_assert!(grant.is_some(), "master without a grant: {:?}", label);
+            if let (Some(g), Some(next)) = (grant, e.poll_timeout()) {
+                prop_assert!(next <= g.deadline, "sleeps past the deadline: {:?}", label);
+            }
+        }
         prop_assert_eq!(
             state,
             e.state(),
@@ -294,7 +395,12 @@ fn run(config: ElectionConfig, steps: Vec<(u16, Step)>) -> Result<(), TestCaseEr
 proptest! {
     #![proptest_config(ProptestConfig { max_shrink_iters: 2000, ..ProptestConfig::default() })]
     #[test]
-    fn machine_invariants(config in config(), steps in prop::collection::vec(step(), 0..40)) {
+    fn machine_invariants(
+        mut config in config(),
+        arbiter in any::<bool>(),
+        steps in prop::collection::vec(step(), 0..40),
+    ) {
+        config.arbiter = arbiter;
         run(config, steps)?;
     }
 }

@@ -60,25 +60,27 @@ impl Election {
     /// advert, or a backup with nothing pending but the deadline that the current master's
     /// adverts keep pushing out (no preempt_delay, no removal retry, no probe, no claim).
     pub fn steady(&self) -> Option<Steady> {
-        if self.remove_retry_at.is_some() || self.started.is_none() {
+        // A master under a grant has a second deadline (and renewals to take): not steady.
+        if self.remove_retry_at.is_some() || self.started.is_none() || self.grant().is_some() {
             return None;
         }
-        match self.state {
+        match self.state() {
             State::Master => Some(Steady::Master {
                 priority: self.effective,
-                next_advert: self.adver_timer?,
+                next_advert: self.adver_timer()?,
                 interval: centis(advertisement_interval(&self.config)),
             }),
             State::Backup => {
-                let (master, priority) = self.master?;
+                let follow = self.backup()?;
+                let (master, priority) = follow.master?;
                 if priority < self.effective
                     || self.preempt_at.is_some()
                     || self.probe.is_some()
-                    || self.cause != Takeover::MasterDown
+                    || follow.cause != Takeover::MasterDown
                 {
                     return None;
                 }
-                let master_down = self.master_down_timer?;
+                let master_down = follow.master_down_timer?;
                 let deadline = self.poll_timeout()?;
                 let last_advert = master_down - self.master_down_interval();
                 Some(Steady::Backup {

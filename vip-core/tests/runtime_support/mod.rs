@@ -74,6 +74,8 @@ pub enum ProbeMode {
     Free,
     Held,
     Hang,
+    /// Waits out its whole timeout, then says Free (a real probe nobody answers).
+    FreeAfterWait,
 }
 
 /// An AddressManager that records every call, with configurable delays and probe answers.
@@ -84,6 +86,8 @@ pub struct FakeAddresses {
     pub remove_failures: AtomicUsize,
     pub probe: Mutex<ProbeMode>,
     pub listed: Vec<Vip>,
+    /// The timeout of every probe, in order.
+    pub probe_waits: Mutex<Vec<Duration>>,
 }
 
 impl FakeAddresses {
@@ -94,6 +98,7 @@ impl FakeAddresses {
             remove_failures: AtomicUsize::new(0),
             probe: Mutex::new(ProbeMode::Free),
             listed: Vec::new(),
+            probe_waits: Mutex::new(Vec::new()),
         }
     }
 
@@ -140,8 +145,9 @@ impl AddressManager for FakeAddresses {
         Ok(())
     }
 
-    async fn probe_in_use(&self, vips: &[Vip], _timeout: Duration) -> Result<InUse, Error> {
+    async fn probe_in_use(&self, vips: &[Vip], timeout: Duration) -> Result<InUse, Error> {
         self.log.push("probe");
+        self.probe_waits.lock().unwrap().push(timeout);
         let mode = self.probe.lock().unwrap().clone();
         match mode {
             ProbeMode::Free => Ok(InUse::Free),
@@ -150,7 +156,23 @@ impl AddressManager for FakeAddresses {
                 holder: Some([2, 0, 0, 0, 0, 1]),
             }),
             ProbeMode::Hang => std::future::pending().await,
+            ProbeMode::FreeAfterWait => {
+                tokio::time::sleep(timeout).await;
+                Ok(InUse::Free)
+            }
         }
+    }
+
+    /// Records `lifetime` (a positive one: the runtime sets the VIPs' lifetime to the time
+    /// left before a grant's deadline).
+    async fn set_valid_lifetime(
+        &self,
+        _vips: &[Vip],
+        valid: Option<Duration>,
+    ) -> Result<(), Error> {
+        self.log.push("lifetime");
+        assert!(valid.is_some_and(|v| !v.is_zero()), "{valid:?}");
+        Ok(())
     }
 }
 
