@@ -479,27 +479,22 @@ vips = ["2001:db8::100"]
     ));
     assert_eq!(pg.notify[0].on.len(), 2);
 
-    let e = pg.to_election_config("192.0.2.1".parse().unwrap());
+    // Role gating, fencing and checks come with their backends (tests/spec.rs).
+    let e = pg
+        .to_node_config()
+        .election_config("192.0.2.1".parse().unwrap());
     assert_eq!(e.vrid, 60);
     assert_eq!(e.priority.get(), 150);
     assert!(!e.preempt);
-    assert!(e.role_gated);
-    assert!(e.fencing);
     assert_eq!(e.fence_policy, FencePolicy::Always);
-    assert_eq!(e.checks.len(), 1);
-    assert_eq!(e.checks[0].weight, 4);
     assert_eq!(e.vips.len(), 2);
 
     // Same vrid on the same interface family-separated is fine (v6 on eth1 anyway).
     let v6 = c.instance("v6").unwrap();
     assert!(v6.is_ipv6());
     assert_eq!(v6.vips[0].prefix_len, 128);
-    let src = v6.resolve_source(&[
-        "192.0.2.1".parse().unwrap(),
-        "2001:db8::1".parse().unwrap(),
-        "fe80::1".parse().unwrap(),
-    ]);
-    assert_eq!(src, Some("fe80::1".parse().unwrap()));
+    // No source configured: the transport chooses it (the link-local address for IPv6).
+    assert_eq!(v6.to_node_config().transport_config().source, None);
     assert!(c.summary().starts_with("config ok: 2 instances"));
 }
 

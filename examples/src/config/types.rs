@@ -4,7 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use vip_core::election::{CheckSpec, ElectionConfig, FencePolicy, State, StopMode, Version};
+use vip_core::election::{FencePolicy, StopMode, Version};
 use vip_core::{Interval, Priority, Vip};
 
 /// The default control socket path.
@@ -193,7 +193,7 @@ pub struct RoleConfig {
 /// The command fencer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FencerConfig {
-    /// Program and arguments with placeholders (see [`crate::commands::fence::PLACEHOLDERS`]).
+    /// Program and arguments with placeholders (see [`vip_node::commands::fence::PLACEHOLDERS`]).
     pub argv: Vec<String>,
     /// Time bound; the child is killed after it and fencing counts as failed.
     pub timeout: Duration,
@@ -201,16 +201,8 @@ pub struct FencerConfig {
     pub policy: FencePolicy,
 }
 
-/// A notify hook: a command run on transitions, awaited with a timeout.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotifyHook {
-    /// Program and arguments.
-    pub argv: Vec<String>,
-    /// Time bound; the child is killed after it.
-    pub timeout: Duration,
-    /// Run only for transitions into these states; empty = every transition.
-    pub on: Vec<State>,
-}
+/// A notify hook: a command run on transitions, awaited with a timeout (vip-node's type).
+pub use vip_node::commands::notify::NotifyHook;
 
 /// One `[[instance]]`: a VRID on an interface with its VIPs.
 #[derive(Debug, Clone, PartialEq)]
@@ -261,51 +253,10 @@ impl InstanceConfig {
         self.vips.first().is_some_and(|v| !v.is_ipv4())
     }
 
-    /// The address adverts are sent from: `source` if configured, else the first address of
-    /// the VIPs' family among `interface_addrs` (for IPv6, the link-local one first, as
-    /// RFC 9568 section 5.1.2.1 requires).
-    pub fn resolve_source(&self, interface_addrs: &[IpAddr]) -> Option<IpAddr> {
-        if let Some(s) = self.source {
-            return Some(s);
-        }
-        if self.is_ipv6() {
-            let v6 = || interface_addrs.iter().filter(|a| a.is_ipv6());
-            v6().find(|a| is_link_local_v6(a))
-                .or_else(|| v6().next())
-                .copied()
-        } else {
-            interface_addrs.iter().find(|a| a.is_ipv4()).copied()
-        }
-    }
-
-    /// The election machine's config. `local_addr` is the adverts' source address (see
-    /// [`InstanceConfig::resolve_source`]).
-    pub fn to_election_config(&self, local_addr: IpAddr) -> ElectionConfig {
-        let mut c = ElectionConfig::new(self.vrid, local_addr, self.vips.clone());
-        c.version = self.version;
-        c.priority = self.priority;
-        c.advert_interval = self.advert_interval;
-        c.preempt = self.preempt;
-        c.preempt_delay = self.preempt_delay;
-        c.role_gated = self.role.is_some();
-        c.checks = self
-            .checks
-            .iter()
-            .map(|k| CheckSpec { weight: k.weight })
-            .collect();
-        c.fencing = self.fencer.is_some();
-        c.fence_policy = self
-            .fencer
+    /// The fencing policy (`IfInUse` without a fencer).
+    pub fn fence_policy(&self) -> FencePolicy {
+        self.fencer
             .as_ref()
-            .map(|f| f.policy)
-            .unwrap_or(FencePolicy::IfInUse);
-        c
-    }
-}
-
-fn is_link_local_v6(a: &IpAddr) -> bool {
-    match a {
-        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
-        IpAddr::V4(_) => false,
+            .map_or(FencePolicy::IfInUse, |f| f.policy)
     }
 }

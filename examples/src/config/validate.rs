@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use vip_core::election::{FencePolicy, State, StopMode, Version};
+use vip_core::rules::RouterKey;
 use vip_core::{Interval, Priority, Vip};
 
 use super::error::ConfigError;
@@ -20,7 +21,7 @@ use super::values::{RawDuration, RawVip, format_duration, parse_duration};
 
 /// Default timeout of notify hooks and the fencer.
 const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
-use crate::commands::fence::PLACEHOLDERS as FENCE_PLACEHOLDERS;
+use vip_node::commands::fence::PLACEHOLDERS as FENCE_PLACEHOLDERS;
 
 /// Collects errors while building typed values.
 #[derive(Default)]
@@ -390,43 +391,16 @@ impl Validator {
                 return Interval::DEFAULT_ADVERT;
             }
         };
-        let shown = format_duration(d);
-        let micros = d.as_micros();
-        match version {
-            Version::V2 => {
-                if micros % 1_000_000 != 0 {
-                    self.err(path, format!("VRRPv2 needs whole seconds, got {shown}"));
-                    return Interval::DEFAULT_ADVERT;
-                }
-                let secs = micros / 1_000_000;
-                if !(1..=255).contains(&secs) {
-                    self.err(
-                        path,
-                        format!("{shown} is out of range 1s..=255s for VRRPv2"),
-                    );
-                    return Interval::DEFAULT_ADVERT;
-                }
-                Interval::from_secs(u32::try_from(secs).unwrap_or(1))
-            }
-            Version::V3 => {
-                if micros % 10_000 != 0 {
-                    self.err(
-                        path,
-                        format!(
-                            "VRRPv3 counts in centiseconds, got {shown} (use a multiple of 10ms)"
-                        ),
-                    );
-                    return Interval::DEFAULT_ADVERT;
-                }
-                let cs = micros / 10_000;
-                if !(1..=4095).contains(&cs) {
-                    self.err(
-                        path,
-                        format!("{shown} is out of range 0.01s..=40.95s for VRRPv3"),
-                    );
-                    return Interval::DEFAULT_ADVERT;
-                }
-                Interval::from_centis(u32::try_from(cs).unwrap_or(100))
+        // The interval each version can carry is a protocol rule stated once, in vip-core.
+        match vip_core::rules::advert_interval(version, d) {
+            Ok(i) => i,
+            Err(e) => {
+                let problem = match e {
+                    vip_core::Error::Config { problem, .. } => problem,
+                    other => other.to_string(),
+                };
+                self.err(path, problem);
+                Interval::DEFAULT_ADVERT
             }
         }
     }
@@ -784,17 +758,24 @@ impl Validator {
     /// Checks that need every instance: unique names, unique (interface, vrid, family), VIPs
     /// in one instance only.
     pub fn cross_instance(&mut self, instances: &[(String, InstanceConfig)]) {
+        // One virtual router per (interface, VRID, family): a protocol rule of vip-core.
+        let keys = instances.iter().map(|(_, i)| RouterKey {
+            interface: &i.interface,
+            vrid: i.vrid,
+            ipv6: i.is_ipv6(),
+        });
+        let conflicts: BTreeMap<usize, usize> =
+            vip_core::rules::vrid_conflicts(keys).into_iter().collect();
         let mut names: BTreeMap<&str, &str> = BTreeMap::new();
-        let mut vrids: BTreeMap<(&str, u8, bool), &str> = BTreeMap::new();
         let mut vips: BTreeMap<IpAddr, &str> = BTreeMap::new();
-        for (path, inst) in instances {
+        for (index, (path, inst)) in instances.iter().enumerate() {
             if let Some(first) = names.insert(&inst.name, path) {
                 self.err(
                     format!("{path}.name"),
                     format!("{:?} is also the name of {first}", inst.name),
                 );
             }
-            if let Some(first) = vrids.insert((&inst.interface, inst.vrid, inst.is_ipv6()), path) {
+            if let Some((first, _)) = conflicts.get(&index).and_then(|f| instances.get(*f)) {
                 self.err(
                     format!("{path}.vrid"),
                     format!(

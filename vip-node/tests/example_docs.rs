@@ -1,0 +1,22 @@
+//! The crate-level docs show the embedding example as it is in `examples/file_role.rs`.
+
+#[test]
+fn crate_docs_show_the_example() {
+    let example = include_str!("../examples/file_role.rs");
+    let lib = include_str!("../src/lib.rs");
+    let body = &example[example.find("use std::path").unwrap()..];
+    let docs: String = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("//!"))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        docs.contains(body.trim_end()),
+        "src/lib.rs's example differs from examples/file_role.rs"
+    );
+    assert!(
+        example.lines().count() <= 60,
+        "the embedding example must stay within 60 lines"
+    );
+}
