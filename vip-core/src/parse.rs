@@ -113,7 +113,7 @@ impl FromStr for Interval {
         // The fraction in millionths of the unit, then in microseconds.
         let millionths: u64 = format!("{frac:0<6}").parse().map_err(|_| err())?;
         let scaled = millionths * micros_per_unit;
-        if scaled % 1_000_000 != 0 {
+        if !scaled.is_multiple_of(1_000_000) {
             return Err(err());
         }
         let frac_micros = scaled / 1_000_000;
@@ -121,7 +121,7 @@ impl FromStr for Interval {
             .checked_mul(micros_per_unit)
             .and_then(|m| m.checked_add(frac_micros))
             .ok_or_else(err)?;
-        if micros == 0 || micros % 10_000 != 0 {
+        if micros == 0 || !micros.is_multiple_of(10_000) {
             return Err(err());
         }
         u32::try_from(micros / 10_000)

@@ -44,7 +44,7 @@ pub fn advert_interval(version: Version, d: Duration) -> Result<Interval, Error>
     };
     match version {
         Version::V2 => {
-            if micros % 1_000_000 != 0 {
+            if !micros.is_multiple_of(1_000_000) {
                 return bad(format!("VRRPv2 needs whole seconds, got {shown}"));
             }
             match u32::try_from(micros / 1_000_000) {
@@ -53,7 +53,7 @@ pub fn advert_interval(version: Version, d: Duration) -> Result<Interval, Error>
             }
         }
         Version::V3 => {
-            if micros % 10_000 != 0 {
+            if !micros.is_multiple_of(10_000) {
                 return bad(format!(
                     "VRRPv3 counts in centiseconds, got {shown} (use a multiple of 10ms)"
                 ));

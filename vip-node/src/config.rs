@@ -242,7 +242,7 @@ impl NodeConfig {
             TransportConfig::new(self.interface.clone(), self.version, self.vrid, self.vips())
                 .with_advert_interval(self.advert_interval)
                 .with_checksum(self.checksum)
-                .with_auth(self.auth.clone());
+                .with_auth(self.auth);
         if !self.unicast_peers.is_empty() {
             c.mode = Mode::Unicast {
                 peers: self.unicast_peers.clone(),
