@@ -20,3 +20,17 @@ fn crate_docs_show_the_example() {
         "the embedding example must stay within 60 lines"
     );
 }
+
+#[test]
+fn the_readme_quotes_the_example() {
+    let example = include_str!("../examples/file_role.rs");
+    let readme = include_str!("../../README.md");
+    let start = readme.find("```rust,ignore\n").unwrap() + "```rust,ignore\n".len();
+    let snippet = &readme[start..start + readme[start..].find("```").unwrap()];
+    for line in snippet.lines() {
+        assert!(
+            example.contains(line),
+            "README line not in the example: {line}"
+        );
+    }
+}
