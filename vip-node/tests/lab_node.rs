@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use vip_core::election::{CheckStatus, Event, State};
 use vip_core::lab::Lab;
-use vip_core::runtime::{CheckSchedule, Status};
+use vip_core::runtime::Status;
 use vip_node::commands::check::CommandCheck;
 use vip_node::{Node, NodeConfig, NodeHandle, Observer};
 use vip_vrrp::socket::TransportStats;
