@@ -148,7 +148,7 @@ pub struct CheckConfig {
     pub interval: Duration,
     /// Time bound of one run; the child is killed after it.
     pub timeout: Duration,
-    /// keepalived weight semantics (see [`CheckSpec`]).
+    /// keepalived weight semantics (see [`vip_core::election::CheckSpec`]).
     pub weight: i32,
     /// Consecutive successes to turn passing.
     pub rise: u32,
