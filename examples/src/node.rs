@@ -9,7 +9,7 @@ use vip_core::runtime::{CheckSchedule, RoleSchedule};
 use vip_core::{Error, RoleProbe};
 use vip_node::commands::check::CommandCheck;
 use vip_node::commands::fence::CommandFencer;
-use vip_node::{Node, NodeConfig, Observer};
+use vip_node::{Node, Observer};
 
 use crate::config::{CheckConfig, InstanceConfig, RepmgrNode, RoleConfig, RoleKind};
 
@@ -60,30 +60,6 @@ impl CheckConfig {
 }
 
 impl InstanceConfig {
-    /// The library's config of this instance: every fact of the `[[instance]]` table that the
-    /// transport, the election and the address manager need.
-    pub fn to_node_config(&self) -> NodeConfig {
-        NodeConfig {
-            name: self.name.clone(),
-            interface: self.interface.clone(),
-            vrid: self.vrid,
-            version: self.version,
-            advert_interval: self.advert_interval,
-            vips: self.vips.clone(),
-            priority: self.priority,
-            preempt: self.preempt,
-            preempt_delay: self.preempt_delay,
-            source: self.source,
-            unicast_peers: self.unicast_peers.clone(),
-            auth: self.wire_auth(),
-            checksum: self.wire_checksum(),
-            announce: self.announce_config(),
-            fence_policy: self.fence_policy(),
-            on_stop: self.on_stop,
-            notify: self.notify.clone(),
-        }
-    }
-
     /// The node vipd runs for this instance, reporting to `observer`. `role_probe` must be
     /// given exactly when the instance has a `[instance.role]` section (an instance that
     /// should be role-gated is never started ungated).
@@ -93,7 +69,7 @@ impl InstanceConfig {
         observer: Arc<dyn Observer>,
     ) -> Result<Node, Error> {
         let name = self.name.as_str();
-        let mut node = Node::new(self.to_node_config()).observer(observer);
+        let mut node = Node::new(self.node.clone()).observer(observer);
         if let Some(f) = &self.fencer {
             node = node.command_fencer(CommandFencer::new(
                 f.argv.clone(),

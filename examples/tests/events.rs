@@ -86,7 +86,7 @@ vips = ["192.0.2.11/32"]
 "#,
     )
     .unwrap();
-    let inst = Arc::new(cfg.instances[0].to_node_config());
+    let inst = Arc::new(cfg.instances[0].node.clone());
     let metrics = Arc::new(Metrics::new());
     metrics.add_instance("db", 100);
     let sink = EventSink::spawn(inst, metrics.clone());
@@ -132,7 +132,7 @@ on = ["master"]
     let daemon = Daemon::new(Path::new("/nonexistent/vipd.toml"), &cfg);
     daemon.start_all(&cfg).await;
     let sink = EventSink::spawn(
-        Arc::new(cfg.instances[0].to_node_config()),
+        Arc::new(cfg.instances[0].node.clone()),
         daemon.metrics.clone(),
     );
 

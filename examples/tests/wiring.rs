@@ -32,7 +32,7 @@ unicast_peers = ["192.0.2.2"]
 source = "192.0.2.1"
 auth = { type = "pass", password = "secret" }
 "#);
-    let t = v2.to_node_config().transport_config();
+    let t = v2.transport_config();
     assert_eq!((t.vrid, t.interface.as_str()), (7, "vipex-none0"));
     assert_eq!(t.advert_interval.as_centis(), 200);
     assert_eq!(t.auth, Auth::simple(b"secret").unwrap());
@@ -55,11 +55,11 @@ vips = ["192.0.2.101/32"]
 [instance.garp]
 repeat = 3
 "#);
-    let t = v3.to_node_config().transport_config();
+    let t = v3.transport_config();
     assert_eq!(t.mode, Mode::Multicast);
     assert_eq!(t.checksum, ChecksumMode::MessageOnly);
     assert_eq!(t.auth, Auth::None);
-    assert_eq!(v3.to_node_config().manager_config().announce.repeat, 3);
+    assert_eq!(v3.manager_config().announce.repeat, 3);
     // 10 cs adverts: an address operation or advert never holds the lane for a whole
     // Master_Down_Interval.
     let to = timeouts(v3.advert_interval, None);

@@ -8,13 +8,15 @@ use std::time::Duration;
 use vip_core::election::{FencePolicy, State, StopMode, Version};
 use vip_core::rules::RouterKey;
 use vip_core::{Interval, Priority, Vip};
+use vip_node::NodeConfig;
+use vip_vrrp::wire::Auth;
 
 use super::error::ConfigError;
 use super::raw::{
     RawAuth, RawCheck, RawFencer, RawGarp, RawGlobal, RawInstance, RawNotify, RawRole,
 };
 use super::types::{
-    CheckConfig, ChecksumMode, FencerConfig, GarpConfig, GarpFormConfig, GlobalConfig,
+    AnnounceConfig, CheckConfig, ChecksumMode, FencerConfig, GarpForm, GlobalConfig,
     InstanceConfig, LogFormat, NotifyHook, RepmgrNode, RoleConfig, RoleKind,
 };
 use super::values::{RawDuration, RawVip, format_duration, parse_duration};
@@ -280,7 +282,7 @@ impl Validator {
 
         let auth = raw.auth.and_then(|a| self.auth(p, version, a));
         let checksum = match raw.v3_ipv4_checksum.as_deref() {
-            None => ChecksumMode::Keepalived,
+            None => ChecksumMode::PseudoHeader,
             Some(m) => {
                 let path = format!("{p}.v3_ipv4_checksum");
                 if version == Version::V2 {
@@ -295,8 +297,8 @@ impl Validator {
                     );
                 }
                 match m {
-                    "keepalived" => ChecksumMode::Keepalived,
-                    "rfc" => ChecksumMode::Rfc,
+                    "keepalived" => ChecksumMode::PseudoHeader,
+                    "rfc" => ChecksumMode::MessageOnly,
                     other => {
                         self.err(
                             &path,
@@ -304,7 +306,7 @@ impl Validator {
                                 "{other:?} is not a checksum mode (use \"keepalived\" or \"rfc\")"
                             ),
                         );
-                        ChecksumMode::Keepalived
+                        ChecksumMode::PseudoHeader
                     }
                 }
             }
@@ -335,26 +337,36 @@ impl Validator {
         if self.errors.len() > before {
             return None;
         }
+        let (fencer, fence_policy) = match fencer {
+            Some((f, policy)) => (Some(f), policy),
+            None => (None, FencePolicy::IfInUse),
+        };
         Some(InstanceConfig {
-            name,
-            interface,
-            vrid: u8::try_from(vrid).unwrap_or(1),
-            version,
-            priority: Priority::new(u8::try_from(priority).unwrap_or(100)),
-            advert_interval,
-            preempt,
-            preempt_delay,
-            source,
-            unicast_peers,
-            auth,
-            checksum,
-            vips,
-            garp,
-            on_stop,
+            node: NodeConfig {
+                name,
+                interface,
+                vrid: u8::try_from(vrid).unwrap_or(1),
+                version,
+                advert_interval,
+                vips,
+                priority: Priority::new(u8::try_from(priority).unwrap_or(100)),
+                preempt,
+                preempt_delay,
+                source,
+                unicast_peers,
+                // Validation guarantees at most 8 printable bytes.
+                auth: auth.map_or(Auth::None, |pw| {
+                    Auth::simple(pw.as_bytes()).unwrap_or(Auth::None)
+                }),
+                checksum,
+                announce: garp,
+                fence_policy,
+                on_stop,
+                notify,
+            },
             checks,
             role,
             fencer,
-            notify,
         })
     }
 
@@ -516,8 +528,8 @@ impl Validator {
         }
     }
 
-    fn garp(&mut self, p: &str, g: RawGarp) -> GarpConfig {
-        let d = GarpConfig::default();
+    fn garp(&mut self, p: &str, g: RawGarp) -> AnnounceConfig {
+        let d = AnnounceConfig::default();
         let repeat = self.int_in(
             &format!("{p}.garp.repeat"),
             g.repeat,
@@ -539,19 +551,19 @@ impl Validator {
             Duration::ZERO,
         );
         let form = match g.form.as_deref() {
-            None | Some("request") => GarpFormConfig::Request,
-            Some("reply") => GarpFormConfig::Reply,
-            Some("both") => GarpFormConfig::Both,
+            None | Some("request") => GarpForm::Request,
+            Some("reply") => GarpForm::Reply,
+            Some("both") => GarpForm::Both,
             Some(o) => {
                 self.err(
                     format!("{p}.garp.form"),
                     format!("{o:?} is not a gratuitous ARP form (use \"request\", \"reply\" or \"both\")"),
                 );
-                GarpFormConfig::Request
+                GarpForm::Request
             }
         };
-        GarpConfig {
-            form,
+        AnnounceConfig {
+            garp_form: form,
             repeat: u32::try_from(repeat).unwrap_or(d.repeat),
             interval,
             refresh: (!refresh.is_zero()).then_some(refresh),
@@ -692,7 +704,7 @@ impl Validator {
         Some(role)
     }
 
-    fn fencer(&mut self, p: &str, f: RawFencer) -> Option<FencerConfig> {
+    fn fencer(&mut self, p: &str, f: RawFencer) -> Option<(FencerConfig, FencePolicy)> {
         let path = format!("{p}.fencer");
         let argv = self.argv(&format!("{path}.argv"), f.argv);
         for (i, a) in argv.iter().enumerate() {
@@ -728,11 +740,7 @@ impl Validator {
                 FencePolicy::IfInUse
             }
         };
-        Some(FencerConfig {
-            argv,
-            timeout,
-            policy,
-        })
+        Some((FencerConfig { argv, timeout }, policy))
     }
 
     fn notify(&mut self, path: &str, n: RawNotify) -> Option<NotifyHook> {
