@@ -69,7 +69,7 @@ impl InstanceConfig {
         observer: Arc<dyn Observer>,
     ) -> Result<Node, Error> {
         let name = self.name.as_str();
-        let mut node = Node::new(self.node.clone()).observer(observer);
+        let mut node = Node::new(Arc::clone(&self.node)).observer(observer);
         if let Some(f) = &self.fencer {
             node = node.command_fencer(CommandFencer::new(
                 f.argv.clone(),

@@ -86,7 +86,7 @@ vips = ["192.0.2.11/32"]
 "#,
     )
     .unwrap();
-    let inst = Arc::new(cfg.instances[0].node.clone());
+    let inst = cfg.instances[0].node.clone();
     let metrics = Arc::new(Metrics::new());
     metrics.add_instance("db", 100);
     let sink = EventSink::spawn(inst, metrics.clone());
@@ -131,10 +131,7 @@ on = ["master"]
     let cfg = config::parse(&text).unwrap();
     let daemon = Daemon::new(Path::new("/nonexistent/vipd.toml"), &cfg);
     daemon.start_all(&cfg).await;
-    let sink = EventSink::spawn(
-        Arc::new(cfg.instances[0].node.clone()),
-        daemon.metrics.clone(),
-    );
+    let sink = EventSink::spawn(cfg.instances[0].node.clone(), daemon.metrics.clone());
 
     let peer = PeerId("192.0.2.2".parse().unwrap());
     sink.emit(&transition(

@@ -30,11 +30,12 @@ pub struct Node {
 }
 
 impl Node {
-    /// A node for `config`, on a runtime of its own (with kernel timers, as a daemon wants).
-    pub fn new(config: NodeConfig) -> Self {
+    /// A node for `config` (owned, or shared as an `Arc` with no copy), on a runtime of its
+    /// own (with kernel timers, as a daemon wants).
+    pub fn new(config: impl Into<Arc<NodeConfig>>) -> Self {
         Node {
             parts: Parts {
-                config: Arc::new(config),
+                config: config.into(),
                 runtime: Arc::new(Runtime::new().kernel_timers(true)),
                 role: None,
                 fencer: None,

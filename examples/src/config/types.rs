@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use vip_core::election::Version;
@@ -171,8 +172,8 @@ pub use vip_node::commands::notify::NotifyHook;
 /// through it (`inst.vrid` is `inst.node.vrid`); the daemon's own sections sit beside it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstanceConfig {
-    /// The instance as vip-node runs it.
-    pub node: NodeConfig,
+    /// The instance as vip-node runs it (shared with the running node, not copied).
+    pub node: Arc<NodeConfig>,
     /// Tracked checks.
     pub checks: Vec<CheckConfig>,
     /// Role probe.

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use vip_core::election::{FencePolicy, State, StopMode, Version};
@@ -342,7 +343,7 @@ impl Validator {
             None => (None, FencePolicy::IfInUse),
         };
         Some(InstanceConfig {
-            node: NodeConfig {
+            node: Arc::new(NodeConfig {
                 name,
                 interface,
                 vrid: u8::try_from(vrid).unwrap_or(1),
@@ -363,7 +364,7 @@ impl Validator {
                 fence_policy,
                 on_stop,
                 notify,
-            },
+            }),
             checks,
             role,
             fencer,
