@@ -168,49 +168,67 @@ impl NodeConfig {
     /// Checks every protocol rule that needs no I/O.
     ///
     /// # Errors
-    /// The first problem found, naming its field: an empty name or interface, VRID 0, no VIPs
-    /// or VIPs of two families, IPv6 with VRRPv2, an interval the version cannot carry
-    /// ([`vip_core::rules::advert_interval`]), authentication with v3, or a source or unicast
-    /// peer of the other family, listed twice, or equal to the source.
+    /// The first problem found, naming its field: an empty name or interface, VRID 0, no VIPs,
+    /// or one of [`NodeConfig::protocol_problems`].
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.name.trim().is_empty() {
-            return Err(ConfigError::new("name", "is empty"));
+        let missing = if self.name.trim().is_empty() {
+            Some(ConfigError::new("name", "is empty"))
+        } else if self.interface.is_empty() {
+            Some(ConfigError::new("interface", "is empty"))
+        } else if self.vrid == 0 {
+            Some(ConfigError::new("vrid", "must be 1..=255"))
+        } else if self.vips.is_empty() {
+            Some(ConfigError::new("vips", "at least one VIP is needed"))
+        } else {
+            None
+        };
+        match missing.or_else(|| self.protocol_problems().into_iter().next()) {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
-        if self.interface.is_empty() {
-            return Err(ConfigError::new("interface", "is empty"));
-        }
-        if self.vrid == 0 {
-            return Err(ConfigError::new("vrid", "must be 1..=255"));
-        }
+    }
+
+    /// Every way the facts break the protocol's rules, each naming its field (for a config
+    /// file's validator, which reports them all): VIPs of two families, IPv6 with VRRPv2, an
+    /// interval the version cannot carry ([`vip_core::rules::advert_interval`]),
+    /// authentication with v3, a source or unicast peer of the other family, a peer listed
+    /// twice or equal to the source.
+    pub fn protocol_problems(&self) -> Vec<ConfigError> {
+        let mut out = Vec::new();
         let ipv6 = self.is_ipv6();
-        if self.vips.is_empty() {
-            return Err(ConfigError::new("vips", "at least one VIP is needed"));
-        }
-        for (i, v) in self.vips.iter().enumerate() {
-            if v.is_ipv4() == ipv6 {
-                return Err(ConfigError::new(
-                    format!("vips[{i}]"),
-                    format!(
-                        "{} is not of the first VIP's address family (one instance per family)",
-                        v.addr
-                    ),
-                ));
+        if let Some(first) = self.vips.first() {
+            for (i, v) in self.vips.iter().enumerate() {
+                let key = format!("vips[{i}]");
+                if v.is_ipv4() != first.is_ipv4() {
+                    out.push(ConfigError::new(
+                        key,
+                        format!(
+                            "{} is not of the same family as {}; an instance advertises one \
+                             address family (use a second instance)",
+                            v.addr, first.addr
+                        ),
+                    ));
+                } else if self.version == Version::V2 && !v.is_ipv4() {
+                    out.push(ConfigError::new(
+                        key,
+                        format!(
+                            "{} is IPv6, but VRRPv2 carries IPv4 only (use version = 3)",
+                            v.addr
+                        ),
+                    ));
+                }
             }
         }
-        if self.version == Version::V2 && ipv6 {
-            return Err(ConfigError::new(
-                "version",
-                "VRRPv2 carries IPv4 only (use version 3)",
-            ));
+        if let Err(e) = rules::check_advert_interval(self.version, self.advert_interval) {
+            out.push(e.into());
         }
-        rules::check_advert_interval(self.version, self.advert_interval)?;
         if self.version == Version::V3 && self.auth != Auth::None {
-            return Err(ConfigError::new("auth", "VRRPv3 has no authentication"));
+            out.push(ConfigError::new("auth", "VRRPv3 has no authentication"));
         }
         if let Some(s) = self.source
             && s.is_ipv6() != ipv6
         {
-            return Err(ConfigError::new(
+            out.push(ConfigError::new(
                 "source",
                 format!("{s} is not of the VIPs' address family"),
             ));
@@ -218,22 +236,20 @@ impl NodeConfig {
         for (i, p) in self.unicast_peers.iter().enumerate() {
             let key = format!("unicast_peers[{i}]");
             if p.is_ipv6() != ipv6 {
-                return Err(ConfigError::new(
+                out.push(ConfigError::new(
                     key,
                     format!("{p} is not of the VIPs' address family"),
                 ));
-            }
-            if Some(*p) == self.source {
-                return Err(ConfigError::new(
+            } else if Some(*p) == self.source {
+                out.push(ConfigError::new(
                     key,
                     format!("{p} is this node's own source address"),
                 ));
-            }
-            if self.unicast_peers.get(..i).is_some_and(|s| s.contains(p)) {
-                return Err(ConfigError::new(key, format!("{p} is listed twice")));
+            } else if self.unicast_peers.get(..i).is_some_and(|s| s.contains(p)) {
+                out.push(ConfigError::new(key, format!("{p} is listed twice")));
             }
         }
-        Ok(())
+        out
     }
 
     /// What the VRRP transport is told.

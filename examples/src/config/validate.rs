@@ -235,27 +235,10 @@ impl Validator {
 
         let vips = self.vips(p, &interface, raw.vips);
         let ipv6 = vips.first().is_some_and(|v| !v.is_ipv4());
-        if version == Version::V2 {
-            for (i, v) in vips.iter().enumerate() {
-                if !v.is_ipv4() {
-                    self.err(
-                        format!("{p}.vips[{i}]"),
-                        format!(
-                            "{} is IPv6, but VRRPv2 carries IPv4 only (use version = 3)",
-                            v.addr
-                        ),
-                    );
-                }
-            }
-        }
 
         let source = raw.source.as_deref().and_then(|s| {
             let path = format!("{p}.source");
             match s.parse::<IpAddr>() {
-                Ok(a) if !vips.is_empty() && a.is_ipv6() != ipv6 => {
-                    self.err(path, format!("{a} is not of the VIPs' address family"));
-                    None
-                }
                 Ok(a) => Some(a),
                 Err(_) => {
                     self.err(path, format!("{s:?} is not an IP address"));
@@ -267,15 +250,6 @@ impl Validator {
         for (i, s) in raw.unicast_peers.unwrap_or_default().iter().enumerate() {
             let path = format!("{p}.unicast_peers[{i}]");
             match s.parse::<IpAddr>() {
-                Ok(a) if !vips.is_empty() && a.is_ipv6() != ipv6 => {
-                    self.err(path, format!("{a} is not of the VIPs' address family"))
-                }
-                Ok(a) if Some(a) == source => {
-                    self.err(path, format!("{a} is this node's own source address"))
-                }
-                Ok(a) if unicast_peers.contains(&a) => {
-                    self.err(path, format!("{a} is listed twice"))
-                }
                 Ok(a) => unicast_peers.push(a),
                 Err(_) => self.err(path, format!("{s:?} is not an IP address")),
             }
@@ -335,36 +309,41 @@ impl Validator {
             .filter_map(|(i, n)| self.notify(&format!("{p}.notify[{i}]"), n))
             .collect();
 
-        if self.errors.len() > before {
-            return None;
-        }
         let (fencer, fence_policy) = match fencer {
             Some((f, policy)) => (Some(f), policy),
             None => (None, FencePolicy::IfInUse),
         };
-        Some(InstanceConfig {
-            node: Arc::new(NodeConfig {
-                name,
-                interface,
-                vrid: u8::try_from(vrid).unwrap_or(1),
-                version,
-                advert_interval,
-                vips,
-                priority: Priority::new(u8::try_from(priority).unwrap_or(100)),
-                preempt,
-                preempt_delay,
-                source,
-                unicast_peers,
-                // Validation guarantees at most 8 printable bytes.
-                auth: auth.map_or(Auth::None, |pw| {
-                    Auth::simple(pw.as_bytes()).unwrap_or(Auth::None)
-                }),
-                checksum,
-                announce: garp,
-                fence_policy,
-                on_stop,
-                notify,
+        let node = NodeConfig {
+            name,
+            interface,
+            vrid: u8::try_from(vrid).unwrap_or(1),
+            version,
+            advert_interval,
+            vips,
+            priority: Priority::new(u8::try_from(priority).unwrap_or(100)),
+            preempt,
+            preempt_delay,
+            source,
+            unicast_peers,
+            // Validation guarantees at most 8 printable bytes.
+            auth: auth.map_or(Auth::None, |pw| {
+                Auth::simple(pw.as_bytes()).unwrap_or(Auth::None)
             }),
+            checksum,
+            announce: garp,
+            fence_policy,
+            on_stop,
+            notify,
+        };
+        // The protocol's rules (families, version, source, peers) are vip-node's, stated once.
+        for e in node.protocol_problems() {
+            self.err(format!("{p}.{}", e.key), e.problem);
+        }
+        if self.errors.len() > before {
+            return None;
+        }
+        Some(InstanceConfig {
+            node: Arc::new(node),
             checks,
             role,
             fencer,
@@ -463,18 +442,6 @@ impl Validator {
             }
             if addr.is_unspecified() || addr.is_multicast() || addr.is_loopback() {
                 self.err(&path, format!("{addr} cannot be a VIP"));
-                continue;
-            }
-            if let Some(first) = out.first()
-                && first.is_ipv4() != addr.is_ipv4()
-            {
-                self.err(
-                        &path,
-                        format!(
-                            "{addr} is not of the same family as {}; an instance advertises one address family (use a second instance)",
-                            first.addr
-                        ),
-                    );
                 continue;
             }
             if out.iter().any(|v| v.addr == addr) {
