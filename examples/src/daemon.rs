@@ -42,10 +42,15 @@ impl Running {
         control::instance_status(&self.config, status.as_ref(), runtime.clock(), error)
     }
 
-    async fn stop(self) {
-        let name = self.config.name.clone();
-        if let Ok(node) = self.node {
-            node.stop(Some(self.config.on_stop)).await;
+    /// Stops the instance per its `on_stop`; `retire` when the config no longer has it (its
+    /// metrics series go too).
+    async fn stop(self, retire: bool, observer: &dyn Observer) {
+        let (name, mode) = (self.config.name.clone(), Some(self.config.on_stop));
+        match self.node {
+            Ok(node) if retire => node.retire(mode).await,
+            Ok(node) => node.stop(mode).await,
+            Err(_) if retire => observer.node_retired(&name),
+            Err(_) => {}
         }
         tracing::info!(instance = %name, on_stop = ?self.config.on_stop, "instance stopped");
     }
@@ -93,7 +98,6 @@ impl Daemon {
 
     /// Starts one instance (in the background: a start that fails is retried by vip-node).
     fn start_instance(&self, inst: &InstanceConfig) -> Running {
-        self.metrics.add_instance(&inst.name, inst.priority.get());
         let observer: Arc<dyn Observer> = self.metrics.clone();
         let node = inst
             .role
@@ -111,7 +115,9 @@ impl Daemon {
                 tracing::info!(instance = %inst.name, interface = %inst.interface, vrid = inst.vrid, "instance started (state initialize)")
             }
             Err(e) => {
-                tracing::error!(instance = %inst.name, "instance not started: {e} (fix the config and reload)")
+                // Its series exist all the same (a running node reports its own start).
+                self.metrics.node_started(&inst.node);
+                tracing::error!(instance = %inst.name, "instance not started: {e} (fix the config and reload)");
             }
         }
         Running {
@@ -130,7 +136,8 @@ impl Daemon {
     pub async fn stop_all(&self) {
         let all = std::mem::take(&mut *self.running.lock().await);
         // Concurrently, so that every instance releases at once.
-        futures::future::join_all(all.into_iter().map(Running::stop)).await;
+        let observer: &dyn Observer = &*self.metrics;
+        futures::future::join_all(all.into_iter().map(|r| r.stop(false, observer))).await;
     }
 
     /// Re-reads the config file and applies the difference: unchanged instances keep running
@@ -151,10 +158,7 @@ impl Daemon {
         for r in std::mem::take(&mut *running) {
             let name = r.config.name.clone();
             if changed.contains(&name) || diff.removed.contains(&name) {
-                r.stop().await;
-                if diff.removed.contains(&name) {
-                    self.metrics.remove_instance(&name);
-                }
+                r.stop(diff.removed.contains(&name), &*self.metrics).await;
             } else {
                 kept.push(r);
             }

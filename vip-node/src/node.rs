@@ -135,10 +135,12 @@ impl Node {
         let (tx, rx) = watch::channel(None);
         let last_error: LastError = Arc::new(Mutex::new(None));
         let parts = self.parts.clone();
+        parts.observer.node_started(&parts.config);
         let join = tokio::spawn(supervise(self.parts, first, rx, last_error.clone()));
         NodeHandle {
             config: parts.config,
             runtime: parts.runtime,
+            observer: parts.observer,
             stop: tx,
             join,
             last_error,
@@ -159,13 +161,22 @@ impl fmt::Debug for Node {
 
 /// A supervised instance. Stop it with [`NodeHandle::stop`]; dropping it leaves the instance
 /// running.
-#[derive(Debug)]
 pub struct NodeHandle {
     config: Arc<NodeConfig>,
     runtime: Arc<Runtime>,
+    observer: Arc<dyn Observer>,
     stop: watch::Sender<Option<StopMode>>,
     join: JoinHandle<()>,
     last_error: LastError,
+}
+
+impl fmt::Debug for NodeHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NodeHandle")
+            .field("instance", &self.config.name)
+            .field("running", &self.instance().is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl NodeHandle {
@@ -215,6 +226,14 @@ impl NodeHandle {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Stops the instance like [`NodeHandle::stop`] and tells the observer it is gone for
+    /// good ([`Observer::node_retired`]), for a daemon whose config no longer has it.
+    pub async fn retire(self, mode: Option<StopMode>) {
+        let (name, observer) = (self.config.name.clone(), self.observer.clone());
+        self.stop(mode).await;
+        observer.node_retired(&name);
     }
 
     /// Stops the instance per `mode` (`None`: the config's `on_stop`) and waits until it

@@ -8,10 +8,24 @@ use vip_core::FenceOutcome;
 use vip_core::election::Event;
 use vip_vrrp::socket::TransportStats;
 
+use crate::NodeConfig;
+
 /// Receives what a node's instances do, for metrics, logs or a bus. Every method has an empty
 /// default; implement the ones you need. Calls come from the instance's tasks and must not
 /// block (record and return).
 pub trait Observer: Send + Sync {
+    /// A node for `config` is about to start (its series may be created now, before any
+    /// event).
+    fn node_started(&self, config: &NodeConfig) {
+        let _ = config;
+    }
+
+    /// The node was stopped for good ([`crate::NodeHandle::retire`]): forget the instance.
+    /// A node stopped to be rebuilt ([`crate::NodeHandle::stop`]) is not retired.
+    fn node_retired(&self, instance: &str) {
+        let _ = instance;
+    }
+
     /// Every election event (transitions, alarms, priority changes), in order.
     fn event(&self, instance: &str, event: &Event) {
         let _ = (instance, event);

@@ -1,17 +1,26 @@
-//! The metrics as vip-node's [`Observer`]: every instance reports its events, probe
-//! latencies, fence outcomes, failed hooks and transport counters here.
+//! The metrics as vip-node's [`Observer`]: every instance reports its start and retirement
+//! (its series appear and go), its events, probe latencies, fence outcomes, failed hooks and
+//! transport counters here.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use vip_core::FenceOutcome;
 use vip_core::election::Event;
-use vip_node::Observer;
+use vip_node::{NodeConfig, Observer};
 use vip_vrrp::socket::TransportStats;
 
 use super::Metrics;
 
 impl Observer for Metrics {
+    fn node_started(&self, config: &NodeConfig) {
+        self.add_instance(&config.name, config.priority.get());
+    }
+
+    fn node_retired(&self, instance: &str) {
+        self.remove_instance(instance);
+    }
+
     fn event(&self, instance: &str, event: &Event) {
         self.observe_event(instance, event);
     }
