@@ -1,40 +1,59 @@
 //! vipd's run loop: metrics endpoint, control socket, sd_notify, signals and reload.
 //!
-//! The election instances themselves (vip-core runtime + vip-vrrp transport + vip-netlink
-//! addressing + vip-pg probes) are assembled by [`crate::wiring`] and started and stopped in
-//! `Daemon::start_instance` and `Daemon::stop_instance`.
+//! The election instances themselves are assembled and supervised by `vip-node` (from
+//! [`InstanceConfig::to_node`]) on one shared runtime, whose registry and `Status` serve
+//! `status`; the daemon keeps one list, the running instances in config order, and reload
+//! touches only that.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{Mutex, Notify};
+use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use vip_core::runtime::Runtime;
+use vip_node::{NodeHandle, Observer};
 
 use crate::config::{self, Config, GlobalConfig, InstanceConfig, diff_instances};
 use crate::control::{
-    self, ControlHandler, DaemonInfo, ReloadReport, ReprobeHub, StatusBoard, StatusReport,
+    self, ControlHandler, DaemonInfo, InstanceStatus, ReloadReport, StatusReport,
 };
-use crate::events::EventSink;
 use crate::metrics::{self, Metrics};
 use crate::sdnotify::{self, SdNotify};
-use crate::wiring::{self, InstanceTask};
 
-/// One running instance: what the wiring needs to drive it.
+/// One configured instance.
 #[derive(Debug)]
 pub struct Running {
     /// Its config.
     pub config: Arc<InstanceConfig>,
-    /// Where its events go (board, metrics, logs, notify hooks).
-    pub events: EventSink,
-    /// Fired by `vipctl reprobe` / repmgr events when it has a role probe.
-    pub reprobe: Option<Arc<Notify>>,
-    /// The supervised election instance (stopped with `on_stop`).
-    pub task: InstanceTask,
+    /// The supervised instance, or why it could not be built (a role probe the config
+    /// describes but vip-pg refuses, say: fix the config and reload).
+    pub node: Result<NodeHandle, String>,
+}
+
+impl Running {
+    fn status(&self, runtime: &Runtime) -> InstanceStatus {
+        let (status, error) = match &self.node {
+            Ok(n) => (n.status(), n.last_error()),
+            Err(e) => (None, Some(e.clone())),
+        };
+        control::instance_status(&self.config, status.as_ref(), runtime.clock(), error)
+    }
+
+    /// Stops the instance per its `on_stop`; `retire` when the config no longer has it (its
+    /// metrics series go too).
+    async fn stop(self, retire: bool, observer: &dyn Observer) {
+        let (name, mode) = (self.config.name.clone(), Some(self.config.on_stop));
+        match self.node {
+            Ok(node) if retire => node.retire(mode).await,
+            Ok(node) => node.stop(mode).await,
+            Err(_) if retire => observer.node_retired(&name),
+            Err(_) => {}
+        }
+        tracing::info!(instance = %name, on_stop = ?self.config.on_stop, "instance stopped");
+    }
 }
 
 /// The daemon's shared state; also the control socket's handler.
@@ -42,13 +61,10 @@ pub struct Running {
 pub struct Daemon {
     config_path: PathBuf,
     global: Mutex<GlobalConfig>,
-    running: Mutex<BTreeMap<String, Running>>,
-    /// What `status` reports.
-    pub board: Arc<StatusBoard>,
-    /// What `/metrics` serves.
+    /// The instances, in config order.
+    running: Mutex<Vec<Running>>,
+    /// What `/metrics` serves (the instances' observer).
     pub metrics: Arc<Metrics>,
-    /// Reprobe signals for the role probes.
-    pub reprobe: ReprobeHub,
     started: SystemTime,
     runtime: Arc<Runtime>,
 }
@@ -59,76 +75,69 @@ impl Daemon {
         Arc::new(Daemon {
             config_path: config_path.to_path_buf(),
             global: Mutex::new(config.global.clone()),
-            running: Mutex::new(BTreeMap::new()),
-            board: Arc::new(StatusBoard::new()),
+            running: Mutex::new(Vec::new()),
             metrics: Arc::new(Metrics::new()),
-            reprobe: ReprobeHub::new(),
             started: SystemTime::now(),
             // A timerfd per instance: one wake-up per advert (see vip_core::runtime).
             runtime: Arc::new(Runtime::new().kernel_timers(true)),
         })
     }
 
+    /// The runtime every instance runs on (its registry serves `status`).
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
     /// Starts every instance of `config`.
     pub async fn start_all(&self, config: &Config) {
         let mut running = self.running.lock().await;
         for inst in &config.instances {
-            let r = self.start_instance(inst);
-            running.insert(inst.name.clone(), r);
+            running.push(self.start_instance(inst));
         }
     }
 
-    /// Starts one instance.
+    /// Starts one instance (in the background: a start that fails is retried by vip-node).
     fn start_instance(&self, inst: &InstanceConfig) -> Running {
-        self.board.register(inst);
-        self.metrics.add_instance(&inst.name, inst.priority.get());
-        let reprobe = self.reprobe.register(&inst.name, inst.role.is_some());
-        let config = Arc::new(inst.clone());
-        let events = EventSink::spawn(config.clone(), self.board.clone(), self.metrics.clone());
-        let task = InstanceTask::spawn(
-            config.clone(),
-            wiring::Context {
-                runtime: self.runtime.clone(),
-                events: events.clone(),
-                metrics: self.metrics.clone(),
-                board: self.board.clone(),
-                reprobe: reprobe.clone(),
-            },
-        );
-        tracing::info!(instance = %inst.name, interface = %inst.interface, vrid = inst.vrid, "instance started (state initialize)");
+        let observer: Arc<dyn Observer> = self.metrics.clone();
+        let node = inst
+            .role
+            .as_ref()
+            .map(|r| r.build_probe().map_err(|e| format!("role probe: {e}")))
+            .transpose()
+            .and_then(|role| inst.to_node(role, observer).map_err(|e| e.to_string()))
+            .and_then(|node| {
+                node.runtime(self.runtime.clone())
+                    .spawn()
+                    .map_err(|e| e.to_string())
+            });
+        match &node {
+            Ok(_) => {
+                tracing::info!(instance = %inst.name, interface = %inst.interface, vrid = inst.vrid, "instance started (state initialize)")
+            }
+            Err(e) => {
+                // Its series exist all the same (a running node reports its own start).
+                self.metrics.node_started(&inst.node);
+                tracing::error!(instance = %inst.name, "instance not started: {e} (fix the config and reload)");
+            }
+        }
         Running {
-            config,
-            events,
-            reprobe,
-            task,
+            config: Arc::new(inst.clone()),
+            node,
         }
     }
 
-    /// The event sink of a running instance (for the wiring and tests).
-    pub async fn events(&self, name: &str) -> Option<EventSink> {
-        self.running
-            .lock()
-            .await
-            .get(name)
-            .map(|r| r.events.clone())
-    }
-
-    /// Stops one instance (graceful, per its `on_stop`).
-    async fn stop_instance(&self, name: &str, r: Running) {
-        r.task.stop(r.config.on_stop).await;
-        tracing::info!(instance = %name, on_stop = ?r.config.on_stop, "instance stopped");
-        self.reprobe.unregister(name);
+    /// Every instance's status, in config order.
+    pub async fn statuses(&self) -> Vec<InstanceStatus> {
+        let running = self.running.lock().await;
+        running.iter().map(|r| r.status(&self.runtime)).collect()
     }
 
     /// Stops every instance (SIGTERM / SIGINT).
     pub async fn stop_all(&self) {
         let all = std::mem::take(&mut *self.running.lock().await);
         // Concurrently, so that every instance releases at once.
-        futures::future::join_all(
-            all.into_iter()
-                .map(|(name, r)| async move { self.stop_instance(&name, r).await }),
-        )
-        .await;
+        let observer: &dyn Observer = &*self.metrics;
+        futures::future::join_all(all.into_iter().map(|r| r.stop(false, observer))).await;
     }
 
     /// Re-reads the config file and applies the difference: unchanged instances keep running
@@ -142,29 +151,28 @@ impl Daemon {
             )
         })?;
         let mut running = self.running.lock().await;
-        let old: Vec<InstanceConfig> = running.values().map(|r| (*r.config).clone()).collect();
+        let old: Vec<InstanceConfig> = running.iter().map(|r| (*r.config).clone()).collect();
         let diff = diff_instances(&old, &new.instances);
         let changed: Vec<String> = diff.changed.iter().map(|c| c.name.clone()).collect();
-        for name in diff.removed.iter().chain(changed.iter()) {
-            if let Some(r) = running.remove(name) {
-                self.stop_instance(name, r).await;
-            }
-            if diff.removed.contains(name) {
-                self.board.remove(name);
-                self.metrics.remove_instance(name);
+        let mut kept = Vec::new();
+        for r in std::mem::take(&mut *running) {
+            let name = r.config.name.clone();
+            if changed.contains(&name) || diff.removed.contains(&name) {
+                r.stop(diff.removed.contains(&name), &*self.metrics).await;
+            } else {
+                kept.push(r);
             }
         }
         for c in &diff.changed {
             tracing::info!(instance = %c.name, keys = ?c.keys, "instance config changed: restarting it");
         }
+        // The new list, in the new config's order.
         for inst in &new.instances {
-            if changed.contains(&inst.name) || diff.added.contains(&inst.name) {
-                let r = self.start_instance(inst);
-                running.insert(inst.name.clone(), r);
+            match kept.iter().position(|r| r.config.name == inst.name) {
+                Some(i) => running.push(kept.swap_remove(i)),
+                None => running.push(self.start_instance(inst)),
             }
         }
-        let names: Vec<String> = new.instances.iter().map(|i| i.name.clone()).collect();
-        self.board.reorder(&names);
         let needs_restart = global_changes(&*self.global.lock().await, &new.global);
         for k in &needs_restart {
             tracing::warn!("global.{k} changed: takes effect after a restart");
@@ -176,6 +184,45 @@ impl Daemon {
             removed: diff.removed,
             needs_restart,
         })
+    }
+
+    /// Runs the role probe of `instance`, or of every instance with one, now.
+    pub async fn reprobe(&self, instance: Option<&str>) -> Result<Vec<String>, String> {
+        let running = self.running.lock().await;
+        let fire = |r: &Running| {
+            if let Ok(n) = &r.node {
+                n.reprobe();
+            }
+            r.config.name.clone()
+        };
+        match instance {
+            Some(name) => match running.iter().find(|r| r.config.name == name) {
+                None => Err(format!(
+                    "no instance named {name:?} (instances: {})",
+                    running
+                        .iter()
+                        .map(|r| r.config.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+                Some(r) if r.config.role.is_none() => Err(format!(
+                    "instance {name:?} has no role probe ([instance.role] section)"
+                )),
+                Some(r) => Ok(vec![fire(r)]),
+            },
+            None => {
+                let fired: Vec<String> = running
+                    .iter()
+                    .filter(|r| r.config.role.is_some())
+                    .map(fire)
+                    .collect();
+                if fired.is_empty() {
+                    Err("no instance has a role probe ([instance.role] section)".into())
+                } else {
+                    Ok(fired)
+                }
+            }
+        }
     }
 }
 
@@ -208,14 +255,14 @@ impl ControlHandler for Daemon {
                 pid: std::process::id(),
                 version: env!("CARGO_PKG_VERSION").into(),
                 config: self.config_path.display().to_string(),
-                started_unix_ms: control::board_unix_ms(self.started),
+                started_unix_ms: control::unix_ms(self.started),
             },
-            instances: self.board.snapshot(),
+            instances: self.statuses().await,
         }
     }
 
     async fn reprobe(&self, instance: Option<String>) -> Result<Vec<String>, String> {
-        let r = self.reprobe.trigger(instance.as_deref());
+        let r = Daemon::reprobe(self, instance.as_deref()).await;
         match &r {
             Ok(names) => tracing::info!(instances = ?names, "reprobe requested"),
             Err(e) => tracing::warn!("reprobe request refused: {e}"),

@@ -1,16 +1,14 @@
-//! Library half of vipd and vipctl: config, keepalived import, command runners (notify hooks,
-//! tracked checks, fencer), metrics, control socket, sd_notify and logging. The binaries in
-//! `src/bin` only parse arguments and call into here.
+//! Library half of vipd and vipctl: config, keepalived import, metrics, control socket,
+//! sd_notify and logging. The instances themselves (transport, addressing, watcher,
+//! supervision, command fencer, checks and notify hooks) are assembled by `vip-node`. The
+//! binaries in `src/bin` only parse arguments and call into here.
 
-pub mod commands;
 pub mod config;
 pub mod control;
 pub mod daemon;
-pub mod events;
 pub mod keepalived;
 pub mod logging;
 pub mod metrics;
+pub mod node;
 pub mod repmgr;
 pub mod sdnotify;
-pub mod spec;
-pub mod wiring;

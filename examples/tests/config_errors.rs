@@ -470,11 +470,11 @@ vips = ["2001:db8::100"]
     assert_eq!(pg.version, Version::V3);
     assert_eq!(pg.advert_interval.as_centis(), 10);
     assert!(!pg.preempt);
-    assert_eq!(pg.checksum, ChecksumMode::Rfc);
+    assert_eq!(pg.checksum, ChecksumMode::MessageOnly);
     assert_eq!(pg.on_stop, StopMode::Keep);
     assert_eq!(pg.vips[0].prefix_len, 24);
     assert_eq!(pg.vips[1].label.as_deref(), Some("eth0:ro"));
-    assert_eq!(pg.garp.refresh, Some(Duration::from_secs(60)));
+    assert_eq!(pg.announce.refresh, Some(Duration::from_secs(60)));
     assert_eq!(pg.checks[0].rise, 2);
     assert!(matches!(
         pg.role.as_ref().unwrap().kind,
@@ -482,27 +482,20 @@ vips = ["2001:db8::100"]
     ));
     assert_eq!(pg.notify[0].on.len(), 2);
 
-    let e = pg.to_election_config("198.51.100.1".parse().unwrap());
+    // Role gating, fencing and checks come with their backends (tests/spec.rs).
+    let e = pg.election_config("198.51.100.1".parse().unwrap());
     assert_eq!(e.vrid, 60);
     assert_eq!(e.priority.get(), 150);
     assert!(!e.preempt);
-    assert!(e.role_gated);
-    assert!(e.fencing);
     assert_eq!(e.fence_policy, FencePolicy::Always);
-    assert_eq!(e.checks.len(), 1);
-    assert_eq!(e.checks[0].weight, 4);
     assert_eq!(e.vips.len(), 2);
 
     // Same vrid on the same interface family-separated is fine (v6 on eth1 anyway).
     let v6 = c.instance("v6").unwrap();
     assert!(v6.is_ipv6());
     assert_eq!(v6.vips[0].prefix_len, 128);
-    let src = v6.resolve_source(&[
-        "198.51.100.1".parse().unwrap(),
-        "2001:db8::1".parse().unwrap(),
-        "fe80::1".parse().unwrap(),
-    ]);
-    assert_eq!(src, Some("fe80::1".parse().unwrap()));
+    // No source configured: the transport chooses it (the link-local address for IPv6).
+    assert_eq!(v6.transport_config().source, None);
     assert!(c.summary().starts_with("config ok: 2 instances"));
 }
 
@@ -546,17 +539,17 @@ fn backend_types_follow_the_config() {
     use vip_vrrp::wire::{Auth, ChecksumMode as Wire};
     let c = config::parse(&with("version = 2\nauth = { password = \"1111\" }\n[instance.garp]\nform = \"both\"\nrepeat = 2\nrefresh = \"30s\"")).unwrap();
     let i = &c.instances[0];
-    assert_eq!(i.wire_auth(), Auth::Simple(*b"1111\0\0\0\0"));
-    let a = i.announce_config();
+    assert_eq!(i.auth, Auth::Simple(*b"1111\0\0\0\0"));
+    let a = &i.announce;
     assert_eq!(
         (a.garp_form, a.repeat, a.refresh),
         (GarpForm::Both, 2, Some(Duration::from_secs(30)))
     );
     let c = config::parse(&with("v3_ipv4_checksum = \"rfc\"")).unwrap();
-    assert_eq!(c.instances[0].wire_checksum(), Wire::MessageOnly);
-    assert_eq!(c.instances[0].wire_auth(), Auth::None);
+    assert_eq!(c.instances[0].checksum, Wire::MessageOnly);
+    assert_eq!(c.instances[0].auth, Auth::None);
     let c = config::parse(BASE).unwrap();
-    assert_eq!(c.instances[0].wire_checksum(), Wire::PseudoHeader);
+    assert_eq!(c.instances[0].checksum, Wire::PseudoHeader);
     assert_eq!(c.global.log_level, "info");
     let c = config::parse(&format!(
         "[global]\nlog_level = \"warn,vip_core=debug\"\n{BASE}"

@@ -126,7 +126,10 @@ fn readme_protocol_examples_parse() {
             serde_json::from_str::<Request>(j).unwrap_or_else(|e| panic!("{e}: {j}"));
             req += 1;
         } else if let Some(j) = line.strip_prefix("< ") {
-            serde_json::from_str::<Response>(j).unwrap_or_else(|e| panic!("{e}: {j}"));
+            let r = serde_json::from_str::<Response>(j).unwrap_or_else(|e| panic!("{e}: {j}"));
+            // Exactly the fields vipd sends: none missing, none made up.
+            let documented: serde_json::Value = serde_json::from_str(j).unwrap();
+            assert_eq!(serde_json::to_value(&r).unwrap(), documented, "{j}");
             resp += 1;
         }
     }

@@ -1,5 +1,6 @@
-//! From an election event to everything that consumes it: status (as `vipctl status` shows it),
-//! metrics, and notify hooks run in order with the transition in their environment.
+//! From an election event to everything that consumes it: metrics and notify hooks run in
+//! order with the transition in their environment (vip-node's `EventSink`, as vipd's nodes use
+//! it), and status as `vipctl status` shows it (read from the runtime's `Status`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
@@ -7,13 +8,14 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use vip_core::election::{Event, EventKind, Reason, State};
-use vip_core::{PeerId, Priority, Timestamp};
+use vip_core::election::{CheckStatus, Event, EventKind, Reason, State};
+use vip_core::runtime::{Clock, Phase, Status, Transition};
+use vip_core::{PeerId, Priority, Role, Timestamp};
 use vip_examples::config;
-use vip_examples::control::{ControlHandler, table};
+use vip_examples::control::{self, DaemonInfo, StatusReport, table};
 use vip_examples::daemon::Daemon;
-use vip_examples::events::EventSink;
 use vip_examples::metrics::Metrics;
+use vip_node::EventSink;
 
 fn ev(kind: EventKind, reason: Reason) -> Event {
     Event {
@@ -84,10 +86,10 @@ vips = ["198.51.100.11/32"]
 "#,
     )
     .unwrap();
-    let inst = Arc::new(cfg.instances[0].clone());
-    let board = Arc::new(vip_examples::control::StatusBoard::new());
-    board.register(&inst);
-    let sink = EventSink::spawn(inst, board.clone(), Arc::new(Metrics::new()));
+    let inst = cfg.instances[0].node.clone();
+    let metrics = Arc::new(Metrics::new());
+    metrics.add_instance("db", 100);
+    let sink = EventSink::spawn(inst, metrics.clone());
     // The runtime logs these in the instance's span; the sink adds nothing at info and above.
     let info = logged_by_emit(&sink, tracing::Level::INFO);
     assert_eq!(info, "");
@@ -95,11 +97,15 @@ vips = ["198.51.100.11/32"]
     assert_eq!(debug.lines().count(), 3, "{debug}");
     assert!(debug.contains("instance=db"), "{debug}");
     // The sink still did its job.
-    assert_eq!(board.snapshot()[0].state, "backup");
+    assert!(
+        metrics
+            .render()
+            .contains("vip_instance_state{instance=\"db\",state=\"backup\"} 1")
+    );
 }
 
 #[tokio::test]
-async fn events_reach_status_metrics_and_hooks() {
+async fn events_reach_metrics_and_hooks() {
     let dir = std::env::temp_dir().join(format!("vip-examples-events-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -125,7 +131,7 @@ on = ["master"]
     let cfg = config::parse(&text).unwrap();
     let daemon = Daemon::new(Path::new("/nonexistent/vipd.toml"), &cfg);
     daemon.start_all(&cfg).await;
-    let sink = daemon.events("db").await.unwrap();
+    let sink = EventSink::spawn(cfg.instances[0].node.clone(), daemon.metrics.clone());
 
     let peer = PeerId("198.51.100.2".parse().unwrap());
     sink.emit(&transition(
@@ -146,25 +152,6 @@ on = ["master"]
         Reason::Started,
     ));
     sink.emit(&transition(State::Claiming, State::Master, Reason::VipFree));
-
-    let status = daemon.status().await;
-    let db = &status.instances[0];
-    assert_eq!(db.state, "master");
-    assert_eq!(db.effective_priority, 104);
-    let last = db.last_transition.as_ref().unwrap();
-    assert_eq!(
-        (last.from.as_str(), last.to.as_str()),
-        ("claiming", "master")
-    );
-    assert_eq!(last.reason, "in-use probe: VIP free");
-    assert!(last.at_unix_ms > 1_600_000_000_000);
-    let t = table::render(&status);
-    assert!(
-        t.contains("master")
-            && t.contains("104 (100)")
-            && t.contains("claiming -> master: in-use probe: VIP free"),
-        "{t}"
-    );
 
     let m = daemon.metrics.render();
     for want in [
@@ -192,4 +179,114 @@ on = ["master"]
     }
     daemon.stop_all().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn status_shows_what_the_runtime_knows() {
+    let cfg = config::parse(
+        r#"
+[[instance]]
+name = "db"
+interface = "vipex-none0"
+vrid = 51
+priority = 100
+vips = ["198.51.100.10/32"]
+[[instance.check]]
+name = "disk"
+argv = ["/bin/true"]
+weight = 4
+[instance.role]
+kind = "postgres"
+conninfo = "host=x"
+"#,
+    )
+    .unwrap();
+    let clock = Clock::start();
+    let alarm = ev(
+        EventKind::Alarm,
+        Reason::AddressMismatch {
+            peer: PeerId("198.51.100.2".parse().unwrap()),
+        },
+    );
+    let status = Status {
+        name: "db".into(),
+        vrid: 51,
+        phase: Phase::Running,
+        state: State::Master,
+        effective_priority: Priority::new(104),
+        master: Some(PeerId("198.51.100.1".parse().unwrap())),
+        vips: cfg.instances[0].vips.clone(),
+        holds_vips: true,
+        started_at: std::time::SystemTime::now() - Duration::from_secs(3725),
+        role: Some(Role::Primary),
+        role_rank: Some(Priority::new(120)),
+        recorded_primary: None,
+        check_names: vec!["disk".into()],
+        checks: vec![Some(CheckStatus::Passing)],
+        last_transition: Some(Transition {
+            from: State::Claiming,
+            to: State::Master,
+            reason: Reason::VipFree,
+            at: Timestamp::ZERO,
+        }),
+        last_alarm: Some(alarm),
+        arbiter: None,
+    };
+    let row = control::instance_status(&cfg.instances[0], Some(&status), clock, None);
+    assert_eq!(row.state, "master");
+    assert_eq!(row.effective_priority, 104);
+    assert!(row.holds_vips);
+    assert_eq!(row.role.as_deref(), Some("primary"));
+    assert_eq!(row.role_rank, Some(120));
+    assert_eq!(
+        (row.checks[0].name.as_str(), row.checks[0].state.as_str()),
+        ("disk", "passing")
+    );
+    let last = row.last_transition.as_ref().unwrap();
+    assert_eq!(
+        (last.from.as_str(), last.to.as_str()),
+        ("claiming", "master")
+    );
+    assert_eq!(last.reason, "in-use probe: VIP free");
+    assert!(last.at_unix_ms > 1_600_000_000_000);
+    assert!(
+        row.last_alarm
+            .as_ref()
+            .unwrap()
+            .reason
+            .contains("198.51.100.2")
+    );
+    assert!(row.uptime_secs.unwrap() >= 3725);
+
+    let report = StatusReport {
+        daemon: DaemonInfo {
+            pid: 1,
+            version: "test".into(),
+            config: "/etc/vipd.toml".into(),
+            started_unix_ms: 0,
+        },
+        instances: vec![row],
+    };
+    let t = table::render(&report);
+    for want in [
+        "HOLDS",
+        "master",
+        "yes",
+        "104 (100)",
+        "primary (rank 120)",
+        "disk=passing",
+        "1h2m",
+        "claiming -> master: in-use probe: VIP free",
+        "last alarm: ",
+    ] {
+        assert!(t.contains(want), "missing {want:?} in\n{t}");
+    }
+    let json = serde_json::to_value(&report).unwrap();
+    let db = &json["instances"][0];
+    assert_eq!(db["holds_vips"], true);
+    assert_eq!(db["role"], "primary");
+    assert_eq!(db["role_rank"], 120);
+    assert_eq!(db["checks"][0]["state"], "passing");
+    assert!(db["last_alarm"]["reason"].is_string());
+    assert!(db["uptime_secs"].as_u64().unwrap() >= 3725);
 }

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use vip_vrrp::wire::Auth;
 
 use vip_core::election::Version;
 use vip_examples::config;
@@ -117,7 +118,10 @@ fn vector_configs_translate_faithfully() {
             .collect();
         assert_eq!(vips, e.vips, "{}", e.file);
         assert!(i.vips.iter().all(|v| v.interface == "eth0"));
-        assert_eq!(i.auth.as_deref(), e.auth, "{}", e.file);
+        let auth = e
+            .auth
+            .map_or(Auth::None, |pw| Auth::simple(pw.as_bytes()).unwrap());
+        assert_eq!(i.auth, auth, "{}", e.file);
         assert_eq!(
             i.source.map(|s| s.to_string()).as_deref(),
             e.source,
@@ -256,7 +260,7 @@ fn untranslatable_settings_are_errors_with_block_and_line() {
         "state MASTER without priority is 255"
     );
     assert!(!i.preempt);
-    assert_eq!(i.auth.as_deref(), Some("longpass"));
+    assert_eq!(i.auth, Auth::simple(b"longpass").unwrap());
     assert_eq!(i.vips[0].label.as_deref(), Some("eth0:vip"));
     assert_eq!(i.vips[0].prefix_len, 24);
     assert_eq!(

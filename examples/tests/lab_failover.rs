@@ -36,6 +36,17 @@ fn priority_elects_the_master_graceful_stop_fails_over_and_restart_preempts_back
         Some("198.51.100.1"),
         "node2 knows the master"
     );
+    // `vipctl status` reads the runtime's Status: who holds the VIPs, the phase, the uptime.
+    let (m, b) = (c.status(0).unwrap(), c.status(1).unwrap());
+    let (m, b) = (&m.instances[0], &b.instances[0]);
+    assert!(m.holds_vips && !b.holds_vips, "{m:?}\n{b:?}");
+    assert_eq!((m.phase.as_str(), b.phase.as_str()), ("running", "running"));
+    assert!(m.uptime_secs.is_some() && m.started_unix_ms.is_some() && m.last_error.is_none());
+    let table = c.status_table(0);
+    assert!(
+        table.contains("HOLDS") && table.contains(" yes "),
+        "{table}"
+    );
 
     // Graceful stop: node1 removes the VIP, then sends priority 0; node2 takes over.
     let sampler = c.sampler();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use vip_core::lab::Lab;
 use vip_core::{FenceOutcome, FenceRequest, Fencer, PeerId, Vip};
-use vip_examples::commands::fence::CommandFencer;
+use vip_node::commands::fence::CommandFencer;
 
 fn answers(ns: &vip_core::lab::Ns, vip: &str) -> bool {
     ns.output(&["arping", "-c", "2", "-w", "2", "-I", "eth0", vip])

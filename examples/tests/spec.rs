@@ -1,7 +1,8 @@
-//! From config to a running vip-core runtime instance, through the builder vipd's wiring uses
-//! (`InstanceConfig::to_instance_spec`): the spec carries the command fencer, the command
-//! checks with their weights and schedules, refuses to run a role-gated instance without its
-//! probe, and meters its backends. Its events flow through the EventSink into status and hooks.
+//! From config to a running vip-core runtime instance, through the node vipd runs
+//! (`InstanceConfig::to_node`, then `Node::spec` with stand-in backends): the spec carries the
+//! command fencer, the command checks with their weights and schedules, refuses to run a
+//! role-gated instance without its probe, and meters its backends. vipd's `status` reads the
+//! instance from the runtime's registry.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use vip_core::election::{FencePolicy, State, StopMode};
 use vip_core::lab::NoAddresses;
-use vip_core::runtime::{AdvertSink, Runtime};
+use vip_core::runtime::{AdvertSink, InstanceSpec, Runtime};
 use vip_core::{Error, Priority, Role, RoleProbe, RoleReport};
 use vip_examples::config;
 use vip_examples::daemon::Daemon;
@@ -33,6 +34,20 @@ impl RoleProbe for Standby {
     fn name(&self) -> &str {
         "standby"
     }
+}
+
+/// The spec vipd's node runs for `i`, with stand-ins for the transport and the address manager.
+fn spec(
+    i: &config::InstanceConfig,
+    role: Option<Arc<dyn RoleProbe>>,
+    metrics: &Arc<Metrics>,
+) -> Result<InstanceSpec, Error> {
+    let node = i.to_node(role, metrics.clone())?;
+    Ok(node.spec(
+        "198.51.100.1".parse().unwrap(),
+        Arc::new(NoAddresses),
+        Arc::new(Sink),
+    ))
 }
 
 const TEXT: &str = r#"
@@ -66,16 +81,8 @@ fn spec_carries_fencer_checks_and_role() {
     let metrics = Arc::new(Metrics::new());
     let c = config::parse(TEXT).unwrap();
     let i = &c.instances[0];
-    let spec = i
-        .to_instance_spec(
-            "198.51.100.1".parse().unwrap(),
-            Arc::new(NoAddresses),
-            Arc::new(Sink),
-            None,
-            &metrics,
-        )
-        .unwrap();
-    let e = spec.config();
+    let s = spec(i, None, &metrics).unwrap();
+    let e = s.config();
     assert!(e.fencing);
     assert_eq!(e.fence_policy, FencePolicy::Always);
     assert!(!e.role_gated);
@@ -88,54 +95,23 @@ fn spec_carries_fencer_checks_and_role() {
     let with_role = format!("{TEXT}[instance.role]\nkind = \"postgres\"\nconninfo = \"host=x\"\n");
     let c = config::parse(&with_role).unwrap();
     let i = &c.instances[0];
-    let err = i
-        .to_instance_spec(
-            "198.51.100.1".parse().unwrap(),
-            Arc::new(NoAddresses),
-            Arc::new(Sink),
-            None,
-            &metrics,
-        )
-        .err()
-        .unwrap();
+    let err = spec(i, None, &metrics).err().unwrap();
     assert!(err.to_string().contains("instance[db].role"), "{err}");
-    let spec = i
-        .to_instance_spec(
-            "198.51.100.1".parse().unwrap(),
-            Arc::new(NoAddresses),
-            Arc::new(Sink),
-            Some(Arc::new(Standby)),
-            &metrics,
-        )
-        .unwrap();
-    assert!(spec.config().role_gated);
+    let s = spec(i, Some(Arc::new(Standby)), &metrics).unwrap();
+    assert!(s.config().role_gated);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_weight_zero_check_faults_the_running_instance() {
     let c = config::parse(TEXT).unwrap();
     let i = &c.instances[0];
+    // The daemon's own instance waits for its interface; the same instance with stand-in
+    // backends runs on the daemon's runtime, whose registry `status` reads.
     let daemon = Daemon::new(std::path::Path::new("/nonexistent"), &c);
     daemon.start_all(&c).await;
-    let sink = daemon.events("db").await.unwrap();
-
-    let runtime = Runtime::new();
-    let metrics = Arc::new(Metrics::new());
-    let spec = i
-        .to_instance_spec(
-            "198.51.100.1".parse().unwrap(),
-            Arc::new(NoAddresses),
-            Arc::new(Sink),
-            None,
-            &metrics,
-        )
-        .unwrap();
-    let (handle, mut events) = runtime.spawn_with_events(spec).unwrap();
-    tokio::spawn(async move {
-        while let Ok(ev) = events.recv().await {
-            sink.emit(&ev);
-        }
-    });
+    let metrics = daemon.metrics.clone();
+    let spec = spec(i, None, &metrics).unwrap();
+    let handle = daemon.runtime().spawn(spec).unwrap();
     let start = Instant::now();
     loop {
         let st = handle.status();
@@ -154,21 +130,24 @@ async fn a_failing_weight_zero_check_faults_the_running_instance() {
         text.contains(r#"vip_probe_duration_seconds_count{instance="db",probe="broken"}"#),
         "{text}"
     );
-    // The board saw it through the EventSink.
-    let start = Instant::now();
-    loop {
-        let board = daemon.board.snapshot();
-        if board[0].state == "fault" {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(5), "board: {board:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    daemon.board.apply_status(&handle.status());
-    assert_eq!(daemon.board.snapshot()[0].state, "fault");
-    assert_eq!(daemon.board.snapshot()[0].master, None);
+    // `status` shows it from the runtime's registry, with each check's state.
+    let row = daemon.statuses().await.remove(0);
+    assert_eq!(
+        (row.phase.as_str(), row.state.as_str()),
+        ("running", "fault")
+    );
+    assert_eq!(row.master, None);
+    assert!(!row.holds_vips);
+    let checks: Vec<(&str, &str)> = row
+        .checks
+        .iter()
+        .map(|c| (c.name.as_str(), c.state.as_str()))
+        .collect();
+    assert_eq!(checks, [("ok", "passing"), ("broken", "failing")]);
+    assert!(row.uptime_secs.is_some() && row.started_unix_ms.is_some());
     let last = handle.stop(StopMode::Release).await;
     assert!(!last.holds_vips);
+    daemon.stop_all().await;
 }
 
 /// A standby whose every probe takes `delay`; records when each probe started, the timeout it
@@ -219,15 +198,12 @@ timeout = "2s"
         running: 0.into(),
         most_at_once: 0.into(),
     });
-    let spec = c.instances[0]
-        .to_instance_spec(
-            "198.51.100.1".parse().unwrap(),
-            Arc::new(NoAddresses),
-            Arc::new(Sink),
-            Some(probe.clone()),
-            &Arc::new(Metrics::new()),
-        )
-        .unwrap();
+    let spec = spec(
+        &c.instances[0],
+        Some(probe.clone()),
+        &Arc::new(Metrics::new()),
+    )
+    .unwrap();
     let runtime = Runtime::new();
     let handle = runtime.spawn(spec).unwrap();
     tokio::time::sleep(Duration::from_secs(10)).await;

@@ -1,6 +1,6 @@
-//! The wiring's builders (config -> transport, manager, timeouts, role probe) and the
-//! supervisor's behaviour when an instance cannot start (no root needed: the interface does not
-//! exist, so nothing is opened).
+//! From vipd's config to vip-node (config -> node config -> transport, manager, timeouts, role
+//! probe) and the supervisor's behaviour when an instance cannot start (no root needed: the
+//! interface does not exist, so nothing is opened).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -9,12 +9,9 @@ use std::time::Duration;
 use vip_core::election::StopMode;
 use vip_core::runtime::Runtime;
 use vip_examples::config;
-use vip_examples::control::StatusBoard;
-use vip_examples::events::EventSink;
+use vip_examples::control;
 use vip_examples::metrics::Metrics;
-use vip_examples::wiring::{
-    BuildError, Context, InstanceTask, manager_config, timeouts, transport_config,
-};
+use vip_node::{ConfigError, NodeError, timeouts};
 use vip_vrrp::socket::{Mode, TransportError};
 use vip_vrrp::wire::{Auth, ChecksumMode};
 
@@ -35,7 +32,7 @@ unicast_peers = ["198.51.100.2"]
 source = "198.51.100.1"
 auth = { type = "pass", password = "secret" }
 "#);
-    let t = transport_config(&v2).unwrap();
+    let t = v2.transport_config();
     assert_eq!((t.vrid, t.interface.as_str()), (7, "vipex-none0"));
     assert_eq!(t.advert_interval.as_centis(), 200);
     assert_eq!(t.auth, Auth::simple(b"secret").unwrap());
@@ -58,14 +55,14 @@ vips = ["198.51.100.101/32"]
 [instance.garp]
 repeat = 3
 "#);
-    let t = transport_config(&v3).unwrap();
+    let t = v3.transport_config();
     assert_eq!(t.mode, Mode::Multicast);
     assert_eq!(t.checksum, ChecksumMode::MessageOnly);
     assert_eq!(t.auth, Auth::None);
-    assert_eq!(manager_config(&v3).announce.repeat, 3);
+    assert_eq!(v3.manager_config().announce.repeat, 3);
     // 10 cs adverts: an address operation or advert never holds the lane for a whole
     // Master_Down_Interval.
-    let to = timeouts(&v3);
+    let to = timeouts(v3.advert_interval, None);
     assert_eq!(to.address, Duration::from_millis(200));
     assert_eq!(to.advert, Duration::from_millis(100));
     assert!(to.address < Duration::from_millis(300));
@@ -99,15 +96,15 @@ vips = ["198.51.100.102/32"]
 
 #[test]
 fn start_errors_say_whether_a_retry_can_help() {
-    let missing = BuildError::Transport(TransportError::InterfaceNotFound {
+    let missing = NodeError::Transport(TransportError::InterfaceNotFound {
         interface: "vipex-none0".into(),
     });
     assert!(missing.is_retryable());
     assert!(missing.to_string().contains("vipex-none0"));
-    let bad = BuildError::Config {
-        key: "instance[x].role.node_id".into(),
+    let bad = NodeError::Config(ConfigError {
+        key: "advert_interval".into(),
         problem: "out of range".into(),
-    };
+    });
     assert!(!bad.is_retryable());
 }
 
@@ -122,28 +119,30 @@ vips = ["198.51.100.103/32"]
 "#,
     )
     .unwrap();
-    let inst = Arc::new(c.instances[0].clone());
-    let board = Arc::new(StatusBoard::new());
-    board.register(&inst);
-    let metrics = Arc::new(Metrics::new());
-    let events = EventSink::spawn(inst.clone(), board.clone(), metrics.clone());
+    let inst = &c.instances[0];
     let runtime = Arc::new(Runtime::new());
-    let task = InstanceTask::spawn(
-        inst,
-        Context {
-            runtime: runtime.clone(),
-            events,
-            metrics,
-            board: board.clone(),
-            reprobe: None,
-        },
-    );
+    let node = inst
+        .to_node(None, Arc::new(Metrics::new()))
+        .unwrap()
+        .runtime(runtime.clone())
+        .spawn()
+        .unwrap();
     // Two retry periods: still waiting for the interface, nothing spawned, nothing panicked.
     tokio::time::sleep(Duration::from_millis(2200)).await;
     assert!(runtime.handles().is_empty());
-    assert_eq!(board.snapshot()[0].state, "initialize");
+    let row = control::instance_status(
+        inst,
+        node.status().as_ref(),
+        runtime.clock(),
+        node.last_error(),
+    );
+    assert_eq!(
+        (row.phase.as_str(), row.state.as_str()),
+        ("waiting", "initialize")
+    );
+    assert!(row.last_error.unwrap().contains("vipex-none0"));
     // Stopping a waiting instance returns at once.
-    tokio::time::timeout(Duration::from_secs(2), task.stop(StopMode::Release))
+    tokio::time::timeout(Duration::from_secs(2), node.stop(Some(StopMode::Release)))
         .await
         .expect("stop returns promptly");
 }

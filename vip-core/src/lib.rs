@@ -67,6 +67,8 @@
 //! assert_eq!(held, vec![vip]);
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod address;
 mod arbiter;
 pub mod election;
@@ -74,14 +76,19 @@ mod error;
 mod fence;
 mod interval;
 #[cfg(feature = "lab")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lab")))]
 pub mod lab;
 pub mod lane;
+mod parse;
 mod peer;
 mod priority;
 mod role;
+pub mod rules;
 #[cfg(feature = "runtime")]
+#[cfg_attr(docsrs, doc(cfg(feature = "runtime")))]
 pub mod runtime;
 #[cfg(feature = "sim")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
 pub mod sim;
 mod time;
 mod vip;
@@ -91,17 +98,27 @@ pub use arbiter::{ArbiterError, FencingToken, Grant, OwnershipArbiter, Standing}
 pub use error::Error;
 pub use fence::{FenceOutcome, FenceRequest, Fencer};
 pub use interval::Interval;
+pub use parse::ParseError;
 pub use peer::PeerId;
 pub use priority::Priority;
 pub use role::{RecordedPrimary, Role, RoleProbe, RoleReport};
 pub use time::Timestamp;
 pub use vip::Vip;
 
+/// The `async_trait` attribute the backend traits are declared with, re-exported so that an
+/// implementation of [`RoleProbe`], [`Fencer`] or [`AddressManager`] needs no dependency of its
+/// own: `#[vip_core::async_trait]`.
+pub use async_trait::async_trait;
+
 #[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub use address::MockAddressManager;
 #[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub use arbiter::MockOwnershipArbiter;
 #[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub use fence::MockFencer;
 #[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub use role::MockRoleProbe;

@@ -3,7 +3,46 @@
 
 use vip_core::runtime::InstanceHandle;
 
-use crate::{WatchEvent, Watcher};
+use crate::{NetlinkAddressManager, WatchEvent, Watcher};
+
+impl NetlinkAddressManager {
+    /// Keeps instance `handle` informed of `interface` for as long as it runs: watches the
+    /// interface and [feeds](Watcher::feed) every event to the instance, and when the kernel
+    /// drops notifications, subscribes again (the new watcher's first event is the current link
+    /// state, so nothing is missed for long). Returns when the instance has stopped.
+    ///
+    /// # Errors
+    /// A subscription that cannot be made (first or later): the instance would be blind to
+    /// link changes, so the caller should stop it (a supervisor then restarts it).
+    #[cfg_attr(docsrs, doc(cfg(feature = "runtime")))]
+    pub async fn follow(
+        &self,
+        interface: &str,
+        handle: &InstanceHandle,
+    ) -> Result<(), vip_core::Error> {
+        let watcher = self.watch(interface).await?;
+        self.follow_with(watcher, interface, handle).await
+    }
+
+    /// Like [`NetlinkAddressManager::follow`], starting from a watcher subscribed earlier (for
+    /// example before the instance was spawned, so that its first events are not missed).
+    ///
+    /// # Errors
+    /// As [`NetlinkAddressManager::follow`].
+    #[cfg_attr(docsrs, doc(cfg(feature = "runtime")))]
+    pub async fn follow_with(
+        &self,
+        mut watcher: Watcher,
+        interface: &str,
+        handle: &InstanceHandle,
+    ) -> Result<(), vip_core::Error> {
+        while watcher.feed(handle, |_| {}).await {
+            tracing::warn!(%interface, "netlink watcher lost notifications; re-subscribing");
+            watcher = self.watch(interface).await?;
+        }
+        Ok(())
+    }
+}
 
 impl Watcher {
     /// Passes this watcher's events to `handle` until the instance stops or the subscription
@@ -16,6 +55,7 @@ impl Watcher {
     /// Returns `true` when the subscription ended while the instance still runs (the kernel
     /// dropped notifications): the caller should start a new watcher (whose first event is the
     /// current link state) and feed it.
+    #[cfg_attr(docsrs, doc(cfg(feature = "runtime")))]
     pub async fn feed(
         &mut self,
         handle: &InstanceHandle,

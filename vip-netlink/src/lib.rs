@@ -54,6 +54,8 @@
 //! unsolicited NA with the Override flag replaces the link-layer address of an existing entry
 //! (RFC 4861 7.2.5) and never creates one.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod announce;
 mod config;
 mod errno;

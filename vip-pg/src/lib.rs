@@ -31,6 +31,8 @@
 //! # Ok(()) }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod backoff;
 mod config;
 pub mod crosscheck;
@@ -44,6 +46,7 @@ pub mod redact;
 mod repmgr;
 
 #[cfg(feature = "harness")]
+#[cfg_attr(docsrs, doc(cfg(feature = "harness")))]
 pub mod harness;
 
 pub use backoff::{Backoff, BackoffConfig};

@@ -20,7 +20,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Each instance's state, priority, master, VIPs and last transition.
+    /// Each instance's state, whether it holds its VIPs, priority, role verdict and rank, master,
+    /// VIPs, checks, uptime, last transition and last alarm.
     Status {
         /// Print JSON instead of a table.
         #[arg(long)]

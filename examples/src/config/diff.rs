@@ -74,11 +74,14 @@ fn changed_keys(a: &InstanceConfig, b: &InstanceConfig) -> Vec<&'static str> {
     cmp("auth", a.auth == b.auth);
     cmp("v3_ipv4_checksum", a.checksum == b.checksum);
     cmp("vips", a.vips == b.vips);
-    cmp("garp", a.garp == b.garp);
+    cmp("garp", a.announce == b.announce);
     cmp("on_stop", a.on_stop == b.on_stop);
     cmp("check", a.checks == b.checks);
     cmp("role", a.role == b.role);
-    cmp("fencer", a.fencer == b.fencer);
+    cmp(
+        "fencer",
+        a.fencer == b.fencer && a.fence_policy == b.fence_policy,
+    );
     cmp("notify", a.notify == b.notify);
     k
 }

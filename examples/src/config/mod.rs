@@ -12,7 +12,6 @@
 //! assert_eq!(cfg.instances[0].vrid, 51);
 //! ```
 
-mod convert;
 mod diff;
 mod error;
 mod lenient;
@@ -26,8 +25,8 @@ use std::path::Path;
 pub use diff::{InstanceChange, InstanceDiff, diff_instances};
 pub use error::{ConfigError, ConfigErrors};
 pub use types::{
-    CheckConfig, ChecksumMode, Config, DEFAULT_CONTROL_SOCKET, FencerConfig, GarpConfig,
-    GarpFormConfig, GlobalConfig, InstanceConfig, LogFormat, NotifyHook, RepmgrNode, RoleConfig,
+    AnnounceConfig, CheckConfig, ChecksumMode, Config, DEFAULT_CONTROL_SOCKET, FencerConfig,
+    GarpForm, GlobalConfig, InstanceConfig, LogFormat, NotifyHook, RepmgrNode, RoleConfig,
     RoleKind,
 };
 pub use validate::{parse_cidr, parse_state, placeholders, valid_name};

@@ -1,11 +1,12 @@
 //! The validated configuration: typed, every value in range, ready for the builders.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use vip_core::election::{CheckSpec, ElectionConfig, FencePolicy, State, StopMode, Version};
-use vip_core::{Interval, Priority, Vip};
+use vip_core::election::Version;
+use vip_node::NodeConfig;
 
 /// The default control socket path.
 pub const DEFAULT_CONTROL_SOCKET: &str = "/run/vipd/vipd.sock";
@@ -91,51 +92,11 @@ impl Default for GlobalConfig {
     }
 }
 
-/// The checksum form of VRRPv3 over IPv4 adverts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ChecksumMode {
-    /// With the IPv4 pseudo-header, as keepalived 2.2.7 sends (the default).
-    #[default]
-    Keepalived,
-    /// Over the VRRP message only, as RFC 9568 section 5.2.8 says.
-    Rfc,
-}
+/// The checksum form of VRRPv3 over IPv4 adverts (`v3_ipv4_checksum`): the codec's own type.
+pub use vip_vrrp::wire::ChecksumMode;
 
-/// Which gratuitous ARP form is sent for IPv4 VIPs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum GarpFormConfig {
-    /// ARP request, sender = target = VIP (what keepalived sends; the default).
-    #[default]
-    Request,
-    /// ARP reply (what `arping -A` sends).
-    Reply,
-    /// Both, request first.
-    Both,
-}
-
-/// Gratuitous ARP / unsolicited NA settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GarpConfig {
-    /// IPv4 gratuitous ARP form.
-    pub form: GarpFormConfig,
-    /// Messages sent per announcement (keepalived `vrrp_garp_master_repeat`, default 5).
-    pub repeat: u32,
-    /// Gap between the messages of one announcement (default 0).
-    pub interval: Duration,
-    /// Re-announce this often while master; `None` = never (the default).
-    pub refresh: Option<Duration>,
-}
-
-impl Default for GarpConfig {
-    fn default() -> Self {
-        GarpConfig {
-            form: GarpFormConfig::Request,
-            repeat: 5,
-            interval: Duration::ZERO,
-            refresh: None,
-        }
-    }
-}
+/// Gratuitous ARP / unsolicited NA settings (`[instance.garp]`): vip-netlink's own type.
+pub use vip_netlink::{AnnounceConfig, GarpForm};
 
 /// A tracked check: a command run without a shell.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,7 +109,7 @@ pub struct CheckConfig {
     pub interval: Duration,
     /// Time bound of one run; the child is killed after it.
     pub timeout: Duration,
-    /// keepalived weight semantics (see [`CheckSpec`]).
+    /// keepalived weight semantics (see [`vip_core::election::CheckSpec`]).
     pub weight: i32,
     /// Consecutive successes to turn passing.
     pub rise: u32,
@@ -193,119 +154,38 @@ pub struct RoleConfig {
 /// The command fencer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FencerConfig {
-    /// Program and arguments with placeholders (see [`crate::commands::fence::PLACEHOLDERS`]).
+    /// Program and arguments with placeholders (see [`vip_node::commands::fence::PLACEHOLDERS`]).
     pub argv: Vec<String>,
-    /// Time bound; the child is killed after it and fencing counts as failed.
+    /// Time bound; the child is killed after it and fencing counts as failed. (When to
+    /// fence is the instance's `fence_policy`.)
     pub timeout: Duration,
-    /// When to fence.
-    pub policy: FencePolicy,
 }
 
-/// A notify hook: a command run on transitions, awaited with a timeout.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotifyHook {
-    /// Program and arguments.
-    pub argv: Vec<String>,
-    /// Time bound; the child is killed after it.
-    pub timeout: Duration,
-    /// Run only for transitions into these states; empty = every transition.
-    pub on: Vec<State>,
-}
+/// A notify hook: a command run on transitions, awaited with a timeout (vip-node's type).
+pub use vip_node::commands::notify::NotifyHook;
 
 /// One `[[instance]]`: a VRID on an interface with its VIPs.
+///
+/// The facts vip-node runs (name, interface, VRID, version, interval, VIPs, priority, preempt,
+/// source, unicast peers, v2 authentication, checksum form, announcements as `garp`, fence
+/// policy, `on_stop`, notify hooks) are stated once, in [`InstanceConfig::node`], and read
+/// through it (`inst.vrid` is `inst.node.vrid`); the daemon's own sections sit beside it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstanceConfig {
-    /// Unique name.
-    pub name: String,
-    /// Interface adverts are sent and received on.
-    pub interface: String,
-    /// Virtual router id.
-    pub vrid: u8,
-    /// VRRP version.
-    pub version: Version,
-    /// Base priority (255 = address owner).
-    pub priority: Priority,
-    /// Advertisement interval.
-    pub advert_interval: Interval,
-    /// Preempt mode.
-    pub preempt: bool,
-    /// Delay after start before preempting.
-    pub preempt_delay: Duration,
-    /// Source address of adverts; `None` = the interface's primary address of the VIPs' family.
-    pub source: Option<IpAddr>,
-    /// Unicast peers; empty = multicast.
-    pub unicast_peers: Vec<IpAddr>,
-    /// VRRPv2 simple-text password.
-    pub auth: Option<String>,
-    /// VRRPv3-over-IPv4 checksum form.
-    pub checksum: ChecksumMode,
-    /// The VIPs.
-    pub vips: Vec<Vip>,
-    /// Announcement settings.
-    pub garp: GarpConfig,
-    /// What a graceful stop does with the VIPs.
-    pub on_stop: StopMode,
+    /// The instance as vip-node runs it (shared with the running node, not copied).
+    pub node: Arc<NodeConfig>,
     /// Tracked checks.
     pub checks: Vec<CheckConfig>,
     /// Role probe.
     pub role: Option<RoleConfig>,
     /// Fencer.
     pub fencer: Option<FencerConfig>,
-    /// Notify hooks, run in order.
-    pub notify: Vec<NotifyHook>,
 }
 
-impl InstanceConfig {
-    /// True when the VIPs are IPv6 (an instance advertises one family).
-    pub fn is_ipv6(&self) -> bool {
-        self.vips.first().is_some_and(|v| !v.is_ipv4())
-    }
+impl std::ops::Deref for InstanceConfig {
+    type Target = NodeConfig;
 
-    /// The address adverts are sent from: `source` if configured, else the first address of
-    /// the VIPs' family among `interface_addrs` (for IPv6, the link-local one first, as
-    /// RFC 9568 section 5.1.2.1 requires).
-    pub fn resolve_source(&self, interface_addrs: &[IpAddr]) -> Option<IpAddr> {
-        if let Some(s) = self.source {
-            return Some(s);
-        }
-        if self.is_ipv6() {
-            let v6 = || interface_addrs.iter().filter(|a| a.is_ipv6());
-            v6().find(|a| is_link_local_v6(a))
-                .or_else(|| v6().next())
-                .copied()
-        } else {
-            interface_addrs.iter().find(|a| a.is_ipv4()).copied()
-        }
-    }
-
-    /// The election machine's config. `local_addr` is the adverts' source address (see
-    /// [`InstanceConfig::resolve_source`]).
-    pub fn to_election_config(&self, local_addr: IpAddr) -> ElectionConfig {
-        let mut c = ElectionConfig::new(self.vrid, local_addr, self.vips.clone());
-        c.version = self.version;
-        c.priority = self.priority;
-        c.advert_interval = self.advert_interval;
-        c.preempt = self.preempt;
-        c.preempt_delay = self.preempt_delay;
-        c.role_gated = self.role.is_some();
-        c.checks = self
-            .checks
-            .iter()
-            .map(|k| CheckSpec { weight: k.weight })
-            .collect();
-        c.fencing = self.fencer.is_some();
-        c.fence_policy = self
-            .fencer
-            .as_ref()
-            .map(|f| f.policy)
-            .unwrap_or(FencePolicy::IfInUse);
-        c
-    }
-}
-
-fn is_link_local_v6(a: &IpAddr) -> bool {
-    match a {
-        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
-        IpAddr::V4(_) => false,
+    fn deref(&self) -> &NodeConfig {
+        &self.node
     }
 }

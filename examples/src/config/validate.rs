@@ -3,24 +3,28 @@
 use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use vip_core::election::{FencePolicy, State, StopMode, Version};
+use vip_core::rules::RouterKey;
 use vip_core::{Interval, Priority, Vip};
+use vip_node::NodeConfig;
+use vip_vrrp::wire::Auth;
 
 use super::error::ConfigError;
 use super::raw::{
     RawAuth, RawCheck, RawFencer, RawGarp, RawGlobal, RawInstance, RawNotify, RawRole,
 };
 use super::types::{
-    CheckConfig, ChecksumMode, FencerConfig, GarpConfig, GarpFormConfig, GlobalConfig,
+    AnnounceConfig, CheckConfig, ChecksumMode, FencerConfig, GarpForm, GlobalConfig,
     InstanceConfig, LogFormat, NotifyHook, RepmgrNode, RoleConfig, RoleKind,
 };
 use super::values::{RawDuration, RawVip, format_duration, parse_duration};
 
 /// Default timeout of notify hooks and the fencer.
 const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
-use crate::commands::fence::PLACEHOLDERS as FENCE_PLACEHOLDERS;
+use vip_node::commands::fence::PLACEHOLDERS as FENCE_PLACEHOLDERS;
 
 /// Collects errors while building typed values.
 #[derive(Default)]
@@ -231,27 +235,10 @@ impl Validator {
 
         let vips = self.vips(p, &interface, raw.vips);
         let ipv6 = vips.first().is_some_and(|v| !v.is_ipv4());
-        if version == Version::V2 {
-            for (i, v) in vips.iter().enumerate() {
-                if !v.is_ipv4() {
-                    self.err(
-                        format!("{p}.vips[{i}]"),
-                        format!(
-                            "{} is IPv6, but VRRPv2 carries IPv4 only (use version = 3)",
-                            v.addr
-                        ),
-                    );
-                }
-            }
-        }
 
         let source = raw.source.as_deref().and_then(|s| {
             let path = format!("{p}.source");
             match s.parse::<IpAddr>() {
-                Ok(a) if !vips.is_empty() && a.is_ipv6() != ipv6 => {
-                    self.err(path, format!("{a} is not of the VIPs' address family"));
-                    None
-                }
                 Ok(a) => Some(a),
                 Err(_) => {
                     self.err(path, format!("{s:?} is not an IP address"));
@@ -263,15 +250,6 @@ impl Validator {
         for (i, s) in raw.unicast_peers.unwrap_or_default().iter().enumerate() {
             let path = format!("{p}.unicast_peers[{i}]");
             match s.parse::<IpAddr>() {
-                Ok(a) if !vips.is_empty() && a.is_ipv6() != ipv6 => {
-                    self.err(path, format!("{a} is not of the VIPs' address family"))
-                }
-                Ok(a) if Some(a) == source => {
-                    self.err(path, format!("{a} is this node's own source address"))
-                }
-                Ok(a) if unicast_peers.contains(&a) => {
-                    self.err(path, format!("{a} is listed twice"))
-                }
                 Ok(a) => unicast_peers.push(a),
                 Err(_) => self.err(path, format!("{s:?} is not an IP address")),
             }
@@ -279,7 +257,7 @@ impl Validator {
 
         let auth = raw.auth.and_then(|a| self.auth(p, version, a));
         let checksum = match raw.v3_ipv4_checksum.as_deref() {
-            None => ChecksumMode::Keepalived,
+            None => ChecksumMode::PseudoHeader,
             Some(m) => {
                 let path = format!("{p}.v3_ipv4_checksum");
                 if version == Version::V2 {
@@ -294,8 +272,8 @@ impl Validator {
                     );
                 }
                 match m {
-                    "keepalived" => ChecksumMode::Keepalived,
-                    "rfc" => ChecksumMode::Rfc,
+                    "keepalived" => ChecksumMode::PseudoHeader,
+                    "rfc" => ChecksumMode::MessageOnly,
                     other => {
                         self.err(
                             &path,
@@ -303,7 +281,7 @@ impl Validator {
                                 "{other:?} is not a checksum mode (use \"keepalived\" or \"rfc\")"
                             ),
                         );
-                        ChecksumMode::Keepalived
+                        ChecksumMode::PseudoHeader
                     }
                 }
             }
@@ -331,29 +309,44 @@ impl Validator {
             .filter_map(|(i, n)| self.notify(&format!("{p}.notify[{i}]"), n))
             .collect();
 
-        if self.errors.len() > before {
-            return None;
-        }
-        Some(InstanceConfig {
+        let (fencer, fence_policy) = match fencer {
+            Some((f, policy)) => (Some(f), policy),
+            None => (None, FencePolicy::IfInUse),
+        };
+        let node = NodeConfig {
             name,
             interface,
             vrid: u8::try_from(vrid).unwrap_or(1),
             version,
-            priority: Priority::new(u8::try_from(priority).unwrap_or(100)),
             advert_interval,
+            vips,
+            priority: Priority::new(u8::try_from(priority).unwrap_or(100)),
             preempt,
             preempt_delay,
             source,
             unicast_peers,
-            auth,
+            // Validation guarantees at most 8 printable bytes.
+            auth: auth.map_or(Auth::None, |pw| {
+                Auth::simple(pw.as_bytes()).unwrap_or(Auth::None)
+            }),
             checksum,
-            vips,
-            garp,
+            announce: garp,
+            fence_policy,
             on_stop,
+            notify,
+        };
+        // The protocol's rules (families, version, source, peers) are vip-node's, stated once.
+        for e in node.protocol_problems() {
+            self.err(format!("{p}.{}", e.key), e.problem);
+        }
+        if self.errors.len() > before {
+            return None;
+        }
+        Some(InstanceConfig {
+            node: Arc::new(node),
             checks,
             role,
             fencer,
-            notify,
         })
     }
 
@@ -390,43 +383,16 @@ impl Validator {
                 return Interval::DEFAULT_ADVERT;
             }
         };
-        let shown = format_duration(d);
-        let micros = d.as_micros();
-        match version {
-            Version::V2 => {
-                if micros % 1_000_000 != 0 {
-                    self.err(path, format!("VRRPv2 needs whole seconds, got {shown}"));
-                    return Interval::DEFAULT_ADVERT;
-                }
-                let secs = micros / 1_000_000;
-                if !(1..=255).contains(&secs) {
-                    self.err(
-                        path,
-                        format!("{shown} is out of range 1s..=255s for VRRPv2"),
-                    );
-                    return Interval::DEFAULT_ADVERT;
-                }
-                Interval::from_secs(u32::try_from(secs).unwrap_or(1))
-            }
-            Version::V3 => {
-                if micros % 10_000 != 0 {
-                    self.err(
-                        path,
-                        format!(
-                            "VRRPv3 counts in centiseconds, got {shown} (use a multiple of 10ms)"
-                        ),
-                    );
-                    return Interval::DEFAULT_ADVERT;
-                }
-                let cs = micros / 10_000;
-                if !(1..=4095).contains(&cs) {
-                    self.err(
-                        path,
-                        format!("{shown} is out of range 0.01s..=40.95s for VRRPv3"),
-                    );
-                    return Interval::DEFAULT_ADVERT;
-                }
-                Interval::from_centis(u32::try_from(cs).unwrap_or(100))
+        // The interval each version can carry is a protocol rule stated once, in vip-core.
+        match vip_core::rules::advert_interval(version, d) {
+            Ok(i) => i,
+            Err(e) => {
+                let problem = match e {
+                    vip_core::Error::Config { problem, .. } => problem,
+                    other => other.to_string(),
+                };
+                self.err(path, problem);
+                Interval::DEFAULT_ADVERT
             }
         }
     }
@@ -476,18 +442,6 @@ impl Validator {
             }
             if addr.is_unspecified() || addr.is_multicast() || addr.is_loopback() {
                 self.err(&path, format!("{addr} cannot be a VIP"));
-                continue;
-            }
-            if let Some(first) = out.first()
-                && first.is_ipv4() != addr.is_ipv4()
-            {
-                self.err(
-                        &path,
-                        format!(
-                            "{addr} is not of the same family as {}; an instance advertises one address family (use a second instance)",
-                            first.addr
-                        ),
-                    );
                 continue;
             }
             if out.iter().any(|v| v.addr == addr) {
@@ -542,8 +496,8 @@ impl Validator {
         }
     }
 
-    fn garp(&mut self, p: &str, g: RawGarp) -> GarpConfig {
-        let d = GarpConfig::default();
+    fn garp(&mut self, p: &str, g: RawGarp) -> AnnounceConfig {
+        let d = AnnounceConfig::default();
         let repeat = self.int_in(
             &format!("{p}.garp.repeat"),
             g.repeat,
@@ -565,19 +519,19 @@ impl Validator {
             Duration::ZERO,
         );
         let form = match g.form.as_deref() {
-            None | Some("request") => GarpFormConfig::Request,
-            Some("reply") => GarpFormConfig::Reply,
-            Some("both") => GarpFormConfig::Both,
+            None | Some("request") => GarpForm::Request,
+            Some("reply") => GarpForm::Reply,
+            Some("both") => GarpForm::Both,
             Some(o) => {
                 self.err(
                     format!("{p}.garp.form"),
                     format!("{o:?} is not a gratuitous ARP form (use \"request\", \"reply\" or \"both\")"),
                 );
-                GarpFormConfig::Request
+                GarpForm::Request
             }
         };
-        GarpConfig {
-            form,
+        AnnounceConfig {
+            garp_form: form,
             repeat: u32::try_from(repeat).unwrap_or(d.repeat),
             interval,
             refresh: (!refresh.is_zero()).then_some(refresh),
@@ -718,7 +672,7 @@ impl Validator {
         Some(role)
     }
 
-    fn fencer(&mut self, p: &str, f: RawFencer) -> Option<FencerConfig> {
+    fn fencer(&mut self, p: &str, f: RawFencer) -> Option<(FencerConfig, FencePolicy)> {
         let path = format!("{p}.fencer");
         let argv = self.argv(&format!("{path}.argv"), f.argv);
         for (i, a) in argv.iter().enumerate() {
@@ -754,11 +708,7 @@ impl Validator {
                 FencePolicy::IfInUse
             }
         };
-        Some(FencerConfig {
-            argv,
-            timeout,
-            policy,
-        })
+        Some((FencerConfig { argv, timeout }, policy))
     }
 
     fn notify(&mut self, path: &str, n: RawNotify) -> Option<NotifyHook> {
@@ -784,17 +734,24 @@ impl Validator {
     /// Checks that need every instance: unique names, unique (interface, vrid, family), VIPs
     /// in one instance only.
     pub fn cross_instance(&mut self, instances: &[(String, InstanceConfig)]) {
+        // One virtual router per (interface, VRID, family): a protocol rule of vip-core.
+        let keys = instances.iter().map(|(_, i)| RouterKey {
+            interface: &i.interface,
+            vrid: i.vrid,
+            ipv6: i.is_ipv6(),
+        });
+        let conflicts: BTreeMap<usize, usize> =
+            vip_core::rules::vrid_conflicts(keys).into_iter().collect();
         let mut names: BTreeMap<&str, &str> = BTreeMap::new();
-        let mut vrids: BTreeMap<(&str, u8, bool), &str> = BTreeMap::new();
         let mut vips: BTreeMap<IpAddr, &str> = BTreeMap::new();
-        for (path, inst) in instances {
+        for (index, (path, inst)) in instances.iter().enumerate() {
             if let Some(first) = names.insert(&inst.name, path) {
                 self.err(
                     format!("{path}.name"),
                     format!("{:?} is also the name of {first}", inst.name),
                 );
             }
-            if let Some(first) = vrids.insert((&inst.interface, inst.vrid, inst.is_ipv6()), path) {
+            if let Some((first, _)) = conflicts.get(&index).and_then(|f| instances.get(*f)) {
                 self.err(
                     format!("{path}.vrid"),
                     format!(

@@ -94,18 +94,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_micros(micros))
 }
 
-/// Formats a duration the way the error messages and the importer write it: `2s`, `0.1s`.
-pub fn format_duration(d: Duration) -> String {
-    let micros = d.as_micros();
-    let secs = micros / 1_000_000;
-    let frac = micros % 1_000_000;
-    if frac == 0 {
-        format!("{secs}s")
-    } else {
-        let f = format!("{frac:06}");
-        format!("{secs}.{}s", f.trim_end_matches('0'))
-    }
-}
+/// `0.1s`, `2s`: a duration in seconds with only the digits it needs (one formatter, vip-core's).
+pub use vip_core::rules::format_secs as format_duration;
 
 /// A VIP as written in the file: `"198.51.100.10/32"` or
 /// `{ address = "198.51.100.10/32", label = "eth0:vip", interface = "eth1" }`.

@@ -1,19 +1,17 @@
 //! The control Unix socket: line-delimited JSON requests and responses (`status`, `reprobe`,
-//! `reload`), the server side, a client for `vipctl`, the status board the daemon keeps up to
-//! date, and the reprobe signals (`vipctl reprobe`, repmgr events).
+//! `reload`), the server side, a client for `vipctl`, and the `status` rows read from the
+//! runtime's registry.
 
-mod board;
 mod client;
 mod protocol;
-mod reprobe;
 mod server;
+mod status;
 pub mod table;
 
-pub use board::{StatusBoard, unix_ms as board_unix_ms};
 pub use client::{ClientError, request};
 pub use protocol::{
-    DaemonInfo, InstanceStatus, ReloadReport, Request, Response, StatusReport, TransitionRecord,
-    format_unix_ms,
+    AlarmRecord, CheckState, DaemonInfo, InstanceStatus, ReloadReport, Request, Response,
+    StatusReport, TransitionRecord, format_unix_ms,
 };
-pub use reprobe::ReprobeHub;
 pub use server::{ControlHandler, bind, serve};
+pub use status::{instance_status, unix_ms};

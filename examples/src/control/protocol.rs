@@ -57,7 +57,8 @@ pub struct StatusReport {
     pub instances: Vec<InstanceStatus>,
 }
 
-/// One instance's state.
+/// One instance's state: the runtime's `Status` of the instance, with the config facts an
+/// operator wants beside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceStatus {
     /// Name.
@@ -68,6 +69,9 @@ pub struct InstanceStatus {
     pub vrid: u8,
     /// VRRP version (2 or 3).
     pub version: u8,
+    /// Where the instance's task is: `waiting` (not started yet: see `last_error`),
+    /// `starting`, `running`, `stopping`, `stopped`.
+    pub phase: String,
     /// State name (`initialize`, `backup`, `claiming`, `master`, `fault`).
     pub state: String,
     /// Configured priority.
@@ -78,8 +82,45 @@ pub struct InstanceStatus {
     pub master: Option<String>,
     /// The VIPs, `addr/prefix`.
     pub vips: Vec<String>,
+    /// True while the VIPs are, or may be, on this node's interfaces.
+    pub holds_vips: bool,
+    /// The role probe's last verdict (`primary`, `standby`, `unknown (why)`); `None` without
+    /// a role probe or before its first answer.
+    pub role: Option<String>,
+    /// The rank the role probe reported (advertised instead of the base priority), if any.
+    pub role_rank: Option<u8>,
+    /// The node the cluster metadata records as primary, when the probe reads it.
+    pub recorded_primary: Option<String>,
+    /// Each tracked check, in config order.
+    pub checks: Vec<CheckState>,
     /// The last transition.
     pub last_transition: Option<TransitionRecord>,
+    /// The last alarm.
+    pub last_alarm: Option<AlarmRecord>,
+    /// When the running election instance started (Unix milliseconds); `None` while waiting.
+    pub started_unix_ms: Option<u64>,
+    /// Seconds since then.
+    pub uptime_secs: Option<u64>,
+    /// Why the instance is not running (a failed start, or the cause of the last restart).
+    pub last_error: Option<String>,
+}
+
+/// A tracked check as reported by `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckState {
+    /// The check's name.
+    pub name: String,
+    /// `passing`, `failing` or `unknown` (before its first result).
+    pub state: String,
+}
+
+/// An alarm as reported by `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmRecord {
+    /// What the alarm says.
+    pub reason: String,
+    /// When (Unix milliseconds).
+    pub at_unix_ms: u64,
 }
 
 /// A transition as reported by `status`.

@@ -1,7 +1,9 @@
-//! Prometheus metrics: a registry the daemon updates, rendered in the text exposition format,
-//! and a minimal HTTP/1.1 endpoint serving it on `GET /metrics`.
+//! Prometheus metrics: a registry the instances update (it is their vip-node `Observer`),
+//! rendered in the text exposition format, and a minimal HTTP/1.1 endpoint serving it on
+//! `GET /metrics`.
 
 mod http;
+mod observer;
 mod registry;
 
 pub use http::{bind, serve};

@@ -252,6 +252,17 @@ vips = [{vips}]
             .unwrap();
     }
 
+    /// `vipctl status` (the table) of node `i`.
+    pub fn status_table(&self, i: usize) -> String {
+        let out = Command::new(VIPCTL)
+            .arg("--socket")
+            .arg(&self.nodes[i].sock)
+            .arg("status")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// `vipctl status --json` of node `i`.
     pub fn status(&self, i: usize) -> Option<StatusReport> {
         let out = Command::new(VIPCTL)

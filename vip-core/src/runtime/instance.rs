@@ -57,7 +57,15 @@ pub(crate) fn spawn(
         master: None,
         vips: spec.config.vips.clone(),
         holds_vips: false,
+        started_at: std::time::SystemTime::now(),
         role: None,
+        role_rank: None,
+        recorded_primary: None,
+        check_names: spec
+            .checks
+            .iter()
+            .map(|c| c.check.name().to_owned())
+            .collect(),
         checks: vec![None; spec.checks.len()],
         last_transition: None,
         last_alarm: None,
@@ -700,6 +708,12 @@ impl Instance {
             tracing::info!(role = %report.role, "role probe");
             self.status_mut().role = Some(report.role.clone());
         }
+        if report.priority.is_some() && self.snapshot.role_rank != report.priority {
+            self.status_mut().role_rank = report.priority;
+        }
+        if self.snapshot.recorded_primary != report.recorded_primary {
+            self.status_mut().recorded_primary = report.recorded_primary.clone();
+        }
         // The rank first, so that a claim started by this report advertises it.
         if let Some(priority) = report.priority {
             self.feed(Input::RolePriority(priority));
@@ -798,7 +812,11 @@ fn same_moving_parts(a: &Status, b: &Status) -> bool {
         effective_priority,
         master,
         holds_vips,
+        started_at: _,
         role,
+        role_rank,
+        recorded_primary,
+        check_names: _,
         checks,
         last_transition,
         last_alarm,
@@ -810,6 +828,8 @@ fn same_moving_parts(a: &Status, b: &Status) -> bool {
         && a.master == *master
         && a.holds_vips == *holds_vips
         && a.role == *role
+        && a.role_rank == *role_rank
+        && a.recorded_primary == *recorded_primary
         && a.checks == *checks
         && a.last_transition == *last_transition
         && a.last_alarm == *last_alarm

@@ -170,8 +170,10 @@ pub use steady::{
 };
 
 #[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub use check::MockHealthCheck;
 #[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub use sink::MockAdvertSink;
 
 /// Runs election instances, each as its own tokio task, on a shared [`Clock`].
@@ -263,6 +265,12 @@ impl Runtime {
     /// The handle of the instance named `name`.
     pub fn get(&self, name: &str) -> Option<InstanceHandle> {
         self.lock().get(name).cloned()
+    }
+
+    /// Forgets the instance named `name` (after it stopped, when a daemon drops it from its
+    /// config) and returns its handle. A running instance keeps running; stop it first.
+    pub fn remove(&self, name: &str) -> Option<InstanceHandle> {
+        self.lock().remove(name)
     }
 
     /// Handles of all instances, by name.

@@ -240,9 +240,8 @@ impl InstanceSpec {
         if c.vips.is_empty() {
             return bad("vips", "at least one VIP is needed".into());
         }
-        if c.advert_interval.is_zero() {
-            return bad("advert_interval", "must be at least 1 centisecond".into());
-        }
+        // The interval each version can carry: a protocol rule stated once, in crate::rules.
+        crate::rules::check_advert_interval(c.version, c.advert_interval)?;
         if c.checks.len() != self.checks.len() {
             return bad(
                 "checks",

@@ -1,7 +1,9 @@
 //! [`Status`]: a snapshot of one instance, published through a `tokio::sync::watch` channel.
 
+use std::time::{Duration, SystemTime};
+
 use crate::election::{ArbiterGrant, CheckStatus, Event, Reason, State};
-use crate::{PeerId, Priority, Role, Timestamp, Vip};
+use crate::{PeerId, Priority, RecordedPrimary, Role, Timestamp, Vip};
 
 /// Where an instance's task is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -63,8 +65,18 @@ pub struct Status {
     /// True from the moment an add of the VIPs has returned (whatever its result) until a later
     /// removal succeeds: the VIPs are, or may be, on this node's interfaces.
     pub holds_vips: bool,
+    /// When the instance task started (wall clock); see [`Status::uptime`].
+    pub started_at: SystemTime,
     /// The last role the role probe reported (`None` without a probe or before its answer).
     pub role: Option<Role>,
+    /// The last rank the role probe reported ([`crate::RoleReport::priority`], for example
+    /// vip-pg's split-brain rank); the instance advertises it instead of its base priority.
+    /// `None` without a probe or while the probe reports none.
+    pub role_rank: Option<Priority>,
+    /// The node the probe's cluster metadata records as primary, when it reads metadata.
+    pub recorded_primary: Option<RecordedPrimary>,
+    /// The tracked checks' names, by index (as [`Status::checks`]).
+    pub check_names: Vec<String>,
     /// The debounced status of each tracked check, by index (`None` until known).
     pub checks: Vec<Option<CheckStatus>>,
     /// The last state change.
@@ -80,5 +92,20 @@ impl Status {
     /// True while the VIPs are, or may be, held here.
     pub fn is_master(&self) -> bool {
         self.state == State::Master
+    }
+
+    /// How long the instance has run (zero if the wall clock went back).
+    pub fn uptime(&self) -> Duration {
+        SystemTime::now()
+            .duration_since(self.started_at)
+            .unwrap_or_default()
+    }
+
+    /// Each tracked check's name with its debounced status (`None` until known).
+    pub fn named_checks(&self) -> impl Iterator<Item = (&str, Option<CheckStatus>)> {
+        self.check_names
+            .iter()
+            .map(String::as_str)
+            .zip(self.checks.iter().copied())
     }
 }

@@ -153,33 +153,21 @@ impl TransportConfig {
             return Err(config_error("addresses", "at most 255 addresses"));
         }
         match self.version {
-            Version::V2 => {
-                if family != AddressFamily::Ipv4 {
-                    return Err(config_error("version", "VRRPv2 runs over IPv4 only"));
-                }
-                let secs = self.advert_interval.as_whole_secs().unwrap_or(0);
-                if !(1..=255).contains(&secs) {
-                    return Err(config_error(
-                        "advert_interval",
-                        format!(
-                            "VRRPv2 needs whole seconds in 1..=255, got {}",
-                            self.advert_interval
-                        ),
-                    ));
-                }
+            Version::V2 if family != AddressFamily::Ipv4 => {
+                return Err(config_error("version", "VRRPv2 runs over IPv4 only"));
             }
-            Version::V3 => {
-                if self.auth != Auth::None {
-                    return Err(config_error("auth", "VRRPv3 has no authentication"));
-                }
-                let cs = self.advert_interval.as_centis();
-                if !(1..=4095).contains(&cs) {
-                    return Err(config_error(
-                        "advert_interval",
-                        format!("VRRPv3 needs 1..=4095 centiseconds, got {cs}"),
-                    ));
-                }
+            Version::V3 if self.auth != Auth::None => {
+                return Err(config_error("auth", "VRRPv3 has no authentication"));
             }
+            _ => {}
+        }
+        // The interval each version can carry is a protocol rule stated once, in vip-core.
+        if let Err(e) = vip_core::rules::check_advert_interval(self.version, self.advert_interval) {
+            let problem = match e {
+                vip_core::Error::Config { problem, .. } => problem,
+                other => other.to_string(),
+            };
+            return Err(config_error("advert_interval", problem));
         }
         if let Mode::Unicast { peers } = &self.mode {
             if peers.is_empty() {

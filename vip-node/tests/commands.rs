@@ -8,14 +8,13 @@ use std::time::{Duration, Instant};
 use vip_core::election::State;
 use vip_core::lab::wait_until;
 use vip_core::{FenceOutcome, FenceRequest, Fencer, PeerId, Vip};
-use vip_examples::commands::check::run_check;
-use vip_examples::commands::fence::CommandFencer;
-use vip_examples::commands::notify::{NotifyRunner, Transition};
-use vip_examples::commands::process::Ended;
-use vip_examples::config::{CheckConfig, NotifyHook};
+use vip_node::commands::check::CommandCheck;
+use vip_node::commands::fence::CommandFencer;
+use vip_node::commands::notify::{NotifyHook, NotifyRunner, Transition};
+use vip_node::commands::process::Ended;
 
 fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("vip-examples-{tag}-{}", std::process::id()));
+    let d = std::env::temp_dir().join(format!("vip-node-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -273,30 +272,26 @@ async fn fencer_exit_status_and_timeout() {
     assert!(start.elapsed() < Duration::from_secs(10));
 }
 
-fn check(argv: Vec<String>, timeout: Duration) -> CheckConfig {
-    CheckConfig {
-        name: "t".into(),
-        argv,
-        interval: Duration::from_secs(1),
-        timeout,
-        weight: 0,
-        rise: 1,
-        fall: 1,
-    }
+fn check(argv: Vec<String>, timeout: Duration) -> CommandCheck {
+    CommandCheck::new("t", argv, timeout)
 }
 
 #[tokio::test]
 async fn check_passes_fails_and_times_out() {
     assert!(
-        run_check(&check(vec!["/bin/true".into()], Duration::from_secs(5)))
+        check(vec!["/bin/true".into()], Duration::from_secs(5))
+            .run_once()
             .await
             .success()
     );
     assert!(
-        !run_check(&check(vec!["/bin/false".into()], Duration::from_secs(5)))
+        !check(vec!["/bin/false".into()], Duration::from_secs(5))
+            .run_once()
             .await
             .success()
     );
-    let o = run_check(&check(sh("sleep 30"), Duration::from_millis(200))).await;
+    let o = check(sh("sleep 30"), Duration::from_millis(200))
+        .run_once()
+        .await;
     assert_eq!(o.ended, Ended::TimedOut);
 }

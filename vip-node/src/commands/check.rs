@@ -1,16 +1,14 @@
 //! Tracked checks: a command run every interval (no shell, killed after its timeout).
 //!
 //! [`CommandCheck`] is the [`HealthCheck`] the vip-core runtime schedules and debounces (use
-//! [`CheckConfig::schedule`]); rise/fall debouncing is the runtime's.
+//! [`CommandCheck::schedule`]); rise/fall debouncing is the runtime's.
 
 use std::time::Duration;
 
-use async_trait::async_trait;
-use vip_core::Error;
 use vip_core::runtime::{CheckSchedule, HealthCheck};
+use vip_core::{Error, async_trait};
 
 use super::process::{self, CommandOutcome, Ended};
-use crate::config::CheckConfig;
 
 /// Extra time the runtime grants a check run beyond the command's own timeout.
 pub const SCHEDULE_GRACE: Duration = Duration::from_millis(200);
@@ -25,12 +23,31 @@ pub struct CommandCheck {
 }
 
 impl CommandCheck {
-    /// The check for a `[[instance.check]]` entry.
-    pub fn from_config(check: &CheckConfig) -> Self {
+    /// A check named `name` running `argv` (no shell), killed after `timeout`.
+    pub fn new(name: impl Into<String>, argv: Vec<String>, timeout: Duration) -> Self {
         CommandCheck {
-            name: check.name.clone(),
-            argv: check.argv.clone(),
-            timeout: check.timeout,
+            name: name.into(),
+            argv,
+            timeout,
+        }
+    }
+
+    /// Runs the command once (passes when it exits 0 within the timeout).
+    pub async fn run_once(&self) -> CommandOutcome {
+        process::run(&self.argv, &[], self.timeout).await
+    }
+
+    /// The runtime's schedule for this check: every `interval`, `rise` successes to turn
+    /// passing and `fall` failures to turn failing (initial status decided by the first run).
+    /// Its bound is the command's timeout plus [`SCHEDULE_GRACE`], so that the check kills
+    /// the command's whole process group itself and reports the timeout first.
+    pub fn schedule(&self, interval: Duration, rise: u32, fall: u32) -> CheckSchedule {
+        CheckSchedule {
+            interval,
+            timeout: self.timeout + SCHEDULE_GRACE,
+            rise,
+            fall,
+            initial: None,
         }
     }
 }
@@ -53,24 +70,4 @@ impl HealthCheck for CommandCheck {
     fn name(&self) -> &str {
         &self.name
     }
-}
-
-impl CheckConfig {
-    /// The runtime's schedule for this check (initial status decided by the first run). Its
-    /// bound is the check's timeout plus [`SCHEDULE_GRACE`], so that [`CommandCheck`] kills the
-    /// command's whole process group itself and reports the timeout first.
-    pub fn schedule(&self) -> CheckSchedule {
-        CheckSchedule {
-            interval: self.interval,
-            timeout: self.timeout + SCHEDULE_GRACE,
-            rise: self.rise,
-            fall: self.fall,
-            initial: None,
-        }
-    }
-}
-
-/// Runs a check once: passes when the command exits 0 within its timeout.
-pub async fn run_check(check: &CheckConfig) -> CommandOutcome {
-    process::run(&check.argv, &[], check.timeout).await
 }

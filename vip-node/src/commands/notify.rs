@@ -3,13 +3,26 @@
 //! fire-and-forget notify scripts, a hook's outcome is known and logged, and hooks for two
 //! transitions never overlap.
 
+use std::time::Duration;
+
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use vip_core::Vip;
 use vip_core::election::{Event, EventKind, State};
 
 use super::process::{self, CommandOutcome};
-use crate::config::{InstanceConfig, NotifyHook};
+use crate::NodeConfig;
+
+/// A notify hook: a command run on transitions, awaited with a timeout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyHook {
+    /// Program and arguments.
+    pub argv: Vec<String>,
+    /// Time bound; the child is killed after it.
+    pub timeout: Duration,
+    /// Run only for transitions into these states; empty = every transition.
+    pub on: Vec<State>,
+}
 
 /// A transition as hooks see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +45,7 @@ pub struct Transition {
 
 impl Transition {
     /// The transition carried by `event`, if it is one.
-    pub fn from_event(instance: &InstanceConfig, event: &Event) -> Option<Transition> {
+    pub fn from_event(instance: &NodeConfig, event: &Event) -> Option<Transition> {
         match &event.kind {
             EventKind::Transition { from, to } => Some(Transition {
                 instance: instance.name.clone(),
@@ -41,7 +54,7 @@ impl Transition {
                 from: *from,
                 to: *to,
                 reason: event.reason.to_string(),
-                vips: instance.vips.clone(),
+                vips: instance.vips(),
             }),
             _ => None,
         }

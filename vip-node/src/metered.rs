@@ -1,31 +1,36 @@
-//! Backends wrapped to record what they did in the metrics: in-use probe latency, fence
-//! outcomes and role probe latency. They pass every call through unchanged.
+//! Backends wrapped to tell the [`Observer`] what they did: in-use probe latency, fence
+//! outcomes, role probe and check latency. They pass every call through unchanged.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use vip_core::runtime::HealthCheck;
 use vip_core::{
     AddressManager, Error, FenceOutcome, FenceRequest, Fencer, InUse, RoleProbe, RoleReport, Vip,
+    async_trait,
 };
 
-use crate::metrics::Metrics;
+use crate::Observer;
+use crate::commands::fence::format_mac;
 
-/// An [`AddressManager`] that records the in-use probe's latency (probe `in_use`).
-pub struct MeteredAddresses {
+/// An [`AddressManager`] that reports the in-use probe's latency (probe `in_use`).
+pub(crate) struct MeteredAddresses {
     inner: Arc<dyn AddressManager>,
     instance: String,
-    metrics: Arc<Metrics>,
+    observer: Arc<dyn Observer>,
 }
 
 impl MeteredAddresses {
     /// Wraps `inner` for instance `instance`.
-    pub fn new(inner: Arc<dyn AddressManager>, instance: &str, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(
+        inner: Arc<dyn AddressManager>,
+        instance: &str,
+        observer: Arc<dyn Observer>,
+    ) -> Self {
         MeteredAddresses {
             inner,
             instance: instance.to_owned(),
-            metrics,
+            observer,
         }
     }
 }
@@ -51,12 +56,12 @@ impl AddressManager for MeteredAddresses {
     async fn probe_in_use(&self, vips: &[Vip], timeout: Duration) -> Result<InUse, Error> {
         let start = Instant::now();
         let r = self.inner.probe_in_use(vips, timeout).await;
-        self.metrics
-            .observe_probe(&self.instance, "in_use", start.elapsed());
+        self.observer
+            .probe(&self.instance, "in_use", start.elapsed());
         if let Ok(InUse::Held { vip, holder }) = &r {
             tracing::warn!(
                 instance = %self.instance, vip = %vip,
-                holder = %holder.map(crate::commands::fence::format_mac).unwrap_or_default(),
+                holder = %holder.map(format_mac).unwrap_or_default(),
                 "in-use probe: the VIP answers elsewhere"
             );
         }
@@ -64,20 +69,20 @@ impl AddressManager for MeteredAddresses {
     }
 }
 
-/// A [`Fencer`] that records each outcome (`vip_fence_total`).
-pub struct MeteredFencer {
+/// A [`Fencer`] that reports each outcome.
+pub(crate) struct MeteredFencer {
     inner: Arc<dyn Fencer>,
     instance: String,
-    metrics: Arc<Metrics>,
+    observer: Arc<dyn Observer>,
 }
 
 impl MeteredFencer {
     /// Wraps `inner` for instance `instance`.
-    pub fn new(inner: Arc<dyn Fencer>, instance: &str, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(inner: Arc<dyn Fencer>, instance: &str, observer: Arc<dyn Observer>) -> Self {
         MeteredFencer {
             inner,
             instance: instance.to_owned(),
-            metrics,
+            observer,
         }
     }
 }
@@ -86,25 +91,29 @@ impl MeteredFencer {
 impl Fencer for MeteredFencer {
     async fn fence(&self, request: &FenceRequest) -> FenceOutcome {
         let outcome = self.inner.fence(request).await;
-        self.metrics.fence_outcome(&self.instance, &outcome);
+        self.observer.fence(&self.instance, &outcome);
         outcome
     }
 }
 
-/// A [`RoleProbe`] that records its latency (probe `role`).
-pub struct MeteredRole {
+/// A [`RoleProbe`] that reports its latency (probe `role`).
+pub(crate) struct MeteredRole {
     inner: Arc<dyn RoleProbe>,
     instance: String,
-    metrics: Arc<Metrics>,
+    observer: Arc<dyn Observer>,
 }
 
 impl MeteredRole {
     /// Wraps `inner` for instance `instance`.
-    pub fn new(inner: Arc<dyn RoleProbe>, instance: &str, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(
+        inner: Arc<dyn RoleProbe>,
+        instance: &str,
+        observer: Arc<dyn Observer>,
+    ) -> Self {
         MeteredRole {
             inner,
             instance: instance.to_owned(),
-            metrics,
+            observer,
         }
     }
 }
@@ -114,8 +123,7 @@ impl RoleProbe for MeteredRole {
     async fn probe(&self, timeout: Duration) -> RoleReport {
         let start = Instant::now();
         let report = self.inner.probe(timeout).await;
-        self.metrics
-            .observe_probe(&self.instance, "role", start.elapsed());
+        self.observer.probe(&self.instance, "role", start.elapsed());
         report
     }
 
@@ -124,20 +132,24 @@ impl RoleProbe for MeteredRole {
     }
 }
 
-/// A [`HealthCheck`] that records each run's latency (probe named after the check).
-pub struct MeteredCheck {
+/// A [`HealthCheck`] that reports each run's latency (probe named after the check).
+pub(crate) struct MeteredCheck {
     inner: Arc<dyn HealthCheck>,
     instance: String,
-    metrics: Arc<Metrics>,
+    observer: Arc<dyn Observer>,
 }
 
 impl MeteredCheck {
     /// Wraps `inner` for instance `instance`.
-    pub fn new(inner: Arc<dyn HealthCheck>, instance: &str, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(
+        inner: Arc<dyn HealthCheck>,
+        instance: &str,
+        observer: Arc<dyn Observer>,
+    ) -> Self {
         MeteredCheck {
             inner,
             instance: instance.to_owned(),
-            metrics,
+            observer,
         }
     }
 }
@@ -147,8 +159,8 @@ impl HealthCheck for MeteredCheck {
     async fn check(&self) -> Result<(), Error> {
         let start = Instant::now();
         let r = self.inner.check().await;
-        self.metrics
-            .observe_probe(&self.instance, self.inner.name(), start.elapsed());
+        self.observer
+            .probe(&self.instance, self.inner.name(), start.elapsed());
         r
     }
 

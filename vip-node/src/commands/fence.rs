@@ -3,11 +3,9 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
-use vip_core::{FenceOutcome, FenceRequest, Fencer, MacAddr};
+use vip_core::{FenceOutcome, FenceRequest, Fencer, MacAddr, async_trait};
 
 use super::process;
-use crate::config::InstanceConfig;
 
 /// The placeholders an argv element may contain, substituted per element:
 /// - `{peer}`: the last known holder's address (empty if unknown);
@@ -52,17 +50,9 @@ impl CommandFencer {
         }
     }
 
-    /// The instance's fencer, if it has a `[instance.fencer]` section.
-    pub fn from_config(inst: &InstanceConfig) -> Option<Self> {
-        inst.fencer.as_ref().map(|f| {
-            CommandFencer::new(
-                f.argv.clone(),
-                f.timeout,
-                inst.name.clone(),
-                inst.interface.clone(),
-                inst.vrid,
-            )
-        })
+    /// The command's own timeout (the runtime's bound is set just after it).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// The argv with placeholders substituted for `request`.
