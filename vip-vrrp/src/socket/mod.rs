@@ -31,10 +31,12 @@
 //! ```
 
 mod config;
+mod endpoint;
 mod error;
 mod ipv4;
 mod local;
 mod mismatch;
+mod receiver;
 mod sink;
 mod stats;
 mod steady;
@@ -43,5 +45,6 @@ mod transport;
 
 pub use config::{Mode, TransportConfig};
 pub use error::TransportError;
+pub use receiver::Receiver;
 pub use stats::{DropReason, StatsSnapshot, TransportStats};
 pub use transport::{Received, Transport, VRRP_GROUP_V4, VRRP_GROUP_V6};
