@@ -67,7 +67,12 @@ impl AdvertSource for Wire {
 impl SteadyLoop for Wire {
     /// Runs the lease on a thread of its own (a panic there drops the report unreported).
     fn start(&self, lease: Lease, control: Arc<LeaseControl>, report: LeaseReport) {
-        let wire = self.me.lock().unwrap().upgrade().expect("the wire is alive");
+        let wire = self
+            .me
+            .lock()
+            .unwrap()
+            .upgrade()
+            .expect("the wire is alive");
         std::thread::spawn(move || report.end(wire.run(&lease, &control)));
     }
 

@@ -477,7 +477,11 @@ fn bad_ipv4_packets_are_dropped_and_counted_and_the_loop_goes_on() {
     assert_eq!(stats.total_drops(), 6, "{stats:?}");
     assert_eq!(stats.received, 8, "{stats:?}");
     // VRID 53 concerns no transport on the path: the receive path counts it, once.
-    assert_eq!(path.drops(DropReason::Wire(WireError::UnknownVrid)), 1, "{path:?}");
+    assert_eq!(
+        path.drops(DropReason::Wire(WireError::UnknownVrid)),
+        1,
+        "{path:?}"
+    );
     assert_eq!(path.total_drops(), 1, "{path:?}");
     assert_eq!(path.received, 9, "{path:?}");
 }

@@ -248,6 +248,8 @@ async fn run(
     // Transport counters -> metrics, read at each scrape.
     ctx.metrics
         .attach_transport(&name, &config.interface, transport.stats());
+    ctx.metrics
+        .attach_receive_path(&config.interface, transport.receiver().stats());
 
     let (fail_tx, mut fail_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
 

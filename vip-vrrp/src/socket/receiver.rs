@@ -290,10 +290,7 @@ impl Core {
                     let buf = &bufs.v4[i];
                     let meta = match self.family {
                         AddressFamily::Ipv4 => v4_meta(buf, bufs.lens[i]),
-                        AddressFamily::Ipv6 => bufs
-                            .v6
-                            .take()
-                            .unwrap_or(Err(DropReason::Io)),
+                        AddressFamily::Ipv6 => bufs.v6.take().unwrap_or(Err(DropReason::Io)),
                     };
                     self.dispatch(leases, buf, meta);
                 }
@@ -327,9 +324,7 @@ struct Buffers {
 /// releases) and every lease ends as broken.
 fn thread_main(core: &Arc<Core>) {
     let mut leases = Leases::default();
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run(core, &mut leases)
-    }));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(core, &mut leases)));
     let errno = match outcome {
         Ok(Ok(())) => {
             leases.end_all();

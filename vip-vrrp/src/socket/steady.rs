@@ -114,7 +114,8 @@ impl Leases {
     /// lease came (it reads no more once it has handed the work over) go to the lease first,
     /// in order.
     pub(super) fn adopt(&mut self, core: &Core) {
-        let posted = std::mem::take(&mut *core.posted.lock().unwrap_or_else(PoisonError::into_inner));
+        let posted =
+            std::mem::take(&mut *core.posted.lock().unwrap_or_else(PoisonError::into_inner));
         for p in posted {
             let deadline = match p.lease.work {
                 LeaseWork::Master { first, .. } => first,
@@ -225,10 +226,7 @@ impl Running {
                 self.endpoint.stats.count_send_error();
                 tracing::warn!(dst = %d.dst, error = %e, "sending VRRP advert failed");
                 let error = TransportError::Io {
-                    operation: format!(
-                        "sending a VRRP advert to {} on {}",
-                        d.dst, core.interface
-                    ),
+                    operation: format!("sending a VRRP advert to {} on {}", d.dst, core.interface),
                     source: e,
                 };
                 Err(LeaseEndReason::SendFailed(error.into()))

@@ -134,7 +134,12 @@ pub(crate) fn recv_batch(
     // below.
     let mut iov: [libc::iovec; MAX] = unsafe { std::mem::zeroed() };
     let mut msgs: [libc::mmsghdr; MAX] = unsafe { std::mem::zeroed() };
-    for ((buf, io), msg) in bufs.iter_mut().zip(iov.iter_mut()).zip(msgs.iter_mut()).take(count) {
+    for ((buf, io), msg) in bufs
+        .iter_mut()
+        .zip(iov.iter_mut())
+        .zip(msgs.iter_mut())
+        .take(count)
+    {
         io.iov_base = buf.as_mut_ptr().cast();
         io.iov_len = buf.len();
         msg.msg_hdr.msg_iov = io;
