@@ -42,8 +42,9 @@ pub enum WatchEvent {
         /// The VIP that went away.
         vip: Vip,
     },
-    /// An address carrying vip's tag appeared (or changed) on the interface that this manager
-    /// does not hold: another vip process on the same host, or a leftover. Worth a log line.
+    /// An address carrying vip's tag appeared (or changed) on the interface that no manager of
+    /// this process holds: another vip process on the same host, or a leftover. Worth a log
+    /// line.
     VipAddedExternally {
         /// The tagged address.
         vip: Vip,
@@ -111,6 +112,7 @@ impl State {
             {
                 if let Some(vip) = vip_of(&a, &self.interface)
                     && !self.held.contains(&self.interface, vip.addr)
+                    && !crate::held::held_by_process(&self.interface, vip.addr)
                 {
                     let _ = self.tx.send(WatchEvent::VipAddedExternally { vip });
                 }
