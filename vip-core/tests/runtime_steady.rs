@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use runtime_support::*;
 use vip_core::election::{Advert, State, StopMode};
-use vip_core::runtime::{
-    AdvertSource, InstanceHandle, InstanceSpec, LEASE_MAX, Lease, LeaseControl, LeaseEnd,
-    LeaseEndReason, LeaseReport, LeaseWork, Runtime, SteadyLoop,
+use vip_core::runtime::steady::{
+    LEASE_MAX, Lease, LeaseControl, LeaseEnd, LeaseEndReason, LeaseReport, LeaseWork, SteadyLoop,
 };
+use vip_core::runtime::{AdvertSource, InstanceHandle, InstanceSpec, Runtime};
 use vip_core::{Error, Priority};
 
 /// Adverts "on the wire" for the instance, and what its steady loop did.

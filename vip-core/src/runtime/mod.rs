@@ -146,7 +146,7 @@ mod sink;
 mod source;
 mod spec;
 mod status;
-mod steady;
+pub mod steady;
 mod timer;
 
 use std::collections::BTreeMap;
@@ -165,10 +165,7 @@ pub use sink::AdvertSink;
 pub use source::AdvertSource;
 pub use spec::{InstanceSpec, RoleSchedule, Timeouts};
 pub use status::{Phase, Status, Transition};
-pub use steady::{
-    LEASE_MAX, LEASE_RENEW, Lease, LeaseControl, LeaseEnd, LeaseEndReason, LeaseReport, LeaseWork,
-    SteadyLoop,
-};
+pub use steady::SteadyLoop;
 
 #[cfg(feature = "mock")]
 pub use check::MockHealthCheck;

@@ -352,17 +352,25 @@ fn run(core: &Arc<Core>, leases: &mut Leases) -> Result<(), io::Error> {
         lens: vec![0; BATCH],
         v6: None,
     };
+    // Woken through the eventfd: look at every lease (a revocation, a transport gone); else
+    // only at those due.
+    let mut woken = true;
     loop {
         if core.stop.load(Ordering::Acquire) {
             return Ok(());
         }
         leases.adopt(core);
         let now = Instant::now();
-        let next = leases.tend(core, now);
+        let next = if woken {
+            leases.tend_all(core, now)
+        } else {
+            leases.tend(core, now)
+        };
         let wait = next.map_or(IDLE_WAIT, |at| at.saturating_duration_since(now));
         match sys::wait_two(&*core.sock, &core.wake, wait) {
-            Ok((readable, woken)) => {
-                if woken {
+            Ok((readable, signalled)) => {
+                woken = signalled;
+                if signalled {
                     sys::eventfd_drain(&core.wake);
                 }
                 if readable {

@@ -12,7 +12,8 @@
 //! instance pushes it out (a hung runtime stops the adverts), and a panic on the thread drops
 //! every lease's report unreported, which the instance takes as a broken source (it releases).
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::io;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use socket2::{SockAddr, Socket};
 use vip_core::election::Advert;
-use vip_core::runtime::{
+use vip_core::runtime::steady::{
     Lease, LeaseControl, LeaseEnd, LeaseEndReason, LeaseReport, LeaseWork, SteadyLoop,
 };
 
@@ -101,12 +102,16 @@ struct Running {
     deadline: Instant,
     /// [`LeaseEnd::last`] so far.
     last: Option<Instant>,
+    /// The time of its live entry in [`Leases::due`] (other entries for it are stale).
+    queued: Instant,
 }
 
-/// The leases the receive path's thread runs, by endpoint.
+/// The leases the receive path's thread runs, by endpoint, and when each needs a look: a
+/// min-heap of check times, so that a wake-up costs the leases due, not all of them.
 #[derive(Default)]
 pub(super) struct Leases {
     running: HashMap<u64, Running>,
+    due: BinaryHeap<Reverse<(Instant, u64)>>,
 }
 
 impl Leases {
@@ -133,8 +138,10 @@ impl Leases {
                     send: p.send,
                     deadline,
                     last: None,
+                    queued: deadline,
                 },
             );
+            self.due.push(Reverse((deadline, endpoint.id)));
             // Once one of them ends the lease, the rest are queued again, in order.
             for (received, at) in queued {
                 self.deliver(&endpoint, received, at);
@@ -143,6 +150,8 @@ impl Leases {
     }
 
     /// A valid advert for `endpoint`, arrived `at`: to its lease, or queued for its instance.
+    /// (A backup's absorbed advert moves its deadline later: its entry in the heap then comes
+    /// early, and is pushed back when it does.)
     pub(super) fn deliver(&mut self, endpoint: &Arc<Endpoint>, received: Received, at: Instant) {
         let Some(run) = self.running.get_mut(&endpoint.id) else {
             return endpoint.push(received, at);
@@ -154,27 +163,54 @@ impl Leases {
         }
     }
 
-    /// Runs every lease's due work at `now`: revocations, a master's adverts, a backup's
-    /// deadline, the lease's own end. Returns when the next one is due.
+    /// Looks at every lease now (after a wake-up through the eventfd: a revocation or a
+    /// transport gone), then runs what is due. Returns when the next look is due.
+    pub(super) fn tend_all(&mut self, core: &Core, now: Instant) -> Option<Instant> {
+        let ids: Vec<u64> = self.running.keys().copied().collect();
+        for id in ids {
+            self.tend_one(core, id, now);
+        }
+        self.tend(core, now)
+    }
+
+    /// Runs the due work of the leases whose check time has come: a master's adverts, a
+    /// backup's deadline, the lease's own end or revocation. Returns when the next is due.
     pub(super) fn tend(&mut self, core: &Core, now: Instant) -> Option<Instant> {
-        let mut next: Option<Instant> = None;
-        let mut ended = Vec::new();
-        for (id, run) in &mut self.running {
-            match run.tend(core, now) {
-                Ok(at) => next = Some(next.map_or(at, |n| n.min(at))),
-                Err(reason) => ended.push((*id, reason)),
+        while let Some(Reverse((at, id))) = self.due.peek().copied() {
+            if at > now {
+                return Some(at);
+            }
+            self.due.pop();
+            if self.running.get(&id).is_some_and(|run| run.queued == at) {
+                self.tend_one(core, id, now);
             }
         }
-        for (id, reason) in ended {
-            if let Some(run) = self.running.remove(&id) {
-                run.finish(reason);
+        None
+    }
+
+    /// Runs one lease's due work and queues its next look (or ends it).
+    fn tend_one(&mut self, core: &Core, id: u64, now: Instant) {
+        let Some(run) = self.running.get_mut(&id) else {
+            return;
+        };
+        match run.tend(core, now) {
+            Ok(next) => {
+                if next != run.queued {
+                    run.queued = next;
+                    self.due.push(Reverse((next, id)));
+                }
+            }
+            Err(reason) => {
+                if let Some(run) = self.running.remove(&id) {
+                    run.finish(reason);
+                }
             }
         }
-        next
     }
 
     /// Ends every lease (the receive path closes).
     pub(super) fn end_all(&mut self) {
+        self.due.clear();
         for (_, run) in self.running.drain() {
             run.finish(LeaseEndReason::Stopped);
         }
