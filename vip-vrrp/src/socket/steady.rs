@@ -177,13 +177,25 @@ impl Leases {
     /// backup's deadline, the lease's own end or revocation. Returns when the next is due.
     pub(super) fn tend(&mut self, core: &Core, now: Instant) -> Option<Instant> {
         while let Some(Reverse((at, id))) = self.due.peek().copied() {
+            let Some(run) = self.running.get_mut(&id).filter(|run| run.queued == at) else {
+                // Stale: the lease ended, or has a later entry.
+                self.due.pop();
+                continue;
+            };
             if at > now {
-                return Some(at);
+                // A backup's absorbed adverts move its deadline later without touching the
+                // heap: push its entry back now rather than wake up early for it.
+                let next = run.next_check();
+                if next <= at {
+                    return Some(at);
+                }
+                self.due.pop();
+                run.queued = next;
+                self.due.push(Reverse((next, id)));
+                continue;
             }
             self.due.pop();
-            if self.running.get(&id).is_some_and(|run| run.queued == at) {
-                self.tend_one(core, id, now);
-            }
+            self.tend_one(core, id, now);
         }
         None
     }
@@ -233,11 +245,15 @@ impl Running {
                 LeaseWork::Backup { .. } => return Err(LeaseEndReason::Deadline),
             }
         }
-        let until = self.control.until();
-        if now >= until {
+        if now >= self.control.until() {
             return Err(LeaseEndReason::Stopped);
         }
-        Ok(self.deadline.min(until))
+        Ok(self.next_check())
+    }
+
+    /// When it next needs a look: its deadline or its end, whichever comes first.
+    fn next_check(&self) -> Instant {
+        self.deadline.min(self.control.until())
     }
 
     /// Sends the master's advert in place, counted as the transport counts it.
