@@ -31,6 +31,15 @@ const RECV_BUFFER: usize = 4096 + 64;
 /// IPv4 datagrams read per `recvmmsg`.
 const BATCH: usize = 8;
 
+/// Reads closer together than this mean a busy path (many instances): see [`PAUSE`].
+const BUSY: Duration = Duration::from_millis(2);
+
+/// On a busy path the thread waits this long after a read before it reads again (woken at once
+/// for a new lease or a revocation; never past a lease's due time), so that one wake-up reads
+/// several packets. An advert is then read (and timed: a backup's deadline counts from it) at
+/// most this much after it arrived.
+const PAUSE: Duration = Duration::from_millis(2);
+
 /// How long the thread sleeps with nothing to do (it is woken for anything new).
 const IDLE_WAIT: Duration = Duration::from_secs(3600);
 
@@ -275,8 +284,9 @@ impl Core {
         }
     }
 
-    /// Reads what the socket has (one batch); `Err` only when the socket is broken for good.
-    fn read(&self, leases: &mut Leases, bufs: &mut Buffers) -> Result<(), io::Error> {
+    /// Reads what the socket has (one batch): how many datagrams; `Err` only when the socket is
+    /// broken for good.
+    fn read(&self, leases: &mut Leases, bufs: &mut Buffers) -> Result<usize, io::Error> {
         let got = match self.family {
             AddressFamily::Ipv4 => sys::recv_batch(&*self.sock, &mut bufs.v4, &mut bufs.lens),
             AddressFamily::Ipv6 => recv_v6(&self.sock, &mut bufs.v4[0]).map(|meta| {
@@ -294,14 +304,14 @@ impl Core {
                     };
                     self.dispatch(leases, buf, meta);
                 }
-                Ok(())
+                Ok(n)
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
             Err(e) if is_fatal(&e) => Err(e),
             Err(e) => {
                 self.stats.count_drop(DropReason::Io);
                 tracing::debug!(error = %e, "VRRP receive error; waiting for the next packet");
-                Ok(())
+                Ok(0)
             }
         }
     }
@@ -355,6 +365,7 @@ fn run(core: &Arc<Core>, leases: &mut Leases) -> Result<(), io::Error> {
     // Woken through the eventfd: look at every lease (a revocation, a transport gone); else
     // only at those due.
     let mut woken = true;
+    let mut last_read: Option<Instant> = None;
     loop {
         if core.stop.load(Ordering::Acquire) {
             return Ok(());
@@ -374,7 +385,24 @@ fn run(core: &Arc<Core>, leases: &mut Leases) -> Result<(), io::Error> {
                     sys::eventfd_drain(&core.wake);
                 }
                 if readable {
-                    core.read(leases, &mut bufs)?;
+                    let drained = core.read(leases, &mut bufs)? < BATCH;
+                    let now = Instant::now();
+                    let busy = last_read.is_some_and(|t| now.saturating_duration_since(t) < BUSY);
+                    last_read = Some(now);
+                    // Packets come faster than one per BUSY (many instances): let a few more
+                    // arrive, so that one wake-up reads several, unless a lease is due sooner.
+                    // A full batch (a flood) is read on at once.
+                    if busy && drained && !signalled && next.is_none_or(|at| at > now + PAUSE) {
+                        match sys::wait_one(&core.wake, PAUSE) {
+                            Ok(true) => {
+                                woken = true;
+                                sys::eventfd_drain(&core.wake);
+                            }
+                            Ok(false) => {}
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

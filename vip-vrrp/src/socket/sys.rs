@@ -271,6 +271,25 @@ pub(crate) fn eventfd_drain(fd: &impl AsRawFd) {
     let _ = unsafe { libc::read(fd.as_raw_fd(), (&raw mut value).cast(), 8) };
 }
 
+/// Waits up to `timeout` until `wake` is signalled, with `ppoll`. Returns whether it was.
+pub(crate) fn wait_one(wake: &impl AsRawFd, timeout: std::time::Duration) -> io::Result<bool> {
+    let mut fd = libc::pollfd {
+        fd: wake.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ts = libc::timespec {
+        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: libc::c_long::from(timeout.subsec_nanos()),
+    };
+    // SAFETY: `fd` is one live pollfd and `ts` a live timespec; no signal mask.
+    let n = unsafe { libc::ppoll(&raw mut fd, 1, &raw const ts, std::ptr::null()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(fd.revents & libc::POLLIN != 0)
+}
+
 /// Waits up to `timeout` until `sock` has data or `wake` is signalled, with `ppoll` (nanosecond
 /// timeout). Returns whether each is readable; both false on timeout.
 pub(crate) fn wait_two(
