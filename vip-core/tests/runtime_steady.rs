@@ -1,5 +1,5 @@
 //! The steady loop (`InstanceSpec::steady_loop`): an idle master's adverts and an idle backup's
-//! receptions run under leases on the instance's steady thread, and the machine stays the one
+//! receptions run under leases on the steady loop's thread, and the machine stays the one
 //! that decides. A fake wire stands in for the transport: it is the instance's advert source
 //! when no lease runs, and the steady loop's socket when one does.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -8,16 +8,16 @@ mod runtime_support;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use runtime_support::*;
 use vip_core::election::{Advert, State, StopMode};
-use vip_core::runtime::{
-    AdvertSource, InstanceHandle, InstanceSpec, LEASE_MAX, Lease, LeaseControl, LeaseEnd,
-    LeaseEndReason, LeaseWork, Runtime, SteadyLoop,
+use vip_core::runtime::steady::{
+    LEASE_MAX, Lease, LeaseControl, LeaseEnd, LeaseEndReason, LeaseReport, LeaseWork, SteadyLoop,
 };
+use vip_core::runtime::{AdvertSource, InstanceHandle, InstanceSpec, Runtime};
 use vip_core::{Error, Priority};
 
 /// Adverts "on the wire" for the instance, and what its steady loop did.
@@ -33,6 +33,8 @@ struct Wire {
     leases: AtomicUsize,
     running: AtomicBool,
     panic_next: AtomicBool,
+    /// Itself, for the lease threads.
+    me: Mutex<Weak<Wire>>,
 }
 
 impl Wire {
@@ -63,6 +65,32 @@ impl AdvertSource for Wire {
 }
 
 impl SteadyLoop for Wire {
+    /// Runs the lease on a thread of its own (a panic there drops the report unreported).
+    fn start(&self, lease: Lease, control: Arc<LeaseControl>, report: LeaseReport) {
+        let wire = self
+            .me
+            .lock()
+            .unwrap()
+            .upgrade()
+            .expect("the wire is alive");
+        std::thread::spawn(move || report.end(wire.run(&lease, &control)));
+    }
+
+    fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::SeqCst);
+        let _guard = self.queue.lock().unwrap();
+        self.arrived.notify_all();
+    }
+}
+
+impl Wire {
+    fn new() -> Arc<Wire> {
+        let wire = Arc::new(Wire::default());
+        *wire.me.lock().unwrap() = Arc::downgrade(&wire);
+        wire
+    }
+
+    /// The loop of one lease, blocking.
     fn run(&self, lease: &Lease, control: &LeaseControl) -> LeaseEnd {
         assert!(
             !self.running.swap(true, Ordering::SeqCst),
@@ -122,12 +150,6 @@ impl SteadyLoop for Wire {
         self.running.store(false, Ordering::SeqCst);
         LeaseEnd { last, reason }
     }
-
-    fn interrupt(&self) {
-        self.interrupted.store(true, Ordering::SeqCst);
-        let _guard = self.queue.lock().unwrap();
-        self.arrived.notify_all();
-    }
 }
 
 fn spec(log: &Log, wire: &Arc<Wire>, local: &str, priority: u8) -> InstanceSpec {
@@ -147,7 +169,7 @@ fn spec(log: &Log, wire: &Arc<Wire>, local: &str, priority: u8) -> InstanceSpec 
 async fn lone_master() -> (Runtime, Log, Arc<Wire>, InstanceHandle) {
     let rt = Runtime::new().kernel_timers(true);
     let log = Log::new(rt.clock());
-    let wire = Arc::new(Wire::default());
+    let wire = Wire::new();
     let handle = rt.spawn(spec(&log, &wire, "198.51.100.1", 100)).unwrap();
     wait_status(&handle, Duration::from_secs(10), |s| {
         s.state == State::Master
@@ -247,7 +269,7 @@ async fn idle_master_adverts_run_under_leases_and_a_better_advert_ends_them() {
 async fn idle_backup_absorbs_repeats_and_takes_over_when_they_stop() {
     let rt = Runtime::new().kernel_timers(true);
     let log = Log::new(rt.clock());
-    let wire = Arc::new(Wire::default());
+    let wire = Wire::new();
     let handle = rt.spawn(spec(&log, &wire, "198.51.100.1", 100)).unwrap();
     let feeding = Arc::new(AtomicBool::new(true));
     let (w, f) = (wire.clone(), feeding.clone());
@@ -322,7 +344,7 @@ async fn a_stop_revokes_the_lease_and_releases() {
 async fn a_panicking_loop_releases_and_stops() {
     let rt = Runtime::new().kernel_timers(true);
     let log = Log::new(rt.clock());
-    let wire = Arc::new(Wire::default());
+    let wire = Wire::new();
     wire.panic_next.store(true, Ordering::SeqCst);
     let handle = rt.spawn(spec(&log, &wire, "198.51.100.1", 100)).unwrap();
     tokio::time::timeout(Duration::from_secs(10), handle.stopped())
@@ -340,7 +362,7 @@ fn a_hung_runtime_stops_the_adverts_within_lease_max() {
         .enable_all()
         .build()
         .unwrap();
-    let wire = Arc::new(Wire::default());
+    let wire = Wire::new();
     let hung_at = tokio_rt.block_on(async {
         let rt = Runtime::new().kernel_timers(true);
         let log = Log::new(rt.clock());

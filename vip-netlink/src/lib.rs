@@ -66,6 +66,7 @@ mod links;
 mod manager;
 mod packet_socket;
 mod probe;
+mod shared;
 mod tag;
 mod watcher;
 mod wire;

@@ -37,7 +37,8 @@ pub struct NetlinkAddressManager {
     prober: Prober,
     held: Held,
     refresh: Mutex<HashMap<(String, IpAddr), JoinHandle<()>>>,
-    connection: JoinHandle<()>,
+    /// The namespace's shared request connection (`handle` talks to it).
+    _requests: Arc<crate::shared::Requests>,
 }
 
 /// The local address of a kernel address message.
@@ -109,9 +110,8 @@ impl NetlinkAddressManager {
             key: "runtime".to_string(),
             problem: "NetlinkAddressManager::new must run inside a tokio runtime".to_string(),
         })?;
-        let (conn, handle, _messages) = rtnetlink::new_connection_with_strict_check()
-            .map_err(|e| errno::from_io(&e, "open netlink socket", ""))?;
-        let connection = runtime.spawn(conn);
+        let requests = crate::shared::requests(&runtime)?;
+        let handle = requests.handle.clone();
         let sender = Arc::new(SharedSender::default());
         Ok(NetlinkAddressManager {
             handle,
@@ -121,7 +121,7 @@ impl NetlinkAddressManager {
             config,
             held: Held::default(),
             refresh: Mutex::default(),
-            connection,
+            _requests: requests,
         })
     }
 
@@ -342,7 +342,6 @@ impl NetlinkAddressManager {
 
 impl Drop for NetlinkAddressManager {
     fn drop(&mut self) {
-        self.connection.abort();
         if let Ok(mut map) = self.refresh.lock() {
             for (_, task) in map.drain() {
                 task.abort();

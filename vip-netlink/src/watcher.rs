@@ -4,7 +4,8 @@
 //! else (`Input::VipRemovedExternally`).
 
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll};
 
 use futures::{Stream, StreamExt, TryStreamExt};
@@ -42,8 +43,9 @@ pub enum WatchEvent {
         /// The VIP that went away.
         vip: Vip,
     },
-    /// An address carrying vip's tag appeared (or changed) on the interface that this manager
-    /// does not hold: another vip process on the same host, or a leftover. Worth a log line.
+    /// An address carrying vip's tag appeared (or changed) on the interface that no manager of
+    /// this process holds: another vip process on the same host, or a leftover. Worth a log
+    /// line.
     VipAddedExternally {
         /// The tagged address.
         vip: Vip,
@@ -53,11 +55,113 @@ pub enum WatchEvent {
 /// A stream of [`WatchEvent`]s for one interface. Dropping it ends the subscription. If the
 /// kernel drops notifications (socket overrun) the stream ends; the daemon should then
 /// reconcile with `list` and start a new watcher.
+///
+/// Every watcher of the process in one network namespace shares one subscription (one netlink
+/// socket and one task that parses each notification once and hands it to each watcher), so N
+/// instances cost one socket, not N.
 #[derive(Debug)]
 pub struct Watcher {
     rx: mpsc::UnboundedReceiver<WatchEvent>,
+    hub: Arc<Notifications>,
+    id: u64,
+}
+
+/// The shared subscription of one network namespace.
+#[derive(Debug)]
+struct Notifications {
+    handle: rtnetlink::Handle,
+    subscribers: Arc<Mutex<Vec<Subscriber>>>,
     task: JoinHandle<()>,
     connection: JoinHandle<()>,
+}
+
+impl Drop for Notifications {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.connection.abort();
+    }
+}
+
+/// One watcher's state on the shared subscription.
+struct Subscriber {
+    id: u64,
+    state: State,
+    /// Notifications that came while its first link state was being read, applied after it.
+    backlog: Option<Vec<RouteNetlinkMessage>>,
+}
+
+impl std::fmt::Debug for Subscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("id", &self.id)
+            .field("interface", &self.state.interface)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The open subscriptions, by network namespace (weak: one closes with its last watcher).
+static HUBS: Mutex<Vec<(crate::shared::Netns, Weak<Notifications>)>> = Mutex::new(Vec::new());
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Notifications {
+    /// The subscription of the calling thread's namespace: the open one (if its task still
+    /// runs), or a new one.
+    fn shared(interface: &str) -> Result<Arc<Notifications>, Error> {
+        let key = crate::shared::netns();
+        let mut hubs = lock(&HUBS);
+        hubs.retain(|(_, weak)| weak.strong_count() > 0);
+        if let Some(hub) = hubs
+            .iter()
+            .filter(|(k, _)| *k == key)
+            .filter_map(|(_, weak)| weak.upgrade())
+            .find(|hub| !hub.task.is_finished())
+        {
+            return Ok(hub);
+        }
+        let (conn, handle, mut messages) = new_multicast_connection(&[
+            MulticastGroup::Link,
+            MulticastGroup::Ipv4Ifaddr,
+            MulticastGroup::Ipv6Ifaddr,
+        ])
+        .map_err(|e| errno::from_io(&e, "subscribe to netlink notifications", interface))?;
+        let connection = tokio::spawn(conn);
+        let subscribers: Arc<Mutex<Vec<Subscriber>>> = Arc::default();
+        let subs = Arc::clone(&subscribers);
+        let task = tokio::spawn(async move {
+            while let Some((msg, _)) = messages.next().await {
+                match msg.payload {
+                    NetlinkPayload::InnerMessage(m) => {
+                        let mut subs = lock(&subs);
+                        subs.retain(|s| !s.state.tx.is_closed());
+                        for sub in subs.iter_mut() {
+                            match &mut sub.backlog {
+                                Some(backlog) => backlog.push(m.clone()),
+                                None => sub.state.handle(&m),
+                            }
+                        }
+                    }
+                    NetlinkPayload::Overrun(_) => {
+                        tracing::warn!("netlink notifications overrun; watchers end");
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            // Every watcher's stream ends (its owner subscribes again).
+            lock(&subs).clear();
+        });
+        let hub = Arc::new(Notifications {
+            handle,
+            subscribers,
+            task,
+            connection,
+        });
+        hubs.push((key, Arc::downgrade(&hub)));
+        Ok(hub)
+    }
 }
 
 struct State {
@@ -94,12 +198,12 @@ impl State {
         }
     }
 
-    fn handle(&mut self, msg: RouteNetlinkMessage) {
+    fn handle(&mut self, msg: &RouteNetlinkMessage) {
         match msg {
-            RouteNetlinkMessage::NewLink(l) => self.link(&l, false),
-            RouteNetlinkMessage::DelLink(l) => self.link(&l, true),
+            RouteNetlinkMessage::NewLink(l) => self.link(l, false),
+            RouteNetlinkMessage::DelLink(l) => self.link(l, true),
             RouteNetlinkMessage::DelAddress(a) if Some(a.header.index) == self.index => {
-                if let Some(addr) = message_addr(&a)
+                if let Some(addr) = message_addr(a)
                     && let Some(vip) = self.held.take(&self.interface, addr)
                 {
                     tracing::warn!(vip = %vip, "VIP removed by someone else");
@@ -107,10 +211,11 @@ impl State {
                 }
             }
             RouteNetlinkMessage::NewAddress(a)
-                if Some(a.header.index) == self.index && self.tag.matches(&a) =>
+                if Some(a.header.index) == self.index && self.tag.matches(a) =>
             {
-                if let Some(vip) = vip_of(&a, &self.interface)
+                if let Some(vip) = vip_of(a, &self.interface)
                     && !self.held.contains(&self.interface, vip.addr)
+                    && !crate::held::held_by_process(&self.interface, vip.addr)
                 {
                     let _ = self.tx.send(WatchEvent::VipAddedExternally { vip });
                 }
@@ -127,15 +232,11 @@ impl Watcher {
         tag: Tag,
         links: Arc<LinkCache>,
     ) -> Result<Self, Error> {
-        let (conn, handle, mut messages) = new_multicast_connection(&[
-            MulticastGroup::Link,
-            MulticastGroup::Ipv4Ifaddr,
-            MulticastGroup::Ipv6Ifaddr,
-        ])
-        .map_err(|e| errno::from_io(&e, "subscribe to netlink notifications", interface))?;
-        let connection = tokio::spawn(conn);
+        static IDS: AtomicU64 = AtomicU64::new(0);
+        let hub = Notifications::shared(interface)?;
+        let id = IDS.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::unbounded_channel();
-        let mut state = State {
+        let state = State {
             interface: interface.to_string(),
             index: None,
             up: None,
@@ -144,39 +245,39 @@ impl Watcher {
             links,
             tx,
         };
-        // Subscribed first, then read the current state: no change can fall in between.
-        let current = handle
+        lock(&hub.subscribers).push(Subscriber {
+            id,
+            state,
+            backlog: Some(Vec::new()),
+        });
+        let watcher = Watcher { rx, hub, id };
+        // Subscribed first, then read the current state: no change can fall in between (what
+        // comes meanwhile waits in the backlog and is applied after it).
+        let current = watcher
+            .hub
+            .handle
             .link()
             .get()
-            .match_name(interface)
+            .match_name(interface.to_string())
             .execute()
             .try_next()
             .await;
+        let mut subs = lock(&watcher.hub.subscribers);
+        let Some(sub) = subs.iter_mut().find(|s| s.id == id) else {
+            // The subscription ended meanwhile (an overrun): the stream ends at once.
+            drop(subs);
+            return Ok(watcher);
+        };
         match current {
-            Ok(Some(link)) => state.link(&link, false),
+            Ok(Some(link)) => sub.state.link(&link, false),
             Ok(None) => {}
-            Err(e) => {
-                connection.abort();
-                return Err(errno::from_netlink(&e, "watch interface", interface, None));
-            }
+            Err(e) => return Err(errno::from_netlink(&e, "watch interface", interface, None)),
         }
-        let task = tokio::spawn(async move {
-            while let Some((msg, _)) = messages.next().await {
-                match msg.payload {
-                    NetlinkPayload::InnerMessage(m) => state.handle(m),
-                    NetlinkPayload::Overrun(_) => {
-                        tracing::warn!("netlink notifications overrun; watcher ends");
-                        break;
-                    }
-                    _ => {}
-                }
-            }
-        });
-        Ok(Watcher {
-            rx,
-            task,
-            connection,
-        })
+        for msg in sub.backlog.take().unwrap_or_default() {
+            sub.state.handle(&msg);
+        }
+        drop(subs);
+        Ok(watcher)
     }
 
     /// The next event; `None` when the subscription has ended.
@@ -194,8 +295,8 @@ impl Stream for Watcher {
 }
 
 impl Drop for Watcher {
+    /// Leaves the shared subscription (which closes with its last watcher).
     fn drop(&mut self) {
-        self.task.abort();
-        self.connection.abort();
+        lock(&self.hub.subscribers).retain(|s| s.id != self.id);
     }
 }

@@ -46,10 +46,14 @@ fn watcher_reports_link_and_external_removal() {
         events.push(next(&mut w).await);
         ip(&["ip", "link", "set", "eth0", "up"]).await;
         events.push(next(&mut w).await);
-        // A tagged address that this manager does not hold (another vip process) is reported.
+        // Another manager of this process (another instance of the same daemon) adds a VIP:
+        // not foreign, not reported.
         let other = NetlinkAddressManager::with_defaults().unwrap();
-        let v4b = Vip::host("198.51.100.101".parse().unwrap(), "eth0");
-        other.add(std::slice::from_ref(&v4b)).await.unwrap();
+        let v4c = Vip::host("198.51.100.102".parse().unwrap(), "eth0");
+        other.add(std::slice::from_ref(&v4c)).await.unwrap();
+        // A tagged address that no manager of this process holds (another vip process, here
+        // added with the tag by hand) is reported.
+        add_tagged("198.51.100.101".parse().unwrap()).await;
         events.push(next(&mut w).await);
         events
     });
@@ -71,4 +75,30 @@ fn watcher_reports_link_and_external_removal() {
             },
         ]
     );
+}
+
+/// Adds `addr`/32 to eth0 with vip's tag, as another vip process would.
+async fn add_tagged(addr: std::net::IpAddr) {
+    use rtnetlink::packet_route::address::{AddressAttribute, AddressProtocol};
+    let (conn, handle, _) = rtnetlink::new_connection().unwrap();
+    tokio::spawn(conn);
+    let index = {
+        use futures::TryStreamExt;
+        let mut links = handle.link().get().match_name("eth0".to_owned()).execute();
+        links
+            .try_next()
+            .await
+            .unwrap()
+            .expect("eth0 exists")
+            .header
+            .index
+    };
+    let mut req = handle.address().add(index, addr, 32);
+    req.message_mut()
+        .attributes
+        .push(match vip_netlink::Tag::detect() {
+            vip_netlink::Tag::Proto(p) => AddressAttribute::Protocol(AddressProtocol::from(p)),
+            vip_netlink::Tag::RoutePriority(m) => AddressAttribute::RoutePriority(m),
+        });
+    req.execute().await.unwrap();
 }

@@ -138,10 +138,14 @@ pub(crate) async fn start(parts: &Parts) -> Result<Started, NodeError> {
     let mut spec = parts
         .spec(transport.source(), manager.clone(), transport.clone())
         // The instance task reads the socket itself: one wake-up per received advert.
-        .advert_source(transport.clone());
+        .advert_source(transport.clone())
+        // The events task drains each instance's events on the same thread, so a short
+        // backlog does (the channel's slots are allocated up front: with many instances the
+        // default 256 costs megabytes).
+        .event_capacity(64);
     if transport.supports_steady() {
-        // An idle master's adverts and an idle backup's receptions on a thread of their own,
-        // while the async runtime sleeps (see vip_core::runtime::SteadyLoop).
+        // An idle master's adverts and an idle backup's receptions on the interface's receive
+        // thread, while the async runtime sleeps (see vip_core::runtime::steady).
         spec = spec.steady_loop(transport.clone());
     }
     // Subscribed before the instance starts: the first transitions reach the sinks too.
@@ -152,6 +156,9 @@ pub(crate) async fn start(parts: &Parts) -> Result<Started, NodeError> {
     parts
         .observer
         .transport_opened(name, &config.interface, transport.stats());
+    parts
+        .observer
+        .receive_path_opened(&config.interface, transport.receiver().stats());
     tracing::info!(
         instance = %name, interface = %config.interface, vrid = config.vrid,
         source = %transport.source(), "election instance started"

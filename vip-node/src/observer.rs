@@ -53,6 +53,13 @@ pub trait Observer: Send + Sync {
         let _ = (instance, interface, stats);
     }
 
+    /// The receive path of `interface` (one per interface and address family, shared by the
+    /// instances on it) counts the packets of no instance in `stats`, such as unknown VRIDs.
+    /// Called each time an instance opens its transport; a new path replaces a closed one.
+    fn receive_path_opened(&self, interface: &str, stats: Arc<TransportStats>) {
+        let _ = (interface, stats);
+    }
+
     /// The instance's transport was closed (the instance stopped or is being rebuilt).
     fn transport_closed(&self, instance: &str) {
         let _ = instance;

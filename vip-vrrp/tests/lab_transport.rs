@@ -41,6 +41,11 @@ where
 
 /// `n` nodes on one segment, node i (from 0) with 198.51.100.(i+1)/24 and 2001:db8::(i+1)/64.
 fn lab(tag: &str, n: usize) -> Option<(Lab, Vec<Ns>)> {
+    lab_on(tag, n, "198.51.100")
+}
+
+/// [`lab`], with IPv4 addresses in `net4`.0/24.
+fn lab_on(tag: &str, n: usize, net4: &str) -> Option<(Lab, Vec<Ns>)> {
     let mut lab = Lab::new_or_skip(tag).unwrap()?;
     let names = ["a", "b", "c"];
     let nodes: Vec<Ns> = names[..n]
@@ -50,7 +55,7 @@ fn lab(tag: &str, n: usize) -> Option<(Lab, Vec<Ns>)> {
     let refs: Vec<&Ns> = nodes.iter().collect();
     lab.segment(&refs).unwrap();
     for (i, node) in nodes.iter().enumerate() {
-        let v4 = format!("198.51.100.{}/24", i + 1);
+        let v4 = format!("{net4}.{}/24", i + 1);
         let v6 = format!("2001:db8::{}/64", i + 1);
         node.run(&["ip", "addr", "add", &v4, "dev", "eth0"])
             .unwrap();
@@ -106,6 +111,17 @@ fn receive_until(
     ready: Option<mpsc::Sender<()>>,
     done: impl Fn(&[Received], &StatsSnapshot) -> bool + Send + 'static,
 ) -> (Vec<Received>, StatsSnapshot) {
+    let (got, stats, _) = receive_until_with_path(ns, config, ready, done);
+    (got, stats)
+}
+
+/// [`receive_until`], with the receive path's own counters (packets of no transport) last.
+fn receive_until_with_path(
+    ns: &Ns,
+    config: TransportConfig,
+    ready: Option<mpsc::Sender<()>>,
+    done: impl Fn(&[Received], &StatsSnapshot) -> bool + Send + 'static,
+) -> (Vec<Received>, StatsSnapshot, StatsSnapshot) {
     run_in(ns, move || async move {
         let t = Transport::new(config).unwrap();
         if let Some(ready) = ready {
@@ -118,7 +134,7 @@ fn receive_until(
                 got.push(r.unwrap());
             }
         }
-        (got, t.stats().snapshot())
+        (got, t.stats().snapshot(), t.receiver().stats().snapshot())
     })
 }
 
@@ -412,7 +428,7 @@ fn bad_ipv4_packets_are_dropped_and_counted_and_the_loop_goes_on() {
     let config = v3_config(52, VIP4);
     let b = nodes[1].clone();
     let rx = std::thread::spawn(move || {
-        receive_until(&b, config, Some(ready_tx), |got, _| {
+        receive_until_with_path(&b, config, Some(ready_tx), |got, _| {
             got.iter().any(|r| r.repr.priority == Priority::new(99))
         })
     });
@@ -443,7 +459,7 @@ fn bad_ipv4_packets_are_dropped_and_counted_and_the_loop_goes_on() {
         ],
         false,
     );
-    let (got, stats) = rx.join().unwrap();
+    let (got, stats, path) = rx.join().unwrap();
 
     let prios: Vec<u8> = got.iter().map(|r| r.repr.priority.get()).collect();
     assert_eq!(prios, vec![150, 99], "{got:?} {stats:?}");
@@ -459,13 +475,20 @@ fn bad_ipv4_packets_are_dropped_and_counted_and_the_loop_goes_on() {
         (DropReason::Wire(WireError::Truncated), 1),
         (DropReason::Wire(WireError::BadVersion), 1),
         (DropReason::Wire(WireError::AddressCountMismatch), 1),
-        (DropReason::Wire(WireError::UnknownVrid), 1),
         (DropReason::OwnPacket, 1),
     ] {
         assert_eq!(stats.drops(reason), n, "{} in {stats:?}", reason.as_str());
     }
-    assert_eq!(stats.total_drops(), 7, "{stats:?}");
-    assert_eq!(stats.received, 9, "{stats:?}");
+    assert_eq!(stats.total_drops(), 6, "{stats:?}");
+    assert_eq!(stats.received, 8, "{stats:?}");
+    // VRID 53 concerns no transport on the path: the receive path counts it, once.
+    assert_eq!(
+        path.drops(DropReason::Wire(WireError::UnknownVrid)),
+        1,
+        "{path:?}"
+    );
+    assert_eq!(path.total_drops(), 1, "{path:?}");
+    assert_eq!(path.received, 9, "{path:?}");
 }
 
 /// Sends raw VRRP `payloads` from `ns` to ff02::12 with hop limit `hops`, without checksum
@@ -684,5 +707,92 @@ fn try_send_repeats_an_encoded_single_destination_advert_in_place() {
         prios,
         vec![100, 100, 100, 100, 200],
         "every copy arrived, in order"
+    );
+}
+
+/// Transports on one interface share one receive path: each gets only its own VRID's adverts,
+/// each packet is read once, and a VRID none of them has is counted once, by the path.
+#[test]
+fn transports_on_one_interface_share_a_receive_path_demultiplexed_by_vrid() {
+    let Some((_lab, nodes)) = lab_on("vrrp-lab-share", 2, "198.51.100") else {
+        return;
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let tx = sender(
+        &nodes[0],
+        vec![
+            (v3_config(61, "203.0.113.61"), 161),
+            (v3_config(62, "203.0.113.62"), 162),
+            (v3_config(63, "203.0.113.63"), 163),
+        ],
+        Arc::clone(&stop),
+    );
+    let quiet = Arc::clone(&stop);
+    let got = run_in(&nodes[1], move || async move {
+        let t61 = Transport::new(v3_config(61, "203.0.113.61")).unwrap();
+        let t62 = Transport::new(v3_config(62, "203.0.113.62")).unwrap();
+        assert!(
+            Arc::ptr_eq(t61.receiver(), t62.receiver()),
+            "one receive path"
+        );
+        assert_eq!(t61.receiver().transports(), 2);
+        let (mut from61, mut from62) = (Vec::new(), Vec::new());
+        let start = Instant::now();
+        while (from61.len() < 5 || from62.len() < 5) && start.elapsed() < PATIENCE {
+            tokio::select! {
+                r = t61.recv() => from61.push(r.unwrap()),
+                r = t62.recv() => from62.push(r.unwrap()),
+                () = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+        }
+        // Counted once the sender has ended and the path has read everything, so that the
+        // counters agree exactly.
+        stop_sender(&quiet, tx);
+        let mut path = t61.receiver().stats().snapshot();
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let now = t61.receiver().stats().snapshot();
+            if now == path {
+                break;
+            }
+            path = now;
+        }
+        let (s61, s62) = (t61.stats().snapshot(), t62.stats().snapshot());
+        drop(t61);
+        // The path stays open while a transport is attached, and closes with the last one.
+        let weak = Arc::downgrade(t62.receiver());
+        assert_eq!(t62.receiver().transports(), 1);
+        drop(t62);
+        assert!(weak.upgrade().is_none(), "the receive path closed");
+        (from61, from62, path, s61, s62)
+    });
+    let (from61, from62, path, s61, s62) = got;
+    assert!(
+        from61.len() >= 5 && from62.len() >= 5,
+        "{from61:?} {from62:?}"
+    );
+    assert!(
+        from61
+            .iter()
+            .all(|r| r.repr.vrid == 61 && r.repr.priority == Priority::new(161))
+    );
+    assert!(
+        from62
+            .iter()
+            .all(|r| r.repr.vrid == 62 && r.repr.priority == Priority::new(162))
+    );
+    // Each transport counts only what was handed to it; the path counts every packet and the
+    // unknown VRID (63), once per packet rather than once per transport.
+    for s in [&s61, &s62] {
+        assert_eq!(s.total_drops(), 0, "{s:?}");
+        assert_eq!(s.received, s.accepted, "{s:?}");
+    }
+    let unknown = path.drops(DropReason::Wire(WireError::UnknownVrid));
+    assert!(unknown >= 1, "{path:?}");
+    assert_eq!(path.total_drops(), unknown, "{path:?}");
+    assert_eq!(
+        path.received,
+        s61.received + s62.received + unknown,
+        "{path:?}"
     );
 }

@@ -109,9 +109,12 @@ fn run(path: &Path) -> ExitCode {
         return ExitCode::FAILURE;
     }
     // One thread: the steady state needs no other, and every worker would add a thread, its
-    // allocator arena and cross-thread wake-ups (see vip_core::runtime, "Idle cost").
+    // allocator arena and cross-thread wake-ups (see vip_core::runtime, "Idle cost"). The
+    // blocking pool only closes packet sockets (slow in the kernel, not urgent): two threads at
+    // most, however many instances claim at once.
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .max_blocking_threads(2)
         .build()
     {
         Ok(rt) => rt,

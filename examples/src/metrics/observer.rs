@@ -41,6 +41,10 @@ impl Observer for Metrics {
         self.attach_transport(instance, interface, stats);
     }
 
+    fn receive_path_opened(&self, interface: &str, stats: Arc<TransportStats>) {
+        self.attach_receive_path(interface, stats);
+    }
+
     fn transport_closed(&self, instance: &str) {
         self.detach_transport(instance);
     }

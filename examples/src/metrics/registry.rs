@@ -66,6 +66,11 @@ impl AdvertCounters {
     fn add(&mut self, instance: &str, interface: &str, snapshot: &StatsSnapshot) {
         *self.sent.entry(instance.to_owned()).or_default() += snapshot.sent;
         *self.received.entry(instance.to_owned()).or_default() += snapshot.accepted;
+        self.add_drops(interface, snapshot);
+    }
+
+    /// Adds the drops of `snapshot` to the interface's totals.
+    fn add_drops(&mut self, interface: &str, snapshot: &StatsSnapshot) {
         for (reason, n) in &snapshot.drops {
             *self
                 .drops
@@ -82,6 +87,8 @@ struct Inner {
     transitions: BTreeMap<(String, &'static str, &'static str), u64>,
     adverts: AdvertCounters,
     live: BTreeMap<String, LiveTransport>,
+    /// The receive paths by interface (drops that concern no instance, such as unknown VRIDs).
+    paths: BTreeMap<String, Arc<TransportStats>>,
     probes: BTreeMap<(String, String), Histogram>,
     fences: BTreeMap<(String, &'static str), u64>,
     mismatches: BTreeMap<(String, String), u64>,
@@ -176,6 +183,23 @@ impl Metrics {
         }
     }
 
+    /// Reads the drops of the receive path of `interface` (`Transport::receiver`'s stats:
+    /// packets of no instance) when the metrics are rendered. A new path for the interface
+    /// (the old one closed with its last transport) replaces the old one, whose final counts
+    /// stay in the totals.
+    pub fn attach_receive_path(&self, interface: &str, stats: Arc<TransportStats>) {
+        let mut m = self.lock();
+        if m.paths
+            .get(interface)
+            .is_some_and(|old| Arc::ptr_eq(old, &stats))
+        {
+            return;
+        }
+        if let Some(old) = m.paths.insert(interface.to_owned(), stats) {
+            m.adverts.add_drops(interface, &old.snapshot());
+        }
+    }
+
     /// Stops reading the instance's transport and keeps its final counts in the totals, so the
     /// counters stay monotonic across transport restarts.
     pub fn detach_transport(&self, instance: &str) {
@@ -233,6 +257,9 @@ impl Metrics {
         let mut adverts = m.adverts.clone();
         for (instance, live) in &m.live {
             adverts.add(instance, &live.interface, &live.stats.snapshot());
+        }
+        for (interface, path) in &m.paths {
+            adverts.add_drops(interface, &path.snapshot());
         }
         let mut out = String::new();
         header(

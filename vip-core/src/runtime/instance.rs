@@ -29,7 +29,7 @@ use super::message::Message;
 use super::reconcile::{join, remove_stale};
 use super::role_task::run_role_probe;
 use super::spec::TrackedCheck;
-use super::steady::SteadyThread;
+use super::steady::SteadyHandle;
 use super::timer::DeadlineTimer;
 use super::{Clock, Debouncer, InstanceHandle, InstanceSpec, Phase, Status, Timeouts, Transition};
 
@@ -90,7 +90,7 @@ pub(crate) fn spawn(
     // The steady loop reads the source's socket and follows the real clock (see steady.rs).
     let steady = match (&spec.steady, &spec.source) {
         (Some(steady), Some(_)) if kernel_timers => {
-            SteadyThread::spawn(steady.clone(), done_tx.clone())
+            Some(SteadyHandle::new(steady.clone(), done_tx.clone()))
         }
         _ => None,
     };
@@ -214,8 +214,8 @@ struct Instance {
     /// The deadline a Timer was last fed for; never fire twice for the same one.
     timer_fired_for: Option<Timestamp>,
     stopping: bool,
-    /// The steady thread, when the spec has a steady loop (see `steady.rs`).
-    steady: Option<SteadyThread>,
+    /// The steady loop, when the spec has one (see `steady.rs`).
+    steady: Option<SteadyHandle>,
     /// The last advert fed to the machine, and when: a backup's lease absorbs its repeats.
     last_advert: Option<(Advert, Timestamp)>,
 }

@@ -73,9 +73,10 @@
 //!   master's repeated advert then goes out without a boxed future), and keep other periodic
 //!   work (metrics, say) off timers: read counters when asked. Finally give it a
 //!   [`SteadyLoop`] ([`InstanceSpec::steady_loop`]): an idle master's adverts and an idle
-//!   backup's receptions then run under short leases on a thread of the instance's own, in a
-//!   plain wait-send or wait-read loop, and the async runtime sleeps until something needs the
-//!   machine (see [`SteadyLoop`] for the protocol and why the machine stays in charge).
+//!   backup's receptions then run under short leases on the loop's thread (the transport's:
+//!   one per receive path, for every instance on it), in a plain wait-send or wait-read loop,
+//!   and the async runtime sleeps until something needs the machine (see [`steady`] for the
+//!   protocol and why the machine stays in charge).
 //!
 //! # Example
 //!
@@ -146,7 +147,7 @@ mod sink;
 mod source;
 mod spec;
 mod status;
-mod steady;
+pub mod steady;
 mod timer;
 
 use std::collections::BTreeMap;
@@ -165,9 +166,7 @@ pub use sink::AdvertSink;
 pub use source::AdvertSource;
 pub use spec::{InstanceSpec, RoleSchedule, Timeouts};
 pub use status::{Phase, Status, Transition};
-pub use steady::{
-    LEASE_MAX, LEASE_RENEW, Lease, LeaseControl, LeaseEnd, LeaseEndReason, LeaseWork, SteadyLoop,
-};
+pub use steady::SteadyLoop;
 
 #[cfg(feature = "mock")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]

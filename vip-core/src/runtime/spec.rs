@@ -127,7 +127,7 @@ impl InstanceSpec {
         self
     }
 
-    /// Keeps idle adverts on a thread of the instance's own, run by `steady` (see
+    /// Keeps idle adverts on the steady loop's thread, run by `steady` (see
     /// [`SteadyLoop`]): the async runtime then sleeps while the pair is idle. Needs an
     /// [`InstanceSpec::advert_source`] (the loop reads the same socket) and a runtime with
     /// [`super::Runtime::kernel_timers`] (it follows the real clock); it is ignored otherwise.

@@ -1,11 +1,12 @@
-//! The steady loop: an idle master's adverts and an idle backup's receptions, kept on a thread
-//! of the instance's own instead of the async runtime.
+//! The steady loop: an idle master's adverts and an idle backup's receptions, kept off the async
+//! runtime on the loop's own thread (the transport runs one per receive path, for every
+//! instance on it).
 //!
 //! # Why
 //!
-//! An idle pair at 10 cs wakes ten times a second per node, and with nothing else to do, what
-//! one wake-up costs is the daemon's idle CPU. On the async runtime a wake-up runs the reactor,
-//! the scheduler and the instance task, which touch far more (cold) memory than sending or
+//! An idle pair at 10 cs wakes ten times a second per node and instance, and with nothing else
+//! to do, what one wake-up costs is the daemon's idle CPU. On the async runtime a wake-up runs the
+//! reactor, the scheduler and the instance task, which touch far more (cold) memory than sending or
 //! reading one datagram: measured per wake-up, that was about twice keepalived's user time. A
 //! [`SteadyLoop`] does the same work in a plain loop (wait, send or read, compare), and the
 //! async runtime sleeps meanwhile.
@@ -13,8 +14,8 @@
 //! # Protocol
 //!
 //! The instance task gives the loop a [`Lease`] only when the machine vouches for a steady
-//! state ([`crate::election::Election::steady`]). The loop runs it on the instance's steady
-//! thread until something needs the machine, and reports a [`LeaseEnd`] into the instance's
+//! state ([`crate::election::Election::steady`]). The loop runs it on its thread until
+//! something needs the machine, and reports a [`LeaseEnd`] into the instance's
 //! inbox; the instance then feeds the machine one input that brings it up to date (see
 //! `crate::election::Steady`) and goes on as usual. While a lease runs, the task does not
 //! poll its [`super::AdvertSource`] (the loop owns the socket's reading) nor its timer.
@@ -34,7 +35,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -162,78 +162,80 @@ impl LeaseControl {
     }
 }
 
-/// Runs leases (see the module documentation). The transport (vip-vrrp) implements it.
+/// Runs leases (see the module documentation). The transport (vip-vrrp) implements it: one
+/// thread per receive path runs the leases of every instance on it.
 pub trait SteadyLoop: Send + Sync {
-    /// Runs `lease` on the calling thread (the instance's steady thread, inside the tokio
-    /// runtime's context) until it ends: [`LeaseControl::until`] (re-read at every wake-up:
-    /// the instance pushes it out while alive), the work's own end, or
-    /// [`LeaseControl::revoked`] after [`SteadyLoop::interrupt`]. Blocking is expected here.
-    fn run(&self, lease: &Lease, control: &LeaseControl) -> LeaseEnd;
+    /// Starts `lease` and returns at once; the implementation runs it on a thread of its own
+    /// (shared by any number of instances) until it ends: [`LeaseControl::until`] (re-read at
+    /// every wake-up: the instance pushes it out while alive), the work's own end, or
+    /// [`LeaseControl::revoked`] after [`SteadyLoop::interrupt`]. It then hands the end to
+    /// [`LeaseReport::end`], exactly once. A report dropped without an end (the loop panicked,
+    /// or gave up the lease) counts as [`LeaseEndReason::Broken`]: the instance releases.
+    fn start(&self, lease: Lease, control: Arc<LeaseControl>, report: LeaseReport);
 
-    /// Wakes a running [`SteadyLoop::run`] so that it sees the revocation (called from
-    /// another thread; harmless when nothing runs).
+    /// Wakes the loop so that it sees the revocation of a running lease (called from another
+    /// thread; harmless when nothing runs).
     fn interrupt(&self);
 }
 
-/// The instance's steady thread: runs the leases it is given, one at a time, and reports each
-/// end into the instance's inbox.
-pub(crate) struct SteadyThread {
+/// Where a [`SteadyLoop`] reports the end of one lease (into the instance's inbox).
+#[derive(Debug)]
+pub struct LeaseReport {
+    inbox: Option<UnboundedSender<Message>>,
+}
+
+impl LeaseReport {
+    /// Reports how the lease ended (the instance task brings its machine up to date).
+    pub fn end(mut self, end: LeaseEnd) {
+        if let Some(inbox) = self.inbox.take() {
+            let _ = inbox.send(Message::Steady(end));
+        }
+    }
+}
+
+impl Drop for LeaseReport {
+    /// Dropped unreported (a panic on the loop's thread, say): the lease is broken, so the
+    /// instance releases rather than trusting adverts nobody sends.
+    fn drop(&mut self) {
+        if let Some(inbox) = self.inbox.take() {
+            let _ = inbox.send(Message::Steady(LeaseEnd {
+                last: None,
+                reason: LeaseEndReason::Broken(Error::Other {
+                    operation: "steady loop".into(),
+                    message: "the steady loop dropped its lease (it panicked or stopped)".into(),
+                    transient: false,
+                }),
+            }));
+        }
+    }
+}
+
+/// The instance's hold on its steady loop: starts, extends and revokes its leases, one at a
+/// time; each end comes back through the instance's inbox.
+pub(crate) struct SteadyHandle {
     steady: Arc<dyn SteadyLoop>,
-    leases: mpsc::Sender<Lease>,
+    inbox: UnboundedSender<Message>,
     control: Arc<LeaseControl>,
 }
 
-impl SteadyThread {
-    /// Starts the thread (inside the current tokio runtime's context), or `None` (logged) if
-    /// the system refuses a thread: the instance then works without one.
-    pub(crate) fn spawn(
-        steady: Arc<dyn SteadyLoop>,
-        inbox: UnboundedSender<Message>,
-    ) -> Option<SteadyThread> {
-        let (leases, rx) = mpsc::channel::<Lease>();
-        let control = Arc::new(LeaseControl::default());
-        let handle = tokio::runtime::Handle::try_current().ok()?;
-        let (looper, flag) = (steady.clone(), control.clone());
-        let spawned = std::thread::Builder::new()
-            .name("vip-steady".into())
-            .stack_size(256 * 1024)
-            .spawn(move || {
-                let _runtime = handle.enter();
-                while let Ok(lease) = rx.recv() {
-                    let end = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        looper.run(&lease, &flag)
-                    }))
-                    .unwrap_or_else(|_| LeaseEnd {
-                        last: None,
-                        reason: LeaseEndReason::Broken(Error::Other {
-                            operation: "steady loop".into(),
-                            message: "the steady loop panicked".into(),
-                            transient: false,
-                        }),
-                    });
-                    if inbox.send(Message::Steady(end)).is_err() {
-                        return;
-                    }
-                }
-            });
-        match spawned {
-            Ok(_) => Some(SteadyThread {
-                steady,
-                leases,
-                control,
-            }),
-            Err(e) => {
-                tracing::warn!(error = %e, "no steady thread; idle adverts stay on the runtime");
-                None
-            }
+impl SteadyHandle {
+    /// The handle of `steady` for the instance whose inbox is `inbox`.
+    pub(crate) fn new(steady: Arc<dyn SteadyLoop>, inbox: UnboundedSender<Message>) -> Self {
+        SteadyHandle {
+            steady,
+            inbox,
+            control: Arc::new(LeaseControl::default()),
         }
     }
 
-    /// Starts `lease` (the previous one has ended). False if the thread is gone.
-    pub(crate) fn start(&self, lease: Lease) -> bool {
+    /// Starts `lease` (the previous one has ended).
+    pub(crate) fn start(&self, lease: Lease) {
         self.control.set_revoked(false);
         self.control.set_until(lease.until);
-        self.leases.send(lease).is_ok()
+        let report = LeaseReport {
+            inbox: Some(self.inbox.clone()),
+        };
+        self.steady.start(lease, Arc::clone(&self.control), report);
     }
 
     /// Pushes the running lease's end out to `until` (no wake-up: the loop reads it when it
@@ -249,9 +251,8 @@ impl SteadyThread {
     }
 }
 
-impl Drop for SteadyThread {
-    /// The instance is gone: end any running lease now (the thread then finds its channel
-    /// closed and exits).
+impl Drop for SteadyHandle {
+    /// The instance is gone: end any running lease now.
     fn drop(&mut self) {
         self.revoke();
     }

@@ -43,7 +43,7 @@ impl Transport {
             let received = self.recv().await?;
             match handle.advert(received.advert) {
                 Ok(()) => {}
-                Err(HandleError::Busy) => self.stats.count_drop(DropReason::QueueFull),
+                Err(HandleError::Busy) => self.stats().count_drop(DropReason::QueueFull),
                 Err(HandleError::Stopped) => return Ok(()),
             }
         }

@@ -120,53 +120,52 @@ pub(crate) fn set_ipv4_multicast_if_index(sock: &impl AsRawFd, ifindex: u32) -> 
     )
 }
 
-/// Receives up to two datagrams from a non-blocking socket in one `recvmmsg`, into `first` and
-/// then `second`. Returns the length of each datagram read (`None` for a slot left empty, or a
-/// datagram longer than its buffer: `Some(usize::MAX)`). One datagram back means the queue was
-/// empty after it, which a second `recv` would only have confirmed with EAGAIN.
-pub(crate) fn recv_two(
+/// Receives up to `bufs.len()` datagrams (at most 8) from a non-blocking socket in one
+/// `recvmmsg`, one into each buffer, and sets `lens[i]` to the length of each (`usize::MAX` for
+/// a datagram longer than its buffer). Returns how many were read; EAGAIN when none.
+pub(crate) fn recv_batch(
     sock: &impl AsRawFd,
-    first: &mut [u8],
-    second: &mut [u8],
-) -> io::Result<[Option<usize>; 2]> {
-    let mut iov = [
-        libc::iovec {
-            iov_base: first.as_mut_ptr().cast(),
-            iov_len: first.len(),
-        },
-        libc::iovec {
-            iov_base: second.as_mut_ptr().cast(),
-            iov_len: second.len(),
-        },
-    ];
-    // SAFETY: an all-zero mmsghdr is a valid "empty" value; the iovec pointers are set below.
-    let mut msgs: [libc::mmsghdr; 2] = unsafe { std::mem::zeroed() };
-    for (msg, iov) in msgs.iter_mut().zip(iov.iter_mut()) {
-        msg.msg_hdr.msg_iov = iov;
+    bufs: &mut [Vec<u8>],
+    lens: &mut [usize],
+) -> io::Result<usize> {
+    const MAX: usize = 8;
+    let count = bufs.len().min(lens.len()).min(MAX);
+    // SAFETY: all-zero iovec and mmsghdr values are valid "empty" values; the pointers are set
+    // below.
+    let mut iov: [libc::iovec; MAX] = unsafe { std::mem::zeroed() };
+    let mut msgs: [libc::mmsghdr; MAX] = unsafe { std::mem::zeroed() };
+    for ((buf, io), msg) in bufs
+        .iter_mut()
+        .zip(iov.iter_mut())
+        .zip(msgs.iter_mut())
+        .take(count)
+    {
+        io.iov_base = buf.as_mut_ptr().cast();
+        io.iov_len = buf.len();
+        msg.msg_hdr.msg_iov = io;
         msg.msg_hdr.msg_iovlen = 1;
     }
-    // SAFETY: each mmsghdr points to one live iovec describing a live buffer of the stated
-    // length; no name or control buffers are passed; the kernel writes at most those lengths
-    // and fills msg_len and msg_flags of the messages it returns.
+    // SAFETY: the first `count` mmsghdrs each point to one live iovec describing a live buffer
+    // of the stated length; no name or control buffers are passed; the kernel writes at most
+    // those lengths and fills msg_len and msg_flags of the messages it returns.
     let n = unsafe {
         libc::recvmmsg(
             sock.as_raw_fd(),
             msgs.as_mut_ptr(),
-            2,
+            count as libc::c_uint,
             libc::MSG_DONTWAIT,
             std::ptr::null_mut(),
         )
     };
     let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
-    let mut out = [None, None];
-    for (slot, msg) in out.iter_mut().zip(msgs.iter()).take(n) {
-        *slot = Some(if msg.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+    for (len, msg) in lens.iter_mut().zip(msgs.iter()).take(n) {
+        *len = if msg.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
             usize::MAX
         } else {
             msg.msg_len as usize
-        });
+        };
     }
-    Ok(out)
+    Ok(n)
 }
 
 /// One IPv6 datagram received with [`recv_v6`].
@@ -247,30 +246,6 @@ pub(crate) fn recv_v6(sock: &impl AsRawFd, buf: &mut [u8]) -> io::Result<RecvV6>
     Ok(out)
 }
 
-/// A socket shared between its reactor registration and the code that sends on it (or, while
-/// a steady loop runs, reads it without the reactor).
-#[derive(Debug)]
-pub(crate) struct Shared(pub(crate) std::sync::Arc<socket2::Socket>);
-
-impl AsRawFd for Shared {
-    fn as_raw_fd(&self) -> std::os::fd::RawFd {
-        self.0.as_raw_fd()
-    }
-}
-
-/// Registers `sock` with the tokio reactor of the current runtime for `interest`.
-pub(crate) fn register(
-    sock: Shared,
-    interest: tokio::io::Interest,
-) -> io::Result<tokio::io::unix::AsyncFd<Shared>> {
-    // SAFETY: a socket2::Socket owns its file descriptor: it stays open and refers to the same
-    // socket until the Socket is dropped, and as_raw_fd always returns it. The AsyncFd owns a
-    // reference to the Socket (an Arc), so the fd outlives the registration; dropping the
-    // AsyncFd deregisters it without closing the fd.
-    unsafe { tokio::io::unix::AsyncFd::register_with_interest(sock, interest) }
-        .map_err(|e| e.into_parts().1)
-}
-
 /// A non-blocking, close-on-exec eventfd (a steady loop's wake-up).
 pub(crate) fn eventfd() -> io::Result<std::os::fd::OwnedFd> {
     // SAFETY: eventfd takes no pointers; a non-negative return is a new descriptor we own.
@@ -294,6 +269,25 @@ pub(crate) fn eventfd_drain(fd: &impl AsRawFd) {
     let mut value: u64 = 0;
     // SAFETY: reads at most 8 bytes into a live u64 from a descriptor the caller holds open.
     let _ = unsafe { libc::read(fd.as_raw_fd(), (&raw mut value).cast(), 8) };
+}
+
+/// Waits up to `timeout` until `wake` is signalled, with `ppoll`. Returns whether it was.
+pub(crate) fn wait_one(wake: &impl AsRawFd, timeout: std::time::Duration) -> io::Result<bool> {
+    let mut fd = libc::pollfd {
+        fd: wake.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ts = libc::timespec {
+        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: libc::c_long::from(timeout.subsec_nanos()),
+    };
+    // SAFETY: `fd` is one live pollfd and `ts` a live timespec; no signal mask.
+    let n = unsafe { libc::ppoll(&raw mut fd, 1, &raw const ts, std::ptr::null()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(fd.revents & libc::POLLIN != 0)
 }
 
 /// Waits up to `timeout` until `sock` has data or `wake` is signalled, with `ppoll` (nanosecond

@@ -3,31 +3,24 @@
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::num::NonZeroU32;
-use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, SockFilter, Socket, Type};
-use tokio::io::Interest;
-use tokio::io::unix::AsyncFd;
+use socket2::{Domain, SockAddr, SockFilter, Socket};
 use vip_core::Priority;
-use vip_core::election::{Advert, Version};
+use vip_core::election::Advert;
 
-use super::local::{self, LocalAddresses};
-use super::mismatch::MismatchLog;
-use super::{DropReason, Mode, TransportConfig, TransportError, TransportStats, ipv4, sys};
-use crate::wire::{AddressFamily, Packet, Repr, RxContext, TxContext, VRRP_PROTOCOL, VRRP_TTL};
-use crate::wire::{VridSet, WireError};
+use super::endpoint::Endpoint;
+use super::receiver::{Receiver, raw_socket};
+use super::steady::Datagram;
+use super::{Mode, TransportConfig, TransportError, TransportStats, ipv4, local, sys};
+use crate::wire::{AddressFamily, Packet, Repr, TxContext, VRRP_TTL, WireError};
 
 /// The VRRP IPv4 multicast group (RFC 9568 section 5.1.1.2).
 pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 /// The VRRP IPv6 multicast group (RFC 9568 section 5.1.2.2).
 pub const VRRP_GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
-
-/// Receive buffer: the largest VRRP packet is v3 over IPv6 with 255 addresses (4088 bytes);
-/// over IPv4 it is 60 bytes of header plus 1036.
-const RECV_BUFFER: usize = 4096 + 64;
 
 /// Offset of the checksum in a VRRP message, for `IPV6_CHECKSUM`.
 const CHECKSUM_OFFSET: i32 = 6;
@@ -48,21 +41,25 @@ pub struct Received {
 /// Sends and receives the adverts of one VRRP instance on one interface over raw IP
 /// protocol-112 sockets.
 ///
-/// - IPv4: one socket bound to the device, joined to 224.0.0.18 on it (multicast mode),
-///   multicast loop off; it sends with `IP_HDRINCL` (TTL 255, TOS 0xc0, our source address,
-///   so the v3 pseudo-header checksum is right; Don't Fragment, and an identification from a
-///   per-transport counter, taken once per encoding: a kept advert sent again keeps its value,
-///   as RFC 6864 allows for atomic datagrams) and receives the IP header, from which TTL,
-///   source and destination are read.
-/// - IPv6: a receive socket joined to ff02::12 on the interface with `IPV6_RECVHOPLIMIT` and
-///   `IPV6_RECVPKTINFO`, whose checksums the codec verifies (so bad ones are counted), and a
-///   send socket bound to the link-local (or configured) source with the kernel's
-///   `IPV6_CHECKSUM` offload, hop limit 255 and a drop-all receive filter.
+/// - Receiving: the transport attaches to the [`Receiver`] of its interface and family (one
+///   socket and one thread per (interface, family) in the process, opened by the first
+///   transport and shared by the rest), which reads each packet once and hands it to the
+///   transport it concerns by VRID (and, among unicast transports of one VRID, by source).
+///   IPv4: the socket is bound to the device and joined to 224.0.0.18 on it once any multicast
+///   transport attaches, multicast loop off; TTL, source and destination are read from the IP
+///   header. IPv6: the socket is joined to ff02::12 with `IPV6_RECVHOPLIMIT` and
+///   `IPV6_RECVPKTINFO`, and the codec verifies checksums (so bad ones are counted).
+/// - Sending: IPv4 adverts go out on the receive path's socket with `IP_HDRINCL` (TTL 255,
+///   TOS 0xc0, our source address, so the v3 pseudo-header checksum is right; Don't Fragment,
+///   and an identification from a per-transport counter, taken once per encoding: a kept advert
+///   sent again keeps its value, as RFC 6864 allows for atomic datagrams). IPv6 adverts go out
+///   on a send socket of the transport's own, bound to the link-local (or configured) source,
+///   with the kernel's `IPV6_CHECKSUM` offload, hop limit 255 and a drop-all receive filter.
 ///
 /// [`Transport::recv`] returns valid adverts only; everything else is dropped and counted in
-/// [`Transport::stats`]. All methods take `&self`, so one task may receive while others send.
-/// Build and poll it inside a tokio runtime with I/O enabled, on a thread in the network
-/// namespace of the interface.
+/// [`Transport::stats`] (packets that concern no transport: in [`Receiver::stats`]). All
+/// methods take `&self`, so one task may receive while others send. Build it inside a tokio
+/// runtime, on a thread in the network namespace of the interface.
 #[derive(Debug)]
 pub struct Transport {
     config: TransportConfig,
@@ -70,53 +67,23 @@ pub struct Transport {
     ifindex: u32,
     source: IpAddr,
     destinations: Vec<IpAddr>,
-    /// The VRRP socket (IPv4: sends and receives; IPv6: receives). Sends go straight to the
-    /// non-blocking socket, see [`send_now`]; its reactor registration is in `buffer`.
-    pub(super) sock: Arc<Socket>,
-    /// IPv6 only; IPv4 sends on `sock`. Never registered with the reactor (it receives nothing).
-    tx: Option<Socket>,
-    rx_ctx: RxContext,
+    /// The shared receive path; IPv4 sends on its socket.
+    receiver: Arc<Receiver>,
+    /// This transport's place on it (what it accepts, its counters and queue).
+    endpoint: Arc<Endpoint>,
+    /// IPv6 only; IPv4 sends on the receive path's socket.
+    tx: Option<Arc<Socket>>,
     /// IPv4: the identification of each datagram we encode.
     ident: ipv4::Identifier,
-    local: LocalAddresses,
-    pub(super) stats: Arc<TransportStats>,
-    mismatch: MismatchLog,
     /// The datagrams of the last advert sent by [`Transport::send`].
     last_sent: Mutex<Option<Arc<Encoded>>>,
-    /// The receive buffers, kept: zeroing 4 KiB on the stack per advert costs more than
-    /// parsing it.
-    pub(super) buffer: Mutex<RxBuffers>,
-    /// Wakes a running steady loop (an eventfd; see `steady.rs`).
-    pub(super) wake: std::os::fd::OwnedFd,
-}
-
-/// Receive buffers, kept between polls, and the socket's reactor registration.
-#[derive(Debug)]
-pub(super) struct RxBuffers {
-    /// The socket's registration with the tokio reactor, for reading only. `None` while a
-    /// steady loop reads the socket itself (see `steady.rs`).
-    pub(super) reg: Option<AsyncFd<sys::Shared>>,
-    /// Where each read lands.
-    pub(super) first: Vec<u8>,
-    /// IPv4: the second datagram of a read that returned two ([`sys::recv_two`]).
-    pub(super) second: Vec<u8>,
-    /// The length of the datagram in `second` until it is taken.
-    pub(super) pending: Option<usize>,
 }
 
 /// The datagrams of one advert, one per destination (see [`Transport::send`]).
 #[derive(Debug)]
 struct Encoded {
     priority: Priority,
-    datagrams: Vec<(IpAddr, Vec<u8>)>,
-}
-
-/// The IP facts of one received datagram, before validation.
-struct Meta {
-    src: IpAddr,
-    dst: IpAddr,
-    ttl: u8,
-    payload: Range<usize>,
+    datagrams: Vec<(IpAddr, Arc<Vec<u8>>)>,
 }
 
 impl Transport {
@@ -143,19 +110,13 @@ impl Transport {
             (Mode::Multicast, AddressFamily::Ipv4) => vec![IpAddr::V4(VRRP_GROUP_V4)],
             (Mode::Multicast, AddressFamily::Ipv6) => vec![IpAddr::V6(VRRP_GROUP_V6)],
         };
-        let multicast = config.mode == Mode::Multicast;
-        let (rx, tx) = match family {
-            AddressFamily::Ipv4 => (open_v4(&config.interface, ifindex, multicast)?, None),
-            AddressFamily::Ipv6 => (
-                open_v6_rx(&config.interface, ifindex, multicast)?,
-                Some(open_v6_tx(&config.interface, ifindex, source)?),
-            ),
+        let receiver = Receiver::shared(&config.interface, family)?;
+        let tx = match family {
+            AddressFamily::Ipv4 => None,
+            AddressFamily::Ipv6 => Some(Arc::new(open_v6_tx(&config.interface, ifindex, source)?)),
         };
-        let sock = Arc::new(rx);
-        let reg = register(&sock)?;
-        let wake = sys::eventfd().map_err(TransportError::io("creating an eventfd"))?;
-        let rx_ctx =
-            RxContext::new(config.version, VridSet::single(config.vrid)).with_auth(config.auth);
+        let endpoint = Arc::new(Endpoint::new(&config, source));
+        receiver.attach(Arc::clone(&endpoint))?;
         tracing::debug!(
             interface = %config.interface, ifindex, %source, vrid = config.vrid,
             "VRRP transport open"
@@ -165,21 +126,11 @@ impl Transport {
             ifindex,
             source,
             destinations,
-            sock,
+            receiver,
+            endpoint,
             tx,
-            rx_ctx,
             ident: ipv4::Identifier::new(),
-            local: LocalAddresses::new(vec![source]),
-            stats: Arc::default(),
-            mismatch: MismatchLog::default(),
             last_sent: Mutex::new(None),
-            buffer: Mutex::new(RxBuffers {
-                reg: Some(reg),
-                first: vec![0; RECV_BUFFER],
-                second: vec![0; RECV_BUFFER],
-                pending: None,
-            }),
-            wake,
             config,
         })
     }
@@ -209,9 +160,19 @@ impl Transport {
         &self.destinations
     }
 
-    /// Its counters, shared.
+    /// Its counters, shared: what was handed to it by the receive path, and what it sent.
     pub fn stats(&self) -> Arc<TransportStats> {
-        Arc::clone(&self.stats)
+        Arc::clone(&self.endpoint.stats)
+    }
+
+    /// The receive path it is attached to (shared with every transport on the same interface
+    /// and address family).
+    pub fn receiver(&self) -> &Arc<Receiver> {
+        &self.receiver
+    }
+
+    pub(super) fn endpoint(&self) -> &Arc<Endpoint> {
+        &self.endpoint
     }
 
     /// The advert this instance sends at `priority`.
@@ -245,7 +206,7 @@ impl Transport {
         let datagrams: Result<Vec<_>, _> = self
             .destinations
             .iter()
-            .map(|dst| self.encode_to(&repr, *dst).map(|d| (*dst, d)))
+            .map(|dst| self.encode_to(&repr, *dst).map(|d| (*dst, Arc::new(d))))
             .collect();
         match datagrams {
             Ok(datagrams) => {
@@ -290,9 +251,9 @@ impl Transport {
         first: &mut Option<TransportError>,
     ) {
         match outcome {
-            Ok(()) => self.stats.count_sent(),
+            Ok(()) => self.endpoint.stats.count_sent(),
             Err(e) => {
-                self.stats.count_send_error();
+                self.endpoint.stats.count_send_error();
                 tracing::warn!(%dst, error = %e, "sending VRRP advert failed");
                 first.get_or_insert(e);
             }
@@ -351,9 +312,12 @@ impl Transport {
     }
 
     /// The socket a datagram for `dst` leaves on, and its destination address.
-    fn route(&self, dst: IpAddr) -> Result<(&Socket, SockAddr), TransportError> {
+    fn route(&self, dst: IpAddr) -> Result<(&Arc<Socket>, SockAddr), TransportError> {
         match (dst, &self.tx) {
-            (IpAddr::V4(dst4), _) => Ok((&self.sock, SockAddr::from(SocketAddrV4::new(dst4, 0)))),
+            (IpAddr::V4(dst4), _) => Ok((
+                &self.receiver.core().sock,
+                SockAddr::from(SocketAddrV4::new(dst4, 0)),
+            )),
             (IpAddr::V6(dst6), Some(tx)) => {
                 let scope = if needs_scope(&dst6) { self.ifindex } else { 0 };
                 Ok((tx, SockAddr::from(SocketAddrV6::new(dst6, 0, 0, scope))))
@@ -406,9 +370,25 @@ impl Transport {
         Some(first.map_or(Ok(()), Err))
     }
 
+    /// A master's advert at `priority` as one datagram, if it is encoded already (see
+    /// [`Transport::try_send`]): what the steady loop sends.
+    pub(super) fn one_datagram(&self, priority: Priority) -> Option<Datagram> {
+        let encoded = self.encoded(priority)?;
+        let [(dst, bytes)] = encoded.datagrams.as_slice() else {
+            return None;
+        };
+        let (sock, addr) = self.route(*dst).ok()?;
+        Some(Datagram {
+            sock: Arc::clone(sock),
+            addr,
+            dst: *dst,
+            bytes: Arc::clone(bytes),
+        })
+    }
+
     /// Waits for the next valid advert. Malformed, misdirected, foreign and own packets are
-    /// dropped and counted (never returned as errors); transient receive errors are counted and
-    /// the wait goes on. Cancel-safe: dropping the future loses no accepted advert.
+    /// dropped and counted (never returned as errors). Cancel-safe: dropping the future loses
+    /// no accepted advert.
     ///
     /// # Errors
     /// As [`Transport::poll_recv`].
@@ -416,196 +396,34 @@ impl Transport {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
 
-    /// Reads what the socket has ready until a valid advert turns up (`Ready(Ok)`) or nothing
-    /// is left (`Pending`, with `cx`'s waker registered). Everything else is dropped and
-    /// counted. A transient receive error is counted as [`DropReason::Io`], and reading resumes
-    /// at the socket's next readiness. This is the instance task's
+    /// The next valid advert the receive path handed to this transport (`Ready(Ok)`), or
+    /// `Pending` with `cx`'s waker kept. This is the instance task's
     /// [`vip_core::runtime::AdvertSource`]: no task, channel or allocation per advert.
     ///
     /// # Errors
-    /// [`TransportError::Io`] only when the socket itself is broken (EBADF, ENOTSOCK, EINVAL,
-    /// EFAULT), after which polling again is pointless.
+    /// [`TransportError::Io`] only when the receive path itself is broken (its socket failed
+    /// with EBADF, ENOTSOCK, EINVAL or EFAULT, or its thread panicked), after which polling
+    /// again is pointless.
     pub fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Result<Received, TransportError>> {
-        let mut guard = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
-        let rx = &mut *guard;
-        loop {
-            if let Some(len) = rx.pending.take() {
-                if let Some(received) = self.take_v4(&rx.second, len) {
-                    return Poll::Ready(Ok(received));
-                }
-                continue;
-            }
-            // Unregistered only while a steady loop reads the socket, when nobody polls here.
-            let Some(reg) = rx.reg.as_ref() else {
-                return Poll::Pending;
-            };
-            let mut ready = match ready!(reg.poll_read_ready(cx)) {
-                Ok(ready) => ready,
-                Err(e) => return Poll::Ready(Err(self.receive_failed(e))),
-            };
-            let got = ready.try_io(|fd| match self.family {
-                AddressFamily::Ipv4 => {
-                    sys::recv_two(fd.get_ref(), &mut rx.first, &mut rx.second).map(Read::V4)
-                }
-                AddressFamily::Ipv6 => recv_v6(&fd.get_ref().0, &mut rx.first).map(Read::V6),
-            });
-            match got {
-                // Nothing left: readiness was cleared; poll again to register the waker.
-                Err(_would_block) => {}
-                Ok(Ok(Read::V4([first, second]))) => {
-                    // One datagram back: the queue was empty after it, so the EAGAIN a second
-                    // read would bring is known already. (A packet arriving from now on is a new
-                    // readiness event, which clearing this one does not lose.)
-                    if second.is_none() {
-                        ready.clear_ready();
-                    }
-                    rx.pending = second;
-                    if let Some(len) = first
-                        && let Some(received) = self.take_v4(&rx.first, len)
-                    {
-                        return Poll::Ready(Ok(received));
-                    }
-                }
-                Ok(Ok(Read::V6(meta))) => {
-                    self.stats.count_received();
-                    match meta.and_then(|m| self.accept(&rx.first, m)) {
-                        Ok(received) => {
-                            self.stats.count_accepted();
-                            return Poll::Ready(Ok(received));
-                        }
-                        Err(reason) => self.stats.count_drop(reason),
-                    }
-                }
-                Ok(Err(e)) if is_fatal(&e) => return Poll::Ready(Err(self.receive_failed(e))),
-                Ok(Err(e)) => {
-                    self.stats.count_drop(DropReason::Io);
-                    tracing::debug!(error = %e, "VRRP receive error; waiting for the next packet");
-                    ready.clear_ready();
-                }
-            }
-        }
-    }
-
-    /// Counts and validates one IPv4 datagram of `len` bytes at the start of `buf` (its IP
-    /// header included; `usize::MAX` when it did not fit): the advert, or `None` when dropped.
-    pub(super) fn take_v4(&self, buf: &[u8], len: usize) -> Option<Received> {
-        self.stats.count_received();
-        let meta = buf
-            .get(..len)
-            .and_then(ipv4::parse)
-            .map(|info| Meta {
-                src: IpAddr::V4(info.src),
-                dst: IpAddr::V4(info.dst),
-                ttl: info.ttl,
-                payload: info.payload,
-            })
-            .ok_or(DropReason::Wire(WireError::Truncated));
-        match meta.and_then(|m| self.accept(buf, m)) {
-            Ok(received) => {
-                self.stats.count_accepted();
-                Some(received)
-            }
-            Err(reason) => {
-                self.stats.count_drop(reason);
-                None
-            }
-        }
-    }
-
-    pub(super) fn receive_failed(&self, e: io::Error) -> TransportError {
-        TransportError::io(format!(
-            "receiving VRRP adverts on {}",
-            self.config.interface
-        ))(e)
-    }
-
-    /// Validates one datagram: own packet, peer list, then the codec.
-    fn accept(&self, buf: &[u8], meta: Meta) -> Result<Received, DropReason> {
-        let Meta {
-            src,
-            dst,
-            ttl,
-            payload,
-        } = meta;
-        let drop = |reason: DropReason| {
-            tracing::debug!(%src, %dst, reason = reason.as_str(), "dropped VRRP packet");
-            reason
-        };
-        if src == self.source || self.local.contains(src) {
-            return Err(drop(DropReason::OwnPacket));
-        }
-        if let Mode::Unicast { peers } = &self.config.mode
-            && !peers.contains(&src)
-        {
-            return Err(drop(DropReason::NotAPeer));
-        }
-        let bytes = buf
-            .get(payload)
-            .ok_or(DropReason::Wire(WireError::Truncated))?;
-        let packet = Packet::new_checked(bytes).map_err(|e| drop(DropReason::Wire(e)))?;
-        let ctx = self.rx_ctx.packet(src, dst, ttl);
-        let repr = Repr::parse(&packet, &ctx).map_err(|e| drop(DropReason::Wire(e)))?;
-        let advert = repr.to_advert(src, &self.config.addresses);
-        self.mismatch.note(
-            &self.stats,
-            src,
-            repr.vrid,
-            advert.address_mismatch,
-            repr.max_advert_interval,
-            (self.config.version == Version::V2).then_some(self.config.advert_interval),
-        );
-        Ok(Received {
-            repr,
-            source: src,
-            destination: dst,
-            advert,
+        self.endpoint.poll_recv(cx).map_err(|e| {
+            TransportError::io(format!(
+                "receiving VRRP adverts on {}",
+                self.config.interface
+            ))(e)
         })
+    }
+}
+
+impl Drop for Transport {
+    /// Leaves the receive path (which closes with its last transport).
+    fn drop(&mut self) {
+        self.receiver.detach(&self.endpoint);
     }
 }
 
 /// Link-local unicast and link-scope multicast destinations need the interface as scope.
 fn needs_scope(a: &Ipv6Addr) -> bool {
     local::is_link_local(a) || (a.is_multicast() && a.segments()[0] & 0x000f == 0x2)
-}
-
-/// Registers the socket with the current tokio reactor, for reading only: with write interest,
-/// every send would bring an EPOLLOUT edge back (the send buffer drains), waking the reactor
-/// once more per advert.
-pub(super) fn register(sock: &Arc<Socket>) -> Result<AsyncFd<sys::Shared>, TransportError> {
-    sys::register(sys::Shared(Arc::clone(sock)), Interest::READABLE)
-        .map_err(TransportError::io("registering the socket"))
-}
-
-/// Errors after which the socket is unusable.
-pub(super) fn is_fatal(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EBADF | libc::ENOTSOCK | libc::EINVAL | libc::EFAULT)
-    )
-}
-
-/// What one read brought: up to two IPv4 datagrams (lengths into the receive buffers), or one
-/// IPv6 datagram's IP facts.
-enum Read {
-    V4([Option<usize>; 2]),
-    V6(Result<Meta, DropReason>),
-}
-
-/// Reads one IPv6 datagram (VRRP message only) with its hop limit and destination.
-fn recv_v6(sock: &Socket, buf: &mut [u8]) -> io::Result<Result<Meta, DropReason>> {
-    let got = sys::recv_v6(sock, buf)?;
-    if got.truncated {
-        return Ok(Err(DropReason::Wire(WireError::Truncated)));
-    }
-    let (Some(dst), Some(ttl)) = (got.dst, got.hop_limit) else {
-        return Ok(Err(DropReason::Io));
-    };
-    Ok(Ok(Meta {
-        src: IpAddr::V6(got.src),
-        dst: IpAddr::V6(dst),
-        ttl,
-        payload: 0..got.len,
-    }))
 }
 
 /// Sends `buf` to `addr` on the non-blocking `sock`. An advert is one small datagram, so the
@@ -624,64 +442,6 @@ async fn send_now(sock: &Socket, buf: &[u8], addr: &SockAddr) -> io::Result<usiz
             sent => return sent,
         }
     }
-}
-
-fn raw_socket(domain: Domain, interface: &str) -> Result<Socket, TransportError> {
-    let sock = Socket::new(
-        domain,
-        Type::RAW,
-        Some(Protocol::from(i32::from(VRRP_PROTOCOL))),
-    )
-    .map_err(TransportError::io(
-        "opening a raw VRRP socket (needs CAP_NET_RAW)",
-    ))?;
-    sock.bind_device(Some(interface.as_bytes()))
-        .map_err(TransportError::io(format!(
-            "binding the VRRP socket to {interface}"
-        )))?;
-    sock.set_nonblocking(true)
-        .map_err(TransportError::io("making the VRRP socket non-blocking"))?;
-    Ok(sock)
-}
-
-fn open_v4(interface: &str, ifindex: u32, multicast: bool) -> Result<Socket, TransportError> {
-    let sock = raw_socket(Domain::IPV4, interface)?;
-    let ttl = u32::from(VRRP_TTL);
-    let step = |what: &str| TransportError::io(format!("{what} on {interface}"));
-    sock.set_header_included_v4(true)
-        .map_err(step("IP_HDRINCL"))?;
-    sock.set_ttl_v4(ttl).map_err(step("IP_TTL"))?;
-    sock.set_multicast_ttl_v4(ttl)
-        .map_err(step("IP_MULTICAST_TTL"))?;
-    sock.set_tos_v4(u32::from(ipv4::TOS))
-        .map_err(step("IP_TOS"))?;
-    sock.set_multicast_loop_v4(false)
-        .map_err(step("IP_MULTICAST_LOOP"))?;
-    sock.set_multicast_all_v4(false)
-        .map_err(step("IP_MULTICAST_ALL"))?;
-    sys::set_ipv4_multicast_if_index(&sock, ifindex).map_err(step("IP_MULTICAST_IF"))?;
-    if multicast {
-        sock.join_multicast_v4_n(&VRRP_GROUP_V4, &InterfaceIndexOrAddress::Index(ifindex))
-            .map_err(step("joining 224.0.0.18"))?;
-    }
-    Ok(sock)
-}
-
-fn open_v6_rx(interface: &str, ifindex: u32, multicast: bool) -> Result<Socket, TransportError> {
-    let sock = raw_socket(Domain::IPV6, interface)?;
-    let step = |what: &str| TransportError::io(format!("{what} on {interface}"));
-    sock.set_recv_hoplimit_v6(true)
-        .map_err(step("IPV6_RECVHOPLIMIT"))?;
-    sys::set_ipv6_recv_pktinfo(&sock).map_err(step("IPV6_RECVPKTINFO"))?;
-    sock.set_multicast_loop_v6(false)
-        .map_err(step("IPV6_MULTICAST_LOOP"))?;
-    sock.set_multicast_all_v6(false)
-        .map_err(step("IPV6_MULTICAST_ALL"))?;
-    if multicast {
-        sock.join_multicast_v6(&VRRP_GROUP_V6, ifindex)
-            .map_err(step("joining ff02::12"))?;
-    }
-    Ok(sock)
 }
 
 fn open_v6_tx(interface: &str, ifindex: u32, source: IpAddr) -> Result<Socket, TransportError> {

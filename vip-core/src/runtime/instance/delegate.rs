@@ -1,5 +1,5 @@
 //! The instance task's side of the steady loop (see `runtime/steady.rs`): when to hand the
-//! idle work to the steady thread, and how to bring the machine up to date when it comes back.
+//! idle work to the steady loop, and how to bring the machine up to date when it comes back.
 
 use std::time::Duration;
 
@@ -22,7 +22,7 @@ const BACKUP_LEASE: Duration = Duration::from_secs(3600);
 const MIN_LEAD: Duration = Duration::from_millis(2);
 
 impl Instance {
-    /// The lease to give the steady thread now, if there is one and the machine is steady.
+    /// The lease to give the steady loop now, if there is one and the machine is steady.
     pub(super) fn lease(&self) -> Option<Lease> {
         if self.steady.is_none() || self.stopping || self.outstanding > 0 {
             return None;
@@ -78,7 +78,7 @@ impl Instance {
         })
     }
 
-    /// Runs `lease` on the steady thread until it ends, revoking it as soon as anything else
+    /// Runs `lease` on the steady loop until it ends, revoking it as soon as anything else
     /// arrives in the inbox; then brings the machine up to date and handles what arrived
     /// meanwhile, in order.
     /// The task's `timer` extends a master's lease every [`LEASE_RENEW`] meanwhile.
@@ -91,12 +91,7 @@ impl Instance {
         let Some(steady) = &self.steady else {
             return;
         };
-        if !steady.start(lease) {
-            self.span
-                .in_scope(|| tracing::warn!("the steady thread is gone; idle adverts stay here"));
-            self.steady = None;
-            return;
-        }
+        steady.start(lease);
         let master = matches!(lease.work, LeaseWork::Master { .. });
         if master {
             timer.reset(Instant::now() + LEASE_RENEW);
