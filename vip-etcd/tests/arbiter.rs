@@ -1,4 +1,5 @@
 //! The etcd arbiter against a real three-member etcd (Debian's etcd-server) on loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 

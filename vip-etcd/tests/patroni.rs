@@ -1,5 +1,6 @@
 //! Patroni follow mode against a real three-member etcd, with the leader key written the way
 //! Patroni's etcd3 DCS writes it: `/<namespace>/<scope>/leader` = member name, under a lease.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 
