@@ -23,6 +23,7 @@ pub struct Member {
     /// Its client URL.
     pub client_url: String,
     peer_url: String,
+    netns: Option<String>,
     child: Option<Child>,
 }
 
@@ -44,6 +45,32 @@ impl EtcdCluster {
     /// they have a leader. Returns `None` after a one-line skip message when etcd is not
     /// installed.
     pub fn start(tag: &str) -> std::io::Result<Option<EtcdCluster>> {
+        let mut places = Vec::new();
+        for _ in 0..3 {
+            places.push((None, "127.0.0.1".to_string(), free_port()?, free_port()?));
+        }
+        EtcdCluster::start_at(tag, places)
+    }
+
+    /// Starts one member in each network namespace `netns[i]`, listening on `addrs[i]` (ports
+    /// 2379 and 2380), for partition tests. The namespaces must already reach each other.
+    pub fn start_in(
+        tag: &str,
+        netns: &[&str],
+        addrs: &[&str],
+    ) -> std::io::Result<Option<EtcdCluster>> {
+        let places = netns
+            .iter()
+            .zip(addrs)
+            .map(|(n, a)| (Some(n.to_string()), a.to_string(), 2379, 2380))
+            .collect();
+        EtcdCluster::start_at(tag, places)
+    }
+
+    fn start_at(
+        tag: &str,
+        places: Vec<(Option<String>, String, u16, u16)>,
+    ) -> std::io::Result<Option<EtcdCluster>> {
         if !Path::new(ETCD_BIN).exists() || !Path::new(ETCDCTL_BIN).exists() {
             println!(
                 "skipping {tag}: etcd-server and etcd-client are not installed (scripts/setup)"
@@ -54,15 +81,17 @@ impl EtcdCluster {
         let dir = std::env::temp_dir().join(format!("vip-etcd-{tag}-{}-{seq}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
-        let mut members = Vec::new();
-        for i in 0..3 {
-            members.push(Member {
+        let members: Vec<Member> = places
+            .into_iter()
+            .enumerate()
+            .map(|(i, (netns, addr, client, peer))| Member {
                 name: format!("m{i}"),
-                client_url: format!("http://127.0.0.1:{}", free_port()?),
-                peer_url: format!("http://127.0.0.1:{}", free_port()?),
+                client_url: format!("http://{addr}:{client}"),
+                peer_url: format!("http://{addr}:{peer}"),
+                netns,
                 child: None,
-            });
-        }
+            })
+            .collect();
         let initial_cluster = members
             .iter()
             .map(|m| format!("{}={}", m.name, m.peer_url))
@@ -74,18 +103,31 @@ impl EtcdCluster {
             members,
             initial_cluster,
         };
-        for i in 0..3 {
+        for i in 0..cluster.members.len() {
             cluster.spawn(i)?;
         }
         cluster.wait_ready(Duration::from_secs(30))?;
         Ok(Some(cluster))
     }
 
+    /// A command run in member `i`'s namespace (or here on loopback).
+    fn command(&self, i: usize, bin: &str) -> Command {
+        match &self.members[i].netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, bin]);
+                c
+            }
+            None => Command::new(bin),
+        }
+    }
+
     fn spawn(&mut self, i: usize) -> std::io::Result<()> {
         let m = &self.members[i];
         let data = self.dir.join(&m.name);
         let log = std::fs::File::create(self.dir.join(format!("{}.log", m.name)))?;
-        let child = Command::new(ETCD_BIN)
+        let child = self
+            .command(i, ETCD_BIN)
             .args([
                 "--name",
                 &m.name,
@@ -152,7 +194,13 @@ impl EtcdCluster {
             .map(|m| m.client_url.as_str())
             .collect::<Vec<_>>()
             .join(",");
-        let out = Command::new(ETCDCTL_BIN)
+        let first = self
+            .members
+            .iter()
+            .position(|m| m.child.is_some())
+            .unwrap_or(0);
+        let out = self
+            .command(first, ETCDCTL_BIN)
             .env("ETCDCTL_API", "3")
             .arg(format!("--endpoints={endpoints}"))
             .arg("--command-timeout=3s")
@@ -206,7 +254,8 @@ impl EtcdCluster {
         let id = self
             .member_id(to)
             .ok_or_else(|| std::io::Error::other("no member id"))?;
-        let out = Command::new(ETCDCTL_BIN)
+        let out = self
+            .command(leader, ETCDCTL_BIN)
             .env("ETCDCTL_API", "3")
             .arg(format!("--endpoints={}", self.members[leader].client_url))
             .args(["move-leader", &id])
