@@ -184,6 +184,7 @@ fn fence_request() -> FenceRequest {
     FenceRequest {
         peer: Some(PeerId("192.0.2.2".parse().unwrap())),
         holder_mac: Some([0x02, 0, 0x5e, 0, 0x01, 0x33]),
+        token: None,
         vips: vec![
             Vip::host("192.0.2.10".parse().unwrap(), "eth0"),
             Vip::host("192.0.2.11".parse().unwrap(), "eth0"),
@@ -227,6 +228,7 @@ async fn fencer_substitutes_placeholders_per_argv_element() {
     let bare = f.command_for(&FenceRequest {
         peer: None,
         holder_mac: None,
+        token: None,
         vips: vec![],
     });
     assert_eq!(bare[2], "");

@@ -58,6 +58,7 @@ async fn command_fencer_removes_the_vip_from_the_holder() {
     let req = FenceRequest {
         peer: Some(PeerId("192.0.2.1".parse().unwrap())),
         holder_mac: None,
+        token: None,
         vips: vec![Vip::host("192.0.2.10".parse().unwrap(), "eth0")],
     };
     assert_eq!(fencer.fence(&req).await, FenceOutcome::Fenced);

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::{MacAddr, PeerId, Vip};
+use crate::{FencingToken, MacAddr, PeerId, Vip};
 
 /// What to fence: the peer believed to hold the VIPs, and the VIPs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +13,11 @@ pub struct FenceRequest {
     /// actually holds the VIP now, which may differ from `peer` (for example a node that crashed
     /// holding it after another became master): a fencer should act on it when it is set.
     pub holder_mac: Option<MacAddr>,
+    /// The ownership arbiter's fencing token of the holder to fence, when the claim found the
+    /// grant held elsewhere ([`crate::ArbiterError::HeldElsewhere`]). A fencer that reports
+    /// [`FenceOutcome::Fenced`] for a request with a token vouches that the holder of that
+    /// token no longer holds the VIPs: the claimant then revokes that holder's grant.
+    pub token: Option<FencingToken>,
     /// The VIPs that must be released by the peer.
     pub vips: Vec<Vip>,
 }

@@ -55,7 +55,8 @@
 //!                 }
 //!                 println!("{event}");
 //!             }
-//!             Action::Announce(_) | Action::Fence { .. } => {}
+//!             // Announce, fence and (with an ownership arbiter) its requests.
+//!             _ => {}
 //!         }
 //!     }
 //! }

@@ -76,6 +76,7 @@ fn fence(id: u64, peer_addr: Option<&str>, mac: Option<[u8; 6]>) -> Action {
         request: FenceRequest {
             peer: peer_addr.map(peer),
             holder_mac: mac,
+            token: None,
             vips: vips(),
         },
     }

@@ -1,6 +1,6 @@
 //! Actions the election machine asks its driver to carry out.
 
-use crate::{FenceRequest, Priority, Vip};
+use crate::{FenceRequest, FencingToken, Priority, Timestamp, Vip};
 
 use super::Event;
 
@@ -31,6 +31,32 @@ pub enum Action {
         id: u64,
         /// Whom and what to fence.
         request: FenceRequest,
+    },
+    /// Ask the ownership arbiter for the grant; report with `Input::Acquired { id, .. }`.
+    Acquire {
+        /// Correlation id.
+        id: u64,
+    },
+    /// End the grant of the holder with `token`, which a fence has just reported fenced;
+    /// report with `Input::Revoked { id, .. }`.
+    RevokeFenced {
+        /// Correlation id.
+        id: u64,
+        /// The fenced holder's token.
+        token: FencingToken,
+    },
+    /// Give the grant back; report with `Input::Released`. It goes through the same ordered
+    /// lane as the address operations: after the `RemoveVips` before it (skipped, and reported
+    /// as failed, when that removal failed) and before any advert after it.
+    ReleaseArbiter,
+    /// Have the kernel drop these VIPs by itself at `until` (its valid lifetime, whole seconds,
+    /// rounded down), so that a wedged process cannot keep them past the grant's deadline. In
+    /// the ordered lane after the `AddVips` before it; no result is reported.
+    SetLifetime {
+        /// The VIPs.
+        vips: Vec<Vip>,
+        /// The grant's deadline.
+        until: Timestamp,
     },
     /// Something happened worth reporting (notify hooks, metrics, logs).
     Event(Event),

@@ -34,7 +34,7 @@
 
 use std::time::Duration;
 
-use crate::{Error, FenceOutcome, FenceRequest, InUse, MacAddr, PeerId, Timestamp};
+use crate::{Error, FenceOutcome, FenceRequest, FencingToken, InUse, MacAddr, PeerId, Timestamp};
 
 use super::machine::Election;
 use super::timers::centis;
@@ -84,6 +84,7 @@ impl Election {
 
     /// Forgets every claim-related thing (probe, fence, back-off, scheduled probe).
     pub(super) fn reset_claim(&mut self) {
+        self.drop_grant();
         self.claim_at = None;
         self.probe = None;
         self.probe_at = None;
@@ -145,12 +146,13 @@ impl Election {
         });
     }
 
-    fn start_fence(&mut self, holder_mac: Option<MacAddr>) {
+    pub(super) fn start_fence(&mut self, holder_mac: Option<MacAddr>, token: Option<FencingToken>) {
         let id = self.next_id();
         self.fence = Some(id);
         let request = FenceRequest {
             peer: self.last_master,
             holder_mac,
+            token,
             vips: self.config.vips.clone(),
         };
         self.push(Action::Fence { id, request });
@@ -179,6 +181,7 @@ impl Election {
         self.master = None;
         self.fence = None;
         self.fenced = false;
+        self.drop_grant();
         self.probe_at = None;
         self.backoff = self.config.claim_backoff_initial;
         self.takeover = takeover;
@@ -232,6 +235,11 @@ impl Election {
         self.fence = None;
         match outcome {
             FenceOutcome::Fenced => {
+                if let Some(token) = self.arbiter_fence.take() {
+                    // The grant holder is fenced: end its grant, then acquire again.
+                    self.revoke_fenced(token);
+                    return;
+                }
                 self.fenced = true;
                 self.start_probe(now);
             }
@@ -246,6 +254,7 @@ impl Election {
     pub(super) fn claim_step(&mut self, now: Timestamp) {
         if self.state != State::Claiming
             || self.fence.is_some()
+            || self.waiting_for_arbiter()
             || self.claim_at.is_some_and(|t| now < t)
         {
             return;
@@ -268,9 +277,9 @@ impl Election {
                     && self.last_master.is_some();
                 if always && !self.fenced {
                     self.probe = None;
-                    self.start_fence(None);
+                    self.start_fence(None, None);
                 } else {
-                    self.become_master(now);
+                    self.acquire_or_become(now);
                 }
             }
             ProbeResult::Held(_) | ProbeResult::Unsure(_) => {
@@ -288,7 +297,7 @@ impl Election {
                     self.back_off(now);
                 } else if self.config.fencing {
                     self.probe = None;
-                    self.start_fence(holder);
+                    self.start_fence(holder, None);
                 } else {
                     let reason = match result {
                         ProbeResult::Unsure(detail) => Reason::ProbeFailed { detail },
@@ -312,7 +321,7 @@ impl Election {
                 .is_some_and(|p| now.saturating_since(p.started) > bound)
     }
 
-    fn become_master(&mut self, now: Timestamp) {
+    pub(super) fn become_master(&mut self, now: Timestamp) {
         let reason = if self.fenced {
             Reason::Fenced
         } else {
@@ -326,12 +335,19 @@ impl Election {
         self.remove_retry_at = None;
         self.remove_retry_wait = Duration::ZERO;
         self.push(Action::AddVips(self.config.vips.clone()));
+        if let Some(grant) = self.grant {
+            self.push(Action::SetLifetime {
+                vips: self.config.vips.clone(),
+                until: grant.deadline,
+            });
+        }
         self.push(Action::Announce(self.config.vips.clone()));
         self.transition(now, State::Master, reason);
     }
 
     /// Waits before the next claim attempt (which starts with a fresh probe).
-    fn back_off(&mut self, now: Timestamp) {
+    pub(super) fn back_off(&mut self, now: Timestamp) {
+        self.drop_grant();
         let delay = self.jitter.shorten(self.backoff);
         self.backoff = (self.backoff * 2).min(self.config.claim_backoff_max);
         self.probe = None;

@@ -63,6 +63,10 @@ pub struct ElectionConfig {
     pub checks: Vec<CheckSpec>,
     /// Whether a Fencer is available. Without one, a VIP found in use is never added.
     pub fencing: bool,
+    /// Whether an ownership arbiter gates the VIPs ([`crate::OwnershipArbiter`]): a claim adds
+    /// them only under a grant, a master keeps them only until the grant's deadline. Without
+    /// one (the default) the machine behaves as plain vip.
+    pub arbiter: bool,
     /// When to fence (only meaningful with `fencing`).
     pub fence_policy: FencePolicy,
     /// The in-use probe's time bound. The machine starts a master-down claim (claiming advert
@@ -86,7 +90,7 @@ pub struct ElectionConfig {
 
 impl ElectionConfig {
     /// A config with RFC defaults: priority 100, 1 s adverts, preempt on, no delay, no checks, no
-    /// role gating, no fencer, a 50 ms in-use probe, no claim hold beyond the claim lead and
+    /// role gating, no fencer, no arbiter, a 50 ms in-use probe, no claim hold beyond the claim lead and
     /// 200 ms..5 s claim back-off.
     pub fn new(vrid: u8, local_addr: IpAddr, vips: Vec<Vip>) -> Self {
         ElectionConfig {
@@ -101,6 +105,7 @@ impl ElectionConfig {
             role_gated: false,
             checks: Vec::new(),
             fencing: false,
+            arbiter: false,
             fence_policy: FencePolicy::IfInUse,
             in_use_probe_timeout: Duration::from_millis(50),
             claim_hold: Duration::ZERO,

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::{PeerId, Priority, Role, Timestamp};
+use crate::{FencingToken, PeerId, Priority, Role, Timestamp};
 
 use super::State;
 
@@ -88,6 +88,30 @@ pub enum Reason {
         /// The error text.
         detail: String,
     },
+    /// The ownership arbiter granted this node the VIPs.
+    ArbiterGranted,
+    /// The ownership arbiter says another node holds the grant.
+    ArbiterHeldElsewhere {
+        /// Who, as the arbiter names it.
+        holder: String,
+        /// Its fencing token, when known.
+        token: Option<FencingToken>,
+    },
+    /// The ownership arbiter could not be asked, refused, or a call to it failed.
+    ArbiterUnavailable {
+        /// The error text.
+        detail: String,
+    },
+    /// The grant was lost (or the arbiter cannot vouch for it any more).
+    ArbiterLost {
+        /// Why.
+        detail: String,
+    },
+    /// The grant's deadline came without a renewal.
+    ArbiterExpired {
+        /// The expired holding's token.
+        token: FencingToken,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -118,6 +142,16 @@ impl fmt::Display for Reason {
             Reason::CheckChanged { index } => write!(f, "tracked check {index} changed"),
             Reason::ProbeFailed { detail } => write!(f, "in-use probe failed: {detail}"),
             Reason::RolePriority => f.write_str("role-derived priority changed"),
+            Reason::ArbiterGranted => f.write_str("ownership arbiter granted"),
+            Reason::ArbiterHeldElsewhere { holder, token } => match token {
+                Some(t) => write!(f, "ownership arbiter: held by {holder} (fencing token {t})"),
+                None => write!(f, "ownership arbiter: held by {holder}"),
+            },
+            Reason::ArbiterUnavailable { detail } => write!(f, "ownership arbiter: {detail}"),
+            Reason::ArbiterLost { detail } => write!(f, "ownership arbiter grant lost: {detail}"),
+            Reason::ArbiterExpired { token } => {
+                write!(f, "ownership arbiter grant {token} reached its deadline")
+            }
         }
     }
 }
@@ -141,6 +175,14 @@ pub enum EventKind {
         /// The new effective priority.
         priority: Priority,
     },
+    /// The ownership arbiter granted the VIPs (renewals are not events; see
+    /// [`super::Election::grant`]).
+    Granted {
+        /// The holding's fencing token.
+        token: FencingToken,
+        /// Its deadline.
+        deadline: Timestamp,
+    },
 }
 
 /// An event with its time and reason.
@@ -163,6 +205,9 @@ impl fmt::Display for Event {
             EventKind::Alarm => write!(f, "alarm: {}", self.reason),
             EventKind::PriorityChanged { priority } => {
                 write!(f, "effective priority {priority}: {}", self.reason)
+            }
+            EventKind::Granted { token, deadline } => {
+                write!(f, "granted (fencing token {token}, deadline {deadline})")
             }
         }
     }

@@ -82,7 +82,7 @@ impl Election {
 
     /// Leaves Master or Claiming for `to`: removes held VIPs and, while the link is up, sends
     /// a priority-0 advert so that a backup takes over after Skew_Time.
-    fn release(&mut self, now: Timestamp, to: State, reason: Reason) {
+    pub(super) fn release(&mut self, now: Timestamp, to: State, reason: Reason) {
         let was_active = matches!(self.state, State::Master | State::Claiming);
         if self.holding {
             self.remove_vips();
@@ -200,6 +200,7 @@ impl Election {
                 if op == AddressOp::Remove && !self.holding {
                     self.remove_retry_at = None;
                     self.remove_retry_wait = Duration::ZERO;
+                    self.retry_release();
                 }
                 return;
             }

@@ -1,6 +1,8 @@
 //! Inputs to the election machine.
 
-use crate::{Error, FenceOutcome, InUse, Interval, PeerId, Priority, Role};
+use crate::{ArbiterError, Error, FenceOutcome, InUse, Interval, PeerId, Priority, Role};
+
+use super::{ArbiterGrant, ArbiterStanding};
 
 /// How a stopping instance leaves its VIPs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -91,6 +93,24 @@ pub enum Input {
         /// Its result.
         result: Result<(), Error>,
     },
+    /// The ownership arbiter answered [`crate::election::Action::Acquire`].
+    Acquired {
+        /// The id from the action.
+        id: u64,
+        /// The grant (deadline on the machine's clock), or why not.
+        result: Result<ArbiterGrant, ArbiterError>,
+    },
+    /// The ownership arbiter answered [`crate::election::Action::RevokeFenced`].
+    Revoked {
+        /// The id from the action.
+        id: u64,
+        /// Its result.
+        result: Result<(), ArbiterError>,
+    },
+    /// The ownership arbiter answered [`crate::election::Action::ReleaseArbiter`].
+    Released(Result<(), ArbiterError>),
+    /// The ownership arbiter published a new standing of this node (feed each one).
+    Standing(ArbiterStanding),
     /// The interface went up (`true`) or down (`false`).
     Link(bool),
     /// Someone else removed one of our VIPs from the interface.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::{Interval, PeerId, Priority, Timestamp};
 
+use super::arbiter::ArbiterGrant;
 use super::claim::{Probe, Takeover};
 use super::jitter::Jitter;
 use super::timers::{self, centis};
@@ -88,6 +89,18 @@ pub struct Election {
     pub(super) takeover: Takeover,
     /// The next claim back-off (before jitter).
     pub(super) backoff: Duration,
+    /// The ownership arbiter's grant, while held (see `arbiter.rs`).
+    pub(super) grant: Option<ArbiterGrant>,
+    /// The outstanding acquire id while Claiming.
+    pub(super) acquire: Option<u64>,
+    /// The outstanding revoke id while Claiming.
+    pub(super) revoke: Option<u64>,
+    /// The fence in flight is against the grant holder with this token.
+    pub(super) arbiter_fence: Option<crate::FencingToken>,
+    /// Whether this claim round fenced a grant holder already.
+    pub(super) arbiter_fenced: bool,
+    /// The last release of a grant failed: ask again after the next successful removal.
+    pub(super) release_failed: bool,
 }
 
 impl Election {
@@ -127,6 +140,12 @@ impl Election {
             fence: None,
             fenced: false,
             takeover: Takeover::MasterDown,
+            grant: None,
+            acquire: None,
+            revoke: None,
+            arbiter_fence: None,
+            arbiter_fenced: false,
+            release_failed: false,
         };
         e.effective = e.compute_priority();
         e
@@ -145,6 +164,10 @@ impl Election {
             Input::InUse { probe, result } => self.on_in_use(now, probe, result),
             Input::Fenced { fence, outcome } => self.on_fenced(now, fence, outcome),
             Input::Address { op, result } => self.on_address(now, op, result),
+            Input::Acquired { id, result } => self.on_acquired(now, id, result),
+            Input::Revoked { id, result } => self.on_revoked(now, id, result),
+            Input::Released(result) => self.on_released(now, result),
+            Input::Standing(standing) => self.on_standing(now, standing),
             Input::Link(up) => self.on_link(now, up),
             Input::VipRemovedExternally => self.on_vip_removed(now),
         }
@@ -157,7 +180,8 @@ impl Election {
 
     /// When to call [`Election::handle`] with [`Input::Timer`] next: the earliest pending
     /// deadline (Adver_Timer, Master_Down_Timer, the claim's lead time before it, the claim
-    /// back-off, the end of preempt_delay, or the retry of a failed VIP removal).
+    /// back-off, the end of preempt_delay, the retry of a failed VIP removal, or a master's
+    /// grant deadline).
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         let mut best: Option<Timestamp> = None;
         let mut consider = |t: Option<Timestamp>| {
@@ -177,7 +201,10 @@ impl Election {
                 consider(self.probe_at);
                 consider(self.claim_at);
             }
-            State::Master => consider(self.adver_timer),
+            State::Master => {
+                consider(self.adver_timer);
+                consider(self.grant_deadline());
+            }
             State::Initialize | State::Fault => {}
         }
         best
@@ -282,9 +309,13 @@ impl Election {
         self.remove_retry_at = Some(now + self.remove_retry_wait);
     }
 
+    /// Removes the VIPs; a grant held for them is released right after (in the lane).
     pub(super) fn remove_vips(&mut self) {
         self.holding = false;
         self.push(Action::RemoveVips(self.config.vips.clone()));
+        if self.grant.take().is_some() {
+            self.push(Action::ReleaseArbiter);
+        }
     }
 
     /// Whether this instance may preempt a lower-priority master right now.
@@ -360,6 +391,10 @@ impl Election {
                 self.send_advert(now, Priority::RELEASE);
             }
         }
+        if mode == StopMode::Keep {
+            // The VIPs stay (until their kernel lifetime ends); the grant is not given back.
+            self.grant = None;
+        }
         self.reset_claim();
         self.adver_timer = None;
         self.master_down_timer = None;
@@ -412,6 +447,11 @@ impl Election {
                 }
             }
             State::Master => {
+                if self.grant_deadline().is_some_and(|t| now >= t) {
+                    // The arbiter's deadline: the VIPs go now, whatever else is due.
+                    self.expire(now);
+                    return;
+                }
                 // 6.4.3: Adver_Timer fires -> send an advert, reset the timer.
                 if self.adver_timer.is_some_and(|t| now >= t) {
                     self.send_advert(now, self.effective);

@@ -21,12 +21,16 @@
 //!   [`FencePolicy::Always`] a silent master is fenced even when the probe says Free.
 //! - **Preemption and owner start** probe only after their claiming advert had one lead to make
 //!   the current master step down, so a cooperating master is not fenced.
+//! - **Ownership arbiter** (optional, `ElectionConfig::arbiter`): a claim adds the VIPs only
+//!   under a grant ([`Action::Acquire`]); a master removes them at the grant's deadline unless
+//!   a renewal came, and at once when the grant is lost (see `arbiter.rs`).
 //! - **Priority 0** from a peer other than the master a Backup follows is ignored.
 //! - **Effective priority** (tracked checks), **role gating** (self-release at once) and
 //!   **Fault** as described in `design.md`; every state change is an [`Event`] with a
 //!   [`Reason`].
 
 mod action;
+mod arbiter;
 mod claim;
 mod config;
 mod event;
@@ -41,6 +45,7 @@ mod steady;
 mod timers;
 
 pub use action::Action;
+pub use arbiter::{ArbiterGrant, ArbiterStanding};
 pub use config::{CheckSpec, ElectionConfig, FencePolicy, Version};
 pub use event::{Event, EventKind, Reason};
 pub use input::{AddressOp, Advert, CheckStatus, Input, StopMode};

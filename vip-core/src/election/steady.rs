@@ -60,7 +60,8 @@ impl Election {
     /// advert, or a backup with nothing pending but the deadline that the current master's
     /// adverts keep pushing out (no preempt_delay, no removal retry, no probe, no claim).
     pub fn steady(&self) -> Option<Steady> {
-        if self.remove_retry_at.is_some() || self.started.is_none() {
+        // A master under a grant has a second deadline (and renewals to take): not steady.
+        if self.remove_retry_at.is_some() || self.started.is_none() || self.grant.is_some() {
             return None;
         }
         match self.state {

@@ -11,14 +11,18 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::election::{
-    Action, AddressOp, Advert, CheckStatus, Election, Event, EventKind, Input, Reason, StopMode,
+    Action, AddressOp, Advert, ArbiterGrant, ArbiterStanding, CheckStatus, Election, Event,
+    EventKind, Input, Reason, StopMode,
 };
-use crate::{AddressManager, Error, FenceOutcome, Fencer, Priority, RoleReport, Timestamp};
+use crate::{
+    AddressManager, Error, FenceOutcome, Fencer, Grant, OwnershipArbiter, Priority, RoleReport,
+    Standing, Timestamp,
+};
 
 use super::call::bounded;
 use super::check_task::{check_once, run_check};
 use super::handle::{AdvertQueue, Command, Lifeline};
-use super::lane::{Attempt, LaneOp, op_name, spawn_lane, try_advert_now};
+use super::lane::{Attempt, LaneOp, arbiter_error, op_name, spawn_lane, try_advert_now};
 use super::message::Message;
 use super::reconcile::{join, remove_stale};
 use super::role_task::run_role_probe;
@@ -55,6 +59,7 @@ pub(crate) fn spawn(
         checks: vec![None; spec.checks.len()],
         last_transition: None,
         last_alarm: None,
+        arbiter: None,
     };
     let (status_tx, status_rx) = watch::channel(snapshot.clone());
     let (done_tx, done_rx) = unbounded_channel();
@@ -62,6 +67,7 @@ pub(crate) fn spawn(
     let lane = spawn_lane(
         &mut workers,
         spec.addresses.clone(),
+        spec.arbiter.clone(),
         spec.adverts.clone(),
         spec.timeouts.address,
         spec.timeouts.advert,
@@ -83,6 +89,7 @@ pub(crate) fn spawn(
         kernel_timers,
         addresses: spec.addresses.clone(),
         fencer: spec.fencer.clone(),
+        arbiter: spec.arbiter.clone(),
         sink: spec.adverts.clone(),
         timeouts: spec.timeouts,
         lane,
@@ -155,6 +162,8 @@ struct Instance {
     kernel_timers: bool,
     addresses: Arc<dyn AddressManager>,
     fencer: Option<Arc<dyn Fencer>>,
+    /// The ownership arbiter, if any (see `crate::OwnershipArbiter`).
+    arbiter: Option<Arc<dyn OwnershipArbiter>>,
     /// The advert sink, for the idle fast path (see `lane.rs`).
     sink: Arc<dyn crate::runtime::AdvertSink>,
     timeouts: Timeouts,
@@ -231,6 +240,10 @@ impl Instance {
         }
         let debouncers = self.first_checks(&checks).await;
         self.feed(Input::Start);
+        if let Some(arbiter) = self.arbiter.clone() {
+            self.background
+                .spawn(follow_standing(arbiter, self.done.clone()));
+        }
         if let Some((probe, schedule)) = role {
             let (grace, done) = (self.timeouts.probe_grace, self.done.clone());
             self.background
@@ -401,6 +414,13 @@ impl Instance {
             }
             Action::ProbeInUse { id, vips } => self.spawn_probe(id, vips),
             Action::Fence { id, request } => self.spawn_fence(id, request),
+            Action::Acquire { id } => self.spawn_acquire(id),
+            Action::RevokeFenced { id, token } => self.spawn_revoke(id, token),
+            Action::ReleaseArbiter => self.enqueue(LaneOp::Release),
+            Action::SetLifetime { vips, until } => {
+                let until = self.clock.instant(until);
+                self.enqueue(LaneOp::Lifetime { vips, until });
+            }
             Action::Event(event) => self.on_event(event),
         }
     }
@@ -437,6 +457,11 @@ impl Instance {
                         priority,
                         result: Err(err),
                     },
+                    LaneOp::Release => Message::Released(Err(arbiter_error(
+                        self.arbiter.as_deref(),
+                        "lane task has ended".into(),
+                    ))),
+                    LaneOp::Lifetime { .. } => Message::Lifetime(Err(err)),
                 };
                 if self.done.send(completion).is_ok() {
                     self.outstanding += 1;
@@ -484,6 +509,48 @@ impl Instance {
         });
     }
 
+    fn spawn_acquire(&mut self, id: u64) {
+        let Some(arbiter) = self.arbiter.clone() else {
+            let result = Err(arbiter_error(None, "no arbiter attached".into()));
+            let _ = self.done.send(Message::Acquired { id, result });
+            return;
+        };
+        let (limit, done) = (self.timeouts.address, self.done.clone());
+        self.reap_calls();
+        self.calls.spawn(async move {
+            let call = arbiter.clone();
+            let result = bounded(limit, async move { call.acquire().await })
+                .await
+                .unwrap_or_else(|e| Err(arbiter_error(Some(&*arbiter), e.describe("acquire"))));
+            let _ = done.send(Message::Acquired { id, result });
+        });
+    }
+
+    fn spawn_revoke(&mut self, id: u64, token: crate::FencingToken) {
+        let Some(arbiter) = self.arbiter.clone() else {
+            let result = Err(arbiter_error(None, "no arbiter attached".into()));
+            let _ = self.done.send(Message::Revoked { id, result });
+            return;
+        };
+        let (limit, done) = (self.timeouts.address, self.done.clone());
+        self.reap_calls();
+        self.calls.spawn(async move {
+            let call = arbiter.clone();
+            let result = bounded(limit, async move { call.revoke_fenced(token).await })
+                .await
+                .unwrap_or_else(|e| Err(arbiter_error(Some(&*arbiter), e.describe("revoke"))));
+            let _ = done.send(Message::Revoked { id, result });
+        });
+    }
+
+    /// A grant on the machine's clock.
+    fn grant(&self, grant: Grant) -> ArbiterGrant {
+        ArbiterGrant {
+            token: grant.token,
+            deadline: self.clock.timestamp(Instant::from_std(grant.deadline)),
+        }
+    }
+
     /// Handles one message of the inbox.
     fn receive(&mut self, message: Message) {
         match message {
@@ -514,6 +581,21 @@ impl Instance {
                 self.outstanding = self.outstanding.saturating_sub(1);
                 self.advert_result(priority, result);
             }
+            Message::Released(result) => {
+                self.outstanding = self.outstanding.saturating_sub(1);
+                self.span.in_scope(|| match &result {
+                    Ok(()) => tracing::info!("ownership grant released"),
+                    Err(e) => tracing::debug!(error = %e, "releasing the ownership grant failed"),
+                });
+                self.feed(Input::Released(result));
+            }
+            Message::Lifetime(result) => {
+                self.outstanding = self.outstanding.saturating_sub(1);
+                if let Err(e) = result {
+                    let _span = self.span.enter();
+                    tracing::warn!(error = %e, "setting the VIPs' kernel lifetime failed");
+                }
+            }
             // While stopping, only the lane's results still matter to the machine.
             _ if self.stopping => {}
             Message::Command(Command::Stop(mode)) => self.begin_stop(mode),
@@ -536,6 +618,31 @@ impl Instance {
             Message::Check { index, status } => {
                 let name = self.check_names.get(index).cloned().unwrap_or_default();
                 self.check_changed(index, &name, status);
+            }
+            Message::Acquired { id, result } => {
+                let result = result.map(|g| self.grant(g));
+                if let Ok(g) = &result {
+                    let left = g.time_left(self.clock.now());
+                    let _span = self.span.enter();
+                    tracing::info!(token = %g.token, ?left, "ownership granted");
+                }
+                self.feed(Input::Acquired { id, result });
+            }
+            Message::Revoked { id, result } => self.feed(Input::Revoked { id, result }),
+            Message::Standing(standing) => {
+                let standing = match standing {
+                    Standing::NotHeld => ArbiterStanding::NotHeld,
+                    Standing::Held(g) => ArbiterStanding::Held(self.grant(g)),
+                    Standing::Lost { reason } => {
+                        if let Some(g) = self.machine.grant() {
+                            let left = g.time_left(self.clock.now());
+                            let _span = self.span.enter();
+                            tracing::warn!(token = %g.token, ?left, %reason, "ownership grant lost");
+                        }
+                        ArbiterStanding::Lost { reason }
+                    }
+                };
+                self.feed(Input::Standing(standing));
             }
             // A lease's end reaches `delegate`, which waits for it; one arriving here belongs
             // to no lease (it cannot happen) and carries nothing to do.
@@ -615,6 +722,9 @@ impl Instance {
             EventKind::PriorityChanged { priority } => {
                 tracing::info!(%priority, reason = %event.reason, "effective priority changed");
             }
+            EventKind::Granted { token, deadline } => {
+                tracing::info!(%token, %deadline, "ownership arbiter granted");
+            }
         }
         let _ = self.events.send(event);
     }
@@ -629,21 +739,24 @@ impl Instance {
     /// was last published, so an unchanged status (every turn of a steady backup or master)
     /// does not touch the watch channel's lock.
     fn publish(&mut self) {
-        let (state, priority, master) = (
+        let (state, priority, master, grant) = (
             self.machine.state(),
             self.machine.effective_priority(),
             self.machine.master(),
+            self.machine.grant(),
         );
         let snapshot = &mut self.snapshot;
         if !self.dirty
             && snapshot.state == state
             && snapshot.effective_priority == priority
             && snapshot.master == master
+            && snapshot.arbiter == grant
         {
             return;
         }
         self.dirty = false;
         (snapshot.state, snapshot.effective_priority, snapshot.master) = (state, priority, master);
+        snapshot.arbiter = grant;
         if same_moving_parts(&self.published, &self.snapshot) {
             return;
         }
@@ -671,6 +784,7 @@ fn same_moving_parts(a: &Status, b: &Status) -> bool {
         checks,
         last_transition,
         last_alarm,
+        arbiter,
     } = b;
     a.phase == *phase
         && a.state == *state
@@ -681,4 +795,22 @@ fn same_moving_parts(a: &Status, b: &Status) -> bool {
         && a.checks == *checks
         && a.last_transition == *last_transition
         && a.last_alarm == *last_alarm
+        && a.arbiter == *arbiter
+}
+
+/// Follows the arbiter's published standings and hands each to the instance.
+async fn follow_standing(arbiter: Arc<dyn OwnershipArbiter>, done: UnboundedSender<Message>) {
+    let mut seen = 0;
+    loop {
+        let (generation, standing) = arbiter.watch(seen).await;
+        if generation == seen {
+            // A watch must wait for a newer generation; one that does not is not spun on.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            continue;
+        }
+        seen = generation;
+        if done.send(Message::Standing(standing)).is_err() {
+            return;
+        }
+    }
 }

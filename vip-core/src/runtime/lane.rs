@@ -40,8 +40,10 @@ use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinSet;
 
+use tokio::time::Instant;
+
 use crate::election::AddressOp;
-use crate::{AddressManager, Error, Priority, Vip};
+use crate::{AddressManager, ArbiterError, Error, OwnershipArbiter, Priority, Vip};
 
 use super::AdvertSink;
 use super::call::bounded;
@@ -57,6 +59,10 @@ pub(crate) enum LaneOp {
     /// An advert at this priority, with its send already started (polled once, not ready) by
     /// the idle fast path, or not.
     Advert(Priority, Option<AdvertFuture>),
+    /// Give the ownership arbiter's grant back (skipped when the removal before it failed).
+    Release,
+    /// Set the VIPs' kernel lifetime to run out at `until`.
+    Lifetime { vips: Vec<Vip>, until: Instant },
 }
 
 /// What [`try_advert_now`] did.
@@ -104,6 +110,7 @@ pub(crate) fn try_advert_now(sink: &Arc<dyn AdvertSink>, priority: Priority) -> 
 pub(crate) fn spawn_lane(
     tasks: &mut JoinSet<()>,
     addresses: Arc<dyn AddressManager>,
+    arbiter: Option<Arc<dyn OwnershipArbiter>>,
     sink: Arc<dyn AdvertSink>,
     address_timeout: Duration,
     advert_timeout: Duration,
@@ -115,6 +122,7 @@ pub(crate) fn spawn_lane(
     tasks.spawn(run_lane(
         lane_rx,
         addresses,
+        arbiter,
         address_timeout,
         advert_tx,
         done,
@@ -125,15 +133,49 @@ pub(crate) fn spawn_lane(
 async fn run_lane(
     mut rx: UnboundedReceiver<LaneOp>,
     addresses: Arc<dyn AddressManager>,
+    arbiter: Option<Arc<dyn OwnershipArbiter>>,
     limit: Duration,
     adverts: UnboundedSender<(Priority, Option<AdvertFuture>)>,
     done: UnboundedSender<Message>,
 ) {
+    // Whether the last removal failed: a grant is not given back over VIPs that may remain.
+    let mut remove_failed = false;
     while let Some(entry) = rx.recv().await {
         match entry {
             LaneOp::Address { op, vips } => {
                 let result = address_call(addresses.clone(), op, vips, limit).await;
+                if op == AddressOp::Remove {
+                    remove_failed = result.is_err();
+                }
                 let _ = done.send(Message::Address { op, result });
+            }
+            LaneOp::Release => {
+                let result = match &arbiter {
+                    _ if remove_failed => Err(arbiter_error(
+                        arbiter.as_deref(),
+                        "not released: the VIPs' removal failed".into(),
+                    )),
+                    Some(a) => {
+                        let a = a.clone();
+                        bounded(limit, async move { a.release().await })
+                            .await
+                            .unwrap_or_else(|e| {
+                                Err(arbiter_error(arbiter.as_deref(), e.describe("release")))
+                            })
+                    }
+                    None => Err(arbiter_error(None, "no arbiter attached".into())),
+                };
+                let _ = done.send(Message::Released(result));
+            }
+            LaneOp::Lifetime { vips, until } => {
+                let valid = until.saturating_duration_since(Instant::now());
+                let am = addresses.clone();
+                let result = bounded(limit, async move {
+                    am.set_valid_lifetime(&vips, Some(valid)).await
+                })
+                .await
+                .unwrap_or_else(|e| Err(e.into_error("set_valid_lifetime")));
+                let _ = done.send(Message::Lifetime(result));
             }
             LaneOp::Advert(priority, started) => {
                 if adverts.send((priority, started)).is_err() {
@@ -179,6 +221,18 @@ async fn run_adverts(
             .await
             .unwrap_or_else(|e| Err(e.into_error("send advert")));
         let _ = done.send(Message::Advert { priority, result });
+    }
+}
+
+/// An [`ArbiterError::Unavailable`] for a call that did not complete.
+pub(crate) fn arbiter_error(
+    arbiter: Option<&dyn OwnershipArbiter>,
+    reason: String,
+) -> ArbiterError {
+    ArbiterError::Unavailable {
+        backend: arbiter.map_or("arbiter", |a| a.name()).to_owned(),
+        reason,
+        hint: "check that the arbiter answers within timeouts.address".into(),
     }
 }
 

@@ -6,7 +6,7 @@
 use super::handle::Command;
 use super::steady::LeaseEnd;
 use crate::election::{AddressOp, Advert, CheckStatus};
-use crate::{Error, FenceOutcome, InUse, Priority, RoleReport};
+use crate::{ArbiterError, Error, FenceOutcome, Grant, InUse, Priority, RoleReport, Standing};
 
 /// One message for an instance task.
 #[derive(Debug)]
@@ -38,4 +38,20 @@ pub(crate) enum Message {
     Check { index: usize, status: CheckStatus },
     /// The steady thread's lease ended (see `steady.rs`).
     Steady(LeaseEnd),
+    /// The ownership arbiter answered an acquire.
+    Acquired {
+        id: u64,
+        result: Result<Grant, ArbiterError>,
+    },
+    /// The ownership arbiter answered a revoke of a fenced holder.
+    Revoked {
+        id: u64,
+        result: Result<(), ArbiterError>,
+    },
+    /// The ordered lane's release of the grant finished (or was skipped).
+    Released(Result<(), ArbiterError>),
+    /// The ordered lane's setting of the VIPs' kernel lifetime finished.
+    Lifetime(Result<(), Error>),
+    /// The ownership arbiter published a standing.
+    Standing(Standing),
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::election::{CheckSpec, ElectionConfig};
-use crate::{AddressManager, Error, Fencer, RoleProbe};
+use crate::{AddressManager, Error, Fencer, OwnershipArbiter, RoleProbe};
 
 use super::{AdvertSink, AdvertSource, CheckSchedule, HealthCheck, SteadyLoop};
 
@@ -14,7 +14,8 @@ use super::{AdvertSink, AdvertSource, CheckSchedule, HealthCheck, SteadyLoop};
 /// hanging backend never stalls the election.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
-    /// Bound on one address operation (add, remove, announce, list). Keep it well below the
+    /// Bound on one address operation (add, remove, announce, list, lifetime) and on one
+    /// ownership-arbiter call (acquire, release, revoke). Keep it well below the
     /// Master_Down_Interval: adverts queued behind a slow address operation wait for it.
     pub address: Duration,
     /// Bound on one fencing attempt; a fence that times out is [`crate::FenceOutcome::Failed`].
@@ -83,6 +84,7 @@ pub struct InstanceSpec {
     pub(crate) source: Option<Arc<dyn AdvertSource>>,
     pub(crate) steady: Option<Arc<dyn SteadyLoop>>,
     pub(crate) fencer: Option<Arc<dyn Fencer>>,
+    pub(crate) arbiter: Option<Arc<dyn OwnershipArbiter>>,
     pub(crate) role: Option<(Arc<dyn RoleProbe>, RoleSchedule)>,
     pub(crate) checks: Vec<TrackedCheck>,
     pub(crate) timeouts: Timeouts,
@@ -108,6 +110,7 @@ impl InstanceSpec {
             source: None,
             steady: None,
             fencer: None,
+            arbiter: None,
             role: None,
             checks: Vec::new(),
             timeouts: Timeouts::default(),
@@ -138,6 +141,15 @@ impl InstanceSpec {
     pub fn fencer(mut self, fencer: Arc<dyn Fencer>) -> Self {
         self.fencer = Some(fencer);
         self.config.fencing = true;
+        self
+    }
+
+    /// Gates the VIPs on `arbiter` (sets `config.arbiter`): a claim adds them only under its
+    /// grant, a master removes them by the grant's deadline (see
+    /// [`crate::OwnershipArbiter`]). Each call is bounded by [`Timeouts::address`].
+    pub fn arbiter(mut self, arbiter: Arc<dyn OwnershipArbiter>) -> Self {
+        self.arbiter = Some(arbiter);
+        self.config.arbiter = true;
         self
     }
 
@@ -254,6 +266,12 @@ impl InstanceSpec {
                 "set it by attaching a fencer (InstanceSpec::fencer)".into(),
             );
         }
+        if c.arbiter != self.arbiter.is_some() {
+            return bad(
+                "arbiter",
+                "set it by attaching an ownership arbiter (InstanceSpec::arbiter)".into(),
+            );
+        }
         let t = &self.timeouts;
         for (key, d) in [
             ("timeouts.address", t.address),
@@ -295,6 +313,10 @@ impl fmt::Debug for InstanceSpec {
             .field("advert_source", &self.source.is_some())
             .field("steady_loop", &self.steady.is_some())
             .field("fencer", &self.fencer.is_some())
+            .field(
+                "arbiter",
+                &self.arbiter.as_ref().map(|a| a.name().to_owned()),
+            )
             .field(
                 "role",
                 &self.role.as_ref().map(|(p, s)| (p.name().to_owned(), *s)),

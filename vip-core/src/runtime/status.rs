@@ -1,6 +1,6 @@
 //! [`Status`]: a snapshot of one instance, published through a `tokio::sync::watch` channel.
 
-use crate::election::{CheckStatus, Event, Reason, State};
+use crate::election::{ArbiterGrant, CheckStatus, Event, Reason, State};
 use crate::{PeerId, Priority, Role, Timestamp, Vip};
 
 /// Where an instance's task is in its life.
@@ -71,6 +71,9 @@ pub struct Status {
     pub last_transition: Option<Transition>,
     /// The last alarm event.
     pub last_alarm: Option<Event>,
+    /// The ownership arbiter's grant while this node holds it (fencing token and deadline;
+    /// [`ArbiterGrant::time_left`] with [`super::Clock::now`] gives the time left).
+    pub arbiter: Option<ArbiterGrant>,
 }
 
 impl Status {

@@ -499,6 +499,10 @@ impl Sim {
                     },
                 );
             }
+            Action::Acquire { .. }
+            | Action::RevokeFenced { .. }
+            | Action::ReleaseArbiter
+            | Action::SetLifetime { .. } => {}
             Action::Event(event) => {
                 if event.kind == EventKind::Alarm {
                     self.stats.alarms += 1;
