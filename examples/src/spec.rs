@@ -72,7 +72,13 @@ impl InstanceConfig {
         config.role_gated = false;
         config.checks.clear();
         let addresses = Arc::new(MeteredAddresses::new(addresses, name, metrics.clone()));
-        let mut spec = InstanceSpec::new(name, config, addresses, adverts).timeouts(timeouts(self));
+        let mut bounds = timeouts(self);
+        if let Some(a) = &self.arbiter {
+            // The runtime bounds arbiter calls by the address timeout; an etcd call needs more
+            // than 2 advert intervals (a quorum write, and a failover to another member).
+            bounds.address = bounds.address.max(a.call_bound());
+        }
+        let mut spec = InstanceSpec::new(name, config, addresses, adverts).timeouts(bounds);
         if let Some(f) = CommandFencer::from_config(self) {
             let fencer = MeteredFencer::new(Arc::new(f), name, metrics.clone());
             spec = spec.fencer(Arc::new(fencer));
@@ -95,6 +101,9 @@ impl InstanceConfig {
                     problem: "a role probe was given but the instance has no role section".into(),
                 });
             }
+        }
+        if let Some(a) = &self.arbiter {
+            spec = spec.arbiter(a.build(name)?);
         }
         for c in &self.checks {
             let check = MeteredCheck::new(

@@ -136,8 +136,12 @@ impl EtcdArbiter {
         };
         let revision = match created {
             Create::Created(revision) => revision,
+            // Our own put, re-sent to another member after the first one was slow to answer.
+            Create::Exists(kv) if kv.lease == lease => kv.create_revision,
             Create::Exists(kv) => {
-                let _ = inner.client.lease_revoke(lease).await;
+                // The unused lease goes in the background: the refusal need not wait for it.
+                let spare = Arc::clone(inner);
+                tokio::spawn(async move { spare.client.lease_revoke(lease).await });
                 if kv.lease == 0 {
                     return Err(EtcdError::ForeignKey {
                         key: kv.key,

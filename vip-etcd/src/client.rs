@@ -54,6 +54,7 @@ pub struct Client {
     credentials: Option<(String, String)>,
     token: Mutex<Option<String>>,
     timeout: Duration,
+    connect_timeout: Duration,
 }
 
 impl std::fmt::Debug for Client {
@@ -117,7 +118,10 @@ impl Client {
             .iter()
             .map(|e| Endpoint::parse(e))
             .collect::<Result<Vec<_>, _>>()?;
+        // Every endpoint can be tried within one request timeout.
+        let per_endpoint = u32::try_from(endpoints.len().max(1)).unwrap_or(u32::MAX);
         Ok(Client {
+            connect_timeout: config.request_timeout() / per_endpoint,
             connector: Connector::new(config.tls.as_ref())?,
             endpoints,
             preferred: AtomicUsize::new(0),
@@ -153,11 +157,23 @@ impl Client {
         let mut last = Vec::new();
         for i in 0..n {
             let idx = (start + i) % n;
-            match self
+            // Until this endpoint answers, the next request starts at the one after it: a
+            // caller that gives up while this one hangs (a partitioned member) does not send
+            // its next request to the same place.
+            self.preferred.store((idx + 1) % n, Ordering::Relaxed);
+            let attempt = self
                 .connector
-                .post(&self.endpoints[idx], path, body, &headers)
-                .await
-            {
+                .post(&self.endpoints[idx], path, body, &headers);
+            let answer = match tokio::time::timeout(self.connect_timeout, attempt).await {
+                Ok(a) => a,
+                Err(_) => Err(EtcdError::Unreachable {
+                    detail: format!(
+                        "{}:{}: no answer within {:?}",
+                        self.endpoints[idx].host, self.endpoints[idx].port, self.connect_timeout
+                    ),
+                }),
+            };
+            match answer {
                 Ok(a) => {
                     self.preferred.store(idx, Ordering::Relaxed);
                     return Ok(a);
@@ -169,14 +185,6 @@ impl Client {
         Err(EtcdError::Unreachable {
             detail: last.join("; "),
         })
-    }
-
-    /// Starts the next request at the endpoint after the current one (after a slow answer).
-    fn rotate(&self) {
-        let n = self.endpoints.len().max(1);
-        let _ = self
-            .preferred
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| Some((p + 1) % n));
     }
 
     async fn call_once(&self, path: &str, body: &str, leader: bool) -> Result<Value, EtcdError> {
@@ -235,12 +243,9 @@ impl Client {
         };
         match tokio::time::timeout(self.timeout, attempt).await {
             Ok(r) => r,
-            Err(_) => {
-                self.rotate();
-                Err(EtcdError::Slow {
-                    detail: format!("{path} took more than {:?}", self.timeout),
-                })
-            }
+            Err(_) => Err(EtcdError::Slow {
+                detail: format!("{path} took more than {:?}", self.timeout),
+            }),
         }
     }
 

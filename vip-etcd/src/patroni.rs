@@ -112,7 +112,8 @@ impl Drop for PatroniLeader {
 
 /// What one reading of the leader key says.
 enum Reading {
-    Ours(Instant),
+    /// The key names us; hold until this deadline; the key's create revision.
+    Ours(Instant, i64),
     Other(String),
     Absent,
 }
@@ -139,7 +140,7 @@ impl Inner {
         let hold = Duration::from_secs(left.unsigned_abs() - 1)
             .mul_f64(1.0 - self.config.etcd.drift)
             .saturating_sub(self.config.etcd.margin);
-        Ok(Reading::Ours(sent + hold))
+        Ok(Reading::Ours(sent + hold, kv.create_revision))
     }
 }
 
@@ -165,7 +166,7 @@ async fn follow(inner: Arc<Inner>, token: FencingToken, mut deadline: Instant) {
             .request_timeout()
             .min(deadline.saturating_duration_since(Instant::now()));
         match tokio::time::timeout(limit, inner.read()).await {
-            Ok(Ok(Reading::Ours(d))) => {
+            Ok(Ok(Reading::Ours(d, _))) => {
                 if d > deadline {
                     deadline = d;
                     inner.publisher.renew(Grant { token, deadline });
@@ -237,16 +238,10 @@ impl OwnershipArbiter for PatroniLeader {
             return Ok(grant);
         }
         self.stop_following();
-        let kv = self
-            .inner
-            .client
-            .get(&self.inner.key)
-            .await
-            .map_err(EtcdError::into_arbiter)?;
         let reading = self.inner.read().await.map_err(EtcdError::into_arbiter)?;
-        let token = FencingToken(kv.map(|k| k.create_revision.unsigned_abs()).unwrap_or(0));
         match reading {
-            Reading::Ours(deadline) if deadline > Instant::now() => {
+            Reading::Ours(deadline, revision) if deadline > Instant::now() => {
+                let token = FencingToken(revision.unsigned_abs());
                 let grant = Grant { token, deadline };
                 self.inner.publisher.publish(Standing::Held(grant));
                 let task = tokio::spawn(follow(Arc::clone(&self.inner), token, deadline));

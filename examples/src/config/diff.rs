@@ -80,5 +80,6 @@ fn changed_keys(a: &InstanceConfig, b: &InstanceConfig) -> Vec<&'static str> {
     cmp("role", a.role == b.role);
     cmp("fencer", a.fencer == b.fencer);
     cmp("notify", a.notify == b.notify);
+    cmp("etcd", a.arbiter == b.arbiter);
     k
 }

@@ -15,6 +15,7 @@
 mod convert;
 mod diff;
 mod error;
+mod etcd;
 mod lenient;
 mod raw;
 mod types;
@@ -25,6 +26,7 @@ use std::path::Path;
 
 pub use diff::{InstanceChange, InstanceDiff, diff_instances};
 pub use error::{ConfigError, ConfigErrors};
+pub use etcd::ArbiterConfig;
 pub use types::{
     CheckConfig, ChecksumMode, Config, DEFAULT_CONTROL_SOCKET, FencerConfig, GarpConfig,
     GarpFormConfig, GlobalConfig, InstanceConfig, LogFormat, NotifyHook, RepmgrNode, RoleConfig,

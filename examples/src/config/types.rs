@@ -253,6 +253,8 @@ pub struct InstanceConfig {
     pub fencer: Option<FencerConfig>,
     /// Notify hooks, run in order.
     pub notify: Vec<NotifyHook>,
+    /// `[instance.etcd]`: the ownership arbiter gating the VIPs, if any.
+    pub arbiter: Option<super::ArbiterConfig>,
 }
 
 impl InstanceConfig {

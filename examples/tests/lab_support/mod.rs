@@ -296,7 +296,13 @@ vips = [{vips}]
 
     /// Starts sampling which nodes hold the VIP, every ~1 ms, until the sampler is finished.
     pub fn sampler(&self) -> Sampler {
-        let readers = self.nodes.iter().map(|n| Reader::new(&n.ns)).collect();
+        self.sampler_for(VIP)
+    }
+
+    /// Like [`Cluster::sampler`], for another VIP address.
+    pub fn sampler_for(&self, vip: &str) -> Sampler {
+        let vip: std::net::IpAddr = vip.parse().unwrap();
+        let readers = self.nodes.iter().map(|n| Reader::new(&n.ns, vip)).collect();
         Sampler::start(readers)
     }
 }
@@ -317,11 +323,12 @@ pub use vip_core::lab::wait_until;
 struct Reader {
     rt: tokio::runtime::Runtime,
     manager: vip_netlink::NetlinkAddressManager,
+    vip: std::net::IpAddr,
 }
 
 impl Reader {
-    fn new(ns: &Ns) -> Reader {
-        ns.enter(|| {
+    fn new(ns: &Ns, vip: std::net::IpAddr) -> Reader {
+        ns.enter(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -329,17 +336,16 @@ impl Reader {
             let manager = rt
                 .block_on(async { vip_netlink::NetlinkAddressManager::with_defaults() })
                 .unwrap();
-            Reader { rt, manager }
+            Reader { rt, manager, vip }
         })
         .unwrap()
     }
 
     fn holds(&self) -> bool {
         use vip_core::AddressManager;
-        let vip: std::net::IpAddr = VIP.parse().unwrap();
         self.rt
             .block_on(self.manager.list("eth0"))
-            .map(|l| l.iter().any(|v| v.addr == vip))
+            .map(|l| l.iter().any(|v| v.addr == self.vip))
             .unwrap_or(false)
     }
 }
