@@ -181,3 +181,30 @@ fn vipd_symmetric_partition_of_the_master_never_gives_two_holders() {
 fn vipd_one_way_loss_towards_the_master_never_gives_two_holders() {
     partition_case("vipex-etcd-oneway", true);
 }
+
+/// The master's vipd is SIGSTOPped for 60 s: the kernel drops its VIP when the lifetime set
+/// from the etcd deadline runs out, the next node takes over once the lease has expired, and
+/// the resumed vipd does not bring the VIP back while another node holds the grant.
+#[test]
+fn vipd_stopped_for_60_s_loses_the_vip_in_the_kernel() {
+    let Some((mut c, _etcd)) = start("vipex-etcd-stop") else { return };
+    let ok = wait_until(Duration::from_secs(20), || holders(&c) == vec![0]);
+    assert!(ok, "n1 holds the VIP under etcd: holders {:?}", holders(&c));
+    let sampler = c.sampler_for(VIP);
+    let stopped = Instant::now();
+    c.signal(0, nix::sys::signal::Signal::SIGSTOP);
+    let gone = wait_until(Duration::from_secs(5), || !holders(&c).contains(&0));
+    let gone_after = stopped.elapsed();
+    assert!(gone, "the kernel removed the stopped node's VIP");
+    let taken = wait_until(Duration::from_secs(20), || holders(&c) == vec![1]);
+    let taken_after = stopped.elapsed();
+    assert!(taken, "n2 took over: holders {:?}", holders(&c));
+    println!("SIGSTOP: n1's VIP gone after {gone_after:?}, n2 holds after {taken_after:?}");
+    std::thread::sleep(Duration::from_secs(60).saturating_sub(stopped.elapsed()));
+    assert_eq!(holders(&c), vec![1], "still n2 after 60 s");
+    c.signal(0, nix::sys::signal::Signal::SIGCONT);
+    // n1 resumes with a lost grant; it preempts (priority 200) through etcd, never alongside.
+    assert!(wait_until(Duration::from_secs(20), || holders(&c).len() == 1));
+    std::thread::sleep(Duration::from_secs(3));
+    sampler.assert_never_two_holders();
+}
