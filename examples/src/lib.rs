@@ -13,4 +13,5 @@ pub mod metrics;
 pub mod repmgr;
 pub mod sdnotify;
 pub mod spec;
+pub mod vipmanager;
 pub mod wiring;

@@ -23,7 +23,11 @@ fn arbiter(extra: &str) -> ArbiterConfig {
 fn error_paths(extra: &str) -> Vec<String> {
     match config::parse(&format!("{BASE}{extra}")) {
         Ok(c) => panic!("expected errors, got {c:?}"),
-        Err(e) => e.0.iter().map(|e| format!("{} | {}", e.path, e.message)).collect(),
+        Err(e) => {
+            e.0.iter()
+                .map(|e| format!("{} | {}", e.path, e.message))
+                .collect()
+        }
     }
 }
 
@@ -47,7 +51,9 @@ cert = "/etc/vip/client.pem"
 key = "/etc/vip/client.key"
 "#,
     );
-    let ArbiterConfig::Lease { etcd, member } = &a else { panic!("{a:?}") };
+    let ArbiterConfig::Lease { etcd, member } = &a else {
+        panic!("{a:?}")
+    };
     assert_eq!(member, "node1");
     assert_eq!(etcd.endpoints.len(), 2);
     assert_eq!(etcd.ttl, Duration::from_secs(3));
@@ -66,8 +72,11 @@ key = "/etc/vip/client.key"
 
 #[test]
 fn defaults_and_patroni_mode() {
-    let a = arbiter("[instance.etcd]\nendpoints = [\"http://198.51.100.11:2379\"]\nmember = \"n1\"\n");
-    let ArbiterConfig::Lease { etcd, .. } = &a else { panic!("{a:?}") };
+    let a =
+        arbiter("[instance.etcd]\nendpoints = [\"http://198.51.100.11:2379\"]\nmember = \"n1\"\n");
+    let ArbiterConfig::Lease { etcd, .. } = &a else {
+        panic!("{a:?}")
+    };
     assert_eq!(etcd.ttl, Duration::from_secs(2));
     assert_eq!(etcd.key_prefix, "/vip/");
 
@@ -81,7 +90,9 @@ scope = "batman"
 interval = "500ms"
 "#,
     );
-    let ArbiterConfig::Patroni(p) = p else { panic!("{p:?}") };
+    let ArbiterConfig::Patroni(p) = p else {
+        panic!("{p:?}")
+    };
     assert_eq!(p.leader_key(), "/service/batman/leader");
     assert_eq!(p.member, "pg1");
     assert_eq!(p.interval, Duration::from_millis(500));
@@ -90,7 +101,10 @@ interval = "500ms"
 #[test]
 fn bad_values_name_their_key_path() {
     let cases = [
-        ("[instance.etcd]\nmember = \"n1\"\n", "instance[db].etcd.endpoints"),
+        (
+            "[instance.etcd]\nmember = \"n1\"\n",
+            "instance[db].etcd.endpoints",
+        ),
         (
             "[instance.etcd]\nendpoints = [\"http://h:2379\"]\nmember = \"n1\"\nttl = \"1s\"\n",
             "instance[db].etcd.ttl",

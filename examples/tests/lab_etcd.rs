@@ -187,7 +187,9 @@ fn vipd_one_way_loss_towards_the_master_never_gives_two_holders() {
 /// the resumed vipd does not bring the VIP back while another node holds the grant.
 #[test]
 fn vipd_stopped_for_60_s_loses_the_vip_in_the_kernel() {
-    let Some((mut c, _etcd)) = start("vipex-etcd-stop") else { return };
+    let Some((mut c, _etcd)) = start("vipex-etcd-stop") else {
+        return;
+    };
     let ok = wait_until(Duration::from_secs(20), || holders(&c) == vec![0]);
     assert!(ok, "n1 holds the VIP under etcd: holders {:?}", holders(&c));
     let sampler = c.sampler_for(VIP);
