@@ -68,7 +68,11 @@ fn send(p: u8) -> Action {
     Action::SendAdvert { priority: prio(p) }
 }
 fn probe(id: u64) -> Action {
-    Action::ProbeInUse { id, vips: vips() }
+    Action::ProbeInUse {
+        id,
+        vips: vips(),
+        timeout: config(100).in_use_probe_timeout,
+    }
 }
 fn fence(id: u64, peer_addr: Option<&str>, mac: Option<[u8; 6]>) -> Action {
     Action::Fence {

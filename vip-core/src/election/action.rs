@@ -1,5 +1,7 @@
 //! Actions the election machine asks its driver to carry out.
 
+use std::time::Duration;
+
 use crate::{FenceRequest, FencingToken, Priority, Timestamp, Vip};
 
 use super::Event;
@@ -24,6 +26,9 @@ pub enum Action {
         id: u64,
         /// VIPs to probe.
         vips: Vec<Vip>,
+        /// How long to wait for an answer: `in_use_probe_timeout`, or less for a probe that
+        /// must answer by the Master_Down_Timer's expiry at fast intervals.
+        timeout: Duration,
     },
     /// Fence the last known holder; report with `Input::Fenced { fence: id, .. }`.
     Fence {

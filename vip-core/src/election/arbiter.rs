@@ -11,7 +11,9 @@
 //!   `Unavailable` / `Refused`: no add, an alarm, and the claim backs off and tries again.
 //! - **Master.** Each published [`ArbiterStanding::Held`] moves the deadline (and the kernel
 //!   lifetime, [`Action::SetLifetime`]). At the deadline, or on `Lost` / `NotHeld`, the VIPs
-//!   are removed at once and the instance steps back to Backup with a priority-0 advert.
+//!   are removed at once, the grant is released (its client must stop renewing it: a node
+//!   that no longer holds the VIPs must not keep others from the grant) and the instance steps
+//!   back to Backup with a priority-0 advert.
 //! - **Release.** Whenever the VIPs are removed while a grant is held, [`Action::ReleaseArbiter`]
 //!   follows the `RemoveVips` (and precedes any priority-0 advert): the lane keeps that order,
 //!   and skips the release when the removal before it failed. A grant that arrives when it is
@@ -239,15 +241,15 @@ impl Election {
         }
     }
 
-    /// Master: the grant is gone. Remove the VIPs at once and step back.
+    /// Master: the grant is gone. Remove the VIPs at once and step back (the arbiter is
+    /// told too, after the removal, so that its client stops renewing).
     fn lose(&mut self, now: Timestamp, detail: String) {
-        self.grant = None;
         self.release(now, State::Backup, Reason::ArbiterLost { detail });
     }
 
-    /// Master: the grant's deadline has come without a renewal.
+    /// Master: the grant's deadline has come without a renewal. As for a loss.
     pub(super) fn expire(&mut self, now: Timestamp) {
-        if let Some(grant) = self.grant.take() {
+        if let Some(grant) = self.grant {
             self.release(
                 now,
                 State::Backup,

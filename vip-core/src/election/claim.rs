@@ -9,6 +9,14 @@
 //!   priorities whose Skew_Time truncates to the same centisecond, such as 100 and 101 at 1 s)
 //!   hear each other's claim before either adds: the lower one (RFC 9568 tie-break) returns to
 //!   Backup. This is the one place where vip advertises before the RFC would (by `lead`).
+//! - **Early probe at fast intervals.** When `in_use_probe_timeout` exceeds the lead (the
+//!   lead is capped at one Master_Adver_Interval), a Backup starts the in-use probe on its own
+//!   `min(in_use_probe_timeout, Master_Down_Interval - 1.5 x Master_Adver_Interval)` before
+//!   the timer expires (so half an interval after the first missed advert at the soonest: a
+//!   merely late advert sets off no probe), with that wait as its bound, and the claim that
+//!   follows uses its answer: a free VIP is added at Master_Down_Interval, as at slow
+//!   intervals. An advert from the master drops the probe as usual; only the shorter wait
+//!   differs (at 1 cs: 15 ms instead of 50 ms).
 //! - **Claim hold.** No claim adds before its claiming advert had `claim_hold` (and at least
 //!   `lead`) on the wire; a hold up to `lead` costs a master-down takeover nothing. The
 //!   claiming advert is repeated halfway through the hold, so that a single lost advert does
@@ -76,6 +84,47 @@ pub(super) struct Probe {
 }
 
 impl Election {
+    /// How long an early probe may wait: from half an interval after the first missed advert
+    /// (so that a merely late advert does not set off a probe) to the Master_Down_Timer's
+    /// expiry, at most `in_use_probe_timeout`.
+    fn early_probe_window(&self) -> Duration {
+        let interval = centis(self.master_adver_interval);
+        let missed = interval + interval / 2;
+        self.config
+            .in_use_probe_timeout
+            .min(self.master_down_interval().saturating_sub(missed))
+    }
+
+    /// Backup at fast intervals (the probe's bound exceeds the claim lead): when to start the
+    /// in-use probe ahead of the claim, so that its answer is in when the Master_Down_Timer
+    /// expires. None when the claim lead already covers the probe, while a probe is out, and
+    /// whenever no claim is pending (see [`Election::pre_claim_deadline`]).
+    pub(super) fn early_probe_deadline(&self) -> Option<Timestamp> {
+        self.pre_claim_deadline()?;
+        if self.probe.is_some() {
+            return None;
+        }
+        let window = self.early_probe_window();
+        if window <= self.claim_lead() {
+            return None;
+        }
+        self.master_down_timer.map(|t| t - window)
+    }
+
+    /// Starts the early probe (see [`Election::early_probe_deadline`]): it waits only until
+    /// the Master_Down_Timer expires.
+    pub(super) fn early_probe(&mut self, now: Timestamp) {
+        let wait = self
+            .master_down_timer
+            .map_or(self.config.in_use_probe_timeout, |t| {
+                t.saturating_since(now)
+            })
+            .min(self.config.in_use_probe_timeout);
+        self.start_probe_for(now, wait);
+    }
+}
+
+impl Election {
     pub(super) fn next_id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
@@ -134,6 +183,10 @@ impl Election {
     }
 
     pub(super) fn start_probe(&mut self, now: Timestamp) {
+        self.start_probe_for(now, self.config.in_use_probe_timeout);
+    }
+
+    fn start_probe_for(&mut self, now: Timestamp, timeout: Duration) {
         let id = self.next_id();
         self.probe = Some(Probe {
             id,
@@ -143,6 +196,7 @@ impl Election {
         self.push(Action::ProbeInUse {
             id,
             vips: self.config.vips.clone(),
+            timeout,
         });
     }
 

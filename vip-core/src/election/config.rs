@@ -71,7 +71,11 @@ pub struct ElectionConfig {
     pub fence_policy: FencePolicy,
     /// The in-use probe's time bound. The machine starts a master-down claim (claiming advert
     /// and probe) this long before the master-down timer expires, but at most one
-    /// Master_Adver_Interval, so that the probe's answer is ready when the timer fires.
+    /// Master_Adver_Interval, so that the probe's answer is ready when the timer fires. When
+    /// that caps it (fast intervals), the probe alone starts earlier, half an interval after
+    /// the first missed advert at the soonest, and waits only until the timer expires
+    /// (Master_Down_Interval minus 1.5 Master_Adver_Interval, if that is shorter than this
+    /// bound).
     pub in_use_probe_timeout: Duration,
     /// How long a claimant's claiming advert must have been on the wire before it adds the
     /// VIPs, so that a competing claimant's advert sent at the same moment is heard first.

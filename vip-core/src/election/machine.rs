@@ -193,6 +193,7 @@ impl Election {
         match self.state {
             State::Backup => {
                 consider(self.master_down_timer);
+                consider(self.early_probe_deadline());
                 consider(self.pre_claim_deadline());
                 consider(self.preempt_at);
             }
@@ -421,6 +422,9 @@ impl Election {
                     if self.state != State::Backup {
                         return;
                     }
+                }
+                if self.early_probe_deadline().is_some_and(|t| now >= t) {
+                    self.early_probe(now);
                 }
                 if self.pre_claim_deadline().is_some_and(|t| now >= t) {
                     self.pre_claim(now);

@@ -14,7 +14,11 @@
 //!   probe said Free, it adds and announces the VIPs and becomes Master: a hard failover still
 //!   takes exactly 3 x Master_Adver_Interval + Skew_Time, and two backups whose timers expire
 //!   together hear each other's claim before either adds (the RFC tie-break sends the lower one
-//!   back to Backup). `claim_hold` can demand a longer hold for slow LANs.
+//!   back to Backup). `claim_hold` can demand a longer hold for slow LANs. At fast intervals,
+//!   where the probe's bound exceeds that lead (below 5 cs with the default 50 ms), the probe
+//!   starts earlier, still as a Backup: half an interval after the first missed advert (at
+//!   the latest `in_use_probe_timeout` before the timer expires), waiting only until then,
+//!   so that a free VIP is still added at Master_Down_Interval (30 ms at 1 cs).
 //! - **Fence first.** A VIP found in use (or a probe that failed) is fenced when a Fencer is
 //!   available, then probed again; only Free adds. Otherwise the claim backs off (doubling,
 //!   seeded jitter) and raises [`EventKind::Alarm`]s, never adding while in use. With

@@ -22,7 +22,9 @@ use crate::{
 use super::call::bounded;
 use super::check_task::{check_once, run_check};
 use super::handle::{AdvertQueue, Command, Lifeline};
-use super::lane::{Attempt, LaneOp, arbiter_error, op_name, spawn_lane, try_advert_now};
+use super::lane::{
+    Attempt, LaneBackends, LaneOp, arbiter_error, op_name, spawn_lane, try_advert_now,
+};
 use super::message::Message;
 use super::reconcile::{join, remove_stale};
 use super::role_task::run_role_probe;
@@ -64,11 +66,15 @@ pub(crate) fn spawn(
     let (status_tx, status_rx) = watch::channel(snapshot.clone());
     let (done_tx, done_rx) = unbounded_channel();
     let mut workers = JoinSet::new();
+    let backends = LaneBackends {
+        addresses: spec.addresses.clone(),
+        arbiter: spec.arbiter.clone(),
+        sink: spec.adverts.clone(),
+    };
     let lane = spawn_lane(
         &mut workers,
-        spec.addresses.clone(),
-        spec.arbiter.clone(),
-        spec.adverts.clone(),
+        backends,
+        clock,
         spec.timeouts.address,
         spec.timeouts.advert,
         done_tx.clone(),
@@ -412,15 +418,12 @@ impl Instance {
                     vips,
                 });
             }
-            Action::ProbeInUse { id, vips } => self.spawn_probe(id, vips),
+            Action::ProbeInUse { id, vips, timeout } => self.spawn_probe(id, vips, timeout),
             Action::Fence { id, request } => self.spawn_fence(id, request),
             Action::Acquire { id } => self.spawn_acquire(id),
             Action::RevokeFenced { id, token } => self.spawn_revoke(id, token),
             Action::ReleaseArbiter => self.enqueue(LaneOp::Release),
-            Action::SetLifetime { vips, until } => {
-                let until = self.clock.instant(until);
-                self.enqueue(LaneOp::Lifetime { vips, until });
-            }
+            Action::SetLifetime { vips, until } => self.enqueue(LaneOp::Lifetime { vips, until }),
             Action::Event(event) => self.on_event(event),
         }
     }
@@ -429,12 +432,12 @@ impl Instance {
     /// timer per advert), else through the lane behind the entries emitted before it.
     fn send_advert(&mut self, priority: Priority) {
         if self.outstanding > 0 {
-            self.enqueue(LaneOp::Advert(priority, None));
+            self.enqueue(LaneOp::Advert((priority, None)));
             return;
         }
         match try_advert_now(&self.sink, priority) {
             Attempt::Done(result) => self.advert_result(priority, result),
-            Attempt::Started(send) => self.enqueue(LaneOp::Advert(priority, Some(send))),
+            Attempt::Started(send) => self.enqueue(LaneOp::Advert((priority, Some(send)))),
         }
     }
 
@@ -453,7 +456,7 @@ impl Instance {
                         op,
                         result: Err(err),
                     },
-                    LaneOp::Advert(priority, _) => Message::Advert {
+                    LaneOp::Advert((priority, _)) => Message::Advert {
                         priority,
                         result: Err(err),
                     },
@@ -475,9 +478,8 @@ impl Instance {
         while self.calls.try_join_next().is_some() {}
     }
 
-    fn spawn_probe(&mut self, probe: u64, vips: Vec<crate::Vip>) {
+    fn spawn_probe(&mut self, probe: u64, vips: Vec<crate::Vip>, timeout: std::time::Duration) {
         self.reap_calls();
-        let timeout = self.machine.config().in_use_probe_timeout;
         let limit = timeout.saturating_add(self.timeouts.probe_grace);
         let (am, done) = (self.addresses.clone(), self.done.clone());
         self.calls.spawn(async move {

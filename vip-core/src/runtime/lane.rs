@@ -1,23 +1,18 @@
-//! The ordered lane: address operations and adverts of one instance, in emission order.
+//! The runtime's side of the ordered lane: the lane task that drives the sans-IO
+//! [`crate::lane::Lane`] (which operation may start now) with the backends, and the advert task.
 //!
 //! # Ordering
 //!
-//! The machine's address actions (`AddVips`, `RemoveVips`, `Announce`) and its `SendAdvert`s
-//! go into one FIFO per instance. The lane task runs the address operations one at a time, each
-//! bounded by [`super::Timeouts::address`], and reports each result back to the machine. When it
-//! reaches an advert it hands it to the advert task, which sends adverts one at a time, in order,
-//! each bounded by [`super::Timeouts::advert`]. So:
-//!
-//! - address operations run in the order the machine emitted them (an `Announce` never runs
-//!   before the `AddVips` ahead of it, a re-add never overtakes a removal);
-//! - an advert goes out only after every address operation emitted before it has finished or
-//!   timed out. On release the machine emits `RemoveVips` then `SendAdvert(0)`, so the backups
-//!   hear priority 0 only once the VIPs are gone (or the removal's time bound expired, in which
-//!   case the machine also sees the error and raises its alarm);
-//! - address operations never wait for adverts: a slow advert sink cannot delay a removal;
-//! - when the advert sink falls behind, the adverts queued behind the one being sent collapse
-//!   to the newest (an advert states the current priority; older ones are stale), so a hanging
-//!   sink cannot make the queue grow.
+//! The machine's address actions (`AddVips`, `RemoveVips`, `Announce`, `SetLifetime`), its
+//! `ReleaseArbiter` and its `SendAdvert`s go into one channel per instance. The lane task feeds
+//! them to the sans-IO lane (see its rules) and runs each operation it allows, one at a time,
+//! each bounded by [`super::Timeouts::address`], reporting each result back to the machine.
+//! When the lane lets an advert through, the lane task hands it to the advert task, which
+//! sends adverts one at a time, in order, each bounded by [`super::Timeouts::advert`]. So
+//! address operations never wait for adverts (a slow advert sink cannot delay a removal), and
+//! when the advert sink falls behind, the adverts queued behind the one being sent collapse to
+//! the newest (an advert states the current priority; older ones are stale), so a hanging sink
+//! cannot make the queue grow.
 //!
 //! # The idle fast path
 //!
@@ -40,30 +35,23 @@ use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinSet;
 
-use tokio::time::Instant;
-
 use crate::election::AddressOp;
-use crate::{AddressManager, ArbiterError, Error, OwnershipArbiter, Priority, Vip};
+use crate::lane::{Lane, LaneStep};
+use crate::{AddressManager, ArbiterError, Error, OwnershipArbiter, Priority, Timestamp, Vip};
 
-use super::AdvertSink;
 use super::call::bounded;
 use super::message::Message;
+use super::{AdvertSink, Clock};
 
 /// A send of one advert, owning what it needs.
 pub(crate) type AdvertFuture = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
 
-/// One entry of the lane.
-pub(crate) enum LaneOp {
-    /// An address operation on these VIPs.
-    Address { op: AddressOp, vips: Vec<Vip> },
-    /// An advert at this priority, with its send already started (polled once, not ready) by
-    /// the idle fast path, or not.
-    Advert(Priority, Option<AdvertFuture>),
-    /// Give the ownership arbiter's grant back (skipped when the removal before it failed).
-    Release,
-    /// Set the VIPs' kernel lifetime to run out at `until`.
-    Lifetime { vips: Vec<Vip>, until: Instant },
-}
+/// An advert entry of the lane: its priority, with its send already started (polled once,
+/// not ready) by the idle fast path, or not.
+pub(crate) type AdvertEntry = (Priority, Option<AdvertFuture>);
+
+/// One entry of the lane (see [`crate::lane`]).
+pub(crate) type LaneOp = crate::lane::LaneOp<AdvertEntry>;
 
 /// What [`try_advert_now`] did.
 pub(crate) enum Attempt {
@@ -106,88 +94,126 @@ pub(crate) fn try_advert_now(sink: &Arc<dyn AdvertSink>, priority: Priority) -> 
 }
 
 /// Spawns the lane and advert tasks into `tasks`; returns the lane's sender. Every entry yields
-/// exactly one [`Message`] (`Address` or `Advert`) on `done`.
+/// exactly one [`Message`] (`Address`, `Advert`, `Released` or `Lifetime`) on `done`.
 pub(crate) fn spawn_lane(
     tasks: &mut JoinSet<()>,
-    addresses: Arc<dyn AddressManager>,
-    arbiter: Option<Arc<dyn OwnershipArbiter>>,
-    sink: Arc<dyn AdvertSink>,
+    backends: LaneBackends,
+    clock: Clock,
     address_timeout: Duration,
     advert_timeout: Duration,
     done: UnboundedSender<Message>,
 ) -> UnboundedSender<LaneOp> {
     let (lane_tx, lane_rx) = unbounded_channel();
     let (advert_tx, advert_rx) = unbounded_channel();
-    tasks.spawn(run_adverts(advert_rx, sink, advert_timeout, done.clone()));
-    tasks.spawn(run_lane(
-        lane_rx,
-        addresses,
-        arbiter,
-        address_timeout,
-        advert_tx,
-        done,
+    tasks.spawn(run_adverts(
+        advert_rx,
+        backends.sink.clone(),
+        advert_timeout,
+        done.clone(),
     ));
+    let driver = LaneDriver {
+        backends,
+        clock,
+        limit: address_timeout,
+        adverts: advert_tx,
+        done,
+    };
+    tasks.spawn(driver.run(lane_rx));
     lane_tx
 }
 
-async fn run_lane(
-    mut rx: UnboundedReceiver<LaneOp>,
-    addresses: Arc<dyn AddressManager>,
-    arbiter: Option<Arc<dyn OwnershipArbiter>>,
+/// The backends the lane calls.
+pub(crate) struct LaneBackends {
+    pub(crate) addresses: Arc<dyn AddressManager>,
+    pub(crate) arbiter: Option<Arc<dyn OwnershipArbiter>>,
+    pub(crate) sink: Arc<dyn AdvertSink>,
+}
+
+/// The lane task: drives a sans-IO [`Lane`] with the backends, one operation at a time.
+struct LaneDriver {
+    backends: LaneBackends,
+    clock: Clock,
     limit: Duration,
-    adverts: UnboundedSender<(Priority, Option<AdvertFuture>)>,
+    adverts: UnboundedSender<AdvertEntry>,
     done: UnboundedSender<Message>,
-) {
-    // Whether the last removal failed: a grant is not given back over VIPs that may remain.
-    let mut remove_failed = false;
-    while let Some(entry) = rx.recv().await {
-        match entry {
-            LaneOp::Address { op, vips } => {
-                let result = address_call(addresses.clone(), op, vips, limit).await;
-                if op == AddressOp::Remove {
-                    remove_failed = result.is_err();
+}
+
+impl LaneDriver {
+    async fn run(self, mut rx: UnboundedReceiver<LaneOp>) {
+        let mut lane = Lane::new();
+        while let Some(op) = rx.recv().await {
+            lane.push(op);
+            // Whatever else is queued already goes in too (an add's lifetime goes with it).
+            while let Ok(op) = rx.try_recv() {
+                lane.push(op);
+            }
+            while let Some(step) = lane.next_step() {
+                self.step(&mut lane, step).await;
+            }
+        }
+    }
+
+    async fn step(&self, lane: &mut Lane<AdvertEntry>, step: LaneStep<AdvertEntry>) {
+        match step {
+            LaneStep::Address { op, vips, lifetime } => {
+                let also = lifetime.map(|until| (vips.clone(), until));
+                let result =
+                    address_call(self.backends.addresses.clone(), op, vips, self.limit).await;
+                lane.finished(result.is_ok());
+                let _ = self.done.send(Message::Address { op, result });
+                if let Some((vips, until)) = also {
+                    let result = self.lifetime(vips, until).await;
+                    let _ = self.done.send(Message::Lifetime(result));
                 }
-                let _ = done.send(Message::Address { op, result });
             }
-            LaneOp::Release => {
-                let result = match &arbiter {
-                    _ if remove_failed => Err(arbiter_error(
-                        arbiter.as_deref(),
-                        "not released: the VIPs' removal failed".into(),
-                    )),
-                    Some(a) => {
-                        let a = a.clone();
-                        bounded(limit, async move { a.release().await })
-                            .await
-                            .unwrap_or_else(|e| {
-                                Err(arbiter_error(arbiter.as_deref(), e.describe("release")))
-                            })
-                    }
-                    None => Err(arbiter_error(None, "no arbiter attached".into())),
-                };
-                let _ = done.send(Message::Released(result));
-            }
-            LaneOp::Lifetime { vips, until } => {
-                let valid = until.saturating_duration_since(Instant::now());
-                let am = addresses.clone();
-                let result = bounded(limit, async move {
-                    am.set_valid_lifetime(&vips, Some(valid)).await
-                })
-                .await
-                .unwrap_or_else(|e| Err(e.into_error("set_valid_lifetime")));
-                let _ = done.send(Message::Lifetime(result));
-            }
-            LaneOp::Advert(priority, started) => {
-                if adverts.send((priority, started)).is_err() {
+            LaneStep::Advert((priority, started)) => {
+                if self.adverts.send((priority, started)).is_err() {
                     let result = Err(Error::Other {
                         operation: "send advert".into(),
                         message: "advert task has ended".into(),
                         transient: false,
                     });
-                    let _ = done.send(Message::Advert { priority, result });
+                    let _ = self.done.send(Message::Advert { priority, result });
                 }
             }
+            LaneStep::Release => {
+                let arbiter = self.backends.arbiter.clone();
+                let result = match arbiter {
+                    Some(a) => {
+                        let call = a.clone();
+                        bounded(self.limit, async move { call.release().await })
+                            .await
+                            .unwrap_or_else(|e| {
+                                Err(arbiter_error(Some(&*a), e.describe("release")))
+                            })
+                    }
+                    None => Err(arbiter_error(None, "no arbiter attached".into())),
+                };
+                lane.finished(result.is_ok());
+                let _ = self.done.send(Message::Released(result));
+            }
+            LaneStep::ReleaseSkipped => {
+                let reason = "not released: the VIPs' removal failed".to_owned();
+                let result = Err(arbiter_error(self.backends.arbiter.as_deref(), reason));
+                let _ = self.done.send(Message::Released(result));
+            }
+            LaneStep::Lifetime { vips, until } => {
+                let result = self.lifetime(vips, until).await;
+                lane.finished(result.is_ok());
+                let _ = self.done.send(Message::Lifetime(result));
+            }
         }
+    }
+
+    /// Sets the VIPs' kernel lifetime to run out at `until`.
+    async fn lifetime(&self, vips: Vec<Vip>, until: Timestamp) -> Result<(), Error> {
+        let valid = until.saturating_since(self.clock.now());
+        let am = self.backends.addresses.clone();
+        bounded(self.limit, async move {
+            am.set_valid_lifetime(&vips, Some(valid)).await
+        })
+        .await
+        .unwrap_or_else(|e| Err(e.into_error("set_valid_lifetime")))
     }
 }
 

@@ -44,12 +44,61 @@ pub struct SimConfig {
     pub boot_spread: Duration,
     /// Record a readable trace (costs time; switch on to explain a failure).
     pub trace: bool,
+    /// An ownership arbiter (a lease service) for the nodes whose `election.arbiter` is set;
+    /// `None`: they are told it is unavailable.
+    pub arbiter: Option<ArbiterSpec>,
+}
+
+/// A simulated ownership arbiter: one linearizable lease service (an etcd cluster as its
+/// clients see it) with its own clock rate, reached over links of its own.
+///
+/// - Acquire creates a lease for the caller when none is live (a new, larger fencing token),
+///   renews the caller's own, or answers "held elsewhere" with the holder's token.
+/// - A lease lives `ttl` on the service's clock from the last request that created or
+///   renewed it: `ttl * 1000 / rate_permille` of true time.
+/// - The client (inside the node's daemon: a paused or dead daemon sends nothing) renews every
+///   `ttl / 3` and computes the deadline the way vip-etcd does: the send time of the request
+///   the service acknowledged, plus `ttl * (1000 - drift_permille) / 1000`, minus `margin`.
+/// - A call not answered within `call_timeout` is reported unavailable. Release and
+///   revoke end the lease at the service.
+/// - Members lost ([`super::Fault::ArbiterQuorum`]): requests go unanswered and no lease
+///   expires; when quorum returns every live lease gets a full `ttl` again (etcd renews all
+///   leases on a leader change).
+#[derive(Debug, Clone)]
+pub struct ArbiterSpec {
+    /// Lease TTL, on the service's clock.
+    pub ttl: Duration,
+    /// The service's clock rate, in thousandths of true time (1000: exact; 1050: 5% fast).
+    pub rate_permille: u32,
+    /// The clients' allowance for clock drift, in thousandths of the TTL.
+    pub drift_permille: u32,
+    /// Removal margin the clients subtract from each deadline.
+    pub margin: Duration,
+    /// One-way latency between a node and the service.
+    pub latency: Duration,
+    /// How long a client waits for an answer.
+    pub call_timeout: Duration,
+}
+
+impl ArbiterSpec {
+    /// A service with lease TTL `ttl`, an exact clock, 5% drift allowance, 100 ms margin,
+    /// 1 ms latency and a 300 ms call timeout.
+    pub fn new(ttl: Duration) -> Self {
+        ArbiterSpec {
+            ttl,
+            rate_permille: 1000,
+            drift_permille: 50,
+            margin: Duration::from_millis(100),
+            latency: Duration::from_millis(1),
+            call_timeout: Duration::from_millis(300),
+        }
+    }
 }
 
 impl SimConfig {
     /// A LAN with the given nodes and fast, realistic defaults: 0.2 ms delay, 0.3 ms jitter,
     /// 1 ms address operations, 200 ms fencing, boot 1 s after fencing, a role probe every
-    /// 200 ms answering in 20 ms.
+    /// 200 ms answering in 20 ms, no arbiter.
     pub fn new(nodes: Vec<NodeSpec>, seed: u64) -> Self {
         SimConfig {
             nodes,
@@ -64,6 +113,7 @@ impl SimConfig {
             in_use_probe_packets: 3,
             boot_spread: Duration::ZERO,
             trace: false,
+            arbiter: None,
         }
     }
 }

@@ -58,6 +58,19 @@ pub enum Fault {
     Link(usize, bool),
     /// Whether fencing succeeds from now on.
     FencerWorks(bool),
+    /// Whether the arbiter has quorum (false: members lost; nothing is answered and no lease
+    /// expires until it returns).
+    ArbiterQuorum(bool),
+    /// Whether requests from `node` reach the arbiter (`to`) and its answers reach the node
+    /// (`from`): a partition between a node and the service, or one-way loss.
+    ArbiterLink {
+        /// The node.
+        node: usize,
+        /// Node to service.
+        to: bool,
+        /// Service to node.
+        from: bool,
+    },
 }
 
 impl fmt::Display for Fault {
@@ -86,6 +99,16 @@ impl fmt::Display for Fault {
             } => write!(f, "check n{node}#{index} {status:?}"),
             Fault::Link(n, up) => write!(f, "link n{n} {}", if *up { "up" } else { "down" }),
             Fault::FencerWorks(ok) => write!(f, "fencer {}", if *ok { "works" } else { "fails" }),
+            Fault::ArbiterQuorum(ok) => {
+                write!(
+                    f,
+                    "arbiter {}",
+                    if *ok { "has quorum" } else { "lost quorum" }
+                )
+            }
+            Fault::ArbiterLink { node, to, from } => {
+                write!(f, "arbiter link n{node}: to {to}, from {from}")
+            }
         }
     }
 }

@@ -6,9 +6,10 @@
 //! drives everything; delays and losses come from a seeded generator, so a seed and a fault
 //! schedule always give the same run. There are no threads, no clock and no tokio.
 //!
-//! The driver turns actions into events, with the runtime's ordering: address operations
-//! and adverts of one node go through one ordered lane (operations one at a time, an advert
-//! only after the operations emitted before it), while probes and fences run alongside.
+//! The driver turns actions into events, with the runtime's ordering: address operations,
+//! the arbiter's release and adverts of one node go through the shipped sans-IO lane
+//! ([`crate::lane`]: operations one at a time, an advert only after the operations emitted
+//! before it), while probes and fences run alongside.
 //!
 //! - `SendAdvert`: delivered to every other reachable node after the LAN delay, unless lost.
 //! - `AddVips` / `RemoveVips` / `Announce`: change the interface after the address latency,
@@ -17,7 +18,12 @@
 //!   (a crashed or paused daemon's kernel still answers; a partition or a powered-off host does
 //!   not), else `Free` when the probe's timeout expires.
 //! - `Fence`: STONITH: after the fence time the target is powered off (interface cleared,
-//!   daemon gone) and boots again later; fencing can be made to fail.
+//!   daemon gone) and boots again later; fencing can be made to fail. A request with a fencing
+//!   token fences the holder of that token.
+//! - `Acquire` / `RevokeFenced` / `ReleaseArbiter`: requests to the [`ArbiterSpec`] lease
+//!   service, whose client renews the lease and publishes each `Standing`;
+//!   `SetLifetime`: the kernel drops the VIPs when their lifetime (whole seconds) runs out, and
+//!   the daemon hears of it as a removal by someone else.
 //!
 //! [`Fault`]s are injected on a schedule. The [`Oracle`] records who holds the VIP at every
 //! instant. Switch on [`SimConfig::trace`] to get a readable, time-stamped trace.
@@ -53,7 +59,7 @@ mod queue;
 mod rng;
 mod world;
 
-pub use config::{NodeSpec, SimConfig};
+pub use config::{ArbiterSpec, NodeSpec, SimConfig};
 pub use fault::{Fault, TimedFault, format_schedule};
 pub use node::Daemon;
 pub use oracle::{Oracle, Overlap, RoleHold};

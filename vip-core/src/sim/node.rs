@@ -1,8 +1,7 @@
 //! One simulated node: an election instance plus what its host and kernel hold.
 
-use std::collections::VecDeque;
-
-use crate::election::{AddressOp, CheckStatus, Election};
+use crate::election::{CheckStatus, Election};
+use crate::lane::Lane;
 use crate::{Priority, Role, Timestamp, Vip};
 
 use super::NodeSpec;
@@ -48,19 +47,25 @@ pub(crate) struct Node {
     pub starts: u64,
     /// Priority of the last advert sent (the trace prints only changes).
     pub last_advert: Option<u8>,
-    /// The daemon's ordered lane of address operations and adverts (see `SimConfig`).
-    pub lane: VecDeque<LaneOp>,
-    /// True while an address operation of the lane is in the kernel.
-    pub lane_busy: bool,
+    /// The daemon's ordered lane of address operations and adverts (the runtime's, sans-IO).
+    pub lane: Lane<Priority>,
+    /// When the kernel drops the VIPs by itself (their valid lifetime).
+    pub expiry: Option<Timestamp>,
+    /// The daemon's arbiter client.
+    pub client: Client,
 }
 
-/// One entry of a node's ordered lane.
-#[derive(Debug, Clone)]
-pub(crate) enum LaneOp {
-    /// An address operation.
-    Address(AddressOp, Vec<Vip>),
-    /// An advert at this priority.
-    Advert(Priority),
+/// A daemon's client of the simulated arbiter.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Client {
+    /// The token of the lease it keeps alive.
+    pub held: Option<u64>,
+    /// Generation of the renewal tick (older ones are stale).
+    pub renew_gen: u64,
+    /// The acquire in flight.
+    pub acquire: Option<u64>,
+    /// The revoke in flight.
+    pub revoke: Option<u64>,
 }
 
 impl Node {
@@ -81,8 +86,9 @@ impl Node {
             link_up: true,
             starts: 0,
             last_advert: None,
-            lane: VecDeque::new(),
-            lane_busy: false,
+            lane: Lane::new(),
+            expiry: None,
+            client: Client::default(),
         }
     }
 

@@ -37,6 +37,8 @@ pub(crate) enum Ev {
         epoch: u64,
         op: AddressOp,
         vips: Vec<Vip>,
+        /// With an add: the lifetime set in the same request.
+        lifetime: Option<Timestamp>,
     },
     /// An in-use probe's packets reach the segment.
     Probe {
@@ -45,6 +47,7 @@ pub(crate) enum Ev {
         id: u64,
         vips: Vec<Vip>,
         started: Timestamp,
+        timeout: std::time::Duration,
     },
     /// A fence finishes.
     FenceDone {
@@ -57,6 +60,56 @@ pub(crate) enum Ev {
     LaneNext { node: usize, epoch: u64 },
     /// The role probe runs.
     RoleTick { node: usize, epoch: u64 },
+    /// A request reaches the arbiter.
+    ArbRequest { node: usize, req: ArbReq },
+    /// The arbiter's answer reaches the node's client (daemon `epoch`).
+    ArbReply {
+        node: usize,
+        epoch: u64,
+        reply: ArbReply,
+    },
+    /// The client gives up on call `id` (acquire or revoke).
+    ArbTimeout { node: usize, epoch: u64, id: u64 },
+    /// The client's renewal tick (generation `generation`).
+    ArbRenew {
+        node: usize,
+        epoch: u64,
+        generation: u64,
+    },
+    /// The kernel lifetime of the node's VIPs runs out (if still set to `at` on boot `boot`).
+    Expire {
+        node: usize,
+        boot: u64,
+        at: Timestamp,
+    },
+}
+
+/// A request to the simulated arbiter.
+#[derive(Debug, Clone)]
+pub(crate) enum ArbReq {
+    Acquire { id: u64, sent: Timestamp },
+    KeepAlive { token: u64, sent: Timestamp },
+    Release { token: u64 },
+    Revoke { id: u64, token: u64 },
+}
+
+/// An answer of the simulated arbiter.
+#[derive(Debug, Clone)]
+pub(crate) enum ArbReply {
+    /// `Ok(token)`, or `Err((holder, token))`.
+    Acquired {
+        id: u64,
+        sent: Timestamp,
+        result: Result<u64, (usize, u64)>,
+    },
+    KeepAlive {
+        token: u64,
+        sent: Timestamp,
+        ok: bool,
+    },
+    Revoked {
+        id: u64,
+    },
 }
 
 struct Scheduled {

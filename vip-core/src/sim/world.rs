@@ -5,8 +5,11 @@ use std::time::Duration;
 use crate::election::{Action, AddressOp, Advert, CheckStatus, Election, EventKind, Input, State};
 use crate::{FenceOutcome, FenceRequest, InUse, PeerId, Priority, Role, Timestamp, Vip};
 
-use super::node::{Daemon, LaneOp, Node};
+use super::node::{Client, Daemon, Node};
 use super::queue::{Ev, Queue};
+use crate::lane::{LaneOp, LaneStep};
+
+mod arbiter;
 use super::rng::SimRng;
 use super::{Fault, Oracle, SimConfig, TimedFault};
 
@@ -66,6 +69,7 @@ pub struct Sim {
     last_disturbance: Timestamp,
     stats: SimStats,
     event_budget: u64,
+    service: arbiter::Service,
 }
 
 impl Sim {
@@ -104,6 +108,7 @@ impl Sim {
             last_disturbance: Timestamp::ZERO,
             stats: SimStats::default(),
             event_budget: 5_000_000,
+            service: arbiter::Service::new(n),
         }
     }
 
@@ -310,14 +315,16 @@ impl Sim {
                 epoch,
                 op,
                 vips,
-            } => self.kernel_op(node, boot, epoch, op, vips),
+                lifetime,
+            } => self.kernel_op(node, boot, epoch, op, vips, lifetime),
             Ev::Probe {
                 node,
                 epoch,
                 id,
                 vips,
                 started,
-            } => self.probe_arrives(node, epoch, id, vips, started),
+                timeout,
+            } => self.probe_arrives(node, epoch, id, vips, started, timeout),
             Ev::FenceDone {
                 node,
                 epoch,
@@ -328,7 +335,12 @@ impl Sim {
             ev @ (Ev::Packet { .. }
             | Ev::Deliver { .. }
             | Ev::RoleTick { .. }
-            | Ev::LaneNext { .. }) => self.deliver_to_daemon(ev),
+            | Ev::LaneNext { .. }
+            | Ev::ArbReply { .. }
+            | Ev::ArbTimeout { .. }
+            | Ev::ArbRenew { .. }) => self.deliver_to_daemon(ev),
+            Ev::ArbRequest { node, req } => self.serve(node, req),
+            Ev::Expire { node, boot, at } => self.expire(node, boot, at),
             Ev::Timer { node, generation } => self.timer(node, generation),
         }
     }
@@ -339,7 +351,10 @@ impl Sim {
             Ev::Packet { to, .. } => (*to, None),
             Ev::Deliver { node, epoch, .. }
             | Ev::RoleTick { node, epoch }
-            | Ev::LaneNext { node, epoch } => (*node, Some(*epoch)),
+            | Ev::LaneNext { node, epoch }
+            | Ev::ArbReply { node, epoch, .. }
+            | Ev::ArbTimeout { node, epoch, .. }
+            | Ev::ArbRenew { node, epoch, .. } => (*node, Some(*epoch)),
             _ => return,
         };
         let Some(n) = self.nodes.get_mut(node) else {
@@ -384,10 +399,11 @@ impl Sim {
                 self.queue.push(next, Ev::RoleTick { node, epoch });
             }
             Ev::LaneNext { node, .. } => {
-                if let Some(n) = self.nodes.get_mut(node) {
-                    n.lane_busy = false;
-                }
+                n_finished(&mut self.nodes, node);
                 self.pump_lane(node);
+            }
+            ev @ (Ev::ArbReply { .. } | Ev::ArbTimeout { .. } | Ev::ArbRenew { .. }) => {
+                self.client_event(ev);
             }
             _ => {}
         }
@@ -458,14 +474,28 @@ impl Sim {
         let epoch = n.daemon_epoch;
         match action {
             Action::SendAdvert { priority } => self.enqueue(node, LaneOp::Advert(priority)),
-            Action::AddVips(vips) => self.enqueue(node, LaneOp::Address(AddressOp::Add, vips)),
-            Action::RemoveVips(vips) => {
-                self.enqueue(node, LaneOp::Address(AddressOp::Remove, vips))
-            }
-            Action::Announce(vips) => {
-                self.enqueue(node, LaneOp::Address(AddressOp::Announce, vips))
-            }
-            Action::ProbeInUse { id, vips } => {
+            Action::AddVips(vips) => self.enqueue(
+                node,
+                LaneOp::Address {
+                    op: AddressOp::Add,
+                    vips,
+                },
+            ),
+            Action::RemoveVips(vips) => self.enqueue(
+                node,
+                LaneOp::Address {
+                    op: AddressOp::Remove,
+                    vips,
+                },
+            ),
+            Action::Announce(vips) => self.enqueue(
+                node,
+                LaneOp::Address {
+                    op: AddressOp::Announce,
+                    vips,
+                },
+            ),
+            Action::ProbeInUse { id, vips, timeout } => {
                 self.log(Some(node), || format!("probes in-use (#{id})"));
                 let at = self.now + self.delay();
                 let started = self.now;
@@ -477,6 +507,7 @@ impl Sim {
                         id,
                         vips,
                         started,
+                        timeout,
                     },
                 );
             }
@@ -499,10 +530,12 @@ impl Sim {
                     },
                 );
             }
-            Action::Acquire { .. }
-            | Action::RevokeFenced { .. }
-            | Action::ReleaseArbiter
-            | Action::SetLifetime { .. } => {}
+            Action::Acquire { id } => self.acquire(node, id),
+            Action::RevokeFenced { id, token } => self.revoke(node, id, token.0),
+            Action::ReleaseArbiter => self.enqueue(node, LaneOp::Release),
+            Action::SetLifetime { vips, until } => {
+                self.enqueue(node, LaneOp::Lifetime { vips, until });
+            }
             Action::Event(event) => {
                 if event.kind == EventKind::Alarm {
                     self.stats.alarms += 1;
@@ -512,29 +545,49 @@ impl Sim {
         }
     }
 
-    fn enqueue(&mut self, node: usize, op: LaneOp) {
+    fn enqueue(&mut self, node: usize, op: LaneOp<Priority>) {
         if let Some(n) = self.nodes.get_mut(node) {
-            n.lane.push_back(op);
+            n.lane.push(op);
         }
         self.pump_lane(node);
     }
 
-    /// Runs the lane: adverts go out at once, address operations one at a time.
+    /// Drives the node's sans-IO lane (the runtime's ordering, [`crate::lane`]): adverts go
+    /// out at once, address operations one at a time through the kernel; the arbiter's release
+    /// and a lifetime finish at once.
     fn pump_lane(&mut self, node: usize) {
         loop {
             let Some(n) = self.nodes.get_mut(node) else {
                 return;
             };
-            if n.lane_busy {
-                return;
-            }
             let (epoch, boot) = (n.daemon_epoch, n.boot_epoch);
-            match n.lane.pop_front() {
-                None => return,
-                Some(LaneOp::Advert(priority)) => self.send_advert(node, priority),
-                Some(LaneOp::Address(op, vips)) => {
-                    n.lane_busy = true;
-                    self.kernel(node, boot, epoch, op, vips);
+            let Some(step) = n.lane.next_step() else {
+                return;
+            };
+            match step {
+                LaneStep::Advert(priority) => self.send_advert(node, priority),
+                LaneStep::Address { op, vips, lifetime } => {
+                    self.kernel(node, boot, epoch, op, vips, lifetime);
+                }
+                LaneStep::Release => {
+                    self.release(node);
+                    n_finished(&mut self.nodes, node);
+                }
+                LaneStep::ReleaseSkipped => {
+                    let result = Err(crate::ArbiterError::Unavailable {
+                        backend: "sim".into(),
+                        reason: "not released: the VIPs' removal failed".into(),
+                        hint: "the simulated arbiter".into(),
+                    });
+                    self.deliver_to_daemon(Ev::Deliver {
+                        node,
+                        epoch,
+                        input: Input::Released(result),
+                    });
+                }
+                LaneStep::Lifetime { until, .. } => {
+                    self.set_lifetime(node, until);
+                    n_finished(&mut self.nodes, node);
                 }
             }
         }
@@ -577,7 +630,15 @@ impl Sim {
         }
     }
 
-    fn kernel(&mut self, node: usize, boot: u64, epoch: u64, op: AddressOp, vips: Vec<Vip>) {
+    fn kernel(
+        &mut self,
+        node: usize,
+        boot: u64,
+        epoch: u64,
+        op: AddressOp,
+        vips: Vec<Vip>,
+        lifetime: Option<Timestamp>,
+    ) {
         let at = self.now + self.cfg.address_latency;
         self.queue.push(
             at,
@@ -587,11 +648,20 @@ impl Sim {
                 epoch,
                 op,
                 vips,
+                lifetime,
             },
         );
     }
 
-    fn kernel_op(&mut self, node: usize, boot: u64, epoch: u64, op: AddressOp, vips: Vec<Vip>) {
+    fn kernel_op(
+        &mut self,
+        node: usize,
+        boot: u64,
+        epoch: u64,
+        op: AddressOp,
+        vips: Vec<Vip>,
+        lifetime: Option<Timestamp>,
+    ) {
         let Some(n) = self.nodes.get_mut(node) else {
             return;
         };
@@ -600,16 +670,28 @@ impl Sim {
         }
         match op {
             AddressOp::Add => {
+                if n.iface.is_empty() {
+                    // A new address is permanent until a lifetime is set.
+                    n.expiry = None;
+                }
                 for v in vips {
                     if !n.iface.contains(&v) {
                         n.iface.push(v);
                     }
                 }
             }
-            AddressOp::Remove => n.iface.retain(|v| !vips.contains(v)),
+            AddressOp::Remove => {
+                n.iface.retain(|v| !vips.contains(v));
+                if n.iface.is_empty() {
+                    n.expiry = None;
+                }
+            }
             AddressOp::Announce => {}
         }
-        let held = n.iface.len();
+        if let Some(until) = lifetime {
+            self.set_lifetime(node, until);
+        }
+        let held = self.nodes.get(node).map_or(0, |n| n.iface.len());
         self.log(Some(node), || {
             format!("kernel: {op:?} done, {held} VIP(s) on the interface")
         });
@@ -626,14 +708,8 @@ impl Sim {
         id: u64,
         vips: Vec<Vip>,
         started: Timestamp,
+        timeout: Duration,
     ) {
-        let Some(timeout) = self
-            .nodes
-            .get(node)
-            .map(|n| n.spec.election.in_use_probe_timeout)
-        else {
-            return;
-        };
         let deadline = started + timeout;
         let mut answer = None;
         for other in 0..self.nodes.len() {
@@ -687,7 +763,9 @@ impl Sim {
                     .is_some_and(|p| p.0 == self.nodes[i].spec.election.local_addr)
             })
         };
-        let target = by_mac.or_else(by_peer);
+        // A fencing token names the arbiter's holder: that is the node to fence.
+        let by_token = request.token.and_then(|t| self.service.owner(t.0));
+        let target = by_token.or(by_mac).or_else(by_peer);
         let outcome = match target {
             _ if !self.fencer_works => FenceOutcome::Failed {
                 reason: "fencer broken".into(),
@@ -726,9 +804,10 @@ impl Sim {
         n.daemon_epoch += 1;
         n.boot_epoch += 1;
         n.iface.clear();
+        n.expiry = None;
+        n.client = Client::default();
         n.deferred.clear();
         n.lane.clear();
-        n.lane_busy = false;
         n.timer_gen += 1;
         n.timer_at = None;
         let boot = n.boot_epoch;
@@ -750,7 +829,7 @@ impl Sim {
         n.daemon_epoch += 1;
         n.deferred.clear();
         n.lane.clear();
-        n.lane_busy = false;
+        n.client = Client::default();
         n.timer_gen += 1;
         n.timer_at = None;
         n.last_advert = None;
@@ -781,7 +860,7 @@ impl Sim {
             n.daemon_epoch += 1;
             n.deferred.clear();
             n.lane.clear();
-            n.lane_busy = false;
+            n.client = Client::default();
         }
         n.timer_gen += 1;
         n.timer_at = None;
@@ -840,6 +919,7 @@ impl Sim {
                 if self.daemon(node) == Some(Daemon::Crashed) {
                     if let Some(nd) = self.nodes.get_mut(node) {
                         nd.iface.clear();
+                        nd.expiry = None;
                     }
                     self.log(Some(node), || "restart removes stale VIPs".into());
                     self.update_holding(node);
@@ -889,6 +969,15 @@ impl Sim {
                 );
             }
             Fault::FencerWorks(ok) => self.fencer_works = ok,
+            Fault::ArbiterQuorum(ok) => self.set_quorum(ok),
+            Fault::ArbiterLink { node, to, from } => self.service.set_link(node, to, from),
         }
+    }
+}
+
+/// The operation in flight on `node`'s lane ended (the simulated kernel never fails).
+fn n_finished(nodes: &mut [Node], node: usize) {
+    if let Some(n) = nodes.get_mut(node) {
+        n.lane.finished(true);
     }
 }
