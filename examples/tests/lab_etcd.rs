@@ -69,7 +69,7 @@ fn start(tag: &str) -> Option<(Cluster, EtcdCluster)> {
 }
 
 fn holders(c: &Cluster) -> Vec<usize> {
-    (0..3)
+    (0..c.nodes.len())
         .filter(|&i| {
             let out = c.nodes[i]
                 .ns
@@ -209,4 +209,81 @@ fn vipd_stopped_for_60_s_loses_the_vip_in_the_kernel() {
     assert!(wait_until(Duration::from_secs(20), || holders(&c).len() == 1));
     std::thread::sleep(Duration::from_secs(3));
     sampler.assert_never_two_holders();
+}
+
+/// Patroni follow mode in vipd: the VIP is on this node only while Patroni's leader key (written
+/// the way Patroni writes it: a lease, then a put of the member name) names this member.
+#[test]
+fn vipd_follows_the_patroni_leader_key() {
+    let tag = "vipex-etcd-patroni";
+    let Some(mut c) = Cluster::new(tag, 1, 3) else {
+        return;
+    };
+    for (i, x) in c.extras.iter().enumerate() {
+        x.run(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{}/24", ETCD[i]),
+            "dev",
+            "eth0",
+        ])
+        .unwrap();
+    }
+    c.nodes[0]
+        .ns
+        .run(&["ip", "addr", "add", "198.51.100.1/24", "dev", "eth0"])
+        .unwrap();
+    let names: Vec<&str> = c.extras.iter().map(|x| x.name()).collect();
+    let Some(etcd) = EtcdCluster::start_in(tag, &names, &ETCD).unwrap() else {
+        return;
+    };
+    let mut conf = NodeConf::new(100);
+    conf.fencer = false;
+    conf.vips = format!("\"{VIP}/32\"");
+    conf.instance_extra = "source = \"198.51.100.1\"".into();
+    conf.tail = format!(
+        "[instance.etcd]\nendpoints = [\"http://{}:2379\"]\nmember = \"pg1\"\n[instance.etcd.patroni]\nscope = \"batman\"\ninterval = \"200ms\"\n",
+        ETCD[0]
+    );
+    c.configure(0, &conf);
+    c.start(0);
+    let key = "/service/batman/leader";
+    let write_leader = |member: &str| -> String {
+        let out = etcd.etcdctl(&["lease", "grant", "30"]).unwrap();
+        let lease = out.split_whitespace().nth(1).unwrap().to_string();
+        etcd.etcdctl(&["put", &format!("--lease={lease}"), key, member])
+            .unwrap();
+        lease
+    };
+
+    // No leader key: no VIP.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(holders(&c).is_empty(), "no VIP without a Patroni leader");
+
+    let lease = write_leader("pg1");
+    let written = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(20), || holders(&c) == vec![0]),
+        "the VIP follows the key to pg1:\n{}",
+        c.log(0)
+    );
+    println!(
+        "patroni: VIP on pg1 {:?} after the key named it",
+        written.elapsed()
+    );
+
+    // Patroni fails over to pg2 (another host): the key changes; the VIP leaves at once.
+    etcd.etcdctl(&["lease", "revoke", &lease]).unwrap();
+    write_leader("pg2");
+    let changed = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(5), || holders(&c).is_empty()),
+        "the VIP leaves pg1 when the key names pg2:\n{}",
+        c.log(0)
+    );
+    println!(
+        "patroni: VIP off pg1 {:?} after the key changed",
+        changed.elapsed()
+    );
 }

@@ -75,11 +75,7 @@ impl EtcdArbiter {
         member: &str,
     ) -> Result<EtcdArbiter, ConfigError> {
         config.validate()?;
-        let client = Client::new(&config).map_err(|e| ConfigError {
-            key: "etcd.tls".into(),
-            reason: e.to_string(),
-            hint: "check the TLS files".into(),
-        })?;
+        let client = Client::configured(&config)?;
         let key = format!("{}{instance}", config.key_prefix);
         Ok(EtcdArbiter {
             inner: Arc::new(Inner {

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 
 use crate::config::EtcdConfig;
-use crate::error::EtcdError;
+use crate::error::{ConfigError, EtcdError};
 use crate::http::{Answer, Connector, Endpoint};
 
 /// One key as etcd stores it.
@@ -128,6 +128,22 @@ impl Client {
             credentials: config.user.clone().zip(config.password.clone()),
             token: Mutex::new(None),
             timeout: config.request_timeout(),
+        })
+    }
+
+    /// [`Client::new`] for a configuration: its errors name the key to fix.
+    pub fn configured(config: &EtcdConfig) -> Result<Client, ConfigError> {
+        Client::new(config).map_err(|e| {
+            let key = match e {
+                EtcdError::Tls { .. } => "etcd.tls",
+                _ => "etcd.endpoints",
+            };
+            let (reason, hint) = e.reason_and_hint();
+            ConfigError {
+                key: key.into(),
+                reason,
+                hint,
+            }
         })
     }
 

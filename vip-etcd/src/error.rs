@@ -88,15 +88,20 @@ pub enum EtcdError {
 }
 
 impl EtcdError {
+    /// The message and the hint, apart.
+    pub fn reason_and_hint(&self) -> (String, String) {
+        let text = self.to_string();
+        match text.rsplit_once(" (hint: ") {
+            Some((r, h)) => (r.to_string(), h.trim_end_matches(')').to_string()),
+            None => (text, String::new()),
+        }
+    }
+
     /// The arbiter error this becomes: configuration problems are `Refused`, the rest
     /// `Unavailable`.
     pub fn into_arbiter(self) -> ArbiterError {
         let backend = "etcd".to_string();
-        let text = self.to_string();
-        let (reason, hint) = match text.rsplit_once(" (hint: ") {
-            Some((r, h)) => (r.to_string(), h.trim_end_matches(')').to_string()),
-            None => (text, String::new()),
-        };
+        let (reason, hint) = self.reason_and_hint();
         match self {
             EtcdError::Tls { .. } | EtcdError::Auth { .. } | EtcdError::ForeignKey { .. } => {
                 ArbiterError::Refused {

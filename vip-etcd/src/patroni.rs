@@ -194,11 +194,8 @@ impl PatroniLeader {
         config.validate()?;
         let mut etcd = config.etcd.clone();
         etcd.ttl = Duration::from_secs(etcd.ttl.as_secs().max(2));
-        let client = Client::new(&etcd).map_err(|e| ConfigError {
-            key: "etcd.tls".into(),
-            reason: e.to_string(),
-            hint: "check the TLS files".into(),
-        })?;
+        etcd.validate()?;
+        let client = Client::configured(&etcd)?;
         let key = config.leader_key();
         Ok(PatroniLeader {
             inner: Arc::new(Inner {

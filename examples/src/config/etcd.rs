@@ -22,20 +22,22 @@
 //! # scope = "batman"
 //! # interval = "1s"
 //! ```
+//!
+//! vip-etcd is in vipd only with the cargo feature `etcd` (it adds ~1.5 MB of binary, most of it
+//! TLS); without it the table is still read, and refused with a hint.
 
 use std::fmt;
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Deserialize;
-use vip_core::{Error, OwnershipArbiter};
-use vip_etcd::{EtcdArbiter, EtcdConfig, PatroniConfig, PatroniLeader, TlsConfig};
 
-use super::error::ConfigError;
-use super::values::{RawDuration, parse_duration};
+use super::values::RawDuration;
+#[cfg(feature = "etcd")]
+pub use with_etcd::{ArbiterConfig, validate};
+#[cfg(not(feature = "etcd"))]
+pub use without_etcd::{ArbiterConfig, validate};
 
 /// `instance.etcd` as read.
+#[cfg_attr(not(feature = "etcd"), allow(dead_code))]
 #[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEtcd {
@@ -77,6 +79,7 @@ impl fmt::Debug for RawEtcd {
 }
 
 /// `instance.etcd.tls`.
+#[cfg_attr(not(feature = "etcd"), allow(dead_code))]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTls {
@@ -89,6 +92,7 @@ pub struct RawTls {
 }
 
 /// `instance.etcd.patroni`.
+#[cfg_attr(not(feature = "etcd"), allow(dead_code))]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPatroni {
@@ -100,137 +104,205 @@ pub struct RawPatroni {
     pub interval: Option<RawDuration>,
 }
 
-/// The validated `[instance.etcd]`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ArbiterConfig {
-    /// Hold a lease-bound key of our own.
-    Lease {
-        /// Connection and lease timing.
-        etcd: EtcdConfig,
-        /// This node's name (the key's value).
-        member: String,
-    },
-    /// Follow Patroni's leader key.
-    Patroni(PatroniConfig),
-}
+#[cfg(feature = "etcd")]
+mod with_etcd {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+    use std::time::Duration;
 
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default()
-}
+    use vip_core::{Error, OwnershipArbiter};
+    use vip_etcd::{EtcdArbiter, EtcdConfig, PatroniConfig, PatroniLeader, TlsConfig};
 
-/// Validates `instance.etcd` at `path` (`instance[NAME].etcd`), pushing every problem.
-pub fn validate(path: &str, raw: RawEtcd, errors: &mut Vec<ConfigError>) -> Option<ArbiterConfig> {
-    let before = errors.len();
-    let mut dur = |key: &str, v: Option<RawDuration>, default: Duration| match v {
-        None => default,
-        Some(r) => parse_duration(&r.0).unwrap_or_else(|e| {
-            errors.push(ConfigError::new(format!("{path}.{key}"), e));
-            default
-        }),
-    };
-    let mut etcd = EtcdConfig::new(raw.endpoints.unwrap_or_default());
-    etcd.ttl = dur("ttl", raw.ttl, etcd.ttl);
-    etcd.margin = dur("margin", raw.margin, etcd.margin);
-    etcd.request_timeout = raw
-        .request_timeout
-        .map(|r| dur("request_timeout", Some(r), Duration::ZERO));
-    let patroni_interval = raw.patroni.as_ref().map(|p| {
-        dur(
-            "patroni.interval",
-            p.interval.clone(),
-            Duration::from_secs(1),
-        )
-    });
-    if let Some(d) = raw.drift {
-        etcd.drift = d;
+    use super::super::error::ConfigError;
+    use super::super::values::{RawDuration, parse_duration};
+    use super::RawEtcd;
+
+    /// The validated `[instance.etcd]`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum ArbiterConfig {
+        /// Hold a lease-bound key of our own.
+        Lease {
+            /// Connection and lease timing.
+            etcd: EtcdConfig,
+            /// This node's name (the key's value).
+            member: String,
+        },
+        /// Follow Patroni's leader key.
+        Patroni(PatroniConfig),
     }
-    if let Some(p) = raw.key_prefix {
-        etcd.key_prefix = p;
+
+    fn host_name() -> String {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default()
     }
-    etcd.user = raw.user;
-    etcd.password = raw.password;
-    if let Some(t) = raw.tls {
-        match t.ca {
-            Some(ca) => {
-                etcd.tls = Some(TlsConfig {
-                    ca: PathBuf::from(ca),
-                    cert: t.cert.map(PathBuf::from),
-                    key: t.key.map(PathBuf::from),
-                })
+
+    /// Validates `instance.etcd` at `path` (`instance[NAME].etcd`), pushing every problem.
+    pub fn validate(
+        path: &str,
+        raw: RawEtcd,
+        errors: &mut Vec<ConfigError>,
+    ) -> Option<ArbiterConfig> {
+        let before = errors.len();
+        let mut dur = |key: &str, v: Option<RawDuration>, default: Duration| match v {
+            None => default,
+            Some(r) => parse_duration(&r.0).unwrap_or_else(|e| {
+                errors.push(ConfigError::new(format!("{path}.{key}"), e));
+                default
+            }),
+        };
+        let mut etcd = EtcdConfig::new(raw.endpoints.unwrap_or_default());
+        etcd.ttl = dur("ttl", raw.ttl, etcd.ttl);
+        etcd.margin = dur("margin", raw.margin, etcd.margin);
+        etcd.request_timeout = raw
+            .request_timeout
+            .map(|r| dur("request_timeout", Some(r), Duration::ZERO));
+        let patroni_interval = raw.patroni.as_ref().map(|p| {
+            dur(
+                "patroni.interval",
+                p.interval.clone(),
+                Duration::from_secs(1),
+            )
+        });
+        if let Some(d) = raw.drift {
+            etcd.drift = d;
+        }
+        if let Some(p) = raw.key_prefix {
+            etcd.key_prefix = p;
+        }
+        etcd.user = raw.user;
+        etcd.password = raw.password;
+        if let Some(t) = raw.tls {
+            match t.ca {
+                Some(ca) => {
+                    etcd.tls = Some(TlsConfig {
+                        ca: PathBuf::from(ca),
+                        cert: t.cert.map(PathBuf::from),
+                        key: t.key.map(PathBuf::from),
+                    })
+                }
+                None => errors.push(ConfigError::new(
+                    format!("{path}.tls.ca"),
+                    "missing: the CA that signed the etcd members' certificates",
+                )),
             }
-            None => errors.push(ConfigError::new(
-                format!("{path}.tls.ca"),
-                "missing: the CA that signed the etcd members' certificates",
-            )),
+        }
+        let member = raw.member.unwrap_or_else(host_name);
+        if member.is_empty() {
+            errors.push(ConfigError::new(
+                format!("{path}.member"),
+                "empty (and no host name to default to): set this node's name",
+            ));
+        }
+        // The library's own checks name keys as `etcd.<key>`.
+        let at = |e: vip_etcd::ConfigError| {
+            let key = e.key.strip_prefix("etcd.").unwrap_or(&e.key).to_string();
+            ConfigError::new(
+                format!("{path}.{key}"),
+                format!("{} (hint: {})", e.reason, e.hint),
+            )
+        };
+        if let Err(e) = etcd.validate() {
+            errors.push(at(e));
+        }
+        if errors.len() > before {
+            return None;
+        }
+        match raw.patroni {
+            None => Some(ArbiterConfig::Lease { etcd, member }),
+            Some(p) => {
+                let Some(scope) = p.scope else {
+                    errors.push(ConfigError::new(
+                        format!("{path}.patroni.scope"),
+                        "missing: Patroni's `scope` (the cluster name)",
+                    ));
+                    return None;
+                };
+                Some(ArbiterConfig::Patroni(PatroniConfig {
+                    etcd,
+                    namespace: p.namespace.unwrap_or_else(|| "/service".into()),
+                    scope,
+                    member,
+                    interval: patroni_interval.unwrap_or(Duration::from_secs(1)),
+                }))
+            }
         }
     }
-    let member = raw.member.unwrap_or_else(host_name);
-    if member.is_empty() {
-        errors.push(ConfigError::new(
-            format!("{path}.member"),
-            "empty (and no host name to default to): set this node's name",
-        ));
-    }
-    // The library's own checks name keys as `etcd.<key>`.
-    let at = |e: vip_etcd::ConfigError| {
-        let key = e.key.strip_prefix("etcd.").unwrap_or(&e.key).to_string();
-        ConfigError::new(
-            format!("{path}.{key}"),
-            format!("{} (hint: {})", e.reason, e.hint),
-        )
-    };
-    if let Err(e) = etcd.validate() {
-        errors.push(at(e));
-    }
-    if errors.len() > before {
-        return None;
-    }
-    match raw.patroni {
-        None => Some(ArbiterConfig::Lease { etcd, member }),
-        Some(p) => {
-            let Some(scope) = p.scope else {
-                errors.push(ConfigError::new(
-                    format!("{path}.patroni.scope"),
-                    "missing: Patroni's `scope` (the cluster name)",
-                ));
-                return None;
+
+    impl ArbiterConfig {
+        /// How long one arbiter call may take: two etcd requests (vipd raises the instance's
+        /// address timeout, which bounds arbiter calls too, to at least this).
+        pub fn call_bound(&self) -> Duration {
+            let etcd = match self {
+                ArbiterConfig::Lease { etcd, .. } => etcd,
+                ArbiterConfig::Patroni(p) => &p.etcd,
             };
-            Some(ArbiterConfig::Patroni(PatroniConfig {
-                etcd,
-                namespace: p.namespace.unwrap_or_else(|| "/service".into()),
-                scope,
-                member,
-                interval: patroni_interval.unwrap_or(Duration::from_secs(1)),
-            }))
+            etcd.request_timeout() * 2
+        }
+
+        /// Builds the arbiter for `instance`.
+        pub fn build(&self, instance: &str) -> Result<Arc<dyn OwnershipArbiter>, Error> {
+            let key = format!("instance[{instance}].etcd");
+            let err = |e: vip_etcd::ConfigError| Error::Config {
+                key: format!("{key}.{}", e.key.strip_prefix("etcd.").unwrap_or(&e.key)),
+                problem: format!("{} (hint: {})", e.reason, e.hint),
+            };
+            Ok(match self {
+                ArbiterConfig::Lease { etcd, member } => {
+                    Arc::new(EtcdArbiter::new(etcd.clone(), instance, member).map_err(err)?)
+                }
+                ArbiterConfig::Patroni(p) => Arc::new(PatroniLeader::new(p.clone()).map_err(err)?),
+            })
         }
     }
 }
 
-impl ArbiterConfig {
-    /// How long one arbiter call may take: two etcd requests (vipd raises the instance's
-    /// address timeout, which bounds arbiter calls too, to at least this).
-    pub fn call_bound(&self) -> Duration {
-        let etcd = match self {
-            ArbiterConfig::Lease { etcd, .. } => etcd,
-            ArbiterConfig::Patroni(p) => &p.etcd,
-        };
-        etcd.request_timeout() * 2
+#[cfg(not(feature = "etcd"))]
+mod without_etcd {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use vip_core::{Error, OwnershipArbiter};
+
+    use super::super::error::ConfigError;
+    use super::RawEtcd;
+
+    /// The validated `[instance.etcd]`: none in a vipd built without the `etcd` feature.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum ArbiterConfig {}
+
+    /// Refuses `instance.etcd` at `path`: this vipd has no etcd support.
+    pub fn validate(
+        path: &str,
+        _raw: RawEtcd,
+        errors: &mut Vec<ConfigError>,
+    ) -> Option<ArbiterConfig> {
+        errors.push(ConfigError::new(
+            path,
+            "this vipd was built without etcd support (hint: build it with `cargo build --features etcd`)",
+        ));
+        None
     }
 
-    /// Builds the arbiter for `instance`.
-    pub fn build(&self, instance: &str) -> Result<Arc<dyn OwnershipArbiter>, Error> {
-        let key = format!("instance[{instance}].etcd");
-        let err = |e: vip_etcd::ConfigError| Error::Config {
-            key: format!("{key}.{}", e.key.strip_prefix("etcd.").unwrap_or(&e.key)),
-            problem: format!("{} (hint: {})", e.reason, e.hint),
-        };
-        Ok(match self {
-            ArbiterConfig::Lease { etcd, member } => {
-                Arc::new(EtcdArbiter::new(etcd.clone(), instance, member).map_err(err)?)
-            }
-            ArbiterConfig::Patroni(p) => Arc::new(PatroniLeader::new(p.clone()).map_err(err)?),
-        })
+    impl ArbiterConfig {
+        /// How long one arbiter call may take (never called: there is no value).
+        pub fn call_bound(&self) -> Duration {
+            match *self {}
+        }
+
+        /// Builds the arbiter (never called: there is no value).
+        pub fn build(&self, _instance: &str) -> Result<Arc<dyn OwnershipArbiter>, Error> {
+            match *self {}
+        }
+    }
+}
+
+#[cfg(all(test, not(feature = "etcd")))]
+mod tests {
+    #[test]
+    fn without_the_feature_the_table_is_refused_with_a_hint() {
+        let text = "[[instance]]\nname = \"db\"\ninterface = \"eth0\"\nvrid = 1\nvips = [\"198.51.100.1/32\"]\n[instance.etcd]\nendpoints = [\"http://198.51.100.11:2379\"]\n";
+        let errs = crate::config::parse(text).unwrap_err();
+        assert!(errs.has("instance[db].etcd", "--features etcd"), "{errs}");
     }
 }
