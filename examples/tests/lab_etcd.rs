@@ -2,7 +2,9 @@
 //! member in its own namespace on one bridge. nftables rules in the switch namespace cut the
 //! master off with one etcd member (both ways, or only frames towards it): the master drops
 //! the VIP before its etcd deadline, the majority side takes over only after it, and a sampler
-//! never sees two holders. No fencer is configured: etcd alone keeps them apart.
+//! never sees two holders. No fencer is configured: etcd alone keeps them apart. Also: the
+//! master SIGSTOPped for 60 s or SIGKILLed (the kernel lifetime removes its VIP), all of etcd
+//! stopped (nobody holds the VIP), and Patroni follow mode.
 //!
 //! Known gap (election side): under one-way loss towards the master, the cut-off node keeps
 //! claiming at its priority and its adverts still reach the others, which stay backups; nobody
@@ -286,4 +288,59 @@ fn vipd_follows_the_patroni_leader_key() {
         "patroni: VIP off pg1 {:?} after the key changed",
         changed.elapsed()
     );
+}
+
+/// All of etcd stops answering (every member SIGSTOPped): the holder removes the VIP by its
+/// deadline and nobody holds it until etcd is back.
+#[test]
+fn vipd_without_etcd_holds_nothing() {
+    let Some((c, etcd)) = start("vipex-etcd-alllost") else {
+        return;
+    };
+    assert!(wait_until(Duration::from_secs(20), || holders(&c) == vec![0]));
+    let sampler = c.sampler_for(VIP);
+    let stopped = Instant::now();
+    for i in 0..3 {
+        etcd.signal(i, "STOP").unwrap();
+    }
+    let gone = wait_until(Duration::from_secs(5), || holders(&c).is_empty());
+    let gone_after = stopped.elapsed();
+    std::thread::sleep(Duration::from_secs(5));
+    let during = holders(&c);
+    for i in 0..3 {
+        etcd.signal(i, "CONT").unwrap();
+    }
+    println!("all etcd stopped: the VIP was removed after {gone_after:?}");
+    assert!(gone, "the holder removed the VIP without etcd");
+    assert!(
+        during.is_empty(),
+        "nobody holds it while etcd is away: {during:?}"
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || holders(&c).len() == 1),
+        "someone holds it again once etcd is back"
+    );
+    sampler.assert_never_two_holders();
+}
+
+/// The master's vipd is SIGKILLed (its VIP stays on the interface until the kernel lifetime
+/// runs out): the next node holds the VIP once the dead node's lease has expired.
+#[test]
+fn vipd_crash_failover_waits_for_the_lease() {
+    let Some((mut c, _etcd)) = start("vipex-etcd-crash") else {
+        return;
+    };
+    assert!(wait_until(Duration::from_secs(20), || holders(&c) == vec![0]));
+    let sampler = c.sampler_for(VIP);
+    let killed = Instant::now();
+    c.signal(0, nix::sys::signal::Signal::SIGKILL);
+    let gone = wait_until(Duration::from_secs(5), || !holders(&c).contains(&0));
+    let gone_after = killed.elapsed();
+    assert!(gone, "the kernel removed the dead node's VIP");
+    assert!(wait_until(Duration::from_secs(20), || holders(&c) == vec![1]));
+    println!(
+        "SIGKILL at TTL 2 s: n1's VIP gone after {gone_after:?}, n2 holds after {:?}",
+        killed.elapsed()
+    );
+    sampler.assert_never_two_holders();
 }
