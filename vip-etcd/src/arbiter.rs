@@ -55,6 +55,14 @@ impl Drop for Holding {
     }
 }
 
+impl Drop for EtcdArbiter {
+    /// Stops renewing (the background tasks hold the shared state, not this handle): a dropped
+    /// arbiter's lease runs out by itself.
+    fn drop(&mut self) {
+        drop(self.take_holding());
+    }
+}
+
 impl std::fmt::Debug for EtcdArbiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EtcdArbiter")

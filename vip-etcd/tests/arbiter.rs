@@ -342,3 +342,28 @@ async fn unreachable_endpoints_are_unavailable_with_a_hint() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_arbiter_stops_renewing() {
+    let Some(cluster) = EtcdCluster::start("drop").unwrap() else {
+        return;
+    };
+    let a = EtcdArbiter::new(config(&cluster, 2), "vi1", "node-a").unwrap();
+    let b = EtcdArbiter::new(config(&cluster, 2), "vi1", "node-b").unwrap();
+    a.acquire().await.unwrap();
+    drop(a);
+    let start = Instant::now();
+    loop {
+        match b.acquire().await {
+            Ok(_) => break,
+            Err(ArbiterError::HeldElsewhere { .. }) => {
+                assert!(
+                    start.elapsed() < Duration::from_secs(15),
+                    "a's lease never ran out"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
