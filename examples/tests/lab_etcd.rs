@@ -344,3 +344,76 @@ fn vipd_crash_failover_waits_for_the_lease() {
     );
     sampler.assert_never_two_holders();
 }
+
+/// Two vipd with the lab fencer (it removes the VIP inside the other node's namespace): after a
+/// SIGKILL of the master, the claimant fences it, revokes its etcd lease with the fencing token
+/// and takes over without waiting for the lease to run out.
+#[test]
+fn vipd_crash_failover_with_a_fencer_revokes_the_lease() {
+    let tag = "vipex-etcd-fence";
+    let Some(mut c) = Cluster::new(tag, 2, 3) else {
+        return;
+    };
+    for (i, x) in c.extras.iter().enumerate() {
+        x.run(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{}/24", ETCD[i]),
+            "dev",
+            "eth0",
+        ])
+        .unwrap();
+    }
+    for (i, n) in c.nodes.iter().enumerate() {
+        n.ns.run(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("198.51.100.{}/24", i + 1),
+            "dev",
+            "eth0",
+        ])
+        .unwrap();
+    }
+    let names: Vec<&str> = c.extras.iter().map(|x| x.name()).collect();
+    let Some(_etcd) = EtcdCluster::start_in(tag, &names, &ETCD).unwrap() else {
+        return;
+    };
+    let endpoints = ETCD.map(|a| format!("\"http://{a}:2379\"")).join(", ");
+    for (i, prio) in [200u8, 150].into_iter().enumerate() {
+        let mut conf = NodeConf::new(prio);
+        conf.vips = format!("\"{VIP}/32\"");
+        conf.instance_extra = format!("source = \"198.51.100.{}\"", i + 1);
+        // The lab fencer, idempotent: the other node is fenced once its VIP is gone.
+        conf.fencer = false;
+        let other = c.nodes[1 - i].ns.name().to_string();
+        // A long TTL: without the revoke, n2 would wait 10 s.
+        conf.tail = format!(
+            "[instance.fencer]\nargv = [\"ip\", \"netns\", \"exec\", \"{other}\", \"sh\", \"-c\", \"ip addr del {VIP}/32 dev eth0 2>/dev/null; true\"]\ntimeout = \"2s\"\n\
+             [instance.etcd]\nendpoints = [{endpoints}]\nmember = \"n{}\"\nttl = \"10s\"\n",
+            i + 1
+        );
+        c.configure(i, &conf);
+        c.start(i);
+    }
+    assert!(wait_until(Duration::from_secs(20), || holders(&c) == vec![0]));
+    let sampler = c.sampler_for(VIP);
+    let killed = Instant::now();
+    c.signal(0, nix::sys::signal::Signal::SIGKILL);
+    assert!(
+        wait_until(Duration::from_secs(8), || holders(&c) == vec![1]),
+        "n2 took over before the 10 s lease ran out:\n{}",
+        c.log(1)
+    );
+    println!(
+        "SIGKILL with a fencer at TTL 10 s: n2 holds after {:?}",
+        killed.elapsed()
+    );
+    assert!(
+        c.log(1).contains("revok"),
+        "n2 revoked n1's lease:\n{}",
+        c.log(1)
+    );
+    sampler.assert_never_two_holders();
+}
