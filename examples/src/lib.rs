@@ -12,3 +12,4 @@ pub mod metrics;
 pub mod node;
 pub mod repmgr;
 pub mod sdnotify;
+pub mod vipmanager;

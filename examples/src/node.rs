@@ -95,6 +95,9 @@ impl InstanceConfig {
                 });
             }
         }
+        if let Some(a) = &self.arbiter {
+            node = node.arbiter(a.build(name)?, a.call_bound());
+        }
         for c in &self.checks {
             node = node.check(Arc::new(c.command_check()), c.schedule(), c.weight);
         }

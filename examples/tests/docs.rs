@@ -42,6 +42,11 @@ const SECTIONS: &[(&str, &str, &str)] = &[
         "instance[db].fencer",
     ),
     (
+        "#### `[instance.etcd]`",
+        "{BASE}[instance.etcd]\nKEY = []\n",
+        "instance[db].etcd",
+    ),
+    (
         "#### `[[instance.notify]]`",
         "{BASE}[[instance.notify]]\nKEY = []\n",
         "instance[db].notify[0]",

@@ -83,7 +83,7 @@ fn malformed() -> Vec<(&'static str, Vec<u8>)> {
         // No instance has VRID 53: the interface's receive path counts it.
         (
             "unknown_vrid",
-            datagram(255, &advert(Version::V3, 53, "192.0.2.100", Auth::None)),
+            datagram(255, &advert(Version::V3, 53, "198.51.100.100", Auth::None)),
         ),
     ]
 }

@@ -22,6 +22,8 @@ use crate::links::{LinkCache, LinkInfo};
 use crate::probe::Prober;
 use crate::watcher::Watcher;
 
+mod lifetime;
+
 /// The Linux address manager: adds, removes and lists tagged VIPs over rtnetlink, announces
 /// them (gratuitous ARP, unsolicited NA) and probes whether another host holds them.
 ///
@@ -191,21 +193,7 @@ impl NetlinkAddressManager {
                 .handle
                 .address()
                 .add(link.index, vip.addr, vip.prefix_len);
-            let msg = req.message_mut();
-            let mut flags = AddressFlags::empty();
-            if !vip.is_ipv4() {
-                flags |= AddressFlags::Nodad;
-            }
-            if self.config.noprefixroute {
-                flags |= AddressFlags::Noprefixroute;
-            }
-            if !flags.is_empty() {
-                msg.attributes.push(AddressAttribute::Flags(flags));
-            }
-            if let Some(label) = &vip.label {
-                msg.attributes.push(AddressAttribute::Label(label.clone()));
-            }
-            msg.attributes.push(self.config.tag.attribute());
+            req.message_mut().attributes.extend(self.attributes(vip));
             let Err(e) = req.execute().await else {
                 return Ok(true);
             };
@@ -234,6 +222,26 @@ impl NetlinkAddressManager {
         Err(Error::InterfaceNotFound {
             interface: vip.interface.clone(),
         })
+    }
+
+    /// The attributes vip gives each of its addresses: flags, label and tag.
+    fn attributes(&self, vip: &Vip) -> Vec<AddressAttribute> {
+        let mut attributes = Vec::new();
+        let mut flags = AddressFlags::empty();
+        if !vip.is_ipv4() {
+            flags |= AddressFlags::Nodad;
+        }
+        if self.config.noprefixroute {
+            flags |= AddressFlags::Noprefixroute;
+        }
+        if !flags.is_empty() {
+            attributes.push(AddressAttribute::Flags(flags));
+        }
+        if let Some(label) = &vip.label {
+            attributes.push(AddressAttribute::Label(label.clone()));
+        }
+        attributes.push(self.config.tag.attribute());
+        attributes
     }
 
     /// After EEXIST: is the present address ours (tagged)?
@@ -409,6 +417,13 @@ impl AddressManager for NetlinkAddressManager {
                     Err(_) => task.abort(),
                 }
             }
+        }
+        Ok(())
+    }
+
+    async fn set_valid_lifetime(&self, vips: &[Vip], valid: Option<Duration>) -> Result<(), Error> {
+        for vip in vips {
+            self.set_lifetime_one(vip, valid).await?;
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use vip_core::runtime::{
     AdvertSink, CheckSchedule, HealthCheck, InstanceHandle, InstanceSpec, RoleSchedule, Runtime,
     Timeouts,
 };
-use vip_core::{AddressManager, Fencer, RoleProbe};
+use vip_core::{AddressManager, Fencer, OwnershipArbiter, RoleProbe};
 use vip_netlink::{NetlinkAddressManager, Watcher};
 use vip_vrrp::socket::{Transport, TransportError};
 
@@ -67,6 +67,7 @@ pub(crate) struct Parts {
     pub(crate) runtime: Arc<Runtime>,
     pub(crate) role: Option<(Arc<dyn RoleProbe>, RoleSchedule)>,
     pub(crate) fencer: Option<(Arc<dyn Fencer>, Option<Duration>)>,
+    pub(crate) arbiter: Option<(Arc<dyn OwnershipArbiter>, Duration)>,
     pub(crate) checks: Vec<Check>,
     pub(crate) observer: Arc<dyn Observer>,
 }
@@ -97,6 +98,9 @@ impl Parts {
             let probe = MeteredRole::new(p.clone(), name, observer.clone());
             spec = spec.role_probe(Arc::new(probe), *schedule);
         }
+        if let Some((a, _)) = &self.arbiter {
+            spec = spec.arbiter(a.clone());
+        }
         for c in &self.checks {
             let check = MeteredCheck::new(c.check.clone(), name, observer.clone());
             spec = spec.check(Arc::new(check), c.schedule, c.weight);
@@ -106,10 +110,15 @@ impl Parts {
 
     /// The bounds on backend calls ([`crate::timeouts`] of the interval and the fencer).
     pub(crate) fn timeouts(&self) -> Timeouts {
-        crate::timeouts(
+        let mut t = crate::timeouts(
             self.config.advert_interval,
             self.fencer.as_ref().and_then(|(_, t)| *t),
-        )
+        );
+        if let Some((_, bound)) = &self.arbiter {
+            // The runtime bounds arbiter calls by the address bound.
+            t.address = t.address.max(*bound);
+        }
+        t
     }
 }
 

@@ -53,6 +53,10 @@ impl AddressManager for MeteredAddresses {
         self.inner.announce(vips).await
     }
 
+    async fn set_valid_lifetime(&self, vips: &[Vip], valid: Option<Duration>) -> Result<(), Error> {
+        self.inner.set_valid_lifetime(vips, valid).await
+    }
+
     async fn probe_in_use(&self, vips: &[Vip], timeout: Duration) -> Result<InUse, Error> {
         let start = Instant::now();
         let r = self.inner.probe_in_use(vips, timeout).await;

@@ -13,7 +13,7 @@ use vip_core::runtime::{
     AdvertSink, CheckSchedule, HealthCheck, InstanceHandle, InstanceSpec, RoleSchedule, Runtime,
     Status,
 };
-use vip_core::{AddressManager, Fencer, RoleProbe};
+use vip_core::{AddressManager, Fencer, OwnershipArbiter, RoleProbe};
 
 use crate::build::{Check, NodeError, Parts, start};
 use crate::commands::fence::CommandFencer;
@@ -39,6 +39,7 @@ impl Node {
                 runtime: Arc::new(Runtime::new().kernel_timers(true)),
                 role: None,
                 fencer: None,
+                arbiter: None,
                 checks: Vec::new(),
                 observer: Arc::new(NoObserver),
             },
@@ -69,6 +70,15 @@ impl Node {
     pub fn command_fencer(mut self, fencer: CommandFencer) -> Self {
         let timeout = fencer.timeout();
         self.parts.fencer = Some((Arc::new(fencer), Some(timeout)));
+        self
+    }
+
+    /// Adds VIPs only while `arbiter` grants it (see [`vip_core::OwnershipArbiter`]): VRRP
+    /// steers, the arbiter gates. Each arbiter call is bounded by the address bound, raised to
+    /// at least `call_bound` (a quorum write and a failover to another member take longer
+    /// than two advert intervals).
+    pub fn arbiter(mut self, arbiter: Arc<dyn OwnershipArbiter>, call_bound: Duration) -> Self {
+        self.parts.arbiter = Some((arbiter, call_bound));
         self
     }
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use vip_examples::{config, daemon, keepalived, logging};
+use vip_examples::{config, daemon, keepalived, logging, vipmanager};
 
 /// The default config file.
 const DEFAULT_CONFIG: &str = "/etc/vipd/vipd.toml";
@@ -41,6 +41,14 @@ enum Command {
         #[arg(long)]
         allow_partial: bool,
     },
+    /// Print the vipd config equivalent to a vip-manager YAML (Patroni leader-key following).
+    ImportVipManager {
+        /// vip-manager.yml to translate.
+        file: PathBuf,
+        /// Exit 0 even when something could not be translated.
+        #[arg(long)]
+        allow_partial: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -51,7 +59,11 @@ fn main() -> ExitCode {
         Command::ImportKeepalived {
             file,
             allow_partial,
-        } => import_keepalived(&file, allow_partial),
+        } => import_with(&file, allow_partial, keepalived::import),
+        Command::ImportVipManager {
+            file,
+            allow_partial,
+        } => import_with(&file, allow_partial, |t, _| vipmanager::import(t)),
     }
 }
 
@@ -71,7 +83,12 @@ fn check_config(path: &Path) -> ExitCode {
     }
 }
 
-fn import_keepalived(path: &Path, allow_partial: bool) -> ExitCode {
+/// Reads `path`, translates it with `translate`, prints the config and the diagnostics.
+fn import_with(
+    path: &Path,
+    allow_partial: bool,
+    translate: impl Fn(&str, &str) -> keepalived::Import,
+) -> ExitCode {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
@@ -79,7 +96,7 @@ fn import_keepalived(path: &Path, allow_partial: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = keepalived::import(&text, &path.display().to_string());
+    let result = translate(&text, &path.display().to_string());
     print!("{}", result.toml);
     for d in &result.diagnostics {
         eprintln!("{}: {d}", path.display());

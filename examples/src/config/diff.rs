@@ -83,5 +83,6 @@ fn changed_keys(a: &InstanceConfig, b: &InstanceConfig) -> Vec<&'static str> {
         a.fencer == b.fencer && a.fence_policy == b.fence_policy,
     );
     cmp("notify", a.notify == b.notify);
+    cmp("etcd", a.arbiter == b.arbiter);
     k
 }

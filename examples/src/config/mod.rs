@@ -14,6 +14,7 @@
 
 mod diff;
 mod error;
+mod etcd;
 mod lenient;
 mod raw;
 mod types;
@@ -24,6 +25,7 @@ use std::path::Path;
 
 pub use diff::{InstanceChange, InstanceDiff, diff_instances};
 pub use error::{ConfigError, ConfigErrors};
+pub use etcd::ArbiterConfig;
 pub use types::{
     AnnounceConfig, CheckConfig, ChecksumMode, Config, DEFAULT_CONTROL_SOCKET, FencerConfig,
     GarpForm, GlobalConfig, InstanceConfig, LogFormat, NotifyHook, RepmgrNode, RoleConfig,

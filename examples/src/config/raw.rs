@@ -77,6 +77,8 @@ pub struct RawInstance {
     pub fencer: Option<RawFencer>,
     /// Notify hooks.
     pub notify: Option<Vec<RawNotify>>,
+    /// Ownership arbiter on etcd.
+    pub etcd: Option<super::etcd::RawEtcd>,
 }
 
 /// `instance.auth`.

@@ -180,6 +180,8 @@ pub struct InstanceConfig {
     pub role: Option<RoleConfig>,
     /// Fencer.
     pub fencer: Option<FencerConfig>,
+    /// `[instance.etcd]`: the ownership arbiter gating the VIPs, if any.
+    pub arbiter: Option<super::ArbiterConfig>,
 }
 
 impl std::ops::Deref for InstanceConfig {

@@ -301,6 +301,9 @@ impl Validator {
         let checks = self.checks(p, raw.check.unwrap_or_default());
         let role = raw.role.and_then(|r| self.role(p, r));
         let fencer = raw.fencer.and_then(|f| self.fencer(p, f));
+        let arbiter = raw
+            .etcd
+            .and_then(|e| super::etcd::validate(&format!("{p}.etcd"), e, &mut self.errors));
         let notify = raw
             .notify
             .unwrap_or_default()
@@ -347,6 +350,7 @@ impl Validator {
             checks,
             role,
             fencer,
+            arbiter,
         })
     }
 

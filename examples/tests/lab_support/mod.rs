@@ -340,6 +340,16 @@ vips = [{vips}]
             checker: OverlapChecker::start(&ns, &vips).unwrap(),
         }
     }
+
+    /// Like [`Cluster::sampler`], for another VIP address.
+    #[allow(dead_code)]
+    pub fn sampler_for(&self, vip: &str) -> Sampler {
+        let ns: Vec<&Ns> = self.nodes.iter().map(|n| &n.ns).collect();
+        let vips = [vip.parse().unwrap()];
+        Sampler {
+            checker: OverlapChecker::start(&ns, &vips).unwrap(),
+        }
+    }
 }
 
 /// Whether namespace `ns` holds the VIP on eth0.

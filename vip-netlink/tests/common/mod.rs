@@ -32,6 +32,8 @@ pub struct KernelAddr {
     pub label: Option<String>,
     pub noprefixroute: bool,
     pub nodad: bool,
+    /// Seconds of valid lifetime left (u32::MAX: forever).
+    pub valid_lft: u64,
 }
 
 /// The addresses on `dev` in `ns`, from `ip -j addr show` (the test may use `ip`).
@@ -47,6 +49,7 @@ pub fn kernel_addrs(ns: &Ns, dev: &str) -> Vec<KernelAddr> {
                 label: a["label"].as_str().map(str::to_string),
                 noprefixroute: a["noprefixroute"].as_bool().unwrap_or(false),
                 nodad: a["nodad"].as_bool().unwrap_or(false),
+                valid_lft: a["valid_life_time"].as_u64().unwrap_or(u64::from(u32::MAX)),
             });
         }
     }
