@@ -68,6 +68,7 @@ impl EventSink {
         self.board.apply_event(name, event, SystemTime::now());
         self.metrics.observe_event(name, event);
         if let Some(t) = Transition::from_event(&self.config, event) {
+            crate::sdnotify::state_changed();
             if self.config.notify.is_empty() {
                 return;
             }

@@ -16,4 +16,4 @@ pub use protocol::{
     format_unix_ms,
 };
 pub use reprobe::ReprobeHub;
-pub use server::{ControlHandler, bind, serve};
+pub use server::{ControlHandler, IDLE_TIMEOUT, MAX_CONNECTIONS, bind, serve};
