@@ -2,6 +2,8 @@
 //! tracked checks, fencer), metrics, control socket, sd_notify and logging. The binaries in
 //! `src/bin` only parse arguments and call into here.
 
+pub mod caps;
+pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod control;
