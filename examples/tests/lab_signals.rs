@@ -1,7 +1,8 @@
 //! Every signal whose default action ends the process is handled (see `vip_examples::signals`):
 //! a lone vipd holding its VIP in a lab namespace logs a status dump on SIGUSR1 and the counters
 //! on SIGUSR2, ignores the stray ones (VIP kept, process alive), and stops with release on the
-//! stop signals (VIP removed, exit 0).
+//! stop signals (VIP removed, exit 0). Also: systemd hears `STATUS=` with the state on each
+//! transition.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -70,14 +71,16 @@ on_stop = "release"
     }
 
     fn start(&mut self) {
+        self.start_with(&[]);
+    }
+
+    /// Starts vipd with extra `KEY=VALUE` environment entries; waits until it holds the VIP.
+    fn start_with(&mut self, env: &[&str]) {
         let config = self.dir.join("vipd.toml").display().to_string();
-        let p = self
-            .ns
-            .spawn(
-                &["env", "NO_COLOR=1", "RUST_LOG=", VIPD, "--config", &config],
-                Some(&self.log),
-            )
-            .unwrap();
+        let mut argv = vec!["env", "NO_COLOR=1", "RUST_LOG="];
+        argv.extend_from_slice(env);
+        argv.extend_from_slice(&[VIPD, "--config", &config]);
+        let p = self.ns.spawn(&argv, Some(&self.log)).unwrap();
         self.vipd = Some(p);
         assert!(
             wait_until(SOON, || self.holds()),
@@ -200,4 +203,37 @@ fn stop_signals_release_the_vip_and_exit_cleanly() {
         n.wait_log(&format!("SIG{name}: stopping"));
     }
     assert_eq!(n.log_text().matches("vipd stopped").count(), 5);
+}
+
+#[test]
+fn sd_notify_status_follows_each_transition() {
+    let Some(mut n) = Node::new("vipex-sig-status") else {
+        return;
+    };
+    let path = n.dir.join("notify");
+    let notify = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    n.start_with(&[&format!("NOTIFY_SOCKET={}", path.display())]);
+    let start = std::time::Instant::now();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while start.elapsed() < SOON {
+        if let Ok(len) = notify.recv(&mut buf) {
+            let m = String::from_utf8_lossy(&buf[..len]).into_owned();
+            let done = m.lines().any(|l| l == "STATUS=sig: master");
+            seen.push(m);
+            if done {
+                break;
+            }
+        }
+    }
+    assert!(
+        seen.iter()
+            .any(|m| m.lines().any(|l| l == "STATUS=sig: master")),
+        "{seen:?}"
+    );
+    // READY=1 came first, with the state at that moment.
+    assert!(seen[0].contains("READY=1\nSTATUS=sig: "), "{seen:?}");
 }
