@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use vip_core::runtime::Runtime;
@@ -20,8 +19,10 @@ use crate::config::{self, Config, GlobalConfig, InstanceConfig, diff_instances};
 use crate::control::{
     self, ControlHandler, DaemonInfo, InstanceStatus, ReloadReport, StatusReport,
 };
+use crate::dump;
 use crate::metrics::{self, Metrics};
-use crate::sdnotify::{self, SdNotify};
+use crate::sdnotify;
+use crate::signals::{Action, Signals};
 
 /// One configured instance.
 #[derive(Debug)]
@@ -143,7 +144,16 @@ impl Daemon {
     /// Re-reads the config file and applies the difference: unchanged instances keep running
     /// untouched, changed ones restart, removed ones stop, new ones start. A config with errors
     /// changes nothing.
+    /// systemd hears `RELOADING=1` before and `READY=1` after, whichever way the reload came
+    /// (SIGHUP or `vipctl reload`).
     pub async fn reload(&self) -> Result<ReloadReport, String> {
+        sdnotify::reloading();
+        let r = self.reload_config().await;
+        sdnotify::ready(&sdnotify::status_line(&ControlHandler::status(self).await));
+        r
+    }
+
+    async fn reload_config(&self) -> Result<ReloadReport, String> {
         let new = config::load(&self.config_path).map_err(|e| {
             format!(
                 "reload of {} refused, nothing changed:\n{e}",
@@ -300,66 +310,52 @@ async fn start_services(daemon: &Arc<Daemon>, global: &GlobalConfig) -> Result<S
     })
 }
 
-/// Runs the daemon until SIGTERM or SIGINT: starts the metrics endpoint and control socket,
-/// the instances, tells systemd it is ready, feeds the watchdog, reloads on SIGHUP.
+/// Runs the daemon until a stop signal (see [`crate::signals`]): starts the metrics endpoint and
+/// control socket, the instances, tells systemd it is ready, feeds the watchdog, reloads on
+/// SIGHUP, dumps the status on SIGUSR1 and the counters on SIGUSR2.
 pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
     let daemon = Daemon::new(config_path, &config);
-    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM handler: {e}"))?;
-    let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT handler: {e}"))?;
-    let mut hup = signal(SignalKind::hangup()).map_err(|e| format!("SIGHUP handler: {e}"))?;
+    let mut signals = Signals::install().map_err(|e| e.to_string())?;
 
     let services = start_services(&daemon, &config.global).await?;
     daemon.start_all(&config).await;
 
-    let sd = if config.global.sd_notify {
-        match SdNotify::from_env() {
-            None => None,
-            Some(Ok(s)) => Some(Arc::new(s)),
-            Some(Err(e)) => {
-                tracing::warn!("NOTIFY_SOCKET is set but unusable: {e}");
-                None
-            }
-        }
-    } else {
-        None
-    };
-    let mut watchdog = None;
-    if let Some(sd) = &sd {
-        let status = format!("{} instance(s) running", config.instances.len());
-        if let Err(e) = sd.ready(&status) {
-            tracing::warn!("sd_notify READY=1: {e}");
-        }
-        if let Some(period) = sdnotify::watchdog_period_from_env() {
+    let mut sd_tasks = Vec::new();
+    if sdnotify::enable(config.global.sd_notify) {
+        let handler: Arc<dyn ControlHandler> = daemon.clone();
+        sdnotify::ready(&sdnotify::status_line(&handler.status().await));
+        sd_tasks.push(sdnotify::spawn_status(handler));
+        if let Some(period) = sdnotify::watchdog_period() {
             tracing::info!(?period, "feeding the systemd watchdog");
-            watchdog = Some(sdnotify::spawn_watchdog(sd.clone(), period));
+            sd_tasks.push(sdnotify::spawn_watchdog(period));
         }
     }
     tracing::info!(config = %config_path.display(), instances = config.instances.len(), "vipd ready");
 
     loop {
-        tokio::select! {
-            _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
-            _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
-            _ = hup.recv() => {
-                tracing::info!("SIGHUP: reloading {}", config_path.display());
-                if let Some(sd) = &sd { let _ = sd.reloading(); }
+        let (action, name) = signals.recv().await;
+        match action {
+            Action::Stop => {
+                tracing::info!("{name}: stopping");
+                break;
+            }
+            Action::Reload => {
+                tracing::info!("{name}: reloading {}", config_path.display());
                 match daemon.reload().await {
-                    Ok(r) => tracing::info!(unchanged = ?r.unchanged, changed = ?r.changed, added = ?r.added, removed = ?r.removed, "reload done"),
+                    Ok(r) => {
+                        tracing::info!(unchanged = ?r.unchanged, changed = ?r.changed, added = ?r.added, removed = ?r.removed, "reload done")
+                    }
                     Err(e) => tracing::error!("{e}"),
                 }
-                if let Some(sd) = &sd { let _ = sd.ready("reloaded"); }
             }
+            Action::DumpStatus => dump::status(&ControlHandler::status(&*daemon).await),
+            Action::DumpCounters => dump::counters(&daemon.metrics.render()),
         }
     }
 
-    if let Some(sd) = &sd {
-        let _ = sd.stopping();
-    }
+    sdnotify::stopping();
     daemon.stop_all().await;
-    if let Some(w) = watchdog {
-        w.abort();
-    }
-    for t in services.tasks {
+    for t in sd_tasks.into_iter().chain(services.tasks) {
         t.abort();
     }
     let _ = std::fs::remove_file(&services.control_path);

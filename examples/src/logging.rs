@@ -1,9 +1,12 @@
-//! tracing-subscriber setup: human or JSON lines on stderr, coloured only on a terminal.
+//! tracing-subscriber setup: human or JSON lines on stderr (human lines coloured only on a
+//! terminal), or records to the systemd journal (tracing-journald).
 
 use std::ffi::OsStr;
 use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
 
@@ -18,13 +21,35 @@ pub fn init(format: LogFormat, level: &str) -> Result<(), String> {
     };
     let no_color = std::env::var_os("NO_COLOR");
     let ansi = use_ansi(format, std::io::stderr().is_terminal(), no_color.as_deref());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr);
+    let builder = || {
+        tracing_subscriber::fmt()
+            .with_ansi(ansi)
+            .with_writer(std::io::stderr)
+    };
     let res = match format {
-        LogFormat::Human => builder.with_target(false).try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Human => builder()
+            .with_env_filter(filter)
+            .with_target(false)
+            .try_init()
+            .map_err(|e| e.to_string()),
+        LogFormat::Json => builder()
+            .with_env_filter(filter)
+            .json()
+            .flatten_event(true)
+            .try_init()
+            .map_err(|e| e.to_string()),
+        LogFormat::Journald => {
+            let journal = tracing_journald::layer().map_err(|e| {
+                format!(
+                    "global.log_format = \"journald\": cannot reach the journal at /run/systemd/journal/socket ({e}); use \"human\" or \"json\" outside systemd"
+                )
+            })?;
+            tracing_subscriber::registry()
+                .with(filter)
+                .with(journal.with_syslog_identifier("vipd".to_owned()))
+                .try_init()
+                .map_err(|e| e.to_string())
+        }
     };
     res.map_err(|e| format!("cannot install the log subscriber: {e}"))
 }

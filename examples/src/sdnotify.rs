@@ -1,102 +1,122 @@
-//! systemd's notify protocol, written out: one datagram per message to the socket named by
-//! `NOTIFY_SOCKET` (a path, or an abstract name when it starts with `@`).
+//! systemd's notify protocol through the sd-notify crate: `READY=1`, `RELOADING=1` with
+//! `MONOTONIC_USEC` (so `Type=notify-reload` works), `STOPPING=1`, `WATCHDOG=1`, and `STATUS=`
+//! naming each instance's state, updated on every transition.
+//!
+//! Sending is a process-wide switch ([`enable`]): `NOTIFY_SOCKET` is process-wide too, and the
+//! reload path (SIGHUP and `vipctl reload`) and the event path reach it without plumbing.
 
-use std::ffi::OsStr;
-use std::io;
-use std::os::linux::net::SocketAddrExt;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use sd_notify::NotifyState;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-/// A connection to systemd's notify socket.
-#[derive(Debug)]
-pub struct SdNotify {
-    addr: SocketAddr,
-    sock: UnixDatagram,
+use crate::control::{ControlHandler, StatusReport};
+
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Woken on every transition; the status task re-sends `STATUS=`.
+static STATE_CHANGED: Notify = Notify::const_new();
+
+/// Turns sending on when `wanted` (`global.sd_notify`) and `NOTIFY_SOCKET` is set and not
+/// empty; returns whether it is on.
+pub fn enable(wanted: bool) -> bool {
+    let on = wanted && std::env::var_os("NOTIFY_SOCKET").is_some_and(|v| !v.is_empty());
+    ENABLED.store(on, Ordering::Relaxed);
+    on
 }
 
-impl SdNotify {
-    /// From `NOTIFY_SOCKET`; `None` when it is unset or empty (not run by systemd).
-    pub fn from_env() -> Option<io::Result<Self>> {
-        let v = std::env::var_os("NOTIFY_SOCKET")?;
-        if v.is_empty() {
-            return None;
+/// Whether messages are sent.
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+fn send(states: &[NotifyState]) {
+    if !enabled() {
+        return;
+    }
+    if let Err(e) = sd_notify::notify(states) {
+        let what: Vec<String> = states.iter().map(ToString::to_string).collect();
+        tracing::warn!("sd_notify {}: {e}", what.join(" "));
+    }
+}
+
+/// `READY=1` with a status line.
+pub fn ready(status: &str) {
+    send(&[NotifyState::Ready, NotifyState::Status(status)]);
+}
+
+/// `RELOADING=1` and `MONOTONIC_USEC` (send [`ready`] when the reload is done).
+pub fn reloading() {
+    match NotifyState::monotonic_usec_now() {
+        Ok(now) => send(&[NotifyState::Reloading, now]),
+        Err(e) => {
+            tracing::warn!("CLOCK_MONOTONIC unreadable ({e}): RELOADING=1 without MONOTONIC_USEC");
+            send(&[NotifyState::Reloading]);
         }
-        Some(Self::from_socket_value(&v))
-    }
-
-    /// From a `NOTIFY_SOCKET` value: `/run/systemd/notify` or `@abstract-name`.
-    pub fn from_socket_value(value: &OsStr) -> io::Result<Self> {
-        let bytes = value.as_bytes();
-        let addr = match bytes.strip_prefix(b"@") {
-            Some(name) => SocketAddr::from_abstract_name(name)?,
-            None => SocketAddr::from_pathname(value)?,
-        };
-        let sock = UnixDatagram::unbound()?;
-        sock.set_nonblocking(true)?;
-        Ok(SdNotify { addr, sock })
-    }
-
-    /// Sends one message (newline-separated `KEY=VALUE` assignments).
-    pub fn notify(&self, message: &str) -> io::Result<()> {
-        self.sock
-            .send_to_addr(message.as_bytes(), &self.addr)
-            .map(|_| ())
-    }
-
-    /// `READY=1` with a status line.
-    pub fn ready(&self, status: &str) -> io::Result<()> {
-        self.notify(&format!("READY=1\nSTATUS={status}"))
-    }
-
-    /// `RELOADING=1` (send [`SdNotify::ready`] when the reload is done).
-    pub fn reloading(&self) -> io::Result<()> {
-        self.notify("RELOADING=1")
-    }
-
-    /// `STOPPING=1`.
-    pub fn stopping(&self) -> io::Result<()> {
-        self.notify("STOPPING=1")
-    }
-
-    /// `WATCHDOG=1`.
-    pub fn watchdog(&self) -> io::Result<()> {
-        self.notify("WATCHDOG=1")
     }
 }
 
-/// How often to send `WATCHDOG=1`: half of `WATCHDOG_USEC`, when it is set and `WATCHDOG_PID`
-/// is unset or names `my_pid`.
-pub fn watchdog_period(usec: Option<&str>, pid: Option<&str>, my_pid: u32) -> Option<Duration> {
-    if let Some(p) = pid
-        && p.trim().parse::<u32>().ok() != Some(my_pid)
-    {
-        return None;
+/// `STOPPING=1`.
+pub fn stopping() {
+    send(&[NotifyState::Stopping]);
+}
+
+/// `WATCHDOG=1`.
+pub fn watchdog() {
+    send(&[NotifyState::Watchdog]);
+}
+
+/// Tells the status task that an instance changed state (cheap; a no-op when nothing listens).
+pub fn state_changed() {
+    STATE_CHANGED.notify_one();
+}
+
+/// The `STATUS=` line: each instance with its state, in config order (`db: master, web: backup`).
+pub fn status_line(report: &StatusReport) -> String {
+    if report.instances.is_empty() {
+        return "no instances".to_owned();
     }
-    let us: u64 = usec?.trim().parse().ok()?;
-    (us > 0).then(|| Duration::from_micros(us / 2))
+    let parts: Vec<String> = report
+        .instances
+        .iter()
+        .map(|i| format!("{}: {}", i.name, i.state))
+        .collect();
+    parts.join(", ")
 }
 
-/// [`watchdog_period`] from the environment.
-pub fn watchdog_period_from_env() -> Option<Duration> {
-    let usec = std::env::var("WATCHDOG_USEC").ok();
-    let pid = std::env::var("WATCHDOG_PID").ok();
-    watchdog_period(usec.as_deref(), pid.as_deref(), std::process::id())
+/// How often to send `WATCHDOG=1`: half of `WATCHDOG_USEC`, when it is set for this process.
+pub fn watchdog_period() -> Option<Duration> {
+    sd_notify::watchdog_enabled()
+        .filter(|d| !d.is_zero())
+        .map(|d| d / 2)
 }
 
-/// Sends `WATCHDOG=1` every `period` until the task is aborted. The wiring should make sure
-/// the task stops (or is not fed) when the daemon's loops are stuck; here it runs on the same
-/// runtime as everything else, so a blocked runtime starves it and systemd restarts us.
-pub fn spawn_watchdog(notify: Arc<SdNotify>, period: Duration) -> JoinHandle<()> {
+/// Sends `WATCHDOG=1` every `period` until the task is aborted. It runs on the same runtime as
+/// everything else, so a blocked runtime starves it and systemd restarts vipd.
+pub fn spawn_watchdog(period: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut t = tokio::time::interval(period.max(Duration::from_millis(10)));
         loop {
             t.tick().await;
-            if let Err(e) = notify.watchdog() {
-                tracing::warn!("sd_notify WATCHDOG=1: {e}");
+            watchdog();
+        }
+    })
+}
+
+/// Sends `STATUS=` (each instance's state) whenever [`state_changed`] is called and the line
+/// differs from the last one sent, until the task is aborted.
+pub fn spawn_status(handler: Arc<dyn ControlHandler>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last = String::new();
+        loop {
+            STATE_CHANGED.notified().await;
+            let line = status_line(&handler.status().await);
+            if line != last {
+                send(&[NotifyState::Status(&line)]);
+                last = line;
             }
         }
     })

@@ -183,11 +183,12 @@ fn vipd_lifecycle_over_control_socket_sd_notify_and_metrics() {
     guard.child = Some(child);
 
     let ready = recv_until(&notify, "READY=1", Duration::from_secs(20));
+    // STATUS= names each instance's state, in config order.
+    let last = ready.last().unwrap();
     assert!(
-        ready
-            .last()
-            .unwrap()
-            .contains("STATUS=2 instance(s) running")
+        last.lines()
+            .any(|l| l.starts_with("STATUS=db: ") && l.contains(", web: ")),
+        "{last}"
     );
     recv_until(&notify, "WATCHDOG=1", Duration::from_secs(5));
     recv_until(&notify, "WATCHDOG=1", Duration::from_secs(5));
@@ -290,6 +291,13 @@ fn vipd_lifecycle_over_control_socket_sd_notify_and_metrics() {
     let web = WEB_V4.replace("vrid = 52", "vrid = 52\npriority = 120");
     std::fs::write(&cfg, config(&sock, &metrics, &format!("{DB}{web}{cache}"))).unwrap();
     let out = vipctl(&sock, &["reload"]);
+    // Like SIGHUP: RELOADING=1 with MONOTONIC_USEC (Type=notify-reload), then READY=1.
+    let reloading = recv_until(&notify, "RELOADING=1", Duration::from_secs(5));
+    assert!(
+        reloading.last().unwrap().contains("MONOTONIC_USEC="),
+        "{reloading:?}"
+    );
+    recv_until(&notify, "READY=1", Duration::from_secs(5));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

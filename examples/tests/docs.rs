@@ -140,3 +140,83 @@ fn readme_protocol_examples_parse() {
     }
     assert_eq!((req, resp), (3, 4));
 }
+
+/// Metric family names in `text` (`vip_...`, with the histogram suffixes folded).
+fn metric_names(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("vip_") {
+        let tail = &rest[i..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()))
+            .unwrap_or(tail.len());
+        let name = &tail[..end];
+        let before = rest[..i].chars().last();
+        if !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') && name.len() > 4 {
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s))
+                .filter(|f| f.ends_with("_seconds"))
+                .unwrap_or(name);
+            out.insert(family.to_owned());
+        }
+        rest = &tail[end.max(1)..];
+    }
+    out
+}
+
+/// The families vipd's registry renders (from its `# TYPE` lines).
+fn rendered_metrics() -> BTreeSet<String> {
+    vip_examples::metrics::Metrics::new()
+        .render()
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn readme_documents_exactly_the_rendered_metrics() {
+    let start = README.find("### Metrics").unwrap();
+    let section = &README[start..];
+    let section = &section[..section[4..].find("\n### ").unwrap() + 4];
+    let documented: BTreeSet<String> = section
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| s.starts_with("vip_"))
+        .map(|s| s.split('{').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        documented,
+        rendered_metrics(),
+        "README's metrics and /metrics disagree"
+    );
+}
+
+#[test]
+fn alert_rules_and_dashboard_use_only_rendered_metrics() {
+    let rendered = rendered_metrics();
+    for (file, text) in [
+        (
+            "packaging/prometheus/vip-alerts.yml",
+            include_str!("../../packaging/prometheus/vip-alerts.yml"),
+        ),
+        (
+            "packaging/grafana/vip-dashboard.json",
+            include_str!("../../packaging/grafana/vip-dashboard.json"),
+        ),
+    ] {
+        let used = metric_names(text);
+        assert!(!used.is_empty(), "{file}");
+        for m in &used {
+            assert!(
+                rendered.contains(m),
+                "{file} uses {m}, which vipd does not export"
+            );
+        }
+    }
+    let dashboard: serde_json::Value =
+        serde_json::from_str(include_str!("../../packaging/grafana/vip-dashboard.json")).unwrap();
+    assert!(dashboard["panels"].as_array().is_some_and(|p| p.len() >= 6));
+}

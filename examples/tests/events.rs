@@ -157,7 +157,7 @@ on = ["master"]
     for want in [
         "vip_instance_state{instance=\"db\",state=\"master\"} 1",
         "vip_transitions_total{instance=\"db\",from=\"backup\",to=\"claiming\"} 1",
-        "vip_vip_mismatch_total{instance=\"db\",peer=\"198.51.100.2\"} 1",
+        "vip_address_list_mismatch_total{instance=\"db\",peer=\"198.51.100.2\"} 1",
         "vip_effective_priority{instance=\"db\"} 104",
     ] {
         assert!(m.lines().any(|l| l == want), "missing {want}\n{m}");

@@ -177,7 +177,7 @@ fn import_behaves_like(tag: &str, vector: &str) {
     }
     let vipd = p.vipd();
     let drops = vipd.nonzero("vip_adverts_dropped_total");
-    let mismatches = vipd.nonzero("vip_vip_mismatch_total");
+    let mismatches = vipd.nonzero("vip_address_list_mismatch_total");
     if !drops.is_empty() || !mismatches.is_empty() {
         p.fail(&format!(
             "vipd dropped keepalived's adverts: {drops:?}, mismatches: {mismatches:?}"

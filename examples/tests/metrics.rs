@@ -153,7 +153,7 @@ async fn scrape_returns_every_metric_in_text_format() {
         "vip_adverts_received_total{instance=\"db\"} 1",
         "vip_adverts_dropped_total{interface=\"eth0\",reason=\"bad_checksum\"} 2",
         "vip_adverts_dropped_total{interface=\"eth0\",reason=\"bad_ttl\"} 1",
-        "vip_vip_mismatch_total{instance=\"db\",peer=\"198.51.100.2\"} 1",
+        "vip_address_list_mismatch_total{instance=\"db\",peer=\"198.51.100.2\"} 1",
         "vip_alarms_total{instance=\"db\"} 1",
         "vip_fence_total{instance=\"db\",outcome=\"fenced\"} 1",
         "vip_fence_total{instance=\"db\",outcome=\"failed\"} 1",

@@ -1,55 +1,12 @@
 //! vipd: keeps floating VIPs on exactly one healthy node (VRRP with role gating and fence-first
 //! takeover). Config in, library builders out: everything lives in `vip_examples`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use vip_examples::{config, daemon, keepalived, logging, vipmanager};
-
-/// The default config file.
-const DEFAULT_CONFIG: &str = "/etc/vipd/vipd.toml";
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "vipd",
-    version,
-    about = "Floating VIP daemon (VRRP, role-gated, fence-first)"
-)]
-struct Cli {
-    /// Config file (for `run`, the default command).
-    #[arg(long, short, global = true, default_value = DEFAULT_CONFIG)]
-    config: PathBuf,
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run in the foreground, logging to stderr (the default).
-    Run,
-    /// Validate a config file: lists every error and exits 1, or prints a summary.
-    CheckConfig {
-        /// The file to check (default: --config).
-        file: Option<PathBuf>,
-    },
-    /// Print the vipd config equivalent to a keepalived.conf; report what cannot be translated.
-    ImportKeepalived {
-        /// keepalived.conf to translate.
-        file: PathBuf,
-        /// Exit 0 even when something could not be translated.
-        #[arg(long)]
-        allow_partial: bool,
-    },
-    /// Print the vipd config equivalent to a vip-manager YAML (Patroni leader-key following).
-    ImportVipManager {
-        /// vip-manager.yml to translate.
-        file: PathBuf,
-        /// Exit 0 even when something could not be translated.
-        #[arg(long)]
-        allow_partial: bool,
-    },
-}
+use clap::Parser;
+use vip_examples::cli::vipd::{Cli, Command};
+use vip_examples::{caps, config, daemon, keepalived, logging, vipmanager};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -121,6 +78,10 @@ fn run(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Err(e) = caps::check() {
+        eprintln!("vipd: {e}");
+        return ExitCode::FAILURE;
+    }
     if let Err(e) = logging::init(cfg.global.log_format, &cfg.global.log_level) {
         eprintln!("vipd: {e}");
         return ExitCode::FAILURE;

@@ -125,28 +125,12 @@ fn remove(value: &mut toml::Value, segs: &[Segment]) -> bool {
     }
 }
 
-/// The known key nearest to `key` (edit distance at most 2), if any.
+/// The known key nearest to `key` (Levenshtein distance at most 2, by strsim), if any.
 fn closest<'a>(key: &str, expected: &'a str) -> Option<&'a str> {
     expected
         .split(", ")
-        .map(|k| (distance(key, k), k))
+        .map(|k| (strsim::levenshtein(key, k), k))
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
-}
-
-/// Levenshtein distance.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            let v = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-            cur.push(v);
-        }
-        prev = cur;
-    }
-    prev.last().copied().unwrap_or(0)
 }

@@ -63,6 +63,9 @@ pub enum LogFormat {
     Human,
     /// One JSON object per line.
     Json,
+    /// Structured records straight to the systemd journal (tracing-journald), with the event's
+    /// fields as journal fields.
+    Journald,
 }
 
 /// `[global]`.

@@ -44,9 +44,10 @@ impl Validator {
         match raw.log_format.as_deref() {
             None | Some("human") => {}
             Some("json") => g.log_format = LogFormat::Json,
+            Some("journald") => g.log_format = LogFormat::Journald,
             Some(other) => self.err(
                 "global.log_format",
-                format!("{other:?} is not a log format (use \"human\" or \"json\")"),
+                format!("{other:?} is not a log format (use \"human\", \"json\" or \"journald\")"),
             ),
         }
         if let Some(level) = raw.log_level {

@@ -54,12 +54,15 @@ pub async fn request(path: &Path, req: &Request) -> Result<Response, ClientError
         let mut line = serde_json::to_string(req)
             .map_err(|e| ClientError::Protocol(shown.clone(), e.to_string()))?;
         line.push('\n');
-        w.write_all(line.as_bytes()).await.map_err(io_err)?;
+        // A daemon that refuses the connection (too many open) answers before reading and
+        // closes: the write may fail, and its answer is still there to read.
+        let written = w.write_all(line.as_bytes()).await;
         let mut answer = String::new();
-        BufReader::new(r)
-            .read_line(&mut answer)
-            .await
-            .map_err(io_err)?;
+        let read = BufReader::new(r).read_line(&mut answer).await;
+        if answer.is_empty() {
+            written.map_err(io_err)?;
+            read.map_err(io_err)?;
+        }
         serde_json::from_str::<Response>(answer.trim())
             .map_err(|e| ClientError::Protocol(shown.clone(), format!("{e}: {answer:?}")))
     };

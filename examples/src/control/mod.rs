@@ -13,5 +13,5 @@ pub use protocol::{
     AlarmRecord, CheckState, DaemonInfo, InstanceStatus, ReloadReport, Request, Response,
     StatusReport, TransitionRecord, format_unix_ms,
 };
-pub use server::{ControlHandler, bind, serve};
+pub use server::{ControlHandler, IDLE_TIMEOUT, MAX_CONNECTIONS, bind, serve};
 pub use status::{instance_status, unix_ms};

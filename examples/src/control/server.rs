@@ -4,15 +4,25 @@ use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Semaphore;
 
 use super::protocol::{ReloadReport, Request, Response, StatusReport};
 
 /// Longest request line accepted.
 const MAX_LINE: usize = 64 * 1024;
+
+/// Connections served at once. One more is answered with an error line and closed, so that
+/// idle clients cannot grow the daemon (each costs a task and its buffers).
+pub const MAX_CONNECTIONS: usize = 32;
+
+/// A connection that sends no complete request for this long is closed, so that idle clients
+/// cannot hold the [`MAX_CONNECTIONS`] slots for good.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the daemon does for each request.
 #[async_trait]
@@ -55,16 +65,35 @@ pub async fn bind(path: &Path) -> io::Result<UnixListener> {
     Ok(l)
 }
 
-/// Serves requests until the task is dropped.
+/// Serves requests until the task is dropped: at most [`MAX_CONNECTIONS`] at once, each closed
+/// after [`IDLE_TIMEOUT`] without a request.
 pub async fn serve(listener: UnixListener, handler: Arc<dyn ControlHandler>) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut refusing = false;
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
+                let Ok(permit) = slots.clone().try_acquire_owned() else {
+                    if !refusing {
+                        tracing::warn!(
+                            "control socket: {MAX_CONNECTIONS} connections open; refusing more until one closes"
+                        );
+                        refusing = true;
+                    }
+                    // A fresh socket's send buffer takes one short line without blocking.
+                    let line = format!(
+                        "{{\"error\":\"too many control connections ({MAX_CONNECTIONS} open); try again\"}}\n"
+                    );
+                    let _ = stream.try_write(line.as_bytes());
+                    continue;
+                };
+                refusing = false;
                 let h = handler.clone();
                 tokio::spawn(async move {
                     if let Err(e) = connection(stream, h.as_ref()).await {
                         tracing::debug!("control connection: {e}");
                     }
+                    drop(permit);
                 });
             }
             Err(e) => {
@@ -81,10 +110,12 @@ async fn connection(stream: UnixStream, handler: &dyn ControlHandler) -> io::Res
     let mut line = String::new();
     loop {
         line.clear();
-        let n = (&mut lines)
-            .take(MAX_LINE as u64)
-            .read_line(&mut line)
-            .await?;
+        let mut limited = (&mut lines).take(MAX_LINE as u64);
+        let read = limited.read_line(&mut line);
+        let Ok(n) = tokio::time::timeout(IDLE_TIMEOUT, read).await else {
+            return Ok(()); // idle: give the slot back
+        };
+        let n = n?;
         if n == 0 {
             return Ok(());
         }

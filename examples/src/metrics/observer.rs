@@ -23,6 +23,10 @@ impl Observer for Metrics {
 
     fn event(&self, instance: &str, event: &Event) {
         self.observe_event(instance, event);
+        if matches!(event.kind, vip_core::election::EventKind::Transition { .. }) {
+            // STATUS= follows each transition.
+            crate::sdnotify::state_changed();
+        }
     }
 
     fn probe(&self, instance: &str, probe: &str, elapsed: Duration) {

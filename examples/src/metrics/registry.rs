@@ -211,7 +211,7 @@ impl Metrics {
     }
 
     /// A peer advertised a VIP list different from ours.
-    pub fn vip_mismatch(&self, instance: &str, peer: &str) {
+    pub fn address_list_mismatch(&self, instance: &str, peer: &str) {
         *self
             .lock()
             .mismatches
@@ -262,6 +262,18 @@ impl Metrics {
             adverts.add_drops(interface, &path.snapshot());
         }
         let mut out = String::new();
+        header(
+            &mut out,
+            "vip_build_info",
+            "gauge",
+            "Always 1; the labels name the running vipd's version.",
+        );
+        line(
+            &mut out,
+            "vip_build_info",
+            &[("version", env!("CARGO_PKG_VERSION"))],
+            1,
+        );
         header(
             &mut out,
             "vip_instance_state",
@@ -341,14 +353,14 @@ impl Metrics {
         }
         header(
             &mut out,
-            "vip_vip_mismatch_total",
+            "vip_address_list_mismatch_total",
             "counter",
             "Adverts from a peer whose VIP list differs from ours (keepalived drops these: two masters may result).",
         );
         for ((inst, peer), n) in &m.mismatches {
             line(
                 &mut out,
-                "vip_vip_mismatch_total",
+                "vip_address_list_mismatch_total",
                 &[("instance", inst), ("peer", peer)],
                 n,
             );

@@ -690,7 +690,7 @@ pub fn mixed_pair(tag: &str, mode: Mode, higher: Side) {
     }
     let vipd = p.vipd();
     let drops = vipd.nonzero("vip_adverts_dropped_total");
-    let mismatches = vipd.nonzero("vip_vip_mismatch_total");
+    let mismatches = vipd.nonzero("vip_address_list_mismatch_total");
     let received = vipd.metric_sum("vip_adverts_received_total", "");
     if !drops.is_empty() || !mismatches.is_empty() {
         p.fail(&format!(
