@@ -70,17 +70,7 @@ fn overlap(kind: Kind, run: usize) -> Duration {
         ])
         .unwrap();
     }
-    for (i, n) in c.nodes.iter().enumerate() {
-        n.ns.run(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("198.51.100.{}/24", i + 1),
-            "dev",
-            "eth0",
-        ])
-        .unwrap();
-    }
+    // The cluster gave the nodes 198.51.100.1-3 already.
     let names: Vec<String> = c.extras.iter().map(|x| x.name().to_string()).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let _etcd = match kind {

@@ -131,7 +131,10 @@ fn import_behaves_like(tag: &str, vector: &str) {
         String::from_utf8_lossy(&check.stderr)
     );
 
-    // keepalived runs node 1's original config, vipd the import of node 2's.
+    // keepalived runs node 1's original config, vipd the import of node 2's. Both start at
+    // once: on a loaded machine vipd's Master_Down timer may run out before keepalived's first
+    // advert reaches it, and keepalived (higher, no in-use probe) then preempts it.
+    p.step("start", keepalived_preempt_bound(advert));
     p.start_keepalived(&n1);
     p.start_vipd_config(&config);
     p.wait_for(Side::Keepalived, patience, "start");

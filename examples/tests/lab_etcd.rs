@@ -35,17 +35,7 @@ fn start(tag: &str) -> Option<(Cluster, EtcdCluster)> {
         ])
         .unwrap();
     }
-    for (i, n) in c.nodes.iter().enumerate() {
-        n.ns.run(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("198.51.100.{}/24", i + 1),
-            "dev",
-            "eth0",
-        ])
-        .unwrap();
-    }
+    // The cluster gave the nodes 198.51.100.1-3 already.
     let names: Vec<&str> = c.extras.iter().map(|x| x.name()).collect();
     let etcd = EtcdCluster::start_in(tag, &names, &ETCD).unwrap()?;
     let endpoints = ETCD
@@ -232,10 +222,6 @@ fn vipd_follows_the_patroni_leader_key() {
         ])
         .unwrap();
     }
-    c.nodes[0]
-        .ns
-        .run(&["ip", "addr", "add", "198.51.100.1/24", "dev", "eth0"])
-        .unwrap();
     let names: Vec<&str> = c.extras.iter().map(|x| x.name()).collect();
     let Some(etcd) = EtcdCluster::start_in(tag, &names, &ETCD).unwrap() else {
         return;
@@ -365,17 +351,7 @@ fn vipd_crash_failover_with_a_fencer_revokes_the_lease() {
         ])
         .unwrap();
     }
-    for (i, n) in c.nodes.iter().enumerate() {
-        n.ns.run(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("198.51.100.{}/24", i + 1),
-            "dev",
-            "eth0",
-        ])
-        .unwrap();
-    }
+    // The cluster gave the nodes 198.51.100.1-3 already.
     let names: Vec<&str> = c.extras.iter().map(|x| x.name()).collect();
     let Some(_etcd) = EtcdCluster::start_in(tag, &names, &ETCD).unwrap() else {
         return;

@@ -632,7 +632,12 @@ pub fn mixed_pair(tag: &str, mode: Mode, higher: Side) {
     };
     let (patience, window) = (mode.patience(), mode.window());
 
-    // 1. One master: the higher.
+    // 1. One master: the higher. Both start at once; when keepalived is the higher, vipd may
+    // become master before keepalived's first advert reaches it on a loaded machine, and
+    // keepalived (no in-use probe) then preempts it.
+    if higher == Side::Keepalived {
+        p.step("start", keepalived_preempt_bound(mode.advert()));
+    }
     start(&mut p, higher);
     start(&mut p, lower);
     p.wait_for(higher, patience + mode.advert() * 4, "start");
