@@ -16,7 +16,8 @@ use vip_core::lab::Keepalived;
 use vip_etcd::harness::EtcdCluster;
 
 const VIP: &str = "198.51.100.100";
-const ETCD: [&str; 3] = ["198.51.100.11", "198.51.100.12", "198.51.100.13"];
+/// The etcd members listen on the addresses the cluster gives its extra namespaces.
+const ETCD: [&str; 3] = ["198.51.100.50", "198.51.100.51", "198.51.100.52"];
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
@@ -59,18 +60,7 @@ fn nft(sw: &str, rule: &str) {
 fn overlap(kind: Kind, run: usize) -> Duration {
     let tag = format!("vipex-bench-etcd-{run}-{kind:?}").to_lowercase();
     let mut c = Cluster::new(&tag, 3, 3).expect("root");
-    for (i, x) in c.extras.iter().enumerate() {
-        x.run(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("{}/24", ETCD[i]),
-            "dev",
-            "eth0",
-        ])
-        .unwrap();
-    }
-    // The cluster gave the nodes 198.51.100.1-3 already.
+    // The cluster gave the nodes 198.51.100.1-3 and the extras 198.51.100.50-52 already.
     let names: Vec<String> = c.extras.iter().map(|x| x.name().to_string()).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let _etcd = match kind {

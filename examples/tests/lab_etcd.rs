@@ -19,23 +19,14 @@ use lab_support::{Cluster, NodeConf, wait_until};
 use vip_etcd::harness::EtcdCluster;
 
 const VIP: &str = "198.51.100.100";
-const ETCD: [&str; 3] = ["198.51.100.11", "198.51.100.12", "198.51.100.13"];
+/// The etcd members listen on the addresses the cluster gives its extra namespaces.
+const ETCD: [&str; 3] = ["198.51.100.50", "198.51.100.51", "198.51.100.52"];
 
-/// Nodes n1..n3 (ports p0..p2, 198.51.100.1-3) and etcd members x1..x3 (ports p3..p5).
+/// Nodes n1..n3 (ports p0..p2, 198.51.100.1-3) and etcd members x1..x3 (ports p3..p5,
+/// 198.51.100.50-52).
 fn start(tag: &str) -> Option<(Cluster, EtcdCluster)> {
     let mut c = Cluster::new(tag, 3, 3)?;
-    for (i, x) in c.extras.iter().enumerate() {
-        x.run(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("{}/24", ETCD[i]),
-            "dev",
-            "eth0",
-        ])
-        .unwrap();
-    }
-    // The cluster gave the nodes 198.51.100.1-3 already.
+    // The cluster gave the nodes 198.51.100.1-3 and the extras 198.51.100.50-52 already.
     let names: Vec<&str> = c.extras.iter().map(|x| x.name()).collect();
     let etcd = EtcdCluster::start_in(tag, &names, &ETCD).unwrap()?;
     let endpoints = ETCD
@@ -211,17 +202,6 @@ fn vipd_follows_the_patroni_leader_key() {
     let Some(mut c) = Cluster::new(tag, 1, 3) else {
         return;
     };
-    for (i, x) in c.extras.iter().enumerate() {
-        x.run(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("{}/24", ETCD[i]),
-            "dev",
-            "eth0",
-        ])
-        .unwrap();
-    }
     let names: Vec<&str> = c.extras.iter().map(|x| x.name()).collect();
     let Some(etcd) = EtcdCluster::start_in(tag, &names, &ETCD).unwrap() else {
         return;
@@ -340,18 +320,7 @@ fn vipd_crash_failover_with_a_fencer_revokes_the_lease() {
     let Some(mut c) = Cluster::new(tag, 2, 3) else {
         return;
     };
-    for (i, x) in c.extras.iter().enumerate() {
-        x.run(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("{}/24", ETCD[i]),
-            "dev",
-            "eth0",
-        ])
-        .unwrap();
-    }
-    // The cluster gave the nodes 198.51.100.1-3 already.
+    // The cluster gave the nodes 198.51.100.1-3 and the extras 198.51.100.50-52 already.
     let names: Vec<&str> = c.extras.iter().map(|x| x.name()).collect();
     let Some(_etcd) = EtcdCluster::start_in(tag, &names, &ETCD).unwrap() else {
         return;
