@@ -33,8 +33,6 @@ use super::steady::SteadyHandle;
 use super::timer::DeadlineTimer;
 use super::{Clock, Debouncer, InstanceHandle, InstanceSpec, Phase, Status, Timeouts, Transition};
 
-mod delegate;
-
 /// Spawns the task of `spec` on the current tokio runtime and returns its handle, with an event
 /// receiver subscribed before the task started. The caller has validated the spec.
 pub(crate) fn spawn(
@@ -87,7 +85,7 @@ pub(crate) fn spawn(
         spec.timeouts.advert,
         done_tx.clone(),
     );
-    // The steady loop reads the source's socket and follows the real clock (see steady.rs).
+    // The steady loop reads the source's socket and follows the real clock (see `steady/mod.rs`).
     let steady = match (&spec.steady, &spec.source) {
         (Some(steady), Some(_)) if kernel_timers => {
             Some(SteadyHandle::new(steady.clone(), done_tx.clone()))
@@ -166,13 +164,14 @@ async fn next_advert(source: Option<&Arc<dyn super::AdvertSource>>) -> Result<Ad
     }
 }
 
-/// The state of one instance task.
-struct Instance {
+/// The state of one instance task. The steady loop's side of it (handing the idle work over
+/// and back) is in `steady/delegate.rs`, which sees the fields marked `pub(super)`.
+pub(super) struct Instance {
     /// The `vip` span (instance name and VRID) of its logs. Entered only where it logs: entering
     /// it on every poll, as `Instrument` does, costs a backup more than parsing its advert.
     span: tracing::Span,
-    machine: Election,
-    clock: Clock,
+    pub(super) machine: Election,
+    pub(super) clock: Clock,
     /// Wait for deadlines on a timerfd (see `timer.rs`).
     kernel_timers: bool,
     addresses: Arc<dyn AddressManager>,
@@ -189,7 +188,7 @@ struct Instance {
     /// The bound on adverts passed through handles (a place is given back per advert taken).
     adverts: Arc<AdvertQueue>,
     /// Lane entries sent whose completion has not come back yet.
-    outstanding: usize,
+    pub(super) outstanding: usize,
     /// In-use probes and fences in flight (aborted on stop).
     calls: JoinSet<()>,
     /// The role-probe and check tasks (aborted on stop).
@@ -213,11 +212,11 @@ struct Instance {
     lifetime_failing: bool,
     /// The deadline a Timer was last fed for; never fire twice for the same one.
     timer_fired_for: Option<Timestamp>,
-    stopping: bool,
-    /// The steady loop, when the spec has one (see `steady.rs`).
-    steady: Option<SteadyHandle>,
+    pub(super) stopping: bool,
+    /// The steady loop, when the spec has one (see `steady/mod.rs`).
+    pub(super) steady: Option<SteadyHandle>,
     /// The last advert fed to the machine, and when: a backup's lease absorbs its repeats.
-    last_advert: Option<(Advert, Timestamp)>,
+    pub(super) last_advert: Option<(Advert, Timestamp)>,
 }
 
 impl Instance {
@@ -383,7 +382,7 @@ impl Instance {
     }
 
     /// The advert source (or the steady loop reading it) broke for good: release and stop.
-    fn source_failed(&mut self, error: &Error) {
+    pub(super) fn source_failed(&mut self, error: &Error) {
         self.span.in_scope(|| {
             tracing::error!(%error, "advert source failed; releasing");
         });
@@ -401,14 +400,14 @@ impl Instance {
     }
 
     /// Feeds one input at `now` (read by the caller) and carries out the resulting actions.
-    fn feed_at(&mut self, now: Timestamp, input: Input) {
+    pub(super) fn feed_at(&mut self, now: Timestamp, input: Input) {
         self.machine.handle(now, input);
         while let Some(action) = self.machine.poll_action() {
             self.dispatch(action);
         }
     }
 
-    fn dispatch(&mut self, action: Action) {
+    pub(super) fn dispatch(&mut self, action: Action) {
         match action {
             Action::SendAdvert { priority } => self.send_advert(priority),
             Action::AddVips(vips) => {
@@ -565,7 +564,7 @@ impl Instance {
     }
 
     /// Handles one message of the inbox.
-    fn receive(&mut self, message: Message) {
+    pub(super) fn receive(&mut self, message: Message) {
         match message {
             Message::Received(advert) => {
                 self.adverts.release();
@@ -676,7 +675,7 @@ impl Instance {
         }
     }
 
-    fn advert_result(&mut self, priority: Priority, result: Result<(), Error>) {
+    pub(super) fn advert_result(&mut self, priority: Priority, result: Result<(), Error>) {
         match result {
             Ok(()) if !self.advert_failing => {}
             Ok(()) => {

@@ -36,7 +36,7 @@ pub(crate) enum Message {
     Role(RoleReport),
     /// A tracked check's debounced status changed.
     Check { index: usize, status: CheckStatus },
-    /// The steady loop's lease ended (see `steady.rs`).
+    /// The steady loop's lease ended (see `steady/mod.rs`).
     Steady(LeaseEnd),
     /// The ownership arbiter answered an acquire.
     Acquired {

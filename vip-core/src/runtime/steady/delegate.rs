@@ -1,14 +1,16 @@
-//! The instance task's side of the steady loop (see `runtime/steady.rs`): when to hand the
-//! idle work to the steady loop, and how to bring the machine up to date when it comes back.
+//! The instance task's side of the steady loop (see the module above): when to hand the idle
+//! work to the steady loop, and how to bring the machine up to date when it comes back. It is
+//! an `impl` block of the instance task, kept here so that a reader of the runtime's main path
+//! (`instance.rs`) can skip it.
 
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
-use super::Instance;
 use crate::Timestamp;
 use crate::election::{Action, Advert, Input, Steady};
+use crate::runtime::instance::Instance;
 use crate::runtime::message::Message;
 use crate::runtime::steady::{LEASE_MAX, LEASE_RENEW, Lease, LeaseEnd, LeaseEndReason, LeaseWork};
 use crate::runtime::timer::DeadlineTimer;
@@ -23,7 +25,7 @@ const MIN_LEAD: Duration = Duration::from_millis(2);
 
 impl Instance {
     /// The lease to give the steady loop now, if there is one and the machine is steady.
-    pub(super) fn lease(&self) -> Option<Lease> {
+    pub(in crate::runtime) fn lease(&self) -> Option<Lease> {
         if self.steady.is_none() || self.stopping || self.outstanding > 0 {
             return None;
         }
@@ -82,7 +84,7 @@ impl Instance {
     /// arrives in the inbox; then brings the machine up to date and handles what arrived
     /// meanwhile, in order.
     /// The task's `timer` extends a master's lease every [`LEASE_RENEW`] meanwhile.
-    pub(super) async fn delegate(
+    pub(in crate::runtime) async fn delegate(
         &mut self,
         lease: Lease,
         inbox: &mut UnboundedReceiver<Message>,
@@ -178,7 +180,7 @@ impl Instance {
     }
 
     /// Feeds `advert`, received at `at`, and remembers it.
-    pub(super) fn feed_advert_at(&mut self, advert: Advert, at: Timestamp) {
+    pub(in crate::runtime) fn feed_advert_at(&mut self, advert: Advert, at: Timestamp) {
         self.last_advert = Some((advert, at));
         self.feed_at(at, Input::Advert(advert));
     }

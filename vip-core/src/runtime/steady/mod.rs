@@ -40,6 +40,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::message::Message;
+
+mod delegate;
 use crate::election::Advert;
 use crate::{Error, Priority};
 
