@@ -87,7 +87,10 @@ struct Subscriber {
     id: u64,
     state: State,
     /// Notifications that came while its first link state was being read, applied after it.
-    backlog: Option<Vec<RouteNetlinkMessage>>,
+    /// Shared with the other watchers starting at the same time: when many instances start
+    /// together, each notification of that burst is held once, not once per watcher (200
+    /// watchers made that tens of megabytes, which the allocator kept afterwards).
+    backlog: Option<Vec<Arc<RouteNetlinkMessage>>>,
 }
 
 impl std::fmt::Debug for Subscriber {
@@ -136,9 +139,12 @@ impl Notifications {
                     NetlinkPayload::InnerMessage(m) => {
                         let mut subs = lock(&subs);
                         subs.retain(|s| !s.state.tx.is_closed());
+                        let mut shared: Option<Arc<RouteNetlinkMessage>> = None;
                         for sub in subs.iter_mut() {
                             match &mut sub.backlog {
-                                Some(backlog) => backlog.push(m.clone()),
+                                Some(backlog) => backlog.push(Arc::clone(
+                                    shared.get_or_insert_with(|| Arc::new(m.clone())),
+                                )),
                                 None => sub.state.handle(&m),
                             }
                         }
