@@ -222,3 +222,47 @@ async fn a_failed_release_is_retried_until_the_vips_are_gone() {
         "nothing left to remove on stop"
     );
 }
+
+/// An event hook sees every event, in order, before the broadcast's subscribers: the same
+/// events a receiver from `spawn_with_events` sees, even with a broadcast of one slot that the
+/// receiver falls behind.
+#[tokio::test(start_paused = true)]
+async fn the_event_hook_sees_every_event_in_order() {
+    let rt = Runtime::new();
+    let log = Log::new(rt.clock());
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let hook = {
+        let seen = seen.clone();
+        Arc::new(move |e: &vip_core::election::Event| seen.lock().unwrap().push(e.clone()))
+    };
+    let (handle, mut events) = rt
+        .spawn_with_events(spec(&log, "hook").event_hook(hook).event_capacity(1))
+        .unwrap();
+    wait_status(&handle, Duration::from_secs(30), |s| {
+        s.state == State::Master
+    })
+    .await;
+    handle.stop(StopMode::Release).await;
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        transitions(&seen),
+        vec![
+            (State::Initialize, State::Backup),
+            (State::Backup, State::Claiming),
+            (State::Claiming, State::Master),
+            (State::Master, State::Initialize),
+        ],
+        "{seen:?}"
+    );
+    // The broadcast of one slot kept only the newest; the hook lost nothing.
+    let mut received = Vec::new();
+    loop {
+        match events.recv().await {
+            Ok(e) => received.push(e),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+        }
+    }
+    assert!(received.len() < seen.len(), "{received:?}");
+    assert_eq!(received.last(), seen.last());
+}

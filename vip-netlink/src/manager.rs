@@ -7,9 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::TryStreamExt;
 use rtnetlink::Handle;
-use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use tokio::task::JoinHandle;
 use vip_core::{AddressManager, Error, InUse, Vip};
@@ -40,7 +38,7 @@ pub struct NetlinkAddressManager {
     held: Held,
     refresh: Mutex<HashMap<(String, IpAddr), JoinHandle<()>>>,
     /// The namespace's shared request connection (`handle` talks to it).
-    _requests: Arc<crate::shared::Requests>,
+    requests: Arc<crate::shared::Requests>,
 }
 
 /// The local address of a kernel address message.
@@ -123,7 +121,7 @@ impl NetlinkAddressManager {
             config,
             held: Held::default(),
             refresh: Mutex::default(),
-            _requests: requests,
+            requests,
         })
     }
 
@@ -159,14 +157,10 @@ impl NetlinkAddressManager {
     }
 
     /// The addresses on `index` (both families), as the kernel reports them.
-    async fn dump(&self, index: u32) -> Result<Vec<AddressMessage>, rtnetlink::Error> {
-        let mut req = self.handle.address().get();
-        req.message_mut().header.index = index;
-        req.message_mut().header.family = AddressFamily::Unspec;
-        req.set_link_index_filter(index)
-            .execute()
-            .try_collect()
-            .await
+    /// One dump at a time on the shared socket, shared by callers that wait together (see
+    /// `shared.rs`).
+    async fn dump(&self, index: u32) -> Result<Arc<Vec<AddressMessage>>, rtnetlink::Error> {
+        self.requests.dump_addresses(index).await
     }
 
     async fn add_one(&self, vip: &Vip) -> Result<(), Error> {

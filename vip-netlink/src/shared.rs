@@ -1,11 +1,19 @@
 //! The netlink request connection shared by every [`crate::NetlinkAddressManager`] of the
 //! process in one network namespace: one socket and one connection task (each holding a 64 KiB
 //! read buffer), not one per instance. Requests on it are independent (netlink sequence
-//! numbers), so sharing changes nothing else.
+//! numbers), except dumps: the kernel runs one dump per socket at a time and refuses another
+//! meanwhile (EBUSY), so the managers sharing it take turns ([`Requests::dump_addresses`]),
+//! and a manager whose turn comes after a dump of the same link that started after it asked
+//! takes that dump's answer instead of asking again (200 instances stopping together: a few
+//! dumps, not 200 in a row).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
+use futures::TryStreamExt;
 use rtnetlink::Handle;
+use rtnetlink::packet_route::AddressFamily;
+use rtnetlink::packet_route::address::AddressMessage;
 use tokio::task::JoinHandle;
 use vip_core::Error;
 
@@ -15,7 +23,57 @@ use crate::errno;
 #[derive(Debug)]
 pub(crate) struct Requests {
     pub(crate) handle: Handle,
+    /// Held for the whole of a dump request on `handle` (see the module documentation):
+    /// without it, 200 instances stopping together saw most removals fail with EBUSY. It
+    /// keeps the last dump's answer.
+    dumps: tokio::sync::Mutex<Option<LastDump>>,
+    /// Dumps started so far.
+    started: AtomicU64,
     connection: JoinHandle<()>,
+}
+
+/// The answer of the last address dump.
+#[derive(Debug)]
+struct LastDump {
+    index: u32,
+    /// Its number in [`Requests::started`].
+    number: u64,
+    messages: Arc<Vec<AddressMessage>>,
+}
+
+impl Requests {
+    /// The addresses on link `index` (both families), as the kernel reports them at some
+    /// moment after the call.
+    pub(crate) async fn dump_addresses(
+        &self,
+        index: u32,
+    ) -> Result<Arc<Vec<AddressMessage>>, rtnetlink::Error> {
+        let asked = self.started.load(Ordering::Acquire);
+        let mut last = self.dumps.lock().await;
+        if let Some(done) = last.as_ref()
+            && done.index == index
+            && done.number > asked
+        {
+            // Started after we asked: as fresh as a dump of our own.
+            return Ok(Arc::clone(&done.messages));
+        }
+        let number = self.started.fetch_add(1, Ordering::AcqRel) + 1;
+        let mut req = self.handle.address().get();
+        req.message_mut().header.index = index;
+        req.message_mut().header.family = AddressFamily::Unspec;
+        let messages: Vec<AddressMessage> = req
+            .set_link_index_filter(index)
+            .execute()
+            .try_collect()
+            .await?;
+        let messages = Arc::new(messages);
+        *last = Some(LastDump {
+            index,
+            number,
+            messages: Arc::clone(&messages),
+        });
+        Ok(messages)
+    }
 }
 
 impl Drop for Requests {
@@ -56,6 +114,8 @@ pub(crate) fn requests(runtime: &tokio::runtime::Handle) -> Result<Arc<Requests>
         .map_err(|e| errno::from_io(&e, "open netlink socket", ""))?;
     let requests = Arc::new(Requests {
         handle,
+        dumps: tokio::sync::Mutex::new(None),
+        started: AtomicU64::new(0),
         connection: runtime.spawn(conn),
     });
     open.push((key, Arc::downgrade(&requests)));

@@ -6,8 +6,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::broadcast;
-use vip_core::election::Event;
 use vip_core::runtime::{
     AdvertSink, CheckSchedule, HealthCheck, InstanceHandle, InstanceSpec, RoleSchedule, Runtime,
     Timeouts,
@@ -17,6 +15,7 @@ use vip_netlink::{NetlinkAddressManager, Watcher};
 use vip_vrrp::socket::{Transport, TransportError};
 
 use crate::config::ConfigError;
+use crate::events::EventSink;
 use crate::metered::{MeteredAddresses, MeteredCheck, MeteredFencer, MeteredRole};
 use crate::{NodeConfig, Observer};
 
@@ -125,13 +124,13 @@ impl Parts {
 /// The parts of a started instance.
 pub(crate) struct Started {
     pub(crate) handle: InstanceHandle,
-    pub(crate) events: broadcast::Receiver<Event>,
     pub(crate) manager: Arc<NetlinkAddressManager>,
     pub(crate) watcher: Watcher,
 }
 
-/// Opens the transport, the address manager and its watcher, and spawns the election.
-pub(crate) async fn start(parts: &Parts) -> Result<Started, NodeError> {
+/// Opens the transport, the address manager and its watcher, and spawns the election, whose
+/// events go to `sink` as they happen.
+pub(crate) async fn start(parts: &Parts, sink: &EventSink) -> Result<Started, NodeError> {
     let config = &parts.config;
     let name = config.name.as_str();
     let transport = Arc::new(Transport::new(config.transport_config())?);
@@ -148,20 +147,21 @@ pub(crate) async fn start(parts: &Parts) -> Result<Started, NodeError> {
         .spec(transport.source(), manager.clone(), transport.clone())
         // The instance task reads the socket itself: one wake-up per received advert.
         .advert_source(transport.clone())
-        // The events task drains each instance's events on the same thread, so a short
-        // backlog does (the channel's slots are allocated up front: with many instances the
-        // default 256 costs megabytes).
-        .event_capacity(64);
+        // Every event reaches the observer and the notify hooks from the instance's task, as
+        // it happens (no task, no backlog, nothing to fall behind); the broadcast is left for
+        // an embedder's own subscribers, with a short backlog: its slots are allocated up
+        // front (64 of them cost about 6 KiB per instance).
+        .event_hook({
+            let sink = sink.clone();
+            Arc::new(move |event| sink.emit(event))
+        })
+        .event_capacity(8);
     if transport.supports_steady() {
         // An idle master's adverts and an idle backup's receptions on the interface's receive
         // thread, while the async runtime sleeps (see vip_core::runtime::steady).
         spec = spec.steady_loop(transport.clone());
     }
-    // Subscribed before the instance starts: the first transitions reach the sinks too.
-    let (handle, events) = parts
-        .runtime
-        .spawn_with_events(spec)
-        .map_err(NodeError::Spawn)?;
+    let handle = parts.runtime.spawn(spec).map_err(NodeError::Spawn)?;
     parts
         .observer
         .transport_opened(name, &config.interface, transport.stats());
@@ -174,7 +174,6 @@ pub(crate) async fn start(parts: &Parts) -> Result<Started, NodeError> {
     );
     Ok(Started {
         handle,
-        events,
         manager,
         watcher,
     })

@@ -17,6 +17,7 @@ use vip_core::{AddressManager, Fencer, OwnershipArbiter, RoleProbe};
 
 use crate::build::{Check, NodeError, Parts, start};
 use crate::commands::fence::CommandFencer;
+use crate::events::EventSink;
 use crate::observer::NoObserver;
 use crate::supervise::{LastError, supervise};
 use crate::{NodeConfig, Observer};
@@ -126,8 +127,9 @@ impl Node {
     /// first start (no such interface, no source address, no permission).
     pub async fn start(self) -> Result<NodeHandle, NodeError> {
         self.parts.config.validate()?;
-        let first = start(&self.parts).await?;
-        Ok(self.supervise(Some(first)))
+        let sink = self.sink();
+        let first = start(&self.parts, &sink).await?;
+        Ok(self.supervise(Some(first), sink))
     }
 
     /// Supervises the instance from now on, starting it in the background: a start that may
@@ -138,15 +140,22 @@ impl Node {
     /// [`NodeError::Config`] for a config that breaks a protocol rule.
     pub fn spawn(self) -> Result<NodeHandle, NodeError> {
         self.parts.config.validate()?;
-        Ok(self.supervise(None))
+        let sink = self.sink();
+        Ok(self.supervise(None, sink))
     }
 
-    fn supervise(self, first: Option<crate::build::Started>) -> NodeHandle {
+    /// Where the instance's events go (the observer and the notify hooks), kept across
+    /// restarts.
+    fn sink(&self) -> EventSink {
+        EventSink::spawn(self.parts.config.clone(), self.parts.observer.clone())
+    }
+
+    fn supervise(self, first: Option<crate::build::Started>, sink: EventSink) -> NodeHandle {
         let (tx, rx) = watch::channel(None);
         let last_error: LastError = Arc::new(Mutex::new(None));
         let parts = self.parts.clone();
         parts.observer.node_started(&parts.config);
-        let join = tokio::spawn(supervise(self.parts, first, rx, last_error.clone()));
+        let join = tokio::spawn(supervise(self.parts, sink, first, rx, last_error.clone()));
         NodeHandle {
             config: parts.config,
             runtime: parts.runtime,

@@ -6,7 +6,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use vip_core::election::StopMode;
 
@@ -15,8 +14,6 @@ use crate::events::EventSink;
 
 /// How long a failed start waits before it tries again.
 pub(crate) const RETRY: Duration = Duration::from_secs(1);
-/// How long a stopped instance's remaining events may take to reach the sinks.
-const DRAIN: Duration = Duration::from_secs(2);
 
 /// Why the instance is not running, shared with the handle.
 pub(crate) type LastError = Arc<Mutex<Option<String>>>;
@@ -29,15 +26,16 @@ enum Ended {
     Failed(String),
 }
 
-/// Runs the instance (from `first` if already started) until a stop is asked for.
+/// Runs the instance (from `first` if already started), its events going to `events`, until a
+/// stop is asked for.
 pub(crate) async fn supervise(
     parts: Parts,
+    events: EventSink,
     mut first: Option<Started>,
     mut stop: watch::Receiver<Option<StopMode>>,
     last_error: LastError,
 ) {
     let name = parts.config.name.clone();
-    let events = EventSink::spawn(parts.config.clone(), parts.observer.clone());
     let set_error = |e: Option<String>| {
         *last_error.lock().unwrap_or_else(|p| p.into_inner()) = e;
     };
@@ -48,13 +46,13 @@ pub(crate) async fn supervise(
         }
         let started = match first.take() {
             Some(s) => Ok(s),
-            None => start(&parts).await,
+            None => start(&parts, &events).await,
         };
         match started {
             Ok(started) => {
                 last = None;
                 set_error(None);
-                match run(&parts, &events, started, &mut stop).await {
+                match run(&parts, started, &mut stop).await {
                     Ended::Stopped => return,
                     Ended::Failed(why) => {
                         tracing::error!(instance = %name, "{why}; instance released, restarting it in {RETRY:?}");
@@ -87,33 +85,18 @@ pub(crate) async fn supervise(
 }
 
 /// Connects the started instance's edges and runs until a stop is asked for or an edge breaks.
+/// (Its events reach the sink from the instance's own task, see `build::start`.)
 async fn run(
     parts: &Parts,
-    sink: &EventSink,
     started: Started,
     stop: &mut watch::Receiver<Option<StopMode>>,
 ) -> Ended {
     let Started {
         handle,
-        mut events,
         manager,
         watcher,
     } = started;
     let config = &parts.config;
-
-    // Events -> observer and notify hooks (in order; they never steer the machine).
-    let sink = sink.clone();
-    let events_task = tokio::spawn(async move {
-        loop {
-            match events.recv().await {
-                Ok(event) => sink.emit(&event),
-                Err(RecvError::Lagged(n)) => {
-                    tracing::warn!(instance = %sink.name(), missed = n, "event consumer fell behind; {n} events not reported");
-                }
-                Err(RecvError::Closed) => break,
-            }
-        }
-    });
 
     // Link and address events -> the instance; a watcher that loses notifications is replaced.
     let mut watch_task = {
@@ -147,9 +130,6 @@ async fn run(
     };
     let last = handle.stop(mode).await;
     watch_task.abort();
-    if tokio::time::timeout(DRAIN, events_task).await.is_err() {
-        tracing::warn!(instance = %config.name, "events of the stopped instance not drained in {DRAIN:?}");
-    }
     parts.observer.transport_closed(&config.name);
     tracing::info!(
         instance = %config.name, mode = ?mode, state = %last.state, holds_vips = last.holds_vips,

@@ -71,20 +71,6 @@ pub(crate) fn spawn(
     };
     let (status_tx, status_rx) = watch::channel(snapshot.clone());
     let (done_tx, done_rx) = unbounded_channel();
-    let mut workers = JoinSet::new();
-    let backends = LaneBackends {
-        addresses: spec.addresses.clone(),
-        arbiter: spec.arbiter.clone(),
-        sink: spec.adverts.clone(),
-    };
-    let lane = spawn_lane(
-        &mut workers,
-        backends,
-        clock,
-        spec.timeouts.address,
-        spec.timeouts.advert,
-        done_tx.clone(),
-    );
     // The steady loop reads the source's socket and follows the real clock (see `steady/mod.rs`).
     let steady = match (&spec.steady, &spec.source) {
         (Some(steady), Some(_)) if kernel_timers => {
@@ -104,18 +90,20 @@ pub(crate) fn spawn(
         arbiter: spec.arbiter.clone(),
         sink: spec.adverts.clone(),
         timeouts: spec.timeouts,
-        lane,
+        lane: None,
+        remove_failed: false,
         done: done_tx.clone(),
         adverts: adverts.clone(),
         outstanding: 0,
         calls: JoinSet::new(),
         background: JoinSet::new(),
-        _workers: workers,
+        workers: JoinSet::new(),
         status: status_tx,
         published: snapshot.clone(),
         dirty: false,
         snapshot,
         events: events_tx,
+        event_hook: spec.event_hook.clone(),
         role_warnings: Vec::new(),
         check_names: spec
             .checks
@@ -134,7 +122,9 @@ pub(crate) fn spawn(
     let role = spec.role.clone();
     let checks = spec.checks.clone();
     let notify = reprobe.clone();
-    tokio::spawn(instance.run(inputs, role, checks, notify));
+    // Boxed: an async fn keeps its arguments apart from the locals it moves them into, so an
+    // instance passed by value would take its place in the task twice (1.7 KiB each).
+    tokio::spawn(Box::new(instance).run(inputs, role, checks, notify));
     let handle = InstanceHandle {
         name,
         _lifeline: Arc::new(Lifeline(done_tx.clone())),
@@ -181,8 +171,12 @@ pub(super) struct Instance {
     /// The advert sink, for the idle fast path (see `lane.rs`).
     sink: Arc<dyn crate::runtime::AdvertSink>,
     timeouts: Timeouts,
-    /// The ordered lane of address operations and adverts (see `lane.rs`).
-    lane: UnboundedSender<LaneOp>,
+    /// The ordered lane of address operations and adverts (see `lane.rs`): started with its
+    /// first entry, and let go while the instance is idle (see [`Instance::idle_lane`]).
+    lane: Option<UnboundedSender<LaneOp>>,
+    /// The lane's last removal failed (its completions arrive in lane order, so this mirrors
+    /// the lane's own flag, which skips a release after a failed removal).
+    remove_failed: bool,
     /// Where spawned calls report back (the inbox).
     done: UnboundedSender<Message>,
     /// The bound on adverts passed through handles (a place is given back per advert taken).
@@ -194,7 +188,7 @@ pub(super) struct Instance {
     /// The role-probe and check tasks (aborted on stop).
     background: JoinSet<()>,
     /// The lane and advert tasks (dropped, idle, when the instance ends).
-    _workers: JoinSet<()>,
+    workers: JoinSet<()>,
     status: watch::Sender<Status>,
     /// The status as the instance sees it now.
     snapshot: Status,
@@ -204,6 +198,8 @@ pub(super) struct Instance {
     /// machine's state, priority and master are compared directly).
     dirty: bool,
     events: broadcast::Sender<Event>,
+    /// Told of every event before the broadcast (see `InstanceSpec::event_hook`).
+    event_hook: Option<super::spec::EventHook>,
     role_warnings: Vec<String>,
     /// Tracked check names, by index, for logs.
     check_names: Vec<String>,
@@ -221,16 +217,15 @@ pub(super) struct Instance {
 
 impl Instance {
     async fn run(
-        mut self,
+        mut self: Box<Self>,
         mut inputs: Inputs,
         role: Option<(Arc<dyn crate::RoleProbe>, super::RoleSchedule)>,
         checks: Vec<TrackedCheck>,
         reprobe: Arc<Notify>,
     ) {
         let span = self.span.clone();
-        self.start(role, checks, reprobe)
-            .instrument(span.clone())
-            .await;
+        // Boxed: the start-up's state is not kept in the task for the instance's whole life.
+        Box::pin(self.start(role, checks, reprobe).instrument(span.clone())).await;
         self.event_loop(&mut inputs).await;
         let _entered = span.enter();
         self.status_mut().phase = Phase::Stopped;
@@ -326,6 +321,7 @@ impl Instance {
                 return;
             }
             if let Some(lease) = self.lease() {
+                self.idle_lane();
                 self.delegate(lease, &mut inputs.inbox, &mut timer).await;
                 // The machine's deadline moved under the lease: arm the timer afresh.
                 armed = None;
@@ -451,8 +447,40 @@ impl Instance {
         }
     }
 
+    /// The lane's sender, starting the lane and advert tasks if they are not running.
+    fn lane(&mut self) -> &UnboundedSender<LaneOp> {
+        self.lane.get_or_insert_with(|| {
+            // Tasks let go of earlier have ended (their channel closed while idle).
+            while self.workers.try_join_next().is_some() {}
+            let backends = LaneBackends {
+                addresses: self.addresses.clone(),
+                arbiter: self.arbiter.clone(),
+                sink: self.sink.clone(),
+            };
+            spawn_lane(
+                &mut self.workers,
+                backends,
+                self.clock,
+                self.timeouts.address,
+                self.timeouts.advert,
+                self.done.clone(),
+            )
+        })
+    }
+
+    /// Lets the lane and advert tasks end while nothing is outstanding (an idle instance,
+    /// about to hand its work to the steady loop): two tasks and two channels fewer per
+    /// idle instance. The next entry starts a new lane, which knows only what an idle lane
+    /// carries over: whether the last removal failed, so that is kept here and the lane
+    /// stays while it is set.
+    pub(super) fn idle_lane(&mut self) {
+        if self.outstanding == 0 && !self.remove_failed {
+            self.lane = None;
+        }
+    }
+
     fn enqueue(&mut self, entry: LaneOp) {
-        match self.lane.send(entry) {
+        match self.lane().send(entry) {
             Ok(()) => self.outstanding += 1,
             Err(returned) => {
                 // The lane task is gone (it never ends while the instance runs): report failure.
@@ -577,6 +605,9 @@ impl Instance {
                 // Lane completions arrive in lane order, so this tracks the interface: an add,
                 // even a failed one (it may have half-worked), means the VIPs may be here; only
                 // a successful removal means they are gone.
+                if op == AddressOp::Remove {
+                    self.remove_failed = result.is_err();
+                }
                 match (&result, op) {
                     (_, AddressOp::Add) => self.status_mut().holds_vips = true,
                     (Ok(()), AddressOp::Remove) => self.status_mut().holds_vips = false,
@@ -756,6 +787,9 @@ impl Instance {
             EventKind::Granted { token, deadline } => {
                 tracing::info!(%token, %deadline, "ownership arbiter granted");
             }
+        }
+        if let Some(hook) = &self.event_hook {
+            hook(&event);
         }
         let _ = self.events.send(event);
     }

@@ -164,7 +164,7 @@ pub use debounce::Debouncer;
 pub use handle::{HandleError, InstanceHandle};
 pub use sink::AdvertSink;
 pub use source::AdvertSource;
-pub use spec::{InstanceSpec, RoleSchedule, Timeouts};
+pub use spec::{EventHook, InstanceSpec, RoleSchedule, Timeouts};
 pub use status::{Phase, Status, Transition};
 pub use steady::SteadyLoop;
 

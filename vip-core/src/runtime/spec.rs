@@ -5,7 +5,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::election::{CheckSpec, ElectionConfig};
+use crate::election::{CheckSpec, ElectionConfig, Event};
 use crate::{AddressManager, Error, Fencer, OwnershipArbiter, RoleProbe};
 
 use super::{AdvertSink, AdvertSource, CheckSchedule, HealthCheck, SteadyLoop};
@@ -89,8 +89,14 @@ pub struct InstanceSpec {
     pub(crate) checks: Vec<TrackedCheck>,
     pub(crate) timeouts: Timeouts,
     pub(crate) event_capacity: usize,
+    pub(crate) event_hook: Option<EventHook>,
     pub(crate) advert_queue: usize,
 }
+
+/// Told of every event of an instance as it happens, on the instance's task, in order and
+/// before the broadcast's subscribers see it (see [`InstanceSpec::event_hook`]). It must not
+/// block.
+pub type EventHook = Arc<dyn Fn(&Event) + Send + Sync>;
 
 impl InstanceSpec {
     /// A spec for instance `name` driving `config`, adding and removing VIPs through
@@ -115,6 +121,7 @@ impl InstanceSpec {
             checks: Vec::new(),
             timeouts: Timeouts::default(),
             event_capacity: 256,
+            event_hook: None,
             advert_queue: 256,
         }
     }
@@ -191,6 +198,15 @@ impl InstanceSpec {
     /// before it misses some (default 256).
     pub fn event_capacity(mut self, capacity: usize) -> Self {
         self.event_capacity = capacity;
+        self
+    }
+
+    /// Hands every event to `hook` as the instance emits it (see [`EventHook`]): a consumer
+    /// that must see every event (notify hooks, metrics) needs no task and no backlog of its
+    /// own, and cannot fall behind. The broadcast ([`super::InstanceHandle::events`]) still
+    /// carries every event; with a hook its [`InstanceSpec::event_capacity`] can be small.
+    pub fn event_hook(mut self, hook: EventHook) -> Self {
+        self.event_hook = Some(hook);
         self
     }
 
@@ -329,6 +345,7 @@ impl fmt::Debug for InstanceSpec {
                     .collect::<Vec<_>>(),
             )
             .field("timeouts", &self.timeouts)
+            .field("event_hook", &self.event_hook.is_some())
             .finish_non_exhaustive()
     }
 }
