@@ -18,8 +18,8 @@ const VIPD: &str = env!("CARGO_BIN_EXE_vipd");
 const INSTANCES: u8 = 200;
 /// Generous: 200 instances claim at once on a loaded 2-core machine.
 const SETTLE: Duration = Duration::from_secs(30);
-/// The idle window watched for address events.
-const IDLE: Duration = Duration::from_secs(10);
+/// The idle window watched for address events (issue 14's target: no flap in 60 s idle).
+const IDLE: Duration = Duration::from_secs(60);
 
 /// vipd's config: `INSTANCES` instances at `priority`.
 fn config(sock: &Path, priority: u8) -> String {
