@@ -56,7 +56,9 @@
 //!   runtime having removed it.
 //! - **Control (vipctl)**: [`InstanceHandle::status`] / [`Runtime::statuses`] for `status`,
 //!   [`InstanceHandle::reprobe`] on repmgr events.
-//! - **Notify hooks, metrics, logs**: the receiver from [`Runtime::spawn_with_events`] or
+//! - **Notify hooks, metrics, logs**: an [`EventHook`] ([`InstanceSpec::event_hook`]: called
+//!   on the instance's task with every event as it is emitted, so it needs no task or backlog
+//!   and never falls behind), or the receiver from [`Runtime::spawn_with_events`] or
 //!   [`InstanceHandle::events`] (a broadcast of every transition, alarm and priority change,
 //!   with its reason); [`InstanceHandle::watch_status`]
 //!   to react to status changes. The runtime itself logs through `tracing` under a `vip` span
