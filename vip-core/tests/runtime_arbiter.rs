@@ -1,6 +1,7 @@
 //! The ownership-arbiter seam in the runtime, with a fake arbiter in virtual time: a claim adds
 //! only under a grant, the kernel lifetime follows the deadline, a master steps back at the
-//! deadline or on loss, a refusal or outage never adds, a held grant is fenced and revoked,
+//! deadline or on loss, a refusal or outage never adds (the refused claimant steps back and
+//! asks quietly), a held grant is fenced and revoked,
 //! and a release runs remove -> release -> priority-0 advert.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -287,6 +288,41 @@ async fn an_unavailable_arbiter_never_adds_and_alarms_until_it_answers() {
     assert!(alarmed);
     *n.arbiter.mode.lock().unwrap() = Mode::Grant;
     // The next attempt, at most one back-off (claim_backoff_max, 5 s) later, succeeds.
+    wait_status(&n.handle, Duration::from_secs(6), |s| {
+        s.state == State::Master && s.holds_vips
+    })
+    .await;
+    n.handle.stop(StopMode::Release).await;
+}
+
+/// A refused claimant steps back: a priority-0 advert, Backup, and no advert at its priority
+/// while the arbiter cannot be asked (it asks quietly, with back-off), so a node that can
+/// acquire takes over; once the arbiter answers it claims with the grant in hand.
+#[tokio::test(start_paused = true)]
+async fn a_refused_claimant_steps_back_and_asks_quietly() {
+    let n = node(Duration::from_secs(2), Mode::Unavailable, false);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let names = n.log.names();
+    let first_refusal = n.log.index("acquire").unwrap();
+    let release = names
+        .iter()
+        .position(|s| s == "advert 0")
+        .expect("a priority-0 advert after the refusal");
+    assert!(first_refusal < release, "{names:?}");
+    let before = names.len();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let later = n.log.names()[before..].to_vec();
+    assert!(
+        later.iter().all(|s| !s.starts_with("advert")),
+        "silent while refused: {later:?}"
+    );
+    assert!(
+        later.iter().filter(|s| *s == "acquire").count() >= 2,
+        "asks quietly: {later:?}"
+    );
+    assert_eq!(n.handle.status().state, State::Backup);
+    *n.arbiter.mode.lock().unwrap() = Mode::Grant;
+    // The next quiet ask (at most claim_backoff_max, 5 s, later) brings the grant: a claim.
     wait_status(&n.handle, Duration::from_secs(6), |s| {
         s.state == State::Master && s.holds_vips
     })
