@@ -16,7 +16,7 @@ mod lab_support;
 
 use std::time::{Duration, Instant};
 
-use lab_support::{Cluster, NodeConf, wait_until};
+use lab_support::{Cluster, NodeConf, metric, wait_until};
 use vip_etcd::harness::EtcdCluster;
 
 const VIP: &str = "198.51.100.100";
@@ -152,6 +152,10 @@ fn partition_case(tag: &str, one_way: bool) {
     assert!(
         log.contains("VIP removed by someone else") || log.contains("etcd grant lost"),
         "n1 lost the VIP to its lifetime or the arbiter:\n{log}"
+    );
+    assert!(
+        log.contains("ownership grant ended before its deadline") && log.contains("time_left_ms="),
+        "n1 logged the time left to D when its grant ended:\n{log}"
     );
     // n1 stepped back to Backup on the arbiter's refusal (or its lost or expired grant) and
     // did not hold again during the cut: the sampler saw one holder at a time, n2 at the end.
@@ -307,6 +311,12 @@ fn vipd_crash_failover_waits_for_the_lease() {
         return;
     };
     assert!(wait_until(Duration::from_secs(20), || holders(&c) == vec![0]));
+    // The holder exports the time left to its deadline D: within (0, TTL), renewed every
+    // TTL / 3; the others hold no grant and export no series.
+    let series = "vip_arbiter_deadline_seconds{instance=\"vip\"}";
+    let left = metric(&c.metrics(0), series);
+    assert!(left > 0.0 && left < 2.0, "time left to D: {left}");
+    assert!(!c.metrics(1).contains(series), "n2 holds no grant");
     let sampler = c.sampler_for(VIP);
     let killed = Instant::now();
     c.signal(0, nix::sys::signal::Signal::SIGKILL);
