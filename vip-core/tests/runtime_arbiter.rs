@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use runtime_support::*;
 use tokio::sync::watch;
 use vip_core::election::{EventKind, Reason, State, StopMode};
-use vip_core::runtime::{InstanceHandle, InstanceSpec, Runtime};
+use vip_core::runtime::{InstanceHandle, InstanceSpec, Runtime, Timeouts};
 use vip_core::{
     ArbiterError, FenceOutcome, FenceRequest, Fencer, FencingToken, Grant, OwnershipArbiter,
     Standing,
@@ -26,6 +26,8 @@ enum Mode {
     Grant,
     HeldElsewhere(u64),
     Unavailable,
+    /// Never answers.
+    Hang,
 }
 
 /// An arbiter that grants for `ttl` from the call, publishes through a watch channel, and
@@ -111,6 +113,7 @@ impl OwnershipArbiter for FakeArbiter {
                 reason: "no quorum".into(),
                 hint: "start the members".into(),
             }),
+            Mode::Hang => std::future::pending().await,
         }
     }
 
@@ -158,6 +161,10 @@ struct Node {
 }
 
 fn node(ttl: Duration, mode: Mode, fencer: bool) -> Node {
+    node_with(ttl, mode, fencer, Timeouts::default())
+}
+
+fn node_with(ttl: Duration, mode: Mode, fencer: bool, timeouts: Timeouts) -> Node {
     let rt = Runtime::new();
     let log = Log::new(rt.clock());
     let arbiter = Arc::new(FakeArbiter::new(log.clone(), ttl, mode));
@@ -167,7 +174,8 @@ fn node(ttl: Duration, mode: Mode, fencer: bool) -> Node {
         Arc::new(FakeAddresses::new(log.clone())),
         Arc::new(FakeSink { log: log.clone() }),
     )
-    .arbiter(arbiter.clone());
+    .arbiter(arbiter.clone())
+    .timeouts(timeouts);
     if fencer {
         spec = spec.fencer(Arc::new(TokenFencer { log: log.clone() }));
     }
@@ -327,6 +335,33 @@ async fn a_refused_claimant_steps_back_and_asks_quietly() {
         s.state == State::Master && s.holds_vips
     })
     .await;
+    n.handle.stop(StopMode::Release).await;
+}
+
+/// An acquire that never answers is cut off at `Timeouts::arbiter`, not at the (shorter)
+/// address bound, and counts as the arbiter being unavailable.
+#[tokio::test(start_paused = true)]
+async fn a_hanging_acquire_is_cut_off_at_the_arbiter_bound() {
+    let timeouts = Timeouts {
+        address: Duration::from_millis(100),
+        arbiter: Duration::from_millis(700),
+        ..Timeouts::default()
+    };
+    let n = node_with(Duration::from_secs(2), Mode::Hang, false, timeouts);
+    let status = wait_status(&n.handle, Duration::from_secs(5), |s| {
+        s.last_alarm.is_some()
+    })
+    .await;
+    let asked = n.log.when("acquire").unwrap();
+    let alarm = status.last_alarm.unwrap();
+    assert_eq!(alarm.at.saturating_since(asked), Duration::from_millis(700));
+    match &alarm.reason {
+        Reason::ArbiterUnavailable { detail } => {
+            assert!(detail.contains("timeouts.arbiter"), "{detail}")
+        }
+        other => panic!("unexpected alarm {other:?}"),
+    }
+    assert_eq!(n.log.count("add"), 0);
     n.handle.stop(StopMode::Release).await;
 }
 

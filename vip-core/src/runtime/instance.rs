@@ -83,8 +83,7 @@ pub(crate) fn spawn(
         &mut workers,
         backends,
         clock,
-        spec.timeouts.address,
-        spec.timeouts.advert,
+        spec.timeouts,
         done_tx.clone(),
     );
     // The steady loop reads the source's socket and follows the real clock (see steady.rs).
@@ -528,7 +527,7 @@ impl Instance {
             let _ = self.done.send(Message::Acquired { id, result });
             return;
         };
-        let (limit, done) = (self.timeouts.address, self.done.clone());
+        let (limit, done) = (self.timeouts.arbiter, self.done.clone());
         self.reap_calls();
         self.calls.spawn(async move {
             let call = arbiter.clone();
@@ -545,7 +544,7 @@ impl Instance {
             let _ = self.done.send(Message::Revoked { id, result });
             return;
         };
-        let (limit, done) = (self.timeouts.address, self.done.clone());
+        let (limit, done) = (self.timeouts.arbiter, self.done.clone());
         self.reap_calls();
         self.calls.spawn(async move {
             let call = arbiter.clone();
