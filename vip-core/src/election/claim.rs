@@ -386,6 +386,8 @@ impl Election {
                 vips: self.config.vips.clone(),
                 until: grant.deadline,
             });
+        } else {
+            self.refresh_lifetime(now);
         }
         self.push(Action::Announce(self.config.vips.clone()));
         self.transition(now, Phase::Master(held), reason);

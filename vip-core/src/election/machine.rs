@@ -311,6 +311,9 @@ impl Election {
 
     pub(super) fn send_advert(&mut self, now: Timestamp, priority: Priority) {
         self.push(Action::SendAdvert { priority });
+        if self.state() == State::Master && !priority.is_release() {
+            self.refresh_lifetime(now);
+        }
         let next = now + centis(advertisement_interval(&self.config));
         if !priority.is_release()
             && let Some(timer) = self.adver_timer_mut()
