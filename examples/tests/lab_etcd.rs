@@ -4,7 +4,8 @@
 //! the VIP before its etcd deadline, the majority side takes over only after it, and a sampler
 //! never sees two holders. No fencer is configured: etcd alone keeps them apart. Also: the
 //! master SIGSTOPped for 60 s or SIGKILLed (the kernel lifetime removes its VIP), all of etcd
-//! stopped (nobody holds the VIP), and Patroni follow mode.
+//! stopped (nobody holds the VIP), and Patroni follow mode (one node, and a pair through a
+//! Patroni failover to the lower-priority node).
 //!
 //! Under one-way loss towards the master (its adverts still reach the others) the cut-off node
 //! cannot renew or acquire: it steps back (a priority-0 advert, then silence until it can get
@@ -381,4 +382,73 @@ fn vipd_crash_failover_with_a_fencer_revokes_the_lease() {
         c.log(1)
     );
     sampler.assert_never_two_holders();
+}
+
+/// Two vipd following Patroni (priorities 200 and 150, no fencer), the leader key written the
+/// way Patroni writes it. Patroni fails over from pg1 to pg2: n1 loses its grant and steps
+/// back, n2 takes the VIP, and n1, refused while the key names pg2, does not preempt it (the
+/// liveness bug this guards against: n2 stepping down for n1's higher priority while n1
+/// cannot get the grant, so that nobody holds the VIP). Never two holders.
+#[test]
+fn vipd_pair_follows_a_patroni_failover_to_the_lower_priority_node_and_keeps_it_there() {
+    let tag = "vipex-etcd-patroni2";
+    let Some(mut c) = Cluster::new(tag, 2, 3) else {
+        return;
+    };
+    let names: Vec<&str> = c.extras.iter().map(|x| x.name()).collect();
+    let Some(etcd) = EtcdCluster::start_in(tag, &names, &ETCD).unwrap() else {
+        return;
+    };
+    let endpoints = ETCD.map(|a| format!("\"http://{a}:2379\"")).join(", ");
+    for (i, prio) in [200u8, 150].into_iter().enumerate() {
+        let mut conf = NodeConf::new(prio);
+        conf.fencer = false;
+        conf.vips = format!("\"{VIP}/32\"");
+        conf.instance_extra = format!("source = \"198.51.100.{}\"", i + 1);
+        conf.tail = format!(
+            "[instance.etcd]\nendpoints = [{endpoints}]\nmember = \"pg{}\"\n[instance.etcd.patroni]\nscope = \"batman\"\ninterval = \"200ms\"\n",
+            i + 1
+        );
+        c.configure(i, &conf);
+        c.start(i);
+    }
+    let key = "/service/batman/leader";
+    let write_leader = |member: &str| -> String {
+        let out = etcd.etcdctl(&["lease", "grant", "30"]).unwrap();
+        let lease = out.split_whitespace().nth(1).unwrap().to_string();
+        etcd.etcdctl(&["put", &format!("--lease={lease}"), key, member])
+            .unwrap();
+        lease
+    };
+    let lease = write_leader("pg1");
+    assert!(
+        wait_until(Duration::from_secs(20), || holders(&c) == vec![0]),
+        "the VIP follows the key to pg1 (n1):\n{}",
+        c.log(0)
+    );
+    let sampler = c.sampler_for(VIP);
+    // Patroni fails over to pg2.
+    etcd.etcdctl(&["lease", "revoke", &lease]).unwrap();
+    let changed = Instant::now();
+    write_leader("pg2");
+    assert!(
+        wait_until(Duration::from_secs(10), || holders(&c) == vec![1]),
+        "the VIP follows the key to pg2 (n2): holders {:?}\n{}",
+        holders(&c),
+        c.log(1)
+    );
+    println!(
+        "patroni pair: VIP on pg2 {:?} after the key changed",
+        changed.elapsed()
+    );
+    // n1 (priority 200) stays back: n2 keeps the VIP without a gap.
+    let held_from = sampler.elapsed();
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(holders(&c), vec![1], "n2 still holds the VIP");
+    let samples = sampler.assert_never_two_holders();
+    let after: Vec<_> = samples.iter().filter(|(t, _)| *t > held_from).collect();
+    assert!(
+        after.iter().all(|(_, h)| h[1] && !h[0]),
+        "n2 held the VIP throughout, n1 never: {after:?}"
+    );
 }
