@@ -100,6 +100,13 @@ fn cut_master(c: &Cluster, one_way: bool, hold: Duration) -> Vec<usize> {
         );
     }
     std::thread::sleep(hold);
+    // Still cut: one node of the majority side holds the VIP (waiting out a moment without a
+    // holder: at TTL 2 s the kernel lifetime is one whole second, so a renewal late on a loaded
+    // machine can drop the VIP until the holder adds it again).
+    wait_until(Duration::from_secs(5), || {
+        let h = holders(c);
+        h.len() == 1 && h[0] != 0
+    });
     let during = holders(c);
     nft(c, "delete table bridge vipcut");
     during

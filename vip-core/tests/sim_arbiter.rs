@@ -340,6 +340,56 @@ fn one_way_loss_towards_the_master_hands_the_vip_to_a_node_that_can_acquire() {
     }
 }
 
+/// The symmetric case: the master cut off from the other nodes and from the arbiter. It drops
+/// the VIP by its deadline, and a node on the other side holds it within the bound for the
+/// rest of the cut, never alongside.
+#[test]
+fn a_partitioned_master_hands_the_vip_to_the_other_side_during_the_cut() {
+    let g = Gated {
+        base: Scenario {
+            seed: 12,
+            priorities: vec![100, 150, 200],
+            preempt: true,
+            role_gated: false,
+            fencing: false,
+            policy: FencePolicy::IfInUse,
+            episodes: vec![Episode {
+                start_ms: 3_000,
+                len_ms: 12_000,
+                kind: Kind::Partition {
+                    groups: vec![0, 0, 1, 0],
+                },
+            }],
+            fence_reboot: Duration::from_secs(1),
+            boot_spread: Duration::ZERO,
+            claim_hold: CLAIM_HOLD,
+        },
+        rate_permille: 1000,
+        faults: vec![(
+            3_000,
+            12_000,
+            ArbKind::Link {
+                node: 2,
+                to: false,
+                from: false,
+            },
+        )],
+    };
+    let mut sim = g.sim(false);
+    sim.run_until(Timestamp::from_millis(20_000)).unwrap();
+    sim.finish();
+    assert!(no_overlap(&sim).is_ok());
+    let by = Timestamp::from_millis(3_000) + arbiter_bound(&g);
+    for at in [by, Timestamp::from_millis(14_900)] {
+        assert_eq!(
+            sim.oracle().holders_at(at),
+            vec![1],
+            "at {at}: {:?}",
+            sim.oracle().timeline()
+        );
+    }
+}
+
 /// After the faults the cluster settles on one holder: the arbiter does not stop a takeover.
 #[test]
 fn a_quiet_cluster_with_an_arbiter_has_a_holder() {
