@@ -73,14 +73,15 @@ pub struct Daemon {
 impl Daemon {
     /// A daemon for `config` (read from `config_path`); nothing is started yet.
     pub fn new(config_path: &Path, config: &Config) -> Arc<Self> {
+        // A timerfd per instance: one wake-up per advert (see vip_core::runtime).
+        let runtime = Arc::new(Runtime::new().kernel_timers(true));
         Arc::new(Daemon {
             config_path: config_path.to_path_buf(),
             global: Mutex::new(config.global.clone()),
             running: Mutex::new(Vec::new()),
-            metrics: Arc::new(Metrics::new()),
+            metrics: Arc::new(Metrics::for_runtime(runtime.clone())),
             started: SystemTime::now(),
-            // A timerfd per instance: one wake-up per advert (see vip_core::runtime).
-            runtime: Arc::new(Runtime::new().kernel_timers(true)),
+            runtime,
         })
     }
 

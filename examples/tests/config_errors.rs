@@ -43,6 +43,18 @@ vips = ["198.51.100.10/32", "198.51.100.300/32"]
             "\"198.51.100.300/32\" is not a valid CIDR",
         ),
         (
+            "vip_lifetime below 2 s",
+            with("vip_lifetime = \"1500ms\""),
+            "instance[db].vip_lifetime",
+            "not a whole number of seconds of at least 2",
+        ),
+        (
+            "vip_lifetime under 3 advert intervals",
+            with("advert_interval = \"1s\"\nvip_lifetime = \"2s\""),
+            "instance[db].vip_lifetime",
+            "shorter than 3 advert intervals",
+        ),
+        (
             "vrid zero",
             BASE.replace("vrid = 51", "vrid = 0"),
             "instance[db].vrid",

@@ -43,6 +43,7 @@ drift = 0.1
 margin = "250ms"
 key_prefix = "/vipd/"
 request_timeout = "500ms"
+call_timeout = "1500ms"
 user = "vip"
 password = "s3cret"
 [instance.etcd.tls]
@@ -65,7 +66,8 @@ key = "/etc/vip/client.key"
     let tls = etcd.tls.as_ref().unwrap();
     assert_eq!(tls.ca, PathBuf::from("/etc/vip/ca.pem"));
     assert_eq!(tls.key, Some(PathBuf::from("/etc/vip/client.key")));
-    assert_eq!(a.call_bound(), Duration::from_secs(1));
+    // The instance's Timeouts::arbiter.
+    assert_eq!(a.call_bound(), Duration::from_millis(1500));
     let shown = format!("{a:?}");
     assert!(!shown.contains("s3cret"), "{shown}");
 }
@@ -79,6 +81,9 @@ fn defaults_and_patroni_mode() {
     };
     assert_eq!(etcd.ttl, Duration::from_secs(2));
     assert_eq!(etcd.key_prefix, "/vip/");
+    // Default call bound: two requests of TTL / 3 each.
+    assert_eq!(a.call_bound(), etcd.request_timeout() * 2);
+    assert_eq!(a.call_bound(), Duration::from_secs(2) / 3 * 2);
 
     let p = arbiter(
         r#"
@@ -116,6 +121,10 @@ fn bad_values_name_their_key_path() {
         (
             "[instance.etcd]\nendpoints = [\"http://h:2379\"]\nmember = \"n1\"\nmargin = \"soon\"\n",
             "instance[db].etcd.margin",
+        ),
+        (
+            "[instance.etcd]\nendpoints = [\"http://h:2379\"]\nmember = \"n1\"\ncall_timeout = \"100ms\"\n",
+            "instance[db].etcd.call_timeout",
         ),
         (
             "[instance.etcd]\nendpoints = [\"http://h:2379\"]\nmember = \"n1\"\nuser = \"u\"\n",

@@ -173,3 +173,55 @@ fn on_stop_keep_leaves_the_vip_and_the_backup_fences_it_before_taking_over() {
         "{log}"
     );
 }
+
+/// `vip_lifetime` (VRRP only, no fencer): the master's VIP carries a kernel valid lifetime
+/// that its adverts refresh. SIGSTOP the master: its adverts and refreshes stop, the kernel
+/// drops the VIP when the lifetime runs out, and the backup (whose in-use probe found the VIP
+/// still answering until then) takes over; resumed, the master preempts back. Never two
+/// holders. Without the option (and without a fencer) the stopped master would block the
+/// takeover for as long as it is stopped.
+#[test]
+fn vip_lifetime_drops_a_stopped_masters_vip_and_the_backup_takes_over() {
+    let Some(mut c) = Cluster::new("vipex-lab-lifetime", 2, 0) else {
+        return;
+    };
+    for (i, prio) in [200u8, 100].into_iter().enumerate() {
+        let mut conf = NodeConf::new(prio);
+        conf.fencer = false;
+        conf.instance_extra = "vip_lifetime = \"2s\"".into();
+        c.configure(i, &conf);
+        c.start(i);
+    }
+    c.wait_master(0);
+    assert!(wait_until(SOON, || c.state(1) == "backup"));
+    let shown = c.nodes[0]
+        .ns
+        .run(&["ip", "-o", "addr", "show", "dev", "eth0"])
+        .unwrap();
+    let line = shown
+        .lines()
+        .find(|l| l.contains(" 198.51.100.100/"))
+        .expect("the master holds the VIP");
+    assert!(
+        !line.contains("valid_lft forever"),
+        "the VIP has a lifetime: {line}"
+    );
+    let sampler = c.sampler();
+    let stopped = std::time::Instant::now();
+    c.signal(0, Signal::SIGSTOP);
+    assert!(
+        wait_until(SOON, || !c.holds(0)),
+        "the kernel dropped the stopped master's VIP"
+    );
+    let gone = stopped.elapsed();
+    assert!(wait_until(SOON, || c.holds(1)), "the backup took over");
+    println!(
+        "vip_lifetime 2 s: the stopped master's VIP gone after {gone:?}, backup holds after {:?}",
+        stopped.elapsed()
+    );
+    c.signal(0, Signal::SIGCONT);
+    // Resumed: it preempts back (through the in-use probe, never alongside).
+    c.wait_master(0);
+    assert!(wait_until(SOON, || c.holds(0) && !c.holds(1)));
+    sampler.assert_never_two_holders();
+}

@@ -1,6 +1,7 @@
 //! The ownership-arbiter seam in the runtime, with a fake arbiter in virtual time: a claim adds
 //! only under a grant, the kernel lifetime follows the deadline, a master steps back at the
-//! deadline or on loss, a refusal or outage never adds, a held grant is fenced and revoked,
+//! deadline or on loss, a refusal or outage never adds (the refused claimant steps back and
+//! asks quietly), a held grant is fenced and revoked,
 //! and a release runs remove -> release -> priority-0 advert.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,7 +14,7 @@ use async_trait::async_trait;
 use runtime_support::*;
 use tokio::sync::watch;
 use vip_core::election::{EventKind, Reason, State, StopMode};
-use vip_core::runtime::{InstanceHandle, InstanceSpec, Runtime};
+use vip_core::runtime::{InstanceHandle, InstanceSpec, Runtime, Timeouts};
 use vip_core::{
     ArbiterError, FenceOutcome, FenceRequest, Fencer, FencingToken, Grant, OwnershipArbiter,
     Standing,
@@ -25,6 +26,8 @@ enum Mode {
     Grant,
     HeldElsewhere(u64),
     Unavailable,
+    /// Never answers.
+    Hang,
 }
 
 /// An arbiter that grants for `ttl` from the call, publishes through a watch channel, and
@@ -110,6 +113,7 @@ impl OwnershipArbiter for FakeArbiter {
                 reason: "no quorum".into(),
                 hint: "start the members".into(),
             }),
+            Mode::Hang => std::future::pending().await,
         }
     }
 
@@ -157,6 +161,10 @@ struct Node {
 }
 
 fn node(ttl: Duration, mode: Mode, fencer: bool) -> Node {
+    node_with(ttl, mode, fencer, Timeouts::default())
+}
+
+fn node_with(ttl: Duration, mode: Mode, fencer: bool, timeouts: Timeouts) -> Node {
     let rt = Runtime::new();
     let log = Log::new(rt.clock());
     let arbiter = Arc::new(FakeArbiter::new(log.clone(), ttl, mode));
@@ -166,7 +174,8 @@ fn node(ttl: Duration, mode: Mode, fencer: bool) -> Node {
         Arc::new(FakeAddresses::new(log.clone())),
         Arc::new(FakeSink { log: log.clone() }),
     )
-    .arbiter(arbiter.clone());
+    .arbiter(arbiter.clone())
+    .timeouts(timeouts);
     if fencer {
         spec = spec.fencer(Arc::new(TokenFencer { log: log.clone() }));
     }
@@ -291,6 +300,68 @@ async fn an_unavailable_arbiter_never_adds_and_alarms_until_it_answers() {
         s.state == State::Master && s.holds_vips
     })
     .await;
+    n.handle.stop(StopMode::Release).await;
+}
+
+/// A refused claimant steps back: a priority-0 advert, Backup, and no advert at its priority
+/// while the arbiter cannot be asked (it asks quietly, with back-off), so a node that can
+/// acquire takes over; once the arbiter answers it claims with the grant in hand.
+#[tokio::test(start_paused = true)]
+async fn a_refused_claimant_steps_back_and_asks_quietly() {
+    let n = node(Duration::from_secs(2), Mode::Unavailable, false);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let names = n.log.names();
+    let first_refusal = n.log.index("acquire").unwrap();
+    let release = names
+        .iter()
+        .position(|s| s == "advert 0")
+        .expect("a priority-0 advert after the refusal");
+    assert!(first_refusal < release, "{names:?}");
+    let before = names.len();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let later = n.log.names()[before..].to_vec();
+    assert!(
+        later.iter().all(|s| !s.starts_with("advert")),
+        "silent while refused: {later:?}"
+    );
+    assert!(
+        later.iter().filter(|s| *s == "acquire").count() >= 2,
+        "asks quietly: {later:?}"
+    );
+    assert_eq!(n.handle.status().state, State::Backup);
+    *n.arbiter.mode.lock().unwrap() = Mode::Grant;
+    // The next quiet ask (at most claim_backoff_max, 5 s, later) brings the grant: a claim.
+    wait_status(&n.handle, Duration::from_secs(6), |s| {
+        s.state == State::Master && s.holds_vips
+    })
+    .await;
+    n.handle.stop(StopMode::Release).await;
+}
+
+/// An acquire that never answers is cut off at `Timeouts::arbiter`, not at the (shorter)
+/// address bound, and counts as the arbiter being unavailable.
+#[tokio::test(start_paused = true)]
+async fn a_hanging_acquire_is_cut_off_at_the_arbiter_bound() {
+    let timeouts = Timeouts {
+        address: Duration::from_millis(100),
+        arbiter: Duration::from_millis(700),
+        ..Timeouts::default()
+    };
+    let n = node_with(Duration::from_secs(2), Mode::Hang, false, timeouts);
+    let status = wait_status(&n.handle, Duration::from_secs(5), |s| {
+        s.last_alarm.is_some()
+    })
+    .await;
+    let asked = n.log.when("acquire").unwrap();
+    let alarm = status.last_alarm.unwrap();
+    assert_eq!(alarm.at.saturating_since(asked), Duration::from_millis(700));
+    match &alarm.reason {
+        Reason::ArbiterUnavailable { detail } => {
+            assert!(detail.contains("timeouts.arbiter"), "{detail}")
+        }
+        other => panic!("unexpected alarm {other:?}"),
+    }
+    assert_eq!(n.log.count("add"), 0);
     n.handle.stop(StopMode::Release).await;
 }
 

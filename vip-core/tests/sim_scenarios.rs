@@ -124,3 +124,39 @@ fn paused_master_keeps_vip_and_blocks_takeover_without_fencer() {
     assert_eq!(sim.oracle().holders(), &[0]);
     assert!(sim.oracle().worst_overlap().is_none());
 }
+
+/// `vip_lifetime` without an arbiter: the paused master's adverts (and with them the lifetime
+/// refreshes) stop, its kernel drops the VIP when the lifetime runs out, and the backup's
+/// in-use probe then finds it free and takes over, never alongside it. Without the lifetime
+/// (above) the paused master blocks the takeover for as long as it is paused.
+#[test]
+fn paused_master_with_a_vip_lifetime_loses_the_vip_and_the_backup_takes_over() {
+    let s = scenario(
+        vec![200, 100],
+        false,
+        FencePolicy::IfInUse,
+        vec![Episode {
+            start_ms: 2_000,
+            len_ms: 6_000,
+            kind: Kind::Pause { node: 0 },
+        }],
+    );
+    let mut cfg = s.sim_config(false);
+    for node in &mut cfg.nodes {
+        node.election.vip_lifetime = Some(Duration::from_secs(2));
+    }
+    let mut sim = vip_core::sim::Sim::new(cfg);
+    sim.schedule(&s.schedule());
+    sim.run_until(at(2_000)).unwrap();
+    assert_eq!(sim.oracle().holders(), &[0]);
+    // Lifetime 2 s from the last refresh (whole seconds, rounded down: at most 2 s), then
+    // the backup's next claim attempt (back-off at most 1 s) finds the VIP free.
+    sim.run_until(at(2_000) + Duration::from_secs(2) + s.liveness_bound())
+        .unwrap();
+    assert_eq!(sim.oracle().holders(), &[1]);
+    sim.run_until(at(12_000)).unwrap();
+    sim.finish();
+    // Resumed with preempt, node 0 takes the VIP back through the in-use probe.
+    assert_eq!(sim.oracle().holders(), &[0]);
+    assert!(sim.oracle().worst_overlap().is_none());
+}

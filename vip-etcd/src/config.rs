@@ -43,6 +43,10 @@ pub struct EtcdConfig {
     /// How long one request may take before the endpoint counts as slow (`etcd.request_timeout`,
     /// default TTL / 3).
     pub request_timeout: Option<Duration>,
+    /// Bound on one arbiter call (acquire, release, revoke) as the daemon's runtime enforces
+    /// it (`etcd.call_timeout`, default 2 x the request timeout: an acquire is a lease grant
+    /// and then a transaction).
+    pub call_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for EtcdConfig {
@@ -57,6 +61,7 @@ impl fmt::Debug for EtcdConfig {
             .field("margin", &self.margin)
             .field("key_prefix", &self.key_prefix)
             .field("request_timeout", &self.request_timeout)
+            .field("call_timeout", &self.call_timeout)
             .finish()
     }
 }
@@ -83,6 +88,7 @@ impl EtcdConfig {
             margin: DEFAULT_MARGIN,
             key_prefix: DEFAULT_KEY_PREFIX.to_string(),
             request_timeout: None,
+            call_timeout: None,
         }
     }
 
@@ -94,6 +100,11 @@ impl EtcdConfig {
     /// The limit on one request (`request_timeout`, else a third of the TTL).
     pub fn request_timeout(&self) -> Duration {
         self.request_timeout.unwrap_or(self.ttl / 3)
+    }
+
+    /// The bound on one arbiter call (`call_timeout`, else twice the request timeout).
+    pub fn call_timeout(&self) -> Duration {
+        self.call_timeout.unwrap_or(self.request_timeout() * 2)
     }
 
     /// How long a grant lasts after the keepalive that renewed it was sent, for a lease of
@@ -180,6 +191,17 @@ impl EtcdConfig {
                     needed
                 ),
                 "raise etcd.ttl or lower etcd.margin / etcd.drift / etcd.request_timeout",
+            );
+        }
+        if self.call_timeout() < self.request_timeout() {
+            return bad(
+                "etcd.call_timeout",
+                format!(
+                    "{:?} is shorter than one request ({:?})",
+                    self.call_timeout(),
+                    self.request_timeout()
+                ),
+                "an acquire is two requests: leave it unset (2 x request_timeout) or raise it",
             );
         }
         if !self.key_prefix.starts_with('/') {

@@ -34,6 +34,114 @@ pub struct EtcdCluster {
     members: Vec<Member>,
     initial_cluster: String,
     token: String,
+    /// With TLS on the client URLs: the files the members and etcdctl use.
+    tls: Option<TlsFiles>,
+}
+
+/// PEM files made for a TLS cluster by [`EtcdCluster::start_tls`] (`openssl` CLI): a CA, a
+/// server certificate for 127.0.0.1 signed by it (the members' client side requires client
+/// certificates signed by the same CA), a client certificate and key, and a second CA that
+/// signed none of them.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The CA that signed the server and client certificates.
+    pub ca: PathBuf,
+    /// The server certificate (SAN IP 127.0.0.1).
+    pub server_cert: PathBuf,
+    /// Its key.
+    pub server_key: PathBuf,
+    /// A client certificate the members accept.
+    pub client_cert: PathBuf,
+    /// Its key.
+    pub client_key: PathBuf,
+    /// A CA that signed nothing here: a client trusting it rejects the members.
+    pub other_ca: PathBuf,
+}
+
+/// Runs `openssl` with `args` in `dir`.
+fn openssl(dir: &Path, args: &[&str]) -> std::io::Result<()> {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )))
+    }
+}
+
+impl TlsFiles {
+    /// Makes the files in `dir` (P-256 keys, valid for a day).
+    fn make(dir: &Path) -> std::io::Result<TlsFiles> {
+        let key = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        for ca in ["ca", "other-ca"] {
+            let (k, c, s) = (
+                format!("{ca}.key"),
+                format!("{ca}.pem"),
+                format!("/CN=vip test {ca}"),
+            );
+            let mut args = vec![
+                "req", "-x509", "-days", "1", "-subj", &s, "-keyout", &k, "-out", &c,
+            ];
+            args.extend(key);
+            openssl(dir, &args)?;
+        }
+        std::fs::write(
+            dir.join("server.ext"),
+            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n",
+        )?;
+        std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n")?;
+        for who in ["server", "client"] {
+            let (k, csr, c, ext) = (
+                format!("{who}.key"),
+                format!("{who}.csr"),
+                format!("{who}.pem"),
+                format!("{who}.ext"),
+            );
+            let s = format!("/CN=vip test {who}");
+            let mut args = vec!["req", "-subj", &s, "-keyout", &k, "-out", &csr];
+            args.extend(key);
+            openssl(dir, &args)?;
+            openssl(
+                dir,
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    &csr,
+                    "-CA",
+                    "ca.pem",
+                    "-CAkey",
+                    "ca.key",
+                    "-CAcreateserial",
+                    "-days",
+                    "1",
+                    "-extfile",
+                    &ext,
+                    "-out",
+                    &c,
+                ],
+            )?;
+        }
+        Ok(TlsFiles {
+            ca: dir.join("ca.pem"),
+            server_cert: dir.join("server.pem"),
+            server_key: dir.join("server.key"),
+            client_cert: dir.join("client.pem"),
+            client_key: dir.join("client.key"),
+            other_ca: dir.join("other-ca.pem"),
+        })
+    }
 }
 
 fn free_port() -> std::io::Result<u16> {
@@ -49,7 +157,28 @@ impl EtcdCluster {
         for _ in 0..3 {
             places.push((None, "127.0.0.1".to_string(), free_port()?, free_port()?));
         }
-        EtcdCluster::start_at(tag, places)
+        EtcdCluster::start_at(tag, places, false)
+    }
+
+    /// Like [`EtcdCluster::start`], with TLS on the client URLs (`https://127.0.0.1:PORT`) and
+    /// client certificates required; the certificates are made with the `openssl` CLI for the
+    /// test (see [`TlsFiles`]). `None` after a one-line skip message when etcd or openssl is
+    /// missing.
+    pub fn start_tls(tag: &str) -> std::io::Result<Option<EtcdCluster>> {
+        if Command::new("openssl").arg("version").output().is_err() {
+            println!("skipping {tag}: openssl is not installed");
+            return Ok(None);
+        }
+        let mut places = Vec::new();
+        for _ in 0..3 {
+            places.push((None, "127.0.0.1".to_string(), free_port()?, free_port()?));
+        }
+        EtcdCluster::start_at(tag, places, true)
+    }
+
+    /// The TLS files of a cluster started with [`EtcdCluster::start_tls`].
+    pub fn tls(&self) -> Option<&TlsFiles> {
+        self.tls.as_ref()
     }
 
     /// Starts one member in each network namespace `netns[i]`, listening on `addrs[i]` (ports
@@ -64,12 +193,13 @@ impl EtcdCluster {
             .zip(addrs)
             .map(|(n, a)| (Some(n.to_string()), a.to_string(), 2379, 2380))
             .collect();
-        EtcdCluster::start_at(tag, places)
+        EtcdCluster::start_at(tag, places, false)
     }
 
     fn start_at(
         tag: &str,
         places: Vec<(Option<String>, String, u16, u16)>,
+        tls: bool,
     ) -> std::io::Result<Option<EtcdCluster>> {
         if !Path::new(ETCD_BIN).exists() || !Path::new(ETCDCTL_BIN).exists() {
             println!(
@@ -81,12 +211,18 @@ impl EtcdCluster {
         let dir = std::env::temp_dir().join(format!("vip-etcd-{tag}-{}-{seq}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
+        let tls = if tls {
+            Some(TlsFiles::make(&dir)?)
+        } else {
+            None
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let members: Vec<Member> = places
             .into_iter()
             .enumerate()
             .map(|(i, (netns, addr, client, peer))| Member {
                 name: format!("m{i}"),
-                client_url: format!("http://{addr}:{client}"),
+                client_url: format!("{scheme}://{addr}:{client}"),
                 peer_url: format!("http://{addr}:{peer}"),
                 netns,
                 child: None,
@@ -102,6 +238,7 @@ impl EtcdCluster {
             dir,
             members,
             initial_cluster,
+            tls,
         };
         for i in 0..cluster.members.len() {
             cluster.spawn(i)?;
@@ -152,6 +289,17 @@ impl EtcdCluster {
                 "--election-timeout",
                 "1000",
             ])
+            .args(self.tls.iter().flat_map(|t| {
+                [
+                    "--cert-file".into(),
+                    t.server_cert.clone().into_os_string(),
+                    "--key-file".into(),
+                    t.server_key.clone().into_os_string(),
+                    "--trusted-ca-file".into(),
+                    t.ca.clone().into_os_string(),
+                    "--client-cert-auth".into(),
+                ]
+            }))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -204,6 +352,13 @@ impl EtcdCluster {
             .env("ETCDCTL_API", "3")
             .arg(format!("--endpoints={endpoints}"))
             .arg("--command-timeout=3s")
+            .args(self.tls.iter().flat_map(|t| {
+                [
+                    format!("--cacert={}", t.ca.display()),
+                    format!("--cert={}", t.client_cert.display()),
+                    format!("--key={}", t.client_key.display()),
+                ]
+            }))
             .args(args)
             .output()?;
         if !out.status.success() {

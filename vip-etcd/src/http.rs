@@ -167,8 +167,18 @@ impl Connector {
         }
         req.push_str("\r\n");
         req.push_str(body);
-        let io_err = |e: std::io::Error| EtcdError::Unreachable {
-            detail: format!("{}: {e}", ep.authority()),
+        // A TLS alert after the handshake (TLS 1.3 reports a refused client certificate on the
+        // first read) is a TLS error, not an unreachable endpoint.
+        let io_err = |e: std::io::Error| {
+            let tls = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+            match tls {
+                Some(t) => EtcdError::Tls {
+                    detail: format!("{}: {t}", ep.authority()),
+                },
+                None => EtcdError::Unreachable {
+                    detail: format!("{}: {e}", ep.authority()),
+                },
+            }
         };
         io.write_all(req.as_bytes()).await.map_err(io_err)?;
         io.flush().await.map_err(io_err)?;

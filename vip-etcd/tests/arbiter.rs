@@ -184,15 +184,20 @@ async fn leader_change_keeps_the_grant() {
     // And the new leader dies: the other two elect again.
     cluster.kill(moved);
     tokio::time::sleep(Duration::from_secs(8)).await;
-    match a.watch(0).await.1 {
-        Standing::Held(now) => {
-            assert_eq!(now.token, g.token);
-            assert!(
-                now.deadline > Instant::now() + Duration::from_secs(1),
-                "still renewed"
-            );
-        }
+    let (seen, standing) = a.watch(0).await;
+    let held = match standing {
+        Standing::Held(now) => now,
         other => panic!("grant lost over leader changes: {other:?}"),
+    };
+    assert_eq!(held.token, g.token);
+    // Still renewed: the next keepalive moves the deadline on (no bound on when it lands: a
+    // loaded machine may delay it; a loss would be published instead).
+    match next(&a, seen, Duration::from_secs(10)).await {
+        Some((_, Standing::Held(later))) => {
+            assert_eq!(later.token, g.token);
+            assert!(later.deadline > held.deadline, "renewed");
+        }
+        other => panic!("no renewal after the leader changes: {other:?}"),
     }
 }
 
@@ -365,5 +370,84 @@ async fn a_dropped_arbiter_stops_renewing() {
             }
             Err(e) => panic!("{e}"),
         }
+    }
+}
+
+/// The TLS cluster's endpoints and files in a config, with client certificates or not, and
+/// trusting its CA or another one.
+fn tls_config(cluster: &EtcdCluster, client_cert: bool, right_ca: bool) -> EtcdConfig {
+    let files = cluster.tls().unwrap();
+    let mut c = config(cluster, 2);
+    c.tls = Some(vip_etcd::TlsConfig {
+        ca: if right_ca {
+            files.ca.clone()
+        } else {
+            files.other_ca.clone()
+        },
+        cert: client_cert.then(|| files.client_cert.clone()),
+        key: client_cert.then(|| files.client_key.clone()),
+    });
+    c
+}
+
+/// etcd with TLS on its client URLs and client certificates required (made with `openssl` for
+/// the test): with the CA and a client certificate the arbiter acquires, renews over TLS and
+/// releases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_client_certificate_acquires_renews_and_releases() {
+    let Some(cluster) = EtcdCluster::start_tls("tls-ok").unwrap() else {
+        return;
+    };
+    assert!(cluster.endpoints()[0].starts_with("https://"));
+    let a = EtcdArbiter::new(tls_config(&cluster, true, true), "vi1", "node-a").unwrap();
+    let grant = a.acquire().await.unwrap();
+    let (seen, _) = a.watch(0).await;
+    // A renewal over TLS publishes a later deadline.
+    let renewed = next(&a, seen, Duration::from_secs(5)).await;
+    match renewed {
+        Some((_, Standing::Held(g))) => assert!(g.deadline > grant.deadline),
+        other => panic!("no renewal over TLS: {other:?}"),
+    }
+    let key = cluster
+        .etcdctl(&["get", "/vip/vi1", "--print-value-only"])
+        .unwrap();
+    assert_eq!(key.trim(), "node-a");
+    a.release().await.unwrap();
+    let key = cluster.etcdctl(&["get", "/vip/vi1"]).unwrap();
+    assert!(key.trim().is_empty(), "released: {key}");
+}
+
+/// A server certificate that the configured CA did not sign: a TLS refusal naming the
+/// handshake, with the hint to check etcd.tls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_server_certificate_is_a_tls_refusal_with_a_hint() {
+    let Some(cluster) = EtcdCluster::start_tls("tls-ca").unwrap() else {
+        return;
+    };
+    let a = EtcdArbiter::new(tls_config(&cluster, true, false), "vi1", "node-a").unwrap();
+    match a.acquire().await.unwrap_err() {
+        ArbiterError::Refused { reason, hint, .. } => {
+            assert!(reason.contains("TLS"), "{reason}");
+            assert!(reason.contains("certificate"), "{reason}");
+            assert!(hint.contains("etcd.tls.ca"), "{hint}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// No client certificate where etcd requires one: a TLS refusal (not an unreachable
+/// endpoint), with the hint to check etcd.tls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_client_certificate_is_a_tls_refusal_with_a_hint() {
+    let Some(cluster) = EtcdCluster::start_tls("tls-client").unwrap() else {
+        return;
+    };
+    let a = EtcdArbiter::new(tls_config(&cluster, false, true), "vi1", "node-a").unwrap();
+    match a.acquire().await.unwrap_err() {
+        ArbiterError::Refused { reason, hint, .. } => {
+            assert!(reason.contains("TLS"), "{reason}");
+            assert!(hint.contains("etcd.tls"), "{hint}");
+        }
+        other => panic!("{other:?}"),
     }
 }

@@ -114,8 +114,7 @@ impl Parts {
             self.fencer.as_ref().and_then(|(_, t)| *t),
         );
         if let Some((_, bound)) = &self.arbiter {
-            // The runtime bounds arbiter calls by the address bound.
-            t.address = t.address.max(*bound);
+            t.arbiter = *bound;
         }
         t
     }

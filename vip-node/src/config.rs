@@ -44,6 +44,9 @@ pub struct NodeConfig {
     pub preempt: bool,
     /// Delay after start before preempting.
     pub preempt_delay: Duration,
+    /// Without an ownership arbiter: the kernel valid lifetime of a master's VIPs, refreshed
+    /// with each advert (`ElectionConfig::vip_lifetime`); `None` = permanent.
+    pub vip_lifetime: Option<Duration>,
     /// Source address of adverts; `None` = chosen by the transport (the interface's first IPv4
     /// address that is not a VIP, or its IPv6 link-local address).
     pub source: Option<IpAddr>,
@@ -111,6 +114,7 @@ impl NodeConfig {
             priority: Priority::DEFAULT,
             preempt: true,
             preempt_delay: Duration::ZERO,
+            vip_lifetime: None,
             source: None,
             unicast_peers: Vec::new(),
             auth: Auth::None,
@@ -286,6 +290,7 @@ impl NodeConfig {
         c.advert_interval = self.advert_interval;
         c.preempt = self.preempt;
         c.preempt_delay = self.preempt_delay;
+        c.vip_lifetime = self.vip_lifetime;
         c.fence_policy = self.fence_policy;
         c
     }

@@ -75,9 +75,9 @@ impl Node {
     }
 
     /// Adds VIPs only while `arbiter` grants it (see [`vip_core::OwnershipArbiter`]): VRRP
-    /// steers, the arbiter gates. Each arbiter call is bounded by the address bound, raised to
-    /// at least `call_bound` (a quorum write and a failover to another member take longer
-    /// than two advert intervals).
+    /// steers, the arbiter gates. Each arbiter call is bounded by `call_bound`
+    /// ([`vip_core::runtime::Timeouts::arbiter`]; a quorum write and a failover to another
+    /// member take longer than the address bound of two advert intervals).
     pub fn arbiter(mut self, arbiter: Arc<dyn OwnershipArbiter>, call_bound: Duration) -> Self {
         self.parts.arbiter = Some((arbiter, call_bound));
         self

@@ -69,6 +69,7 @@ fn changed_keys(a: &InstanceConfig, b: &InstanceConfig) -> Vec<&'static str> {
     cmp("advert_interval", a.advert_interval == b.advert_interval);
     cmp("preempt", a.preempt == b.preempt);
     cmp("preempt_delay", a.preempt_delay == b.preempt_delay);
+    cmp("vip_lifetime", a.vip_lifetime == b.vip_lifetime);
     cmp("source", a.source == b.source);
     cmp("unicast_peers", a.unicast_peers == b.unicast_peers);
     cmp("auth", a.auth == b.auth);

@@ -11,6 +11,7 @@
 //! margin = "300ms"          # removal margin kept before the lease can run out
 //! key_prefix = "/vip/"
 //! # request_timeout = "600ms"   # default: TTL / 3
+//! # call_timeout = "1200ms"     # bound on one arbiter call; default: 2 x request_timeout
 //! # user = "vip"
 //! # password = "..."            # never logged
 //! # [instance.etcd.tls]
@@ -59,6 +60,8 @@ pub struct RawEtcd {
     pub key_prefix: Option<String>,
     /// Bound on one request.
     pub request_timeout: Option<RawDuration>,
+    /// Bound on one arbiter call.
+    pub call_timeout: Option<RawDuration>,
     /// TLS files.
     pub tls: Option<RawTls>,
     /// Follow Patroni.
@@ -157,6 +160,9 @@ mod with_etcd {
         etcd.request_timeout = raw
             .request_timeout
             .map(|r| dur("request_timeout", Some(r), Duration::ZERO));
+        etcd.call_timeout = raw
+            .call_timeout
+            .map(|r| dur("call_timeout", Some(r), Duration::ZERO));
         let patroni_interval = raw.patroni.as_ref().map(|p| {
             dur(
                 "patroni.interval",
@@ -230,14 +236,14 @@ mod with_etcd {
     }
 
     impl ArbiterConfig {
-        /// How long one arbiter call may take: two etcd requests (vipd raises the instance's
-        /// address timeout, which bounds arbiter calls too, to at least this).
+        /// How long one arbiter call may take (`call_timeout`, default two etcd requests):
+        /// the instance's `Timeouts::arbiter`.
         pub fn call_bound(&self) -> Duration {
             let etcd = match self {
                 ArbiterConfig::Lease { etcd, .. } => etcd,
                 ArbiterConfig::Patroni(p) => &p.etcd,
             };
-            etcd.request_timeout() * 2
+            etcd.call_timeout()
         }
 
         /// Builds the arbiter for `instance`.

@@ -55,6 +55,8 @@ pub struct RawInstance {
     pub nopreempt: Option<bool>,
     /// Delay before preempting after start.
     pub preempt_delay: Option<RawDuration>,
+    /// Kernel lifetime of a master's VIPs (VRRP only).
+    pub vip_lifetime: Option<RawDuration>,
     /// Source address of adverts.
     pub source: Option<String>,
     /// Unicast peers.

@@ -234,6 +234,36 @@ impl Validator {
             );
         }
 
+        let vip_lifetime = raw.vip_lifetime.as_ref().map(|r| {
+            let key = format!("{p}.vip_lifetime");
+            let d = self.duration(&key, Some(r), Duration::from_secs(2));
+            if d < Duration::from_secs(2) || d.subsec_nanos() != 0 {
+                self.err(
+                    key.clone(),
+                    format!(
+                        "{} is not a whole number of seconds of at least 2 (the kernel counts whole seconds)",
+                        format_duration(d)
+                    ),
+                );
+            }
+            if d < advert_interval.as_duration() * 3 {
+                self.err(
+                    key.clone(),
+                    format!(
+                        "{} is shorter than 3 advert intervals: one late advert would drop the VIPs",
+                        format_duration(d)
+                    ),
+                );
+            }
+            if raw.etcd.is_some() {
+                self.err(
+                    key,
+                    "conflicts with [instance.etcd], whose deadline sets the lifetime; remove it",
+                );
+            }
+            d
+        });
+
         let vips = self.vips(p, &interface, raw.vips);
         let ipv6 = vips.first().is_some_and(|v| !v.is_ipv4());
 
@@ -327,6 +357,7 @@ impl Validator {
             priority: Priority::new(u8::try_from(priority).unwrap_or(100)),
             preempt,
             preempt_delay,
+            vip_lifetime,
             source,
             unicast_peers,
             // Validation guarantees at most 8 printable bytes.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use vip_core::FenceOutcome;
 use vip_core::election::{Event, EventKind, Reason, State};
+use vip_core::runtime::Runtime;
 use vip_vrrp::socket::{StatsSnapshot, TransportStats};
 
 /// Upper bounds (seconds) of the probe-latency histogram buckets.
@@ -100,12 +101,23 @@ struct Inner {
 #[derive(Debug, Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,
+    /// The runtime whose `Status`es give the live gauges read when rendering (the time left
+    /// to an arbiter's deadline moves with each renewal, which raises no event).
+    runtime: Option<Arc<Runtime>>,
 }
 
 impl Metrics {
     /// An empty registry.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty registry that also renders the live gauges of `runtime`'s instances.
+    pub fn for_runtime(runtime: Arc<Runtime>) -> Self {
+        Metrics {
+            runtime: Some(runtime),
+            ..Self::default()
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -402,6 +414,7 @@ impl Metrics {
                 n,
             );
         }
+        arbiter_deadlines(&mut out, self.runtime.as_deref());
         header(
             &mut out,
             "vip_probe_duration_seconds",
@@ -434,6 +447,32 @@ impl Metrics {
             );
         }
         out
+    }
+}
+
+/// `vip_arbiter_deadline_seconds`: per instance that holds an ownership arbiter's grant, the
+/// time left until its deadline D (the VIPs are gone by then unless a renewal moves it).
+fn arbiter_deadlines(out: &mut String, runtime: Option<&Runtime>) {
+    header(
+        out,
+        "vip_arbiter_deadline_seconds",
+        "gauge",
+        "Time left until the ownership arbiter's deadline, while the instance holds the grant.",
+    );
+    let Some(runtime) = runtime else {
+        return;
+    };
+    let now = runtime.clock().now();
+    for status in runtime.statuses() {
+        if let Some(grant) = status.arbiter {
+            let left = grant.time_left(now).as_secs_f64();
+            line(
+                out,
+                "vip_arbiter_deadline_seconds",
+                &[("instance", &status.name)],
+                format!("{left:.3}"),
+            );
+        }
     }
 }
 

@@ -73,6 +73,9 @@ pub struct PgLab {
     pub cluster: Option<Cluster>,
     /// The client namespace.
     pub client: Ns,
+    /// A witness namespace (198.51.100.60) on the same segment, when asked for (a third etcd
+    /// member, say).
+    pub witness: Option<Ns>,
     /// Temp dir (configs, logs, sockets).
     pub dir: PathBuf,
     /// The overlap checker over both nodes from before the first vipd starts until the drop,
@@ -121,6 +124,15 @@ impl PgLab {
     /// Builds the lab and the cluster (vipd not started yet). `None` after a one-line skip
     /// message when not root or PostgreSQL/repmgr are missing.
     pub fn new(tag: &str) -> Option<PgLab> {
+        Self::build(tag, false)
+    }
+
+    /// Like [`PgLab::new`], with a witness namespace (198.51.100.60) on the segment.
+    pub fn with_witness(tag: &str) -> Option<PgLab> {
+        Self::build(tag, true)
+    }
+
+    fn build(tag: &str, with_witness: bool) -> Option<PgLab> {
         if let Some(reason) = Cluster::skip_reason() {
             println!("skipping {tag}: {reason}");
             return None;
@@ -138,8 +150,14 @@ impl PgLab {
         let n1 = lab.namespace("n1").unwrap();
         let n2 = lab.namespace("n2").unwrap();
         let client = lab.namespace("c").unwrap();
-        lab.segment(&[&n1, &n2, &client]).unwrap();
-        for (ns, last) in [(&n1, 1), (&n2, 2), (&client, 50)] {
+        let witness = with_witness.then(|| lab.namespace("w").unwrap());
+        let mut on_segment = vec![(&n1, 1), (&n2, 2), (&client, 50)];
+        if let Some(w) = &witness {
+            on_segment.push((w, 60));
+        }
+        let members: Vec<&Ns> = on_segment.iter().map(|(ns, _)| *ns).collect();
+        lab.segment(&members).unwrap();
+        for (ns, last) in on_segment {
             ns.run(&[
                 "ip",
                 "addr",
@@ -183,6 +201,7 @@ impl PgLab {
             nodes,
             cluster: Some(cluster),
             client,
+            witness,
             dir,
             watch: None,
             lab,

@@ -55,12 +55,13 @@ pub enum Action {
     /// as failed, when that removal failed) and before any advert after it.
     ReleaseArbiter,
     /// Have the kernel drop these VIPs by itself at `until` (its valid lifetime, whole seconds,
-    /// rounded down), so that a wedged process cannot keep them past the grant's deadline. In
-    /// the ordered lane after the `AddVips` before it; no result is reported.
+    /// rounded down), so that a wedged process cannot keep them past the grant's deadline (or,
+    /// without an arbiter, past `ElectionConfig::vip_lifetime` after its last advert). In the
+    /// ordered lane after the `AddVips` or advert before it; no result is reported.
     SetLifetime {
         /// The VIPs.
         vips: Vec<Vip>,
-        /// The grant's deadline.
+        /// The grant's deadline (or the end of the VRRP-only lifetime).
         until: Timestamp,
     },
     /// Something happened worth reporting (notify hooks, metrics, logs).

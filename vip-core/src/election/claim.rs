@@ -148,7 +148,7 @@ impl Election {
     /// is handled when the timer itself fires).
     pub(super) fn pre_claim_deadline(&self) -> Option<Timestamp> {
         let follow = self.backup()?;
-        if !self.eligible || matches!(follow.cause, Takeover::Preempt(_)) {
+        if !self.may_claim() || matches!(follow.cause, Takeover::Preempt(_)) {
             return None;
         }
         follow.master_down_timer.map(|t| t - self.claim_lead())
@@ -386,6 +386,8 @@ impl Election {
                 vips: self.config.vips.clone(),
                 until: grant.deadline,
             });
+        } else {
+            self.refresh_lifetime(now);
         }
         self.push(Action::Announce(self.config.vips.clone()));
         self.transition(now, Phase::Master(held), reason);

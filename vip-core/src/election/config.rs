@@ -90,12 +90,17 @@ pub struct ElectionConfig {
     pub claim_backoff_initial: Duration,
     /// Largest back-off between claim attempts.
     pub claim_backoff_max: Duration,
+    /// VRRP without an arbiter: give a master's VIPs this kernel valid lifetime, refreshed
+    /// with each advert it sends, so that a wedged or stopped daemon loses them in the kernel
+    /// (see `lifetime.rs`). `None` (the default): permanent addresses. Ignored with an arbiter,
+    /// whose deadline sets the lifetime.
+    pub vip_lifetime: Option<Duration>,
 }
 
 impl ElectionConfig {
     /// A config with RFC defaults: priority 100, 1 s adverts, preempt on, no delay, no checks, no
     /// role gating, no fencer, no arbiter, a 50 ms in-use probe, no claim hold beyond the claim lead and
-    /// 200 ms..5 s claim back-off.
+    /// 200 ms..5 s claim back-off, permanent VIPs.
     pub fn new(vrid: u8, local_addr: IpAddr, vips: Vec<Vip>) -> Self {
         ElectionConfig {
             vrid,
@@ -115,6 +120,7 @@ impl ElectionConfig {
             claim_hold: Duration::ZERO,
             claim_backoff_initial: Duration::from_millis(200),
             claim_backoff_max: Duration::from_secs(5),
+            vip_lifetime: None,
         }
     }
 }

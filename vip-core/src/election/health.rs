@@ -116,7 +116,7 @@ impl Election {
             self.release(now, State::Fault, reason);
         } else if !fault && self.state() == State::Fault {
             self.enter_backup(now, Reason::FaultCleared);
-            if self.effective.is_owner() && self.eligible {
+            if self.effective.is_owner() && self.may_claim() {
                 self.enter_claiming(now, Reason::Owner, Takeover::Owner, None);
             }
         }
@@ -142,7 +142,7 @@ impl Election {
             }
             return;
         }
-        if self.state() != State::Backup {
+        if self.state() != State::Backup || !self.may_claim() {
             return;
         }
         if self.effective.is_owner() {

@@ -73,6 +73,9 @@ pub struct Election {
     pub(super) probe: Option<Probe>,
     /// The last release of a grant failed: ask again after the next successful removal.
     pub(super) release_failed: bool,
+    /// The arbiter refused this instance: it stepped back and asks quietly before claiming
+    /// again (see `arbiter.rs`).
+    pub(super) refused: Option<super::arbiter::Refusal>,
 }
 
 impl Election {
@@ -103,6 +106,7 @@ impl Election {
             next_id: 1,
             probe: None,
             release_failed: false,
+            refused: None,
         };
         e.effective = e.compute_priority();
         e
@@ -153,6 +157,7 @@ impl Election {
                 consider(self.early_probe_deadline());
                 consider(self.pre_claim_deadline());
                 consider(self.preempt_at);
+                consider(self.refusal_retry());
             }
             Phase::Claiming(claim) => {
                 consider(claim.adver_timer);
@@ -306,6 +311,9 @@ impl Election {
 
     pub(super) fn send_advert(&mut self, now: Timestamp, priority: Priority) {
         self.push(Action::SendAdvert { priority });
+        if self.state() == State::Master && !priority.is_release() {
+            self.refresh_lifetime(now);
+        }
         let next = now + centis(advertisement_interval(&self.config));
         if !priority.is_release()
             && let Some(timer) = self.adver_timer_mut()
@@ -348,7 +356,7 @@ impl Election {
     /// Whether this instance may preempt a lower-priority master right now.
     fn may_preempt(&self, now: Timestamp) -> bool {
         (self.config.preempt || self.effective.is_owner())
-            && self.eligible
+            && self.may_claim()
             && self.preempt_at.is_none_or(|t| now >= t)
     }
 
@@ -392,7 +400,7 @@ impl Election {
             (!self.config.preempt_delay.is_zero()).then(|| now + self.config.preempt_delay);
         if let Some(reason) = self.fault_reason() {
             self.transition(now, Phase::Fault, reason);
-        } else if self.effective.is_owner() && self.eligible {
+        } else if self.effective.is_owner() && self.may_claim() {
             // 6.4.1: the owner transitions to Master at once (through Claiming here).
             self.enter_claiming(now, Reason::Owner, Takeover::Owner, None);
         } else {
@@ -440,6 +448,9 @@ impl Election {
         }
         match self.state() {
             State::Backup => {
+                if self.refusal_retry().is_some_and(|t| now >= t) {
+                    self.ask_quietly();
+                }
                 if self.preempt_at.is_some_and(|t| now >= t) {
                     self.preempt_at = None;
                     self.delayed_preempt(now);
@@ -504,8 +515,9 @@ impl Election {
             follow.master_down_timer = None;
             follow.master = None;
         }
-        if !self.eligible {
-            // Role gating: an ineligible backup never claims; it keeps waiting.
+        if !self.may_claim() {
+            // Role gating: an ineligible backup never claims; it keeps waiting (so does one the
+            // arbiter refused: it asks quietly first).
             self.probe = None;
             return;
         }
@@ -576,7 +588,7 @@ impl Election {
             follow.cause = Takeover::Released(adv.from);
             follow.master_down_timer = Some(now + skew);
             self.last_master = Some(adv.from);
-            if self.eligible {
+            if self.may_claim() {
                 self.start_probe(now);
             }
             return;

@@ -41,6 +41,7 @@ mod event;
 mod health;
 mod input;
 mod jitter;
+mod lifetime;
 mod machine;
 mod phase;
 #[cfg(test)]

@@ -75,8 +75,8 @@ pub(super) struct Claim {
     pub(super) arbiter_fence: Option<FencingToken>,
     /// Whether this claim round fenced a grant holder already.
     pub(super) arbiter_fenced: bool,
-    /// Whether this claim alarmed that the grant is held elsewhere.
-    pub(super) held_alarmed: bool,
+    /// When the arbiter first said the grant is held elsewhere during this claim.
+    pub(super) held_since: Option<Timestamp>,
 }
 
 impl Claim {
@@ -94,7 +94,7 @@ impl Claim {
             revoke: None,
             arbiter_fence: None,
             arbiter_fenced: false,
-            held_alarmed: false,
+            held_since: None,
         }
     }
 }

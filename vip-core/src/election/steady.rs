@@ -64,6 +64,10 @@ impl Election {
         if self.remove_retry_at.is_some() || self.started.is_none() || self.grant().is_some() {
             return None;
         }
+        // Nor is one whose adverts refresh its VIPs' kernel lifetime (`lifetime.rs`).
+        if self.state() == State::Master && self.refreshes_lifetime() {
+            return None;
+        }
         match self.state() {
             State::Master => Some(Steady::Master {
                 priority: self.effective,

@@ -461,8 +461,7 @@ impl Instance {
                 &mut self.workers,
                 backends,
                 self.clock,
-                self.timeouts.address,
-                self.timeouts.advert,
+                self.timeouts,
                 self.done.clone(),
             )
         })
@@ -555,7 +554,7 @@ impl Instance {
             let _ = self.done.send(Message::Acquired { id, result });
             return;
         };
-        let (limit, done) = (self.timeouts.address, self.done.clone());
+        let (limit, done) = (self.timeouts.arbiter, self.done.clone());
         self.reap_calls();
         self.calls.spawn(async move {
             let call = arbiter.clone();
@@ -572,7 +571,7 @@ impl Instance {
             let _ = self.done.send(Message::Revoked { id, result });
             return;
         };
-        let (limit, done) = (self.timeouts.address, self.done.clone());
+        let (limit, done) = (self.timeouts.arbiter, self.done.clone());
         self.reap_calls();
         self.calls.spawn(async move {
             let call = arbiter.clone();
@@ -820,6 +819,13 @@ impl Instance {
             return;
         }
         self.dirty = false;
+        if let (Some(old), None) = (snapshot.arbiter, grant) {
+            // The VIPs went (or go now) with the grant: how far ahead of D that was.
+            let left = old.time_left(self.clock.now());
+            let _span = self.span.enter();
+            tracing::info!(token = %old.token, time_left_ms = u64::try_from(left.as_millis()).unwrap_or(u64::MAX), "ownership grant ended before its deadline");
+        }
+        let snapshot = &mut self.snapshot;
         (snapshot.state, snapshot.effective_priority, snapshot.master) = (state, priority, master);
         snapshot.arbiter = grant;
         if same_moving_parts(&self.published, &self.snapshot) {

@@ -99,8 +99,7 @@ pub(crate) fn spawn_lane(
     tasks: &mut JoinSet<()>,
     backends: LaneBackends,
     clock: Clock,
-    address_timeout: Duration,
-    advert_timeout: Duration,
+    timeouts: super::Timeouts,
     done: UnboundedSender<Message>,
 ) -> UnboundedSender<LaneOp> {
     let (lane_tx, lane_rx) = unbounded_channel();
@@ -108,13 +107,14 @@ pub(crate) fn spawn_lane(
     tasks.spawn(run_adverts(
         advert_rx,
         backends.sink.clone(),
-        advert_timeout,
+        timeouts.advert,
         done.clone(),
     ));
     let driver = LaneDriver {
         backends,
         clock,
-        limit: address_timeout,
+        limit: timeouts.address,
+        arbiter_limit: timeouts.arbiter,
         adverts: advert_tx,
         done,
     };
@@ -133,7 +133,10 @@ pub(crate) struct LaneBackends {
 struct LaneDriver {
     backends: LaneBackends,
     clock: Clock,
+    /// Bound on an address operation.
     limit: Duration,
+    /// Bound on the arbiter's release.
+    arbiter_limit: Duration,
     adverts: UnboundedSender<AdvertEntry>,
     done: UnboundedSender<Message>,
 }
@@ -181,7 +184,7 @@ impl LaneDriver {
                 let result = match arbiter {
                     Some(a) => {
                         let call = a.clone();
-                        bounded(self.limit, async move { call.release().await })
+                        bounded(self.arbiter_limit, async move { call.release().await })
                             .await
                             .unwrap_or_else(|e| {
                                 Err(arbiter_error(Some(&*a), e.describe("release")))
@@ -258,7 +261,7 @@ pub(crate) fn arbiter_error(
     ArbiterError::Unavailable {
         backend: arbiter.map_or("arbiter", |a| a.name()).to_owned(),
         reason,
-        hint: "check that the arbiter answers within timeouts.address".into(),
+        hint: "check that the arbiter answers within timeouts.arbiter".into(),
     }
 }
 

@@ -14,10 +14,14 @@ use super::{AdvertSink, AdvertSource, CheckSchedule, HealthCheck, SteadyLoop};
 /// hanging backend never stalls the election.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
-    /// Bound on one address operation (add, remove, announce, list, lifetime) and on one
-    /// ownership-arbiter call (acquire, release, revoke). Keep it well below the
-    /// Master_Down_Interval: adverts queued behind a slow address operation wait for it.
+    /// Bound on one address operation (add, remove, announce, list, lifetime). Keep it well
+    /// below the Master_Down_Interval: adverts queued behind a slow address operation wait
+    /// for it.
     pub address: Duration,
+    /// Bound on one ownership-arbiter call (acquire, release, revoke). A release runs in the
+    /// lane (after the removal, before the priority-0 advert), so that advert may wait for it;
+    /// an acquire or revoke that times out counts as the arbiter being unavailable.
+    pub arbiter: Duration,
     /// Bound on one fencing attempt; a fence that times out is [`crate::FenceOutcome::Failed`].
     pub fence: Duration,
     /// Bound on sending one advert.
@@ -28,10 +32,11 @@ pub struct Timeouts {
 }
 
 impl Default for Timeouts {
-    /// Address 1 s, fence 10 s, advert 500 ms, probe grace 50 ms.
+    /// Address 1 s, arbiter 1 s, fence 10 s, advert 500 ms, probe grace 50 ms.
     fn default() -> Self {
         Timeouts {
             address: Duration::from_secs(1),
+            arbiter: Duration::from_secs(1),
             fence: Duration::from_secs(10),
             advert: Duration::from_millis(500),
             probe_grace: Duration::from_millis(50),
@@ -290,6 +295,7 @@ impl InstanceSpec {
         let t = &self.timeouts;
         for (key, d) in [
             ("timeouts.address", t.address),
+            ("timeouts.arbiter", t.arbiter),
             ("timeouts.fence", t.fence),
             ("timeouts.advert", t.advert),
         ] {

@@ -53,7 +53,9 @@ pub struct SimConfig {
 /// clients see it) with its own clock rate, reached over links of its own.
 ///
 /// - Acquire creates a lease for the caller when none is live (a new, larger fencing token),
-///   renews the caller's own, or answers "held elsewhere" with the holder's token.
+///   renews the caller's own, or answers "held elsewhere" with the holder's token. It takes
+///   two round trips in vip-etcd (a lease grant, then a transaction naming the new lease), so
+///   an acquire from a node whose answers are lost changes nothing.
 /// - A lease lives `ttl` on the service's clock from the last request that created or
 ///   renewed it: `ttl * 1000 / rate_permille` of true time.
 /// - The client (inside the node's daemon: a paused or dead daemon sends nothing) renews every

@@ -248,6 +248,11 @@ impl Sim {
         let renewed = now + spec.true_ttl();
         let live = self.service.live(now);
         match req {
+            ArbReq::Acquire { .. } if !self.service.from.get(node).copied().unwrap_or(false) => {
+                // An acquire is two round trips (vip-etcd: a lease grant, then the transaction
+                // that needs the new lease's id): a node that hears no answers creates no
+                // holding.
+            }
             ArbReq::Acquire { id, sent } => {
                 let result = match live {
                     Some(l) if l.node == node => {
