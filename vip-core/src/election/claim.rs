@@ -148,7 +148,7 @@ impl Election {
     /// is handled when the timer itself fires).
     pub(super) fn pre_claim_deadline(&self) -> Option<Timestamp> {
         let follow = self.backup()?;
-        if !self.eligible || matches!(follow.cause, Takeover::Preempt(_)) {
+        if !self.may_hold() || matches!(follow.cause, Takeover::Preempt(_)) {
             return None;
         }
         follow.master_down_timer.map(|t| t - self.claim_lead())

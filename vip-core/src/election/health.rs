@@ -30,6 +30,9 @@ impl Election {
 
     /// The configured priority, or the role-derived one while role-gated and set.
     fn base_priority(&self) -> Priority {
+        if let Some(p) = self.takeover_priority() {
+            return p;
+        }
         match self.role_priority {
             Some(p) if self.config.role_gated && !self.config.priority.is_owner() => p,
             _ => self.config.priority,
@@ -116,7 +119,7 @@ impl Election {
             self.release(now, State::Fault, reason);
         } else if !fault && self.state() == State::Fault {
             self.enter_backup(now, Reason::FaultCleared);
-            if self.effective.is_owner() && self.eligible {
+            if self.effective.is_owner() && self.may_hold() {
                 self.enter_claiming(now, Reason::Owner, Takeover::Owner, None);
             }
         }
@@ -142,7 +145,7 @@ impl Election {
             }
             return;
         }
-        if self.state() != State::Backup {
+        if self.state() != State::Backup || self.maintenance {
             return;
         }
         if self.effective.is_owner() {

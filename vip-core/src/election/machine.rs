@@ -10,6 +10,7 @@ use crate::{Interval, PeerId, Priority, Timestamp};
 use super::claim::{Probe, Takeover};
 use super::jitter::Jitter;
 use super::phase::{Claim, Follow, Phase};
+use super::planned::Planned;
 use super::timers::{self, centis};
 use super::{
     Action, Advert, CheckStatus, ElectionConfig, Event, EventKind, Input, Reason, State, StopMode,
@@ -73,6 +74,10 @@ pub struct Election {
     pub(super) probe: Option<Probe>,
     /// The last release of a grant failed: ask again after the next successful removal.
     pub(super) release_failed: bool,
+    /// Maintenance: this node does not take the VIPs (see `planned.rs`).
+    pub(super) maintenance: bool,
+    /// A switchover under way (see `planned.rs`).
+    pub(super) planned: Option<Planned>,
 }
 
 impl Election {
@@ -103,6 +108,8 @@ impl Election {
             next_id: 1,
             probe: None,
             release_failed: false,
+            maintenance: false,
+            planned: None,
         };
         e.effective = e.compute_priority();
         e
@@ -127,6 +134,8 @@ impl Election {
             Input::Standing(standing) => self.on_standing(now, standing),
             Input::Link(up) => self.on_link(now, up),
             Input::VipRemovedExternally => self.on_vip_removed(now),
+            Input::Maintenance(on) => self.on_maintenance(now, on),
+            Input::Switchover(switchover) => self.on_switchover(now, switchover),
         }
     }
 
@@ -253,6 +262,7 @@ impl Election {
         }
         let (from, to) = (from.state(), self.phase.state());
         self.event(now, EventKind::Transition { from, to }, reason);
+        self.planned_after_transition(now, to);
     }
 
     /// A backup's data, while Backup.
@@ -348,7 +358,8 @@ impl Election {
     /// Whether this instance may preempt a lower-priority master right now.
     fn may_preempt(&self, now: Timestamp) -> bool {
         (self.config.preempt || self.effective.is_owner())
-            && self.eligible
+            && self.may_hold()
+            && !self.handed_over()
             && self.preempt_at.is_none_or(|t| now >= t)
     }
 
@@ -392,7 +403,7 @@ impl Election {
             (!self.config.preempt_delay.is_zero()).then(|| now + self.config.preempt_delay);
         if let Some(reason) = self.fault_reason() {
             self.transition(now, Phase::Fault, reason);
-        } else if self.effective.is_owner() && self.eligible {
+        } else if self.effective.is_owner() && self.may_hold() {
             // 6.4.1: the owner transitions to Master at once (through Claiming here).
             self.enter_claiming(now, Reason::Owner, Takeover::Owner, None);
         } else {
@@ -504,8 +515,8 @@ impl Election {
             follow.master_down_timer = None;
             follow.master = None;
         }
-        if !self.eligible {
-            // Role gating: an ineligible backup never claims; it keeps waiting.
+        if !self.may_hold() {
+            // Role gating and maintenance: such a backup never claims; it keeps waiting.
             self.probe = None;
             return;
         }
@@ -576,11 +587,12 @@ impl Election {
             follow.cause = Takeover::Released(adv.from);
             follow.master_down_timer = Some(now + skew);
             self.last_master = Some(adv.from);
-            if self.eligible {
+            if self.may_hold() {
                 self.start_probe(now);
             }
             return;
         }
+        self.planned_master_heard(adv.from);
         if !self.may_preempt(now) || adv.priority >= self.effective {
             self.learn_interval(adv);
             // Master_Down_Interval with the interval just learned.
