@@ -279,7 +279,7 @@ fn vipd_lifecycle_over_control_socket_sd_notify_and_metrics() {
     // Metrics.
     let body = scrape(port);
     assert!(
-        body.contains("vip_instance_state{instance=\"db\",state=\"initialize\"} 1"),
+        body.contains("vip_instance_state{vrrp_instance=\"db\",state=\"initialize\"} 1"),
         "{body}"
     );
 

@@ -100,7 +100,7 @@ vips = ["198.51.100.11/32"]
     assert!(
         metrics
             .render()
-            .contains("vip_instance_state{instance=\"db\",state=\"backup\"} 1")
+            .contains("vip_instance_state{vrrp_instance=\"db\",state=\"backup\"} 1")
     );
 }
 
@@ -155,10 +155,10 @@ on = ["master"]
 
     let m = daemon.metrics.render();
     for want in [
-        "vip_instance_state{instance=\"db\",state=\"master\"} 1",
-        "vip_transitions_total{instance=\"db\",from=\"backup\",to=\"claiming\"} 1",
-        "vip_address_list_mismatch_total{instance=\"db\",peer=\"198.51.100.2\"} 1",
-        "vip_effective_priority{instance=\"db\"} 104",
+        "vip_instance_state{vrrp_instance=\"db\",state=\"master\"} 1",
+        "vip_transitions_total{vrrp_instance=\"db\",from=\"backup\",to=\"claiming\"} 1",
+        "vip_address_list_mismatch_total{vrrp_instance=\"db\",peer=\"198.51.100.2\"} 1",
+        "vip_effective_priority{vrrp_instance=\"db\"} 104",
     ] {
         assert!(m.lines().any(|l| l == want), "missing {want}\n{m}");
     }

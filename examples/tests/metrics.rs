@@ -143,25 +143,25 @@ async fn scrape_returns_every_metric_in_text_format() {
     assert_eq!(len, body.len());
     check_format(body);
     for want in [
-        "vip_instance_state{instance=\"db\",state=\"master\"} 1",
-        "vip_instance_state{instance=\"db\",state=\"backup\"} 0",
-        "vip_instance_state{instance=\"web\\\"x\",state=\"initialize\"} 1",
-        "vip_effective_priority{instance=\"db\"} 104",
-        "vip_transitions_total{instance=\"db\",from=\"backup\",to=\"claiming\"} 1",
-        "vip_transitions_total{instance=\"db\",from=\"claiming\",to=\"master\"} 1",
-        "vip_adverts_sent_total{instance=\"db\"} 3",
-        "vip_adverts_received_total{instance=\"db\"} 1",
+        "vip_instance_state{vrrp_instance=\"db\",state=\"master\"} 1",
+        "vip_instance_state{vrrp_instance=\"db\",state=\"backup\"} 0",
+        "vip_instance_state{vrrp_instance=\"web\\\"x\",state=\"initialize\"} 1",
+        "vip_effective_priority{vrrp_instance=\"db\"} 104",
+        "vip_transitions_total{vrrp_instance=\"db\",from=\"backup\",to=\"claiming\"} 1",
+        "vip_transitions_total{vrrp_instance=\"db\",from=\"claiming\",to=\"master\"} 1",
+        "vip_adverts_sent_total{vrrp_instance=\"db\"} 3",
+        "vip_adverts_received_total{vrrp_instance=\"db\"} 1",
         "vip_adverts_dropped_total{interface=\"eth0\",reason=\"bad_checksum\"} 2",
         "vip_adverts_dropped_total{interface=\"eth0\",reason=\"bad_ttl\"} 1",
-        "vip_address_list_mismatch_total{instance=\"db\",peer=\"198.51.100.2\"} 1",
-        "vip_alarms_total{instance=\"db\"} 1",
-        "vip_fence_total{instance=\"db\",outcome=\"fenced\"} 1",
-        "vip_fence_total{instance=\"db\",outcome=\"failed\"} 1",
-        "vip_probe_duration_seconds_bucket{instance=\"db\",probe=\"role\",le=\"0.005\"} 1",
-        "vip_probe_duration_seconds_bucket{instance=\"db\",probe=\"role\",le=\"0.05\"} 2",
-        "vip_probe_duration_seconds_bucket{instance=\"db\",probe=\"role\",le=\"10\"} 2",
-        "vip_probe_duration_seconds_bucket{instance=\"db\",probe=\"role\",le=\"+Inf\"} 3",
-        "vip_probe_duration_seconds_count{instance=\"db\",probe=\"role\"} 3",
+        "vip_address_list_mismatch_total{vrrp_instance=\"db\",peer=\"198.51.100.2\"} 1",
+        "vip_alarms_total{vrrp_instance=\"db\"} 1",
+        "vip_fence_total{vrrp_instance=\"db\",outcome=\"fenced\"} 1",
+        "vip_fence_total{vrrp_instance=\"db\",outcome=\"failed\"} 1",
+        "vip_probe_duration_seconds_bucket{vrrp_instance=\"db\",probe=\"role\",le=\"0.005\"} 1",
+        "vip_probe_duration_seconds_bucket{vrrp_instance=\"db\",probe=\"role\",le=\"0.05\"} 2",
+        "vip_probe_duration_seconds_bucket{vrrp_instance=\"db\",probe=\"role\",le=\"10\"} 2",
+        "vip_probe_duration_seconds_bucket{vrrp_instance=\"db\",probe=\"role\",le=\"+Inf\"} 3",
+        "vip_probe_duration_seconds_count{vrrp_instance=\"db\",probe=\"role\"} 3",
     ] {
         assert!(
             body.lines().any(|l| l == want),
@@ -172,7 +172,7 @@ async fn scrape_returns_every_metric_in_text_format() {
     // Live: the next scrape reads the transport's counters again.
     stats.count_sent();
     let body2 = http(addr, "GET /metrics HTTP/1.0\r\n\r\n").await;
-    assert!(body2.contains("vip_adverts_sent_total{instance=\"db\"} 4"));
+    assert!(body2.contains("vip_adverts_sent_total{vrrp_instance=\"db\"} 4"));
 
     // Removed instances disappear.
     m.remove_instance("web\"x");
@@ -216,7 +216,7 @@ fn advert_counters_stay_monotonic_across_transport_restarts() {
         let body = m.render();
         check_format(&body);
         body.lines()
-            .find_map(|l| l.strip_prefix("vip_adverts_sent_total{instance=\"db\"} "))
+            .find_map(|l| l.strip_prefix("vip_adverts_sent_total{vrrp_instance=\"db\"} "))
             .map(|v| v.parse::<u64>().unwrap())
             .unwrap()
     };
@@ -263,5 +263,5 @@ fn advert_counters_stay_monotonic_across_transport_restarts() {
 
     // A removed instance stops being read.
     m.remove_instance("db");
-    assert!(!m.render().contains("instance=\"db\""));
+    assert!(!m.render().contains("vrrp_instance=\"db\""));
 }

@@ -50,10 +50,10 @@ fn longest_gap(sim: &Sim, from: Timestamp, to: Timestamp) -> Duration {
         }
         if holders.is_empty() {
             empty_since.get_or_insert((*t).max(from));
-        } else if let Some(start) = empty_since.take() {
-            if *t >= from {
-                longest = longest.max(t.saturating_since(start));
-            }
+        } else if let Some(start) = empty_since.take()
+            && *t >= from
+        {
+            longest = longest.max(t.saturating_since(start));
         }
     }
     if let Some(start) = empty_since {

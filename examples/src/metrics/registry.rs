@@ -286,7 +286,7 @@ impl Metrics {
                 line(
                     &mut out,
                     "vip_instance_state",
-                    &[("instance", inst), ("state", s.as_str())],
+                    &[("vrrp_instance", inst), ("state", s.as_str())],
                     v,
                 );
             }
@@ -298,7 +298,12 @@ impl Metrics {
             "Priority advertised now (base plus tracked-check weights).",
         );
         for (inst, p) in &m.priority {
-            line(&mut out, "vip_effective_priority", &[("instance", inst)], p);
+            line(
+                &mut out,
+                "vip_effective_priority",
+                &[("vrrp_instance", inst)],
+                p,
+            );
         }
         header(
             &mut out,
@@ -310,7 +315,7 @@ impl Metrics {
             line(
                 &mut out,
                 "vip_transitions_total",
-                &[("instance", inst), ("from", from), ("to", to)],
+                &[("vrrp_instance", inst), ("from", from), ("to", to)],
                 n,
             );
         }
@@ -321,7 +326,12 @@ impl Metrics {
             "VRRP adverts sent.",
         );
         for (inst, n) in &adverts.sent {
-            line(&mut out, "vip_adverts_sent_total", &[("instance", inst)], n);
+            line(
+                &mut out,
+                "vip_adverts_sent_total",
+                &[("vrrp_instance", inst)],
+                n,
+            );
         }
         header(
             &mut out,
@@ -333,7 +343,7 @@ impl Metrics {
             line(
                 &mut out,
                 "vip_adverts_received_total",
-                &[("instance", inst)],
+                &[("vrrp_instance", inst)],
                 n,
             );
         }
@@ -361,7 +371,7 @@ impl Metrics {
             line(
                 &mut out,
                 "vip_address_list_mismatch_total",
-                &[("instance", inst), ("peer", peer)],
+                &[("vrrp_instance", inst), ("peer", peer)],
                 n,
             );
         }
@@ -375,7 +385,7 @@ impl Metrics {
             line(
                 &mut out,
                 "vip_fence_total",
-                &[("instance", inst), ("outcome", o)],
+                &[("vrrp_instance", inst), ("outcome", o)],
                 n,
             );
         }
@@ -386,7 +396,7 @@ impl Metrics {
             "Alarm events (VIP cannot be claimed safely, address errors, peer config disagreement).",
         );
         for (inst, n) in &m.alarms {
-            line(&mut out, "vip_alarms_total", &[("instance", inst)], n);
+            line(&mut out, "vip_alarms_total", &[("vrrp_instance", inst)], n);
         }
         header(
             &mut out,
@@ -398,7 +408,7 @@ impl Metrics {
             line(
                 &mut out,
                 "vip_notify_hook_failures_total",
-                &[("instance", inst)],
+                &[("vrrp_instance", inst)],
                 n,
             );
         }
@@ -409,7 +419,7 @@ impl Metrics {
             "Latency of role probes, in-use probes and tracked checks.",
         );
         for ((inst, probe), h) in &m.probes {
-            let labels = [("instance", inst.as_str()), ("probe", probe.as_str())];
+            let labels = [("vrrp_instance", inst.as_str()), ("probe", probe.as_str())];
             for (le, b) in PROBE_BUCKETS.iter().zip(&h.buckets) {
                 let le = format!("{le}");
                 line(
