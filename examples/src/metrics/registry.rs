@@ -9,6 +9,8 @@ use vip_core::FenceOutcome;
 use vip_core::election::{Event, EventKind, Reason, State};
 use vip_vrrp::socket::{StatsSnapshot, TransportStats};
 
+use crate::control::InstanceStatus;
+
 /// Upper bounds (seconds) of the probe-latency histogram buckets.
 pub const PROBE_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -251,8 +253,16 @@ impl Metrics {
             .or_default() += 1;
     }
 
-    /// The text exposition format (version 0.0.4).
+    /// The text exposition format (version 0.0.4), without the gauges read from `status`
+    /// (their families are declared, with no series).
     pub fn render(&self) -> String {
+        self.render_with(&[])
+    }
+
+    /// The text exposition format (version 0.0.4), with the gauges read from each instance's
+    /// `status` row (holding, maintenance, role verdict, checks): they come from the runtime's
+    /// `Status` when scraped, so vipd keeps no copy of them.
+    pub fn render_with(&self, rows: &[InstanceStatus]) -> String {
         let m = self.lock();
         let mut adverts = m.adverts.clone();
         for (instance, live) in &m.live {
@@ -291,6 +301,7 @@ impl Metrics {
                 );
             }
         }
+        status_gauges(&mut out, rows);
         header(
             &mut out,
             "vip_effective_priority",
@@ -446,6 +457,76 @@ impl Metrics {
         out
     }
 }
+
+/// The gauges read from the `status` rows.
+fn status_gauges(out: &mut String, rows: &[InstanceStatus]) {
+    header(
+        out,
+        "vip_holds_vips",
+        "gauge",
+        "1 while the instance's VIPs are, or may be, on this node's interfaces.",
+    );
+    for i in rows {
+        let v = u8::from(i.holds_vips);
+        line(out, "vip_holds_vips", &[("vrrp_instance", &i.name)], v);
+    }
+    header(
+        out,
+        "vip_maintenance",
+        "gauge",
+        "1 while the instance is in maintenance (vipctl maintenance on): it does not take the VIPs.",
+    );
+    for i in rows {
+        let v = u8::from(i.maintenance);
+        line(out, "vip_maintenance", &[("vrrp_instance", &i.name)], v);
+    }
+    header(
+        out,
+        "vip_role",
+        "gauge",
+        "1 for the role probe's last verdict (primary, standby, unknown), 0 for the others; instances with a role probe that has answered.",
+    );
+    for i in rows {
+        let Some(role) = &i.role else {
+            continue;
+        };
+        let current = role.split([' ', '(']).next().unwrap_or_default();
+        for r in ROLES {
+            let v = u8::from(current == r);
+            line(
+                out,
+                "vip_role",
+                &[("vrrp_instance", &i.name), ("role", r)],
+                v,
+            );
+        }
+    }
+    header(
+        out,
+        "vip_check_state",
+        "gauge",
+        "1 for each tracked check's debounced state (passing, failing, unknown before its first result), 0 for the others.",
+    );
+    for i in rows {
+        for c in &i.checks {
+            for s in CHECK_STATES {
+                let v = u8::from(c.state == s);
+                line(
+                    out,
+                    "vip_check_state",
+                    &[("vrrp_instance", &i.name), ("check", &c.name), ("state", s)],
+                    v,
+                );
+            }
+        }
+    }
+}
+
+/// The role verdicts of `vip_role`.
+const ROLES: [&str; 3] = ["primary", "standby", "unknown"];
+
+/// The states of `vip_check_state`.
+const CHECK_STATES: [&str; 3] = ["passing", "failing", "unknown"];
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
