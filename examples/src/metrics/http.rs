@@ -129,7 +129,12 @@ async fn route(
         let known = ENDPOINTS.join(", ");
         return ("404 Not Found", TEXT, format!("not found; try {known}\n"));
     }
-    if !matches!(method, "GET" | "HEAD") && !(method == "OPTIONS" && endpoint != "/metrics") {
+    let allowed = match method {
+        "GET" | "HEAD" => true,
+        "OPTIONS" => endpoint != "/metrics",
+        _ => false,
+    };
+    if !allowed {
         return (
             "405 Method Not Allowed",
             TEXT,
