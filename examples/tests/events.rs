@@ -217,6 +217,8 @@ conninfo = "host=x"
         master: Some(PeerId("198.51.100.1".parse().unwrap())),
         vips: cfg.instances[0].vips.clone(),
         holds_vips: true,
+        maintenance: true,
+        local: PeerId("198.51.100.1".parse().unwrap()),
         started_at: std::time::SystemTime::now() - Duration::from_secs(3725),
         role: Some(Role::Primary),
         role_rank: Some(Priority::new(120)),
@@ -236,6 +238,8 @@ conninfo = "host=x"
     assert_eq!(row.state, "master");
     assert_eq!(row.effective_priority, 104);
     assert!(row.holds_vips);
+    assert!(row.maintenance);
+    assert_eq!(row.address.as_deref(), Some("198.51.100.1"));
     assert_eq!(row.role.as_deref(), Some("primary"));
     assert_eq!(row.role_rank, Some(120));
     assert_eq!(
@@ -270,7 +274,8 @@ conninfo = "host=x"
     let t = table::render(&report);
     for want in [
         "HOLDS",
-        "master",
+        "ADDRESS",
+        "master (maintenance)",
         "yes",
         "104 (100)",
         "primary (rank 120)",
