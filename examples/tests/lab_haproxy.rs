@@ -74,7 +74,13 @@ fn http_code(client: &Ns, addr: &'static str, path: &'static str) -> u16 {
             Ok::<String, std::io::Error>(out)
         })
         .unwrap()
-        .map(|r| r.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0))
+        .map(|r| {
+            r.split_whitespace()
+                .nth(1)
+                .unwrap_or("0")
+                .parse()
+                .unwrap_or(0)
+        })
         .unwrap_or(0)
 }
 
@@ -142,12 +148,20 @@ fn haproxy_routes_to_the_holder_through_switchover_and_failover() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     c.wait_master(1);
-    assert!(routes_to(&client, "node2"), "after switchover: {:?}", ask(&client));
+    assert!(
+        routes_to(&client, "node2"),
+        "after switchover: {:?}",
+        ask(&client)
+    );
 
     // Unplanned: node2's link goes down; node1 takes over, HAProxy follows.
     c.link(1, false);
     c.wait_master(0);
-    assert!(routes_to(&client, "node1"), "after failover: {:?}", ask(&client));
+    assert!(
+        routes_to(&client, "node1"),
+        "after failover: {:?}",
+        ask(&client)
+    );
 
     haproxy.stop(Duration::from_secs(2));
     stop.store(true, Ordering::Relaxed);
