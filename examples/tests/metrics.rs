@@ -1,16 +1,18 @@
 //! The Prometheus endpoint: scraped over real TCP, checked line by line against the text format.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod status_support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use status_support::{report, row};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use vip_core::election::{Event, EventKind, Reason, State};
 use vip_core::{FenceOutcome, PeerId, Priority, Timestamp};
 use vip_examples::control::{
-    CheckState, ControlHandler, DaemonInfo, InstanceStatus, ReloadReport, StatusReport,
-    SwitchoverReport,
+    CheckState, ControlHandler, InstanceStatus, ReloadReport, StatusReport, SwitchoverReport,
 };
 use vip_examples::metrics::{self, Metrics};
 use vip_vrrp::socket::{DropReason, TransportStats};
@@ -55,45 +57,7 @@ impl ControlHandler for Fixed {
 }
 
 fn fixed(instances: Vec<InstanceStatus>) -> Arc<dyn ControlHandler> {
-    Arc::new(Fixed(StatusReport {
-        daemon: DaemonInfo {
-            pid: 1,
-            version: "0.1.0".into(),
-            config: "/etc/vipd/vipd.toml".into(),
-            started_unix_ms: 0,
-        },
-        instances,
-    }))
-}
-
-fn row(name: &str, state: &str, holds: bool) -> InstanceStatus {
-    InstanceStatus {
-        name: name.into(),
-        interface: "eth0".into(),
-        vrid: 1,
-        version: 3,
-        phase: "running".into(),
-        state: state.into(),
-        base_priority: 100,
-        effective_priority: 100,
-        master: Some("198.51.100.1".into()),
-        vips: vec!["198.51.100.100/32".into()],
-        holds_vips: holds,
-        maintenance: false,
-        address: Some("198.51.100.1".into()),
-        role: Some("primary".into()),
-        role_rank: None,
-        recorded_primary: None,
-        checks: vec![CheckState {
-            name: "port".into(),
-            state: "passing".into(),
-        }],
-        last_transition: None,
-        last_alarm: None,
-        started_unix_ms: Some(0),
-        uptime_secs: Some(1),
-        last_error: None,
-    }
+    Arc::new(Fixed(report(instances)))
 }
 
 /// The status code of `method path`, and the body.

@@ -21,7 +21,7 @@ use crate::{PeerId, Priority, Timestamp};
 
 use super::claim::Takeover;
 use super::machine::Election;
-use super::{EventKind, Reason, State};
+use super::{Reason, State};
 
 /// The priority a planned takeover advertises (the highest a non-owner may use).
 pub const TAKEOVER_PRIORITY: Priority = Priority::new(254);
@@ -135,18 +135,7 @@ impl Election {
     /// Sets the planned move and recomputes the effective priority (a takeover raises it).
     fn set_planned(&mut self, now: Timestamp, planned: Option<Planned>) {
         self.planned = planned;
-        let priority = self.compute_priority();
-        if priority == self.effective {
-            return;
-        }
-        self.effective = priority;
-        if self.started.is_some() {
-            self.event(
-                now,
-                EventKind::PriorityChanged { priority },
-                Reason::Takeover,
-            );
-        }
+        self.refresh_priority(now, Reason::Takeover);
     }
 
     /// Maintenance ended: claim at once when nobody is master (the Master_Down_Timer ran out
