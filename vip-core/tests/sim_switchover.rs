@@ -195,3 +195,60 @@ fn maintenance_off_lets_a_higher_priority_node_preempt_again() {
     assert_eq!(sim.oracle().holders_at(at(5_000)), &[1]);
     assert_eq!(sim.oracle().holders(), &[0]);
 }
+
+/// A seeded stream of numbers for drawing operator requests.
+struct Draw(u64);
+
+impl Draw {
+    fn below(&mut self, n: u64) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+    }
+}
+
+#[test]
+fn operators_at_random_never_make_two_holders() {
+    for seed in 1..=100u64 {
+        let s = cluster(vec![200, 100, 150], seed);
+        let mut draw = Draw(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let mut faults = vec![fault(
+            1_500,
+            Fault::Delay {
+                extra: Duration::from_millis(draw.below(10)),
+                jitter: Duration::from_millis(draw.below(10)),
+            },
+        )];
+        for _ in 0..8 {
+            let at_ms = 2_000 + draw.below(8_000);
+            let node = usize::try_from(draw.below(3)).unwrap();
+            let op = match draw.below(4) {
+                0 => Fault::Switchover(node, Switchover::HandOver),
+                1 => Fault::Switchover(node, Switchover::TakeOver),
+                2 => Fault::Maintenance(node, true),
+                _ => Fault::Maintenance(node, false),
+            };
+            faults.push(fault(at_ms, op));
+        }
+        for node in 0..3 {
+            faults.push(fault(11_000, Fault::Maintenance(node, false)));
+        }
+        let mut sim = s.sim(true);
+        sim.schedule(&faults);
+        sim.run_until(at(14_000)).unwrap();
+        sim.finish();
+        assert!(
+            sim.oracle().worst_overlap().is_none(),
+            "seed {seed}: two holders {:?}\n{}",
+            sim.oracle().worst_overlap(),
+            sim.trace().join("\n")
+        );
+        assert_eq!(
+            sim.oracle().holders().len(),
+            1,
+            "seed {seed}: the VIP is held once at the end"
+        );
+    }
+}
