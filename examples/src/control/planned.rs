@@ -133,6 +133,11 @@ pub async fn switchover(
             before.phase.as_str()
         ));
     }
+    if let Some(role) = before.role.as_ref().filter(|r| !r.is_primary()) {
+        return Err(format!(
+            "instance {name:?}: the role probe says {role} here, so this node may not hold the VIPs"
+        ));
+    }
     let kind = match to {
         None if before.state == State::Master && before.holds_vips => Switchover::HandOver,
         None => {
