@@ -180,7 +180,13 @@ impl Daemon {
         for r in std::mem::take(&mut *running) {
             let name = r.config.name.clone();
             if changed.contains(&name) || diff.removed.contains(&name) {
-                r.stop(diff.removed.contains(&name), &*self.metrics).await;
+                let removed = diff.removed.contains(&name);
+                r.stop(removed, &*self.metrics).await;
+                if removed {
+                    // A removed instance's maintenance goes with it (an instance added
+                    // later under the same name starts afresh).
+                    self.runtime.set_maintenance(&name, false);
+                }
             } else {
                 kept.push(r);
             }
