@@ -9,7 +9,7 @@ mod lab_support;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use lab_support::{Cluster, NodeConf, SOON, VIPCTL, wait_until};
+use lab_support::{Cluster, METRICS_PORT, NodeConf, SOON, VIPCTL, wait_until};
 use nix::sys::signal::Signal;
 
 fn vipctl(c: &Cluster, i: usize, args: &[&str]) -> Output {
@@ -18,6 +18,28 @@ fn vipctl(c: &Cluster, i: usize, args: &[&str]) -> Output {
         .arg(&c.nodes[i].sock)
         .args(args)
         .output()
+        .unwrap()
+}
+
+/// The HTTP status of `GET path` on node `i`'s metrics listener (inside its namespace).
+fn http_code(c: &Cluster, i: usize, path: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    c.nodes[i]
+        .ns
+        .enter(move || {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", METRICS_PORT))?;
+            s.set_read_timeout(Some(Duration::from_secs(5)))?;
+            s.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())?;
+            let mut out = String::new();
+            s.read_to_string(&mut out)?;
+            Ok::<String, std::io::Error>(out)
+        })
+        .unwrap()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
         .unwrap()
 }
 
@@ -102,6 +124,12 @@ fn switchover_hands_over_and_takes_over() {
     assert!(wait_until(SOON, || c.state(1) == "fault"));
     let bad = vipctl(&c, 1, &["status", "--check"]);
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    // The health endpoints of the real daemons say the same.
+    assert_eq!(http_code(&c, 1, "/health"), 503);
+    assert_eq!(http_code(&c, 1, "/replica/vip"), 503);
+    assert_eq!(http_code(&c, 0, "/health"), 200);
+    assert_eq!(http_code(&c, 0, "/primary/vip"), 200);
+    assert_eq!(http_code(&c, 0, "/replica"), 503);
     assert!(
         text(&bad).starts_with("VIP CRITICAL - vip: fault"),
         "{}",
