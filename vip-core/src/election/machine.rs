@@ -261,8 +261,11 @@ impl Election {
             self.push(Action::ReleaseArbiter);
         }
         let (from, to) = (from.state(), self.phase.state());
+        let planned = self.planned.is_some().then(|| reason.clone());
         self.event(now, EventKind::Transition { from, to }, reason);
-        self.planned_after_transition(now, to);
+        if let Some(reason) = planned {
+            self.planned_after_transition(now, to, reason);
+        }
     }
 
     /// A backup's data, while Backup.

@@ -77,7 +77,7 @@ impl Election {
             return;
         }
         self.maintenance = on;
-        self.set_planned(now, None);
+        self.set_planned(now, None, Reason::Maintenance { on });
         if on {
             match self.state() {
                 State::Master | State::Claiming => {
@@ -97,12 +97,12 @@ impl Election {
         }
         match (switchover, self.state()) {
             (Switchover::HandOver, State::Master | State::Claiming) => {
-                self.set_planned(now, Some(Planned::HandedOver));
+                self.set_planned(now, Some(Planned::HandedOver), Reason::Switchover);
                 self.release(now, State::Backup, Reason::Switchover);
             }
             (Switchover::TakeOver, State::Backup) => {
                 let master = self.backup().and_then(|b| b.master).map(|(peer, _)| peer);
-                self.set_planned(now, Some(Planned::TakingOver));
+                self.set_planned(now, Some(Planned::TakingOver), Reason::Takeover);
                 let takeover = master.map_or(Takeover::Other, Takeover::Preempt);
                 self.enter_claiming(now, Reason::Takeover, takeover, None);
             }
@@ -119,23 +119,25 @@ impl Election {
         }
     }
 
-    /// The machine entered `to`: a claim ends a handover (the master it followed is gone),
-    /// and leaving Claiming and Master ends a takeover.
-    pub(super) fn planned_after_transition(&mut self, now: Timestamp, to: State) {
+    /// The machine entered `to` for `reason`: a claim ends a handover (the master it followed
+    /// is gone), and leaving Claiming and Master ends a takeover (its priority goes back, for
+    /// the same reason).
+    pub(super) fn planned_after_transition(&mut self, now: Timestamp, to: State, reason: Reason) {
         let ends = match self.planned {
             Some(Planned::TakingOver) => !matches!(to, State::Claiming | State::Master),
             Some(Planned::HandedOver | Planned::Following(_)) => to != State::Backup,
             None => false,
         };
         if ends {
-            self.set_planned(now, None);
+            self.set_planned(now, None, reason);
         }
     }
 
-    /// Sets the planned move and recomputes the effective priority (a takeover raises it).
-    fn set_planned(&mut self, now: Timestamp, planned: Option<Planned>) {
+    /// Sets the planned move and recomputes the effective priority (a takeover raises it),
+    /// reporting a change with `reason`.
+    fn set_planned(&mut self, now: Timestamp, planned: Option<Planned>, reason: Reason) {
         self.planned = planned;
-        self.refresh_priority(now, Reason::Takeover);
+        self.refresh_priority(now, reason);
     }
 
     /// Maintenance ended: claim at once when nobody is master (the Master_Down_Timer ran out
