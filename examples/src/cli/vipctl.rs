@@ -34,8 +34,9 @@ pub const EXIT_USAGE: u8 = 64;
 /// vipctl's subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Each instance's state, whether it holds its VIPs, priority, role verdict and rank, master,
-    /// VIPs, checks, uptime, last transition and last alarm.
+    /// Each instance's state, whether it holds its VIPs, maintenance, address, priority, role
+    /// verdict and rank, master, VIPs, checks, uptime, last transition and last alarm; with
+    /// `--check`, a monitoring check.
     Status {
         /// Print JSON instead of a table.
         #[arg(long, conflicts_with = "check")]
@@ -61,7 +62,7 @@ pub enum Command {
         instance: Option<String>,
         /// The node to move the VIPs to: this node's address in the instance (the `ADDRESS`
         /// column of `vipctl status`) or its host name.
-        #[arg(long)]
+        #[arg(long, value_name = "NODE")]
         to: Option<String>,
     },
     /// Re-run the role probe now (one instance, or all with a role probe).
