@@ -17,7 +17,8 @@ use vip_node::{NodeHandle, Observer};
 
 use crate::config::{self, Config, GlobalConfig, InstanceConfig, diff_instances};
 use crate::control::{
-    self, ControlHandler, DaemonInfo, InstanceStatus, ReloadReport, StatusReport,
+    self, ControlHandler, DaemonInfo, InstanceStatus, ReloadReport, StatusReport, SwitchoverReport,
+    planned,
 };
 use crate::dump;
 use crate::metrics::{self, Metrics};
@@ -128,6 +129,17 @@ impl Daemon {
         }
     }
 
+    /// The configured instances' names, in config order.
+    async fn names(&self) -> Vec<String> {
+        let running = self.running.lock().await;
+        running.iter().map(|r| r.config.name.clone()).collect()
+    }
+
+    /// The maintenance state file (beside the control socket).
+    async fn maintenance_file(&self) -> PathBuf {
+        planned::maintenance_file(&self.global.lock().await.control_socket)
+    }
+
     /// Every instance's status, in config order.
     pub async fn statuses(&self) -> Vec<InstanceStatus> {
         let running = self.running.lock().await;
@@ -169,7 +181,13 @@ impl Daemon {
         for r in std::mem::take(&mut *running) {
             let name = r.config.name.clone();
             if changed.contains(&name) || diff.removed.contains(&name) {
-                r.stop(diff.removed.contains(&name), &*self.metrics).await;
+                let removed = diff.removed.contains(&name);
+                r.stop(removed, &*self.metrics).await;
+                if removed {
+                    // A removed instance's maintenance goes with it (an instance added
+                    // later under the same name starts afresh).
+                    self.runtime.set_maintenance(&name, false);
+                }
             } else {
                 kept.push(r);
             }
@@ -284,6 +302,46 @@ impl ControlHandler for Daemon {
     async fn reload(&self) -> Result<ReloadReport, String> {
         Daemon::reload(self).await
     }
+
+    async fn maintenance(&self, on: bool, instance: Option<String>) -> Result<Vec<String>, String> {
+        let names = self.names().await;
+        let chosen = planned::select(&names, instance.as_deref())?;
+        for name in &chosen {
+            self.runtime.set_maintenance(name, on);
+        }
+        tracing::info!(instances = ?chosen, on, "maintenance requested");
+        let file = self.maintenance_file().await;
+        planned::save_maintenance(&self.runtime, &file, &names).map_err(|e| {
+            format!(
+                "maintenance is {} now, but {} could not be written (it will not survive a restart of vipd): {e}",
+                if on { "on" } else { "off" },
+                file.display()
+            )
+        })?;
+        Ok(chosen)
+    }
+
+    async fn switchover(
+        &self,
+        instance: Option<String>,
+        to: Option<String>,
+    ) -> Result<SwitchoverReport, String> {
+        let name = planned::select_one(&self.names().await, instance.as_deref())?;
+        let handle = self
+            .runtime
+            .get(&name)
+            .filter(vip_core::runtime::InstanceHandle::is_running)
+            .ok_or_else(|| format!("instance {name:?} is not running"))?;
+        tracing::info!(instance = %name, to = ?to, "switchover requested");
+        let r = planned::switchover(&handle, to.as_deref(), planned::SWITCHOVER_LIMIT).await;
+        match &r {
+            Ok(r) => {
+                tracing::info!(instance = %name, action = %r.action, from = ?r.from, to = ?r.to, took_ms = r.took_ms, "switchover done")
+            }
+            Err(e) => tracing::warn!(instance = %name, "switchover: {e}"),
+        }
+        r
+    }
 }
 
 /// Services started by [`run`] that outlive startup.
@@ -296,8 +354,13 @@ async fn start_services(daemon: &Arc<Daemon>, global: &GlobalConfig) -> Result<S
     let mut tasks = Vec::new();
     if let Some(addr) = global.metrics_listen {
         let l = metrics::bind(addr).await.map_err(|e| e.to_string())?;
-        tracing::info!(%addr, "metrics endpoint listening on /metrics");
-        tasks.push(tokio::spawn(metrics::serve(l, daemon.metrics.clone())));
+        tracing::info!(%addr, "metrics endpoint listening on /metrics (health: /primary, /replica, /health, /status)");
+        let status: Arc<dyn ControlHandler> = daemon.clone();
+        tasks.push(tokio::spawn(metrics::serve(
+            l,
+            daemon.metrics.clone(),
+            status,
+        )));
     }
     let l = control::bind(&global.control_socket)
         .await
@@ -319,6 +382,12 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
     let mut signals = Signals::install().map_err(|e| e.to_string())?;
 
     let services = start_services(&daemon, &config.global).await?;
+    let names: Vec<String> = config.instances.iter().map(|i| i.name.clone()).collect();
+    let file = planned::maintenance_file(&config.global.control_socket);
+    let restored = planned::restore_maintenance(daemon.runtime(), &file, &names);
+    if !restored.is_empty() {
+        tracing::info!(instances = ?restored, file = %file.display(), "maintenance restored");
+    }
     daemon.start_all(&config).await;
 
     let mut sd_tasks = Vec::new();
@@ -350,7 +419,10 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
                 }
             }
             Action::DumpStatus => dump::status(&ControlHandler::status(&*daemon).await),
-            Action::DumpCounters => dump::counters(&daemon.metrics.render()),
+            Action::DumpCounters => {
+                let rows = daemon.statuses().await;
+                dump::counters(&daemon.metrics.render_with(&rows));
+            }
         }
     }
 

@@ -279,7 +279,7 @@ fn vipd_lifecycle_over_control_socket_sd_notify_and_metrics() {
     // Metrics.
     let body = scrape(port);
     assert!(
-        body.contains("vip_instance_state{instance=\"db\",state=\"initialize\"} 1"),
+        body.contains("vip_instance_state{vrrp_instance=\"db\",state=\"initialize\"} 1"),
         "{body}"
     );
 
@@ -323,6 +323,11 @@ fn vipd_lifecycle_over_control_socket_sd_notify_and_metrics() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("instance[db].vrid: 0 is out of range"));
     assert_eq!(status(&sock).instances.len(), 3);
+    // A refused reload is a reload for systemd too: take its RELOADING=1 and READY=1 now, so
+    // that the SIGHUP below is waited for by its own (the race that let the status be read
+    // before the SIGHUP's reload).
+    recv_until(&notify, "RELOADING=1", Duration::from_secs(5));
+    recv_until(&notify, "READY=1", Duration::from_secs(5));
 
     // SIGHUP: web and cache removed.
     std::fs::write(&cfg, config(&sock, &metrics, DB)).unwrap();

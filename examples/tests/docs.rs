@@ -138,7 +138,7 @@ fn readme_protocol_examples_parse() {
             resp += 1;
         }
     }
-    assert_eq!((req, resp), (3, 4));
+    assert_eq!((req, resp), (5, 6));
 }
 
 /// Metric family names in `text` (`vip_...`, with the histogram suffixes folded).
@@ -219,4 +219,142 @@ fn alert_rules_and_dashboard_use_only_rendered_metrics() {
     let dashboard: serde_json::Value =
         serde_json::from_str(include_str!("../../packaging/grafana/vip-dashboard.json")).unwrap();
     assert!(dashboard["panels"].as_array().is_some_and(|p| p.len() >= 6));
+}
+
+/// The README section that starts at `heading`, up to the next `### ` heading.
+fn section(heading: &str) -> &'static str {
+    let start = README
+        .find(heading)
+        .unwrap_or_else(|| panic!("README lacks {heading}"));
+    let rest = &README[start + heading.len()..];
+    &rest[..rest.find("\n### ").unwrap_or(rest.len())]
+}
+
+#[test]
+fn readme_documents_exactly_the_http_endpoints() {
+    let documented: BTreeSet<String> = section("### Health endpoints")
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .map(str::to_owned)
+        .collect();
+    let served: BTreeSet<String> = vip_examples::metrics::ENDPOINTS
+        .iter()
+        .map(|e| (*e).to_owned())
+        .collect();
+    assert_eq!(documented, served, "README's endpoints and vipd's disagree");
+    // Each health endpoint also has its per-instance form in the table.
+    for e in ["/primary", "/replica", "/health", "/status"] {
+        assert!(
+            section("### Health endpoints").contains(&format!("`{e}/INSTANCE`")),
+            "{e}/INSTANCE"
+        );
+    }
+}
+
+#[test]
+fn readme_documents_every_vipctl_command_flag_and_exit_code() {
+    use clap::CommandFactory;
+    let cli = vip_examples::cli::vipctl::Cli::command();
+    let usage = section("## vipd and vipctl");
+    for sub in cli.get_subcommands() {
+        let name = sub.get_name();
+        if name == "repmgr-event" {
+            assert!(README.contains("vipctl repmgr-event"));
+            continue;
+        }
+        assert!(
+            usage.contains(&format!("vipctl {name}")),
+            "README's command list lacks vipctl {name}"
+        );
+        for arg in sub.get_arguments() {
+            if let Some(long) = arg.get_long() {
+                assert!(
+                    README.contains(&format!("--{long}")),
+                    "README does not document vipctl {name} --{long}"
+                );
+            }
+        }
+    }
+    let check = section("### Monitoring check");
+    use vip_examples::control::verdict::Level;
+    for level in [Level::Ok, Level::Warning, Level::Critical, Level::Unknown] {
+        assert!(
+            check.contains(&format!("| {} | {}:", level.code(), level.as_str())),
+            "{level:?}"
+        );
+    }
+    let usage_code = vip_examples::cli::vipctl::EXIT_USAGE;
+    assert!(check.contains(&format!("exit {usage_code} (`EX_USAGE`)")));
+    assert!(README.contains(&format!("{usage_code} on a command line it cannot parse")));
+}
+
+#[test]
+fn readme_documents_every_status_field() {
+    use vip_examples::control::{Response, StatusReport};
+    let start = README.find("< {\"status\":").unwrap();
+    let line = &README[start + 2..];
+    let line = &line[..line.find('\n').unwrap()];
+    let Response::Status(StatusReport { instances, .. }) = serde_json::from_str(line).unwrap()
+    else {
+        panic!("not a status answer: {line}");
+    };
+    let row = serde_json::to_value(&instances[0]).unwrap();
+    let prose = section("### Control socket protocol");
+    for key in row.as_object().unwrap().keys() {
+        // Every field is in the example; the ones an operator reads are explained too.
+        if [
+            "name",
+            "interface",
+            "vrid",
+            "version",
+            "base_priority",
+            "effective_priority",
+            "master",
+            "vips",
+            "recorded_primary",
+            "last_transition",
+            "started_unix_ms",
+            "last_error",
+        ]
+        .contains(&key.as_str())
+        {
+            continue;
+        }
+        assert!(
+            prose.contains(&format!("`{key}`")),
+            "README does not explain status field {key}"
+        );
+    }
+}
+
+#[test]
+fn readme_haproxy_example_passes_haproxy_check() {
+    let start = README.find("```haproxy\n").unwrap() + "```haproxy\n".len();
+    let block = &README[start..];
+    let block = &block[..block.find("```").unwrap()];
+    let dir = std::env::temp_dir().join(format!("vip-docs-haproxy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("haproxy.cfg");
+    std::fs::write(&cfg, block).unwrap();
+    let out = match std::process::Command::new("haproxy")
+        .arg("-c")
+        .arg("-f")
+        .arg(&cfg)
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            println!("skipping: haproxy not installed");
+            return;
+        }
+        Err(e) => panic!("haproxy: {e}"),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "haproxy -c: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -100,7 +100,7 @@ vips = ["198.51.100.11/32"]
     assert!(
         metrics
             .render()
-            .contains("vip_instance_state{instance=\"db\",state=\"backup\"} 1")
+            .contains("vip_instance_state{vrrp_instance=\"db\",state=\"backup\"} 1")
     );
 }
 
@@ -155,10 +155,10 @@ on = ["master"]
 
     let m = daemon.metrics.render();
     for want in [
-        "vip_instance_state{instance=\"db\",state=\"master\"} 1",
-        "vip_transitions_total{instance=\"db\",from=\"backup\",to=\"claiming\"} 1",
-        "vip_address_list_mismatch_total{instance=\"db\",peer=\"198.51.100.2\"} 1",
-        "vip_effective_priority{instance=\"db\"} 104",
+        "vip_instance_state{vrrp_instance=\"db\",state=\"master\"} 1",
+        "vip_transitions_total{vrrp_instance=\"db\",from=\"backup\",to=\"claiming\"} 1",
+        "vip_address_list_mismatch_total{vrrp_instance=\"db\",peer=\"198.51.100.2\"} 1",
+        "vip_effective_priority{vrrp_instance=\"db\"} 104",
     ] {
         assert!(m.lines().any(|l| l == want), "missing {want}\n{m}");
     }
@@ -217,6 +217,8 @@ conninfo = "host=x"
         master: Some(PeerId("198.51.100.1".parse().unwrap())),
         vips: cfg.instances[0].vips.clone(),
         holds_vips: true,
+        maintenance: true,
+        local: PeerId("198.51.100.1".parse().unwrap()),
         started_at: std::time::SystemTime::now() - Duration::from_secs(3725),
         role: Some(Role::Primary),
         role_rank: Some(Priority::new(120)),
@@ -236,6 +238,8 @@ conninfo = "host=x"
     assert_eq!(row.state, "master");
     assert_eq!(row.effective_priority, 104);
     assert!(row.holds_vips);
+    assert!(row.maintenance);
+    assert_eq!(row.address.as_deref(), Some("198.51.100.1"));
     assert_eq!(row.role.as_deref(), Some("primary"));
     assert_eq!(row.role_rank, Some(120));
     assert_eq!(
@@ -270,7 +274,8 @@ conninfo = "host=x"
     let t = table::render(&report);
     for want in [
         "HOLDS",
-        "master",
+        "ADDRESS",
+        "master (maintenance)",
         "yes",
         "104 (100)",
         "primary (rank 120)",

@@ -321,7 +321,7 @@ fn vipd_crash_failover_waits_for_the_lease() {
     assert!(wait_until(Duration::from_secs(20), || holders(&c) == vec![0]));
     // The holder exports the time left to its deadline D: within (0, TTL), renewed every
     // TTL / 3; the others hold no grant and export no series.
-    let series = "vip_arbiter_deadline_seconds{instance=\"vip\"}";
+    let series = "vip_arbiter_deadline_seconds{vrrp_instance=\"vip\"}";
     let left = metric(&c.metrics(0), series);
     assert!(left > 0.0 && left < 2.0, "time left to D: {left}");
     assert!(!c.metrics(1).contains(series), "n2 holds no grant");

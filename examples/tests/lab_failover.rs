@@ -136,7 +136,10 @@ fn sigkill_of_the_master_leaves_the_vip_which_is_fenced_before_the_takeover() {
     assert!(probe < fenced && fenced < master, "{log}");
     let m = c.metrics(1);
     assert_eq!(
-        metric(&m, "vip_fence_total{instance=\"vip\",outcome=\"fenced\"}"),
+        metric(
+            &m,
+            "vip_fence_total{vrrp_instance=\"vip\",outcome=\"fenced\"}"
+        ),
         1.0,
         "{m}"
     );

@@ -153,10 +153,13 @@ fn a_flood_of_malformed_adverts_changes_nothing_and_is_counted() {
         assert_eq!(&transitions(&m), before, "node{}: no transition", i + 1);
     }
     // The transport's counters reach the metrics too: the master sends, the backup receives.
-    let sent = metric(&c.metrics(0), "vip_adverts_sent_total{instance=\"vip\"}");
+    let sent = metric(
+        &c.metrics(0),
+        "vip_adverts_sent_total{vrrp_instance=\"vip\"}",
+    );
     let received = metric(
         &c.metrics(1),
-        "vip_adverts_received_total{instance=\"vip\"}",
+        "vip_adverts_received_total{vrrp_instance=\"vip\"}",
     );
     assert!(
         sent >= 10.0 && received >= 10.0,

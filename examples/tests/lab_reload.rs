@@ -30,7 +30,7 @@ fn holds_extra(c: &Cluster, i: usize) -> bool {
 fn transitions(c: &Cluster, i: usize) -> f64 {
     c.metrics(i)
         .lines()
-        .filter(|l| l.starts_with("vip_transitions_total{instance=\"vip\""))
+        .filter(|l| l.starts_with("vip_transitions_total{vrrp_instance=\"vip\""))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
@@ -100,7 +100,7 @@ fn sighup_reload_keeps_an_unchanged_master_and_its_vip() {
     assert!(
         metric(
             &c.metrics(0),
-            "vip_instance_state{instance=\"vip\",state=\"master\"}"
+            "vip_instance_state{vrrp_instance=\"vip\",state=\"master\"}"
         ) == 1.0
     );
     let log2 = c.log(1);

@@ -148,8 +148,10 @@ fn usr2_logs_the_counters_and_keeps_the_vip() {
     n.start();
     n.kill(libc::SIGUSR2);
     n.wait_log("counters dump (SIGUSR2)");
-    n.wait_log(r#"counter: vip_transitions_total{instance="sig",from="claiming",to="master"} 1"#);
-    n.wait_log(r#"counter: vip_adverts_sent_total{instance="sig"}"#);
+    n.wait_log(
+        r#"counter: vip_transitions_total{vrrp_instance="sig",from="claiming",to="master"} 1"#,
+    );
+    n.wait_log(r#"counter: vip_adverts_sent_total{vrrp_instance="sig"}"#);
     assert!(n.alive() && n.holds(), "SIGUSR2 must not stop vipd");
 }
 

@@ -1,13 +1,19 @@
 //! The Prometheus endpoint: scraped over real TCP, checked line by line against the text format.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod status_support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use status_support::{report, row};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use vip_core::election::{Event, EventKind, Reason, State};
 use vip_core::{FenceOutcome, PeerId, Priority, Timestamp};
+use vip_examples::control::{
+    CheckState, ControlHandler, InstanceStatus, ReloadReport, StatusReport, SwitchoverReport,
+};
 use vip_examples::metrics::{self, Metrics};
 use vip_vrrp::socket::{DropReason, TransportStats};
 use vip_vrrp::wire::WireError;
@@ -21,6 +27,152 @@ async fn http(addr: std::net::SocketAddr, request: &str) -> String {
         .unwrap()
         .unwrap();
     out
+}
+
+/// A daemon whose `status` is fixed rows (for the wiring of the HTTP endpoints; the rows of a
+/// real daemon are checked in daemon.rs and the lab tests).
+struct Fixed(StatusReport);
+
+#[async_trait::async_trait]
+impl ControlHandler for Fixed {
+    async fn status(&self) -> StatusReport {
+        self.0.clone()
+    }
+    async fn reprobe(&self, _: Option<String>) -> Result<Vec<String>, String> {
+        Err("fixed".into())
+    }
+    async fn reload(&self) -> Result<ReloadReport, String> {
+        Err("fixed".into())
+    }
+    async fn maintenance(&self, _: bool, _: Option<String>) -> Result<Vec<String>, String> {
+        Err("fixed".into())
+    }
+    async fn switchover(
+        &self,
+        _: Option<String>,
+        _: Option<String>,
+    ) -> Result<SwitchoverReport, String> {
+        Err("fixed".into())
+    }
+}
+
+fn fixed(instances: Vec<InstanceStatus>) -> Arc<dyn ControlHandler> {
+    Arc::new(Fixed(report(instances)))
+}
+
+/// The status code of `method path`, and the body.
+async fn call(addr: std::net::SocketAddr, method: &str, path: &str) -> (u16, String) {
+    let resp = http(addr, &format!("{method} {path} HTTP/1.0\r\n\r\n")).await;
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap();
+    let code = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (code, body.to_owned())
+}
+
+#[tokio::test]
+async fn health_endpoints_follow_patronis_semantics() {
+    let mut web = row("web", "backup", false);
+    web.role = Some("standby".into());
+    let listener = metrics::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(metrics::serve(
+        listener,
+        Arc::new(Metrics::new()),
+        fixed(vec![row("db", "master", true), web]),
+    ));
+    let code =
+        |method: &'static str, path: &'static str| async move { call(addr, method, path).await.0 };
+    // Per instance.
+    assert_eq!(code("GET", "/primary/db").await, 200);
+    assert_eq!(code("GET", "/primary/web").await, 503);
+    assert_eq!(code("GET", "/replica/web").await, 200);
+    assert_eq!(code("GET", "/replica/db").await, 503);
+    assert_eq!(code("GET", "/health/web").await, 200);
+    // The bare path: every instance.
+    assert_eq!(code("GET", "/primary").await, 503);
+    assert_eq!(code("GET", "/replica").await, 503);
+    assert_eq!(code("GET", "/health").await, 200);
+    // HAProxy's default check method, and HEAD.
+    assert_eq!(code("OPTIONS", "/primary/db").await, 200);
+    assert_eq!(code("HEAD", "/replica/db").await, 503);
+    // Unknown instance, unknown path, wrong method.
+    assert_eq!(code("GET", "/primary/nope").await, 404);
+    assert_eq!(code("GET", "/leader").await, 404);
+    assert_eq!(code("POST", "/primary").await, 405);
+    assert_eq!(code("OPTIONS", "/metrics").await, 405);
+    // The bodies: the rows judged, and the status object.
+    let (_, body) = call(addr, "GET", "/primary/db").await;
+    let rows: Vec<InstanceStatus> = serde_json::from_str(&body).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].name, "db");
+    let (c, body) = call(addr, "GET", "/status").await;
+    assert_eq!(c, 200);
+    let report: StatusReport = serde_json::from_str(&body).unwrap();
+    assert_eq!(report.instances.len(), 2);
+    let (_, body) = call(addr, "GET", "/status/web").await;
+    let one: InstanceStatus = serde_json::from_str(&body).unwrap();
+    assert_eq!(one.role.as_deref(), Some("standby"));
+    server.abort();
+}
+
+#[tokio::test]
+async fn health_is_503_with_an_instance_in_fault_or_not_started() {
+    let mut waiting = row("web", "initialize", false);
+    (waiting.phase, waiting.last_error) = ("waiting".into(), Some("no such interface".into()));
+    for (rows, primary_db) in [
+        (
+            vec![row("db", "master", true), row("web", "fault", false)],
+            200,
+        ),
+        (vec![row("db", "master", true), waiting], 200),
+    ] {
+        let listener = metrics::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(metrics::serve(
+            listener,
+            Arc::new(Metrics::new()),
+            fixed(rows),
+        ));
+        assert_eq!(call(addr, "GET", "/health").await.0, 503);
+        assert_eq!(call(addr, "GET", "/health/db").await.0, 200);
+        assert_eq!(call(addr, "GET", "/health/web").await.0, 503);
+        assert_eq!(call(addr, "GET", "/primary/db").await.0, primary_db);
+        server.abort();
+    }
+}
+
+#[tokio::test]
+async fn metrics_carry_the_gauges_read_from_status() {
+    let mut db = row("db", "master", true);
+    db.checks.push(CheckState {
+        name: "disk".into(),
+        state: "failing".into(),
+    });
+    let mut web = row("web", "backup", false);
+    (web.maintenance, web.role) = (true, Some("unknown (timeout)".into()));
+    let listener = metrics::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(metrics::serve(
+        listener,
+        Arc::new(Metrics::new()),
+        fixed(vec![db, web]),
+    ));
+    let (code, body) = call(addr, "GET", "/metrics").await;
+    assert_eq!(code, 200);
+    for want in [
+        "vip_holds_vips{vrrp_instance=\"db\"} 1",
+        "vip_holds_vips{vrrp_instance=\"web\"} 0",
+        "vip_maintenance{vrrp_instance=\"db\"} 0",
+        "vip_maintenance{vrrp_instance=\"web\"} 1",
+        "vip_role{vrrp_instance=\"db\",role=\"primary\"} 1",
+        "vip_role{vrrp_instance=\"db\",role=\"standby\"} 0",
+        "vip_role{vrrp_instance=\"web\",role=\"unknown\"} 1",
+        "vip_check_state{vrrp_instance=\"db\",check=\"port\",state=\"passing\"} 1",
+        "vip_check_state{vrrp_instance=\"db\",check=\"disk\",state=\"failing\"} 1",
+        "vip_check_state{vrrp_instance=\"db\",check=\"disk\",state=\"passing\"} 0",
+    ] {
+        assert!(body.lines().any(|l| l == want), "missing {want}:\n{body}");
+    }
+    server.abort();
 }
 
 fn transition(from: State, to: State, reason: Reason) -> Event {
@@ -128,7 +280,7 @@ async fn scrape_returns_every_metric_in_text_format() {
     let (m, stats) = filled();
     let listener = metrics::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(metrics::serve(listener, m.clone()));
+    let server = tokio::spawn(metrics::serve(listener, m.clone(), fixed(vec![])));
 
     let resp = http(addr, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
     let (head, body) = resp.split_once("\r\n\r\n").unwrap();
@@ -143,25 +295,25 @@ async fn scrape_returns_every_metric_in_text_format() {
     assert_eq!(len, body.len());
     check_format(body);
     for want in [
-        "vip_instance_state{instance=\"db\",state=\"master\"} 1",
-        "vip_instance_state{instance=\"db\",state=\"backup\"} 0",
-        "vip_instance_state{instance=\"web\\\"x\",state=\"initialize\"} 1",
-        "vip_effective_priority{instance=\"db\"} 104",
-        "vip_transitions_total{instance=\"db\",from=\"backup\",to=\"claiming\"} 1",
-        "vip_transitions_total{instance=\"db\",from=\"claiming\",to=\"master\"} 1",
-        "vip_adverts_sent_total{instance=\"db\"} 3",
-        "vip_adverts_received_total{instance=\"db\"} 1",
+        "vip_instance_state{vrrp_instance=\"db\",state=\"master\"} 1",
+        "vip_instance_state{vrrp_instance=\"db\",state=\"backup\"} 0",
+        "vip_instance_state{vrrp_instance=\"web\\\"x\",state=\"initialize\"} 1",
+        "vip_effective_priority{vrrp_instance=\"db\"} 104",
+        "vip_transitions_total{vrrp_instance=\"db\",from=\"backup\",to=\"claiming\"} 1",
+        "vip_transitions_total{vrrp_instance=\"db\",from=\"claiming\",to=\"master\"} 1",
+        "vip_adverts_sent_total{vrrp_instance=\"db\"} 3",
+        "vip_adverts_received_total{vrrp_instance=\"db\"} 1",
         "vip_adverts_dropped_total{interface=\"eth0\",reason=\"bad_checksum\"} 2",
         "vip_adverts_dropped_total{interface=\"eth0\",reason=\"bad_ttl\"} 1",
-        "vip_address_list_mismatch_total{instance=\"db\",peer=\"198.51.100.2\"} 1",
-        "vip_alarms_total{instance=\"db\"} 1",
-        "vip_fence_total{instance=\"db\",outcome=\"fenced\"} 1",
-        "vip_fence_total{instance=\"db\",outcome=\"failed\"} 1",
-        "vip_probe_duration_seconds_bucket{instance=\"db\",probe=\"role\",le=\"0.005\"} 1",
-        "vip_probe_duration_seconds_bucket{instance=\"db\",probe=\"role\",le=\"0.05\"} 2",
-        "vip_probe_duration_seconds_bucket{instance=\"db\",probe=\"role\",le=\"10\"} 2",
-        "vip_probe_duration_seconds_bucket{instance=\"db\",probe=\"role\",le=\"+Inf\"} 3",
-        "vip_probe_duration_seconds_count{instance=\"db\",probe=\"role\"} 3",
+        "vip_address_list_mismatch_total{vrrp_instance=\"db\",peer=\"198.51.100.2\"} 1",
+        "vip_alarms_total{vrrp_instance=\"db\"} 1",
+        "vip_fence_total{vrrp_instance=\"db\",outcome=\"fenced\"} 1",
+        "vip_fence_total{vrrp_instance=\"db\",outcome=\"failed\"} 1",
+        "vip_probe_duration_seconds_bucket{vrrp_instance=\"db\",probe=\"role\",le=\"0.005\"} 1",
+        "vip_probe_duration_seconds_bucket{vrrp_instance=\"db\",probe=\"role\",le=\"0.05\"} 2",
+        "vip_probe_duration_seconds_bucket{vrrp_instance=\"db\",probe=\"role\",le=\"10\"} 2",
+        "vip_probe_duration_seconds_bucket{vrrp_instance=\"db\",probe=\"role\",le=\"+Inf\"} 3",
+        "vip_probe_duration_seconds_count{vrrp_instance=\"db\",probe=\"role\"} 3",
     ] {
         assert!(
             body.lines().any(|l| l == want),
@@ -172,7 +324,7 @@ async fn scrape_returns_every_metric_in_text_format() {
     // Live: the next scrape reads the transport's counters again.
     stats.count_sent();
     let body2 = http(addr, "GET /metrics HTTP/1.0\r\n\r\n").await;
-    assert!(body2.contains("vip_adverts_sent_total{instance=\"db\"} 4"));
+    assert!(body2.contains("vip_adverts_sent_total{vrrp_instance=\"db\"} 4"));
 
     // Removed instances disappear.
     m.remove_instance("web\"x");
@@ -198,7 +350,11 @@ async fn scrape_returns_every_metric_in_text_format() {
 async fn garbage_and_slow_clients_do_not_stop_the_server() {
     let listener = metrics::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(metrics::serve(listener, Arc::new(Metrics::new())));
+    let server = tokio::spawn(metrics::serve(
+        listener,
+        Arc::new(Metrics::new()),
+        fixed(vec![]),
+    ));
     // An idle connection and an oversized head.
     let _idle = TcpStream::connect(addr).await.unwrap();
     let mut big = TcpStream::connect(addr).await.unwrap();
@@ -216,7 +372,7 @@ fn advert_counters_stay_monotonic_across_transport_restarts() {
         let body = m.render();
         check_format(&body);
         body.lines()
-            .find_map(|l| l.strip_prefix("vip_adverts_sent_total{instance=\"db\"} "))
+            .find_map(|l| l.strip_prefix("vip_adverts_sent_total{vrrp_instance=\"db\"} "))
             .map(|v| v.parse::<u64>().unwrap())
             .unwrap()
     };
@@ -263,5 +419,5 @@ fn advert_counters_stay_monotonic_across_transport_restarts() {
 
     // A removed instance stops being read.
     m.remove_instance("db");
-    assert!(!m.render().contains("instance=\"db\""));
+    assert!(!m.render().contains("vrrp_instance=\"db\""));
 }

@@ -44,7 +44,7 @@ argv = ["true"]
     }
     let text = metrics.render();
     assert!(
-        text.contains("vip_notify_hook_failures_total{instance=\"db\"} 6"),
+        text.contains("vip_notify_hook_failures_total{vrrp_instance=\"db\"} 6"),
         "{text}"
     );
 }

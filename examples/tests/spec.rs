@@ -127,7 +127,7 @@ async fn a_failing_weight_zero_check_faults_the_running_instance() {
     // The failing check ran through the metered wrapper vipd's instances use.
     let text = metrics.render();
     assert!(
-        text.contains(r#"vip_probe_duration_seconds_count{instance="db",probe="broken"}"#),
+        text.contains(r#"vip_probe_duration_seconds_count{vrrp_instance="db",probe="broken"}"#),
         "{text}"
     );
     // `status` shows it from the runtime's registry, with each check's state.

@@ -3,12 +3,24 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use vip_examples::cli::vipctl::{Cli, Command};
-use vip_examples::control::{self, Request, Response, table};
+use clap::error::ErrorKind;
+use vip_examples::cli::vipctl::{Cli, Command, EXIT_USAGE, OnOff};
+use vip_examples::control::{self, Request, Response, table, verdict};
 use vip_examples::repmgr;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => ExitCode::SUCCESS,
+                _ => ExitCode::from(EXIT_USAGE),
+            };
+        }
+    };
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -21,7 +33,12 @@ fn main() -> ExitCode {
     };
     rt.block_on(async move {
         match cli.command {
-            Command::Status { json } => status(&cli.socket, json).await,
+            Command::Status { check: true, .. } => check(&cli.socket).await,
+            Command::Status { json, .. } => status(&cli.socket, json).await,
+            Command::Maintenance { mode, instance } => {
+                maintenance(&cli.socket, mode == OnOff::On, instance).await
+            }
+            Command::Switchover { instance, to } => switchover(&cli.socket, instance, to).await,
             Command::Reprobe { instance } => reprobe(&cli.socket, instance).await,
             Command::Reload => reload(&cli.socket).await,
             Command::RepmgrEvent {
@@ -84,6 +101,59 @@ async fn status(socket: &std::path::Path, json: bool) -> ExitCode {
             } else {
                 print!("{}", table::render(&s));
             }
+            ExitCode::SUCCESS
+        }
+        Ok(other) => unexpected(other),
+        Err(code) => code,
+    }
+}
+
+/// `status --check`: one Nagios line, exit 0 to 3.
+async fn check(socket: &std::path::Path) -> ExitCode {
+    let (level, line) = match control::request(socket, &Request::Status).await {
+        Ok(Response::Status(s)) => verdict::check(&s),
+        Ok(Response::Error(e)) => (verdict::Level::Unknown, verdict::unknown(&e)),
+        Ok(other) => (
+            verdict::Level::Unknown,
+            verdict::unknown(&format!("unexpected answer: {other:?}")),
+        ),
+        Err(e) => (verdict::Level::Unknown, verdict::unknown(&e.to_string())),
+    };
+    println!("{line}");
+    ExitCode::from(level.code())
+}
+
+async fn maintenance(socket: &std::path::Path, on: bool, instance: Option<String>) -> ExitCode {
+    match send(socket, Request::Maintenance { on, instance }).await {
+        Ok(Response::Maintenance { instances, on }) => {
+            println!(
+                "maintenance {}: {}",
+                if on { "on" } else { "off" },
+                instances.join(", ")
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(other) => unexpected(other),
+        Err(code) => code,
+    }
+}
+
+async fn switchover(
+    socket: &std::path::Path,
+    instance: Option<String>,
+    to: Option<String>,
+) -> ExitCode {
+    match send(socket, Request::Switchover { instance, to }).await {
+        Ok(Response::Switchover(r)) => {
+            let show = |n: &Option<String>| n.clone().unwrap_or_else(|| "-".into());
+            println!(
+                "{}: {} from {} to {} in {} ms",
+                r.instance,
+                r.action.replace('_', " "),
+                show(&r.from),
+                show(&r.to),
+                r.took_ms
+            );
             ExitCode::SUCCESS
         }
         Ok(other) => unexpected(other),

@@ -3,15 +3,17 @@
 //! runtime's registry.
 
 mod client;
+pub mod planned;
 mod protocol;
 mod server;
 mod status;
 pub mod table;
+pub mod verdict;
 
 pub use client::{ClientError, request};
 pub use protocol::{
     AlarmRecord, CheckState, DaemonInfo, InstanceStatus, ReloadReport, Request, Response,
-    StatusReport, TransitionRecord, format_unix_ms,
+    StatusReport, SwitchoverReport, TransitionRecord, format_unix_ms,
 };
 pub use server::{ControlHandler, IDLE_TIMEOUT, MAX_CONNECTIONS, bind, serve};
 pub use status::{instance_status, unix_ms};

@@ -16,6 +16,24 @@ pub enum Request {
     },
     /// Re-read the config file (like SIGHUP).
     Reload,
+    /// Maintenance on or off (one instance, or every instance).
+    Maintenance {
+        /// On or off.
+        on: bool,
+        /// The instance; `None` = all.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<String>,
+    },
+    /// A planned switchover of one instance (`None`: the only one).
+    Switchover {
+        /// The instance; `None` = the only one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<String>,
+        /// The node to move the VIPs to: this node's address in the instance, or its host
+        /// name (a takeover); `None`: hand them over from this node, the holder.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
+    },
 }
 
 /// A response to one request.
@@ -31,6 +49,15 @@ pub enum Response {
     },
     /// Answer to `reload`.
     Reload(ReloadReport),
+    /// Answer to `maintenance`.
+    Maintenance {
+        /// The instances concerned.
+        instances: Vec<String>,
+        /// Maintenance is now on (`true`) or off.
+        on: bool,
+    },
+    /// Answer to `switchover`, once the VIPs have moved.
+    Switchover(SwitchoverReport),
     /// The request failed.
     Error(String),
 }
@@ -84,6 +111,12 @@ pub struct InstanceStatus {
     pub vips: Vec<String>,
     /// True while the VIPs are, or may be, on this node's interfaces.
     pub holds_vips: bool,
+    /// True while the instance is in maintenance (`vipctl maintenance on`): it does not take
+    /// the VIPs.
+    pub maintenance: bool,
+    /// This node's address in the instance's adverts (what `master` shows for it); `None`
+    /// while waiting.
+    pub address: Option<String>,
     /// The role probe's last verdict (`primary`, `standby`, `unknown (why)`); `None` without
     /// a role probe or before its first answer.
     pub role: Option<String>,
@@ -103,6 +136,21 @@ pub struct InstanceStatus {
     pub uptime_secs: Option<u64>,
     /// Why the instance is not running (a failed start, or the cause of the last restart).
     pub last_error: Option<String>,
+}
+
+/// Answer to `switchover`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwitchoverReport {
+    /// The instance.
+    pub instance: String,
+    /// `hand_over` (this node released the VIPs) or `take_over` (this node took them).
+    pub action: String,
+    /// The node that held the VIPs before.
+    pub from: Option<String>,
+    /// The node that holds them now.
+    pub to: Option<String>,
+    /// Milliseconds from the request until the new holder was known here.
+    pub took_ms: u64,
 }
 
 /// A tracked check as reported by `status`.

@@ -11,7 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 
-use super::protocol::{ReloadReport, Request, Response, StatusReport};
+use super::protocol::{ReloadReport, Request, Response, StatusReport, SwitchoverReport};
 
 /// Longest request line accepted.
 const MAX_LINE: usize = 64 * 1024;
@@ -33,6 +33,15 @@ pub trait ControlHandler: Send + Sync + 'static {
     async fn reprobe(&self, instance: Option<String>) -> Result<Vec<String>, String>;
     /// Re-read the config.
     async fn reload(&self) -> Result<ReloadReport, String>;
+    /// Maintenance on or off for `instance` (`None`: all); the instances concerned.
+    async fn maintenance(&self, on: bool, instance: Option<String>) -> Result<Vec<String>, String>;
+    /// A planned switchover of `instance` (`None`: the only one) to `to` (`None`: hand over
+    /// from this node); answers once the VIPs have moved.
+    async fn switchover(
+        &self,
+        instance: Option<String>,
+        to: Option<String>,
+    ) -> Result<SwitchoverReport, String>;
 }
 
 /// Binds the control socket at `path`: creates the parent directory, replaces a stale socket
@@ -132,6 +141,18 @@ async fn connection(stream: UnixStream, handler: &dyn ControlHandler) -> io::Res
                 Ok(r) => Response::Reload(r),
                 Err(e) => Response::Error(e),
             },
+            Ok(Request::Maintenance { on, instance }) => {
+                match handler.maintenance(on, instance).await {
+                    Ok(instances) => Response::Maintenance { instances, on },
+                    Err(e) => Response::Error(e),
+                }
+            }
+            Ok(Request::Switchover { instance, to }) => {
+                match handler.switchover(instance, to).await {
+                    Ok(r) => Response::Switchover(r),
+                    Err(e) => Response::Error(e),
+                }
+            }
         };
         let mut out = serde_json::to_string(&resp)
             .unwrap_or_else(|e| format!("{{\"error\":\"cannot encode response: {e}\"}}"));

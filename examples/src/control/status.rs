@@ -43,6 +43,8 @@ pub fn instance_status(
             .map(|v| format!("{}/{}", v.addr, v.prefix_len))
             .collect(),
         holds_vips: false,
+        maintenance: false,
+        address: None,
         role: None,
         role_rank: None,
         recorded_primary: None,
@@ -68,6 +70,8 @@ pub fn instance_status(
     row.effective_priority = s.effective_priority.get();
     row.master = s.master.map(|m| m.to_string());
     row.holds_vips = s.holds_vips;
+    row.maintenance = s.maintenance;
+    row.address = Some(s.local.to_string());
     row.role = s.role.as_ref().map(ToString::to_string);
     row.role_rank = s.role_rank.map(|p| p.get());
     row.recorded_primary = s.recorded_primary.as_ref().map(|p| p.node_name.clone());

@@ -9,6 +9,7 @@ pub fn render(report: &StatusReport) -> String {
         "INSTANCE",
         "IFACE",
         "VRID",
+        "ADDRESS",
         "STATE",
         "HOLDS",
         "PRIO",
@@ -56,7 +57,12 @@ pub fn render(report: &StatusReport) -> String {
             i.name.clone(),
             i.interface.clone(),
             i.vrid.to_string(),
-            i.state.clone(),
+            i.address.clone().unwrap_or_else(|| "-".into()),
+            if i.maintenance {
+                format!("{} (maintenance)", i.state)
+            } else {
+                i.state.clone()
+            },
             if i.holds_vips { "yes" } else { "no" }.to_owned(),
             prio,
             role,

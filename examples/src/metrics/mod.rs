@@ -6,5 +6,5 @@ mod http;
 mod observer;
 mod registry;
 
-pub use http::{bind, serve};
+pub use http::{ENDPOINTS, bind, serve};
 pub use registry::{Metrics, PROBE_BUCKETS};

@@ -10,6 +10,8 @@ use vip_core::election::{Event, EventKind, Reason, State};
 use vip_core::runtime::Runtime;
 use vip_vrrp::socket::{StatsSnapshot, TransportStats};
 
+use crate::control::InstanceStatus;
+
 /// Upper bounds (seconds) of the probe-latency histogram buckets.
 pub const PROBE_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -263,8 +265,16 @@ impl Metrics {
             .or_default() += 1;
     }
 
-    /// The text exposition format (version 0.0.4).
+    /// The text exposition format (version 0.0.4), without the gauges read from `status`
+    /// (their families are declared, with no series).
     pub fn render(&self) -> String {
+        self.render_with(&[])
+    }
+
+    /// The text exposition format (version 0.0.4), with the gauges read from each instance's
+    /// `status` row (holding, maintenance, role verdict, checks): they come from the runtime's
+    /// `Status` when scraped, so vipd keeps no copy of them.
+    pub fn render_with(&self, rows: &[InstanceStatus]) -> String {
         let m = self.lock();
         let mut adverts = m.adverts.clone();
         for (instance, live) in &m.live {
@@ -298,11 +308,12 @@ impl Metrics {
                 line(
                     &mut out,
                     "vip_instance_state",
-                    &[("instance", inst), ("state", s.as_str())],
+                    &[("vrrp_instance", inst), ("state", s.as_str())],
                     v,
                 );
             }
         }
+        status_gauges(&mut out, rows);
         header(
             &mut out,
             "vip_effective_priority",
@@ -310,7 +321,12 @@ impl Metrics {
             "Priority advertised now (base plus tracked-check weights).",
         );
         for (inst, p) in &m.priority {
-            line(&mut out, "vip_effective_priority", &[("instance", inst)], p);
+            line(
+                &mut out,
+                "vip_effective_priority",
+                &[("vrrp_instance", inst)],
+                p,
+            );
         }
         header(
             &mut out,
@@ -322,7 +338,7 @@ impl Metrics {
             line(
                 &mut out,
                 "vip_transitions_total",
-                &[("instance", inst), ("from", from), ("to", to)],
+                &[("vrrp_instance", inst), ("from", from), ("to", to)],
                 n,
             );
         }
@@ -333,7 +349,12 @@ impl Metrics {
             "VRRP adverts sent.",
         );
         for (inst, n) in &adverts.sent {
-            line(&mut out, "vip_adverts_sent_total", &[("instance", inst)], n);
+            line(
+                &mut out,
+                "vip_adverts_sent_total",
+                &[("vrrp_instance", inst)],
+                n,
+            );
         }
         header(
             &mut out,
@@ -345,7 +366,7 @@ impl Metrics {
             line(
                 &mut out,
                 "vip_adverts_received_total",
-                &[("instance", inst)],
+                &[("vrrp_instance", inst)],
                 n,
             );
         }
@@ -373,7 +394,7 @@ impl Metrics {
             line(
                 &mut out,
                 "vip_address_list_mismatch_total",
-                &[("instance", inst), ("peer", peer)],
+                &[("vrrp_instance", inst), ("peer", peer)],
                 n,
             );
         }
@@ -387,7 +408,7 @@ impl Metrics {
             line(
                 &mut out,
                 "vip_fence_total",
-                &[("instance", inst), ("outcome", o)],
+                &[("vrrp_instance", inst), ("outcome", o)],
                 n,
             );
         }
@@ -398,7 +419,7 @@ impl Metrics {
             "Alarm events (VIP cannot be claimed safely, address errors, peer config disagreement).",
         );
         for (inst, n) in &m.alarms {
-            line(&mut out, "vip_alarms_total", &[("instance", inst)], n);
+            line(&mut out, "vip_alarms_total", &[("vrrp_instance", inst)], n);
         }
         header(
             &mut out,
@@ -410,7 +431,7 @@ impl Metrics {
             line(
                 &mut out,
                 "vip_notify_hook_failures_total",
-                &[("instance", inst)],
+                &[("vrrp_instance", inst)],
                 n,
             );
         }
@@ -422,7 +443,7 @@ impl Metrics {
             "Latency of role probes, in-use probes and tracked checks.",
         );
         for ((inst, probe), h) in &m.probes {
-            let labels = [("instance", inst.as_str()), ("probe", probe.as_str())];
+            let labels = [("vrrp_instance", inst.as_str()), ("probe", probe.as_str())];
             for (le, b) in PROBE_BUCKETS.iter().zip(&h.buckets) {
                 let le = format!("{le}");
                 line(
@@ -469,12 +490,82 @@ fn arbiter_deadlines(out: &mut String, runtime: Option<&Runtime>) {
             line(
                 out,
                 "vip_arbiter_deadline_seconds",
-                &[("instance", &status.name)],
+                &[("vrrp_instance", &status.name)],
                 format!("{left:.3}"),
             );
         }
     }
 }
+
+/// The gauges read from the `status` rows.
+fn status_gauges(out: &mut String, rows: &[InstanceStatus]) {
+    header(
+        out,
+        "vip_holds_vips",
+        "gauge",
+        "1 while the instance's VIPs are, or may be, on this node's interfaces.",
+    );
+    for i in rows {
+        let v = u8::from(i.holds_vips);
+        line(out, "vip_holds_vips", &[("vrrp_instance", &i.name)], v);
+    }
+    header(
+        out,
+        "vip_maintenance",
+        "gauge",
+        "1 while the instance is in maintenance (vipctl maintenance on): it does not take the VIPs.",
+    );
+    for i in rows {
+        let v = u8::from(i.maintenance);
+        line(out, "vip_maintenance", &[("vrrp_instance", &i.name)], v);
+    }
+    header(
+        out,
+        "vip_role",
+        "gauge",
+        "1 for the role probe's last verdict (primary, standby, unknown), 0 for the others; instances with a role probe that has answered.",
+    );
+    for i in rows {
+        let Some(role) = &i.role else {
+            continue;
+        };
+        let current = role.split([' ', '(']).next().unwrap_or_default();
+        for r in ROLES {
+            let v = u8::from(current == r);
+            line(
+                out,
+                "vip_role",
+                &[("vrrp_instance", &i.name), ("role", r)],
+                v,
+            );
+        }
+    }
+    header(
+        out,
+        "vip_check_state",
+        "gauge",
+        "1 for each tracked check's debounced state (passing, failing, unknown before its first result), 0 for the others.",
+    );
+    for i in rows {
+        for c in &i.checks {
+            for s in CHECK_STATES {
+                let v = u8::from(c.state == s);
+                line(
+                    out,
+                    "vip_check_state",
+                    &[("vrrp_instance", &i.name), ("check", &c.name), ("state", s)],
+                    v,
+                );
+            }
+        }
+    }
+}
+
+/// The role verdicts of `vip_role`.
+const ROLES: [&str; 3] = ["primary", "standby", "unknown"];
+
+/// The states of `vip_check_state`.
+const CHECK_STATES: [&str; 3] = ["passing", "failing", "unknown"];
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");

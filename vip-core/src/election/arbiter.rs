@@ -230,9 +230,10 @@ impl Election {
         self.back_off(now);
     }
 
-    /// May this instance claim (or preempt) now: eligible, and not refused by the arbiter.
+    /// May this instance claim (or preempt) now: eligible, not in maintenance, and not refused
+    /// by the arbiter.
     pub(super) fn may_claim(&self) -> bool {
-        self.eligible && self.refused.is_none()
+        self.may_hold() && self.refused.is_none()
     }
 
     /// The arbiter refused the claim: alarm, release (a priority-0 advert, so that the

@@ -112,6 +112,15 @@ pub enum Reason {
         /// The expired holding's token.
         token: FencingToken,
     },
+    /// Maintenance was turned on (the VIPs are released) or off.
+    Maintenance {
+        /// On or off.
+        on: bool,
+    },
+    /// A planned switchover: this node hands the VIPs over.
+    Switchover,
+    /// A planned switchover: this node takes the VIPs over.
+    Takeover,
 }
 
 impl fmt::Display for Reason {
@@ -152,6 +161,10 @@ impl fmt::Display for Reason {
             Reason::ArbiterExpired { token } => {
                 write!(f, "ownership arbiter grant {token} reached its deadline")
             }
+            Reason::Maintenance { on: true } => f.write_str("maintenance on"),
+            Reason::Maintenance { on: false } => f.write_str("maintenance off"),
+            Reason::Switchover => f.write_str("switchover: handing the VIPs over"),
+            Reason::Takeover => f.write_str("switchover: taking the VIPs over"),
         }
     }
 }

@@ -30,6 +30,9 @@ impl Election {
 
     /// The configured priority, or the role-derived one while role-gated and set.
     fn base_priority(&self) -> Priority {
+        if let Some(p) = self.takeover_priority() {
+            return p;
+        }
         match self.role_priority {
             Some(p) if self.config.role_gated && !self.config.priority.is_owner() => p,
             _ => self.config.priority,
@@ -44,23 +47,25 @@ impl Election {
             return;
         }
         self.role_priority = priority;
-        let effective = self.compute_priority();
-        if effective == self.effective {
-            return;
+        if self.refresh_priority(now, Reason::RolePriority)
+            && matches!(self.state(), State::Master | State::Claiming)
+        {
+            self.send_advert(now, self.effective);
         }
-        self.effective = effective;
+    }
+
+    /// Recomputes the effective priority. When it changed: reports it (once started) with
+    /// `reason` and returns true.
+    pub(super) fn refresh_priority(&mut self, now: Timestamp, reason: Reason) -> bool {
+        let priority = self.compute_priority();
+        if priority == self.effective {
+            return false;
+        }
+        self.effective = priority;
         if self.started.is_some() {
-            self.event(
-                now,
-                EventKind::PriorityChanged {
-                    priority: effective,
-                },
-                Reason::RolePriority,
-            );
-            if matches!(self.state(), State::Master | State::Claiming) {
-                self.send_advert(now, effective);
-            }
+            self.event(now, EventKind::PriorityChanged { priority }, reason);
         }
+        true
     }
 
     /// The reason the instance must be in Fault, if any.
@@ -168,20 +173,11 @@ impl Election {
             return;
         }
         *slot = status;
-        let priority = self.compute_priority();
-        if priority != self.effective {
-            self.effective = priority;
-            if self.started.is_some() {
-                self.event(
-                    now,
-                    EventKind::PriorityChanged { priority },
-                    Reason::CheckChanged { index },
-                );
-                if self.state() == State::Master {
-                    // Tell the backups at once, so a now-higher backup preempts promptly.
-                    self.send_advert(now, priority);
-                }
-            }
+        if self.refresh_priority(now, Reason::CheckChanged { index })
+            && self.state() == State::Master
+        {
+            // Tell the backups at once, so a now-higher backup preempts promptly.
+            self.send_advert(now, self.effective);
         }
         let is_fault_check = self.config.checks.get(index).is_some_and(|c| c.weight == 0);
         if is_fault_check {

@@ -2,7 +2,7 @@
 
 use crate::{ArbiterError, Error, FenceOutcome, InUse, Interval, PeerId, Priority, Role};
 
-use super::{ArbiterGrant, ArbiterStanding};
+use super::{ArbiterGrant, ArbiterStanding, Switchover};
 
 /// How a stopping instance leaves its VIPs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -115,4 +115,9 @@ pub enum Input {
     Link(bool),
     /// Someone else removed one of our VIPs from the interface.
     VipRemovedExternally,
+    /// Maintenance on (release the VIPs if held, then never claim) or off (see `planned.rs`).
+    Maintenance(bool),
+    /// A planned switchover: hand the VIPs over (on the holder) or take them over (on the
+    /// target); ignored in any other state, in maintenance and while ineligible.
+    Switchover(Switchover),
 }

@@ -10,6 +10,7 @@ use crate::{Interval, PeerId, Priority, Timestamp};
 use super::claim::{Probe, Takeover};
 use super::jitter::Jitter;
 use super::phase::{Claim, Follow, Phase};
+use super::planned::Planned;
 use super::timers::{self, centis};
 use super::{
     Action, Advert, CheckStatus, ElectionConfig, Event, EventKind, Input, Reason, State, StopMode,
@@ -76,6 +77,10 @@ pub struct Election {
     /// The arbiter refused this instance: it stepped back and asks quietly before claiming
     /// again (see `arbiter.rs`).
     pub(super) refused: Option<super::arbiter::Refusal>,
+    /// Maintenance: this node does not take the VIPs (see `planned.rs`).
+    pub(super) maintenance: bool,
+    /// A switchover under way (see `planned.rs`).
+    pub(super) planned: Option<Planned>,
 }
 
 impl Election {
@@ -107,6 +112,8 @@ impl Election {
             probe: None,
             release_failed: false,
             refused: None,
+            maintenance: false,
+            planned: None,
         };
         e.effective = e.compute_priority();
         e
@@ -131,6 +138,8 @@ impl Election {
             Input::Standing(standing) => self.on_standing(now, standing),
             Input::Link(up) => self.on_link(now, up),
             Input::VipRemovedExternally => self.on_vip_removed(now),
+            Input::Maintenance(on) => self.on_maintenance(now, on),
+            Input::Switchover(switchover) => self.on_switchover(now, switchover),
         }
     }
 
@@ -257,7 +266,11 @@ impl Election {
             self.push(Action::ReleaseArbiter);
         }
         let (from, to) = (from.state(), self.phase.state());
+        let planned = self.planned.is_some().then(|| reason.clone());
         self.event(now, EventKind::Transition { from, to }, reason);
+        if let Some(reason) = planned {
+            self.planned_after_transition(now, to, reason);
+        }
     }
 
     /// A backup's data, while Backup.
@@ -357,6 +370,7 @@ impl Election {
     fn may_preempt(&self, now: Timestamp) -> bool {
         (self.config.preempt || self.effective.is_owner())
             && self.may_claim()
+            && !self.handed_over()
             && self.preempt_at.is_none_or(|t| now >= t)
     }
 
@@ -516,8 +530,8 @@ impl Election {
             follow.master = None;
         }
         if !self.may_claim() {
-            // Role gating: an ineligible backup never claims; it keeps waiting (so does one the
-            // arbiter refused: it asks quietly first).
+            // Role gating and maintenance: such a backup never claims; it keeps waiting (so
+            // does one the arbiter refused: it asks quietly first).
             self.probe = None;
             return;
         }
@@ -593,6 +607,7 @@ impl Election {
             }
             return;
         }
+        self.planned_master_heard(adv.from);
         if !self.may_preempt(now) || adv.priority >= self.effective {
             self.learn_interval(adv);
             // Master_Down_Interval with the interval just learned.

@@ -44,6 +44,7 @@ mod jitter;
 mod lifetime;
 mod machine;
 mod phase;
+mod planned;
 #[cfg(test)]
 mod props;
 mod state;
@@ -56,6 +57,7 @@ pub use config::{CheckSpec, ElectionConfig, FencePolicy, Version};
 pub use event::{Event, EventKind, Reason};
 pub use input::{AddressOp, Advert, CheckStatus, Input, StopMode};
 pub use machine::Election;
+pub use planned::{Switchover, TAKEOVER_PRIORITY};
 pub use state::State;
 pub use steady::Steady;
 pub use timers::{master_down_interval, skew_time};

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
-use crate::election::{Advert, Event, StopMode};
+use crate::election::{Advert, Event, StopMode, Switchover};
 
 use super::message::Message;
 use super::{Clock, Phase, Status};
@@ -26,6 +26,8 @@ pub enum HandleError {
 pub(crate) enum Command {
     Link(bool),
     VipRemoved,
+    Maintenance(bool),
+    Switchover(Switchover),
     Stop(StopMode),
     /// The last handle was dropped.
     Orphaned,
@@ -124,6 +126,19 @@ impl InstanceHandle {
     /// Reports that someone else removed one of this instance's VIPs.
     pub fn vip_removed(&self) -> Result<(), HandleError> {
         self.command(Command::VipRemoved)
+    }
+
+    /// Turns maintenance on (the instance releases the VIPs if it holds them and does not take
+    /// them again) or off. [`super::Runtime::set_maintenance`] also keeps it across restarts
+    /// of the instance.
+    pub fn maintenance(&self, on: bool) -> Result<(), HandleError> {
+        self.command(Command::Maintenance(on))
+    }
+
+    /// Asks for a planned switchover (see [`Switchover`]); the machine ignores it in a state
+    /// where it does not apply (watch [`Status`] for the outcome).
+    pub fn switchover(&self, switchover: Switchover) -> Result<(), HandleError> {
+        self.command(Command::Switchover(switchover))
     }
 
     /// Runs the role probe now rather than at its next interval (no-op without a role probe).

@@ -15,8 +15,8 @@ use crate::election::{
     EventKind, Input, Reason, StopMode,
 };
 use crate::{
-    AddressManager, Error, FenceOutcome, Fencer, Grant, OwnershipArbiter, Priority, RoleReport,
-    Standing, Timestamp,
+    AddressManager, Error, FenceOutcome, Fencer, Grant, OwnershipArbiter, PeerId, Priority,
+    RoleReport, Standing, Timestamp,
 };
 
 use super::call::bounded;
@@ -39,13 +39,15 @@ pub(crate) fn spawn(
     spec: InstanceSpec,
     clock: Clock,
     kernel_timers: bool,
+    maintenance: bool,
 ) -> (InstanceHandle, broadcast::Receiver<Event>) {
     let name: Arc<str> = Arc::from(spec.name.as_str());
     let adverts = Arc::new(AdvertQueue::new(spec.advert_queue));
     let (events_tx, first_events) = broadcast::channel(spec.event_capacity.min(1 << 16));
     let events_weak = events_tx.downgrade();
     let reprobe = Arc::new(Notify::new());
-    let machine = Election::new(spec.config.clone(), spec.effective_seed());
+    let mut machine = Election::new(spec.config.clone(), spec.effective_seed());
+    machine.handle(clock.now(), Input::Maintenance(maintenance));
     let snapshot = Status {
         name: spec.name.clone(),
         vrid: spec.config.vrid,
@@ -55,6 +57,8 @@ pub(crate) fn spawn(
         master: None,
         vips: spec.config.vips.clone(),
         holds_vips: false,
+        maintenance,
+        local: PeerId(spec.config.local_addr),
         started_at: std::time::SystemTime::now(),
         role: None,
         role_rank: None,
@@ -670,6 +674,16 @@ impl Instance {
             }
             Message::Command(Command::Link(up)) => self.feed(Input::Link(up)),
             Message::Command(Command::VipRemoved) => self.feed(Input::VipRemovedExternally),
+            Message::Command(Command::Maintenance(on)) => {
+                self.span
+                    .in_scope(|| tracing::info!(on, "maintenance requested"));
+                self.feed(Input::Maintenance(on));
+            }
+            Message::Command(Command::Switchover(switchover)) => {
+                self.span
+                    .in_scope(|| tracing::info!(?switchover, "switchover requested"));
+                self.feed(Input::Switchover(switchover));
+            }
             Message::InUse { probe, result } => self.feed(Input::InUse { probe, result }),
             Message::Fenced { fence, outcome } => {
                 if let FenceOutcome::Failed { reason } = &outcome {
@@ -809,12 +823,14 @@ impl Instance {
             self.machine.master(),
             self.machine.grant(),
         );
+        let maintenance = self.machine.maintenance();
         let snapshot = &mut self.snapshot;
         if !self.dirty
             && snapshot.state == state
             && snapshot.effective_priority == priority
             && snapshot.master == master
             && snapshot.arbiter == grant
+            && snapshot.maintenance == maintenance
         {
             return;
         }
@@ -828,6 +844,7 @@ impl Instance {
         let snapshot = &mut self.snapshot;
         (snapshot.state, snapshot.effective_priority, snapshot.master) = (state, priority, master);
         snapshot.arbiter = grant;
+        snapshot.maintenance = maintenance;
         if same_moving_parts(&self.published, &self.snapshot) {
             return;
         }
@@ -851,6 +868,8 @@ fn same_moving_parts(a: &Status, b: &Status) -> bool {
         effective_priority,
         master,
         holds_vips,
+        maintenance,
+        local: _,
         started_at: _,
         role,
         role_rank,
@@ -866,6 +885,7 @@ fn same_moving_parts(a: &Status, b: &Status) -> bool {
         && a.effective_priority == *effective_priority
         && a.master == *master
         && a.holds_vips == *holds_vips
+        && a.maintenance == *maintenance
         && a.role == *role
         && a.role_rank == *role_rank
         && a.recorded_primary == *recorded_primary

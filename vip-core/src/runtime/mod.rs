@@ -152,7 +152,7 @@ mod status;
 pub mod steady;
 mod timer;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::broadcast;
@@ -188,6 +188,9 @@ pub struct Runtime {
     clock: Clock,
     kernel_timers: bool,
     instances: Mutex<BTreeMap<String, InstanceHandle>>,
+    /// Names of the instances in maintenance (an operator's request that outlives restarts of
+    /// the instance; each instance's [`Status::maintenance`] says what it does).
+    maintenance: Mutex<BTreeSet<String>>,
 }
 
 impl Default for Runtime {
@@ -203,6 +206,7 @@ impl Runtime {
             clock: Clock::start(),
             kernel_timers: false,
             instances: Mutex::new(BTreeMap::new()),
+            maintenance: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -258,9 +262,39 @@ impl Runtime {
             });
         }
         let name = spec.name().to_owned();
-        let (handle, events) = instance::spawn(spec, self.clock, self.kernel_timers);
+        let maintenance = self.in_maintenance(&name);
+        let (handle, events) = instance::spawn(spec, self.clock, self.kernel_timers, maintenance);
         instances.insert(name, handle.clone());
         Ok((handle, events))
+    }
+
+    /// Puts the instance named `name` in maintenance or takes it out: the running instance (if
+    /// any) is told now, and every later spawn of that name starts in it, so it survives the
+    /// instance's restarts. Returns whether it was on before.
+    pub fn set_maintenance(&self, name: &str, on: bool) -> bool {
+        let was = {
+            let mut set = self
+                .maintenance
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if on {
+                !set.insert(name.to_owned())
+            } else {
+                set.remove(name)
+            }
+        };
+        if let Some(h) = self.get(name) {
+            let _ = h.maintenance(on);
+        }
+        was
+    }
+
+    /// Whether the instance named `name` is to be in maintenance.
+    pub fn in_maintenance(&self, name: &str) -> bool {
+        self.maintenance
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(name)
     }
 
     /// The handle of the instance named `name`.

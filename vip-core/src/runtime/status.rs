@@ -65,6 +65,11 @@ pub struct Status {
     /// True from the moment an add of the VIPs has returned (whatever its result) until a later
     /// removal succeeds: the VIPs are, or may be, on this node's interfaces.
     pub holds_vips: bool,
+    /// True while the instance is in maintenance: it does not take the VIPs and released them
+    /// if it held them ([`super::Runtime::set_maintenance`]).
+    pub maintenance: bool,
+    /// This node's address in the instance's adverts (how peers and `master` name it).
+    pub local: PeerId,
     /// When the instance task started (wall clock); see [`Status::uptime`].
     pub started_at: SystemTime,
     /// The last role the role probe reported (`None` without a probe or before its answer).

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::election::CheckStatus;
+use crate::election::{CheckStatus, Switchover};
 use crate::{Role, Timestamp};
 
 /// One fault (or the end of one). Nodes are numbered from 0 in the order of
@@ -71,6 +71,10 @@ pub enum Fault {
         /// Service to node.
         from: bool,
     },
+    /// An operator turns maintenance on or off on the node (`vipctl maintenance`).
+    Maintenance(usize, bool),
+    /// An operator asks the node for a planned switchover (`vipctl switchover`).
+    Switchover(usize, Switchover),
 }
 
 impl fmt::Display for Fault {
@@ -109,6 +113,10 @@ impl fmt::Display for Fault {
             Fault::ArbiterLink { node, to, from } => {
                 write!(f, "arbiter link n{node}: to {to}, from {from}")
             }
+            Fault::Maintenance(n, on) => {
+                write!(f, "maintenance n{n} {}", if *on { "on" } else { "off" })
+            }
+            Fault::Switchover(n, s) => write!(f, "switchover n{n} {s:?}"),
         }
     }
 }

@@ -971,6 +971,15 @@ impl Sim {
             Fault::FencerWorks(ok) => self.fencer_works = ok,
             Fault::ArbiterQuorum(ok) => self.set_quorum(ok),
             Fault::ArbiterLink { node, to, from } => self.service.set_link(node, to, from),
+            Fault::Maintenance(node, on) => self.operator(node, Input::Maintenance(on)),
+            Fault::Switchover(node, s) => self.operator(node, Input::Switchover(s)),
+        }
+    }
+
+    /// An operator's request reaches the node's running daemon.
+    fn operator(&mut self, node: usize, input: Input) {
+        if let Some(epoch) = self.nodes.get(node).map(|n| n.daemon_epoch) {
+            self.deliver_to_daemon(Ev::Deliver { node, epoch, input });
         }
     }
 }
