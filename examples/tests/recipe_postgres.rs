@@ -413,7 +413,10 @@ fn switchover_over_ssh_and_the_fencer() {
         log.contains("in-use probe: the VIP answers elsewhere") && log.contains(" fenced"),
         "node1 did not fence node2:\n{log}"
     );
-    for line in log.lines().filter(|l| l.contains("fence") || l.contains("in-use")) {
+    for line in log
+        .lines()
+        .filter(|l| l.contains("fence") || l.contains("in-use"))
+    {
         println!("node1: {line}");
     }
     assert!(wait_until(SOON, || client_query(
