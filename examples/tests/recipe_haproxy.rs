@@ -1,0 +1,237 @@
+//! docs/recipes/haproxy-pair.md, run as written: two load-balancer namespaces with a real HAProxy
+//! (the recipe's haproxy.cfg) and vipd (the recipe's configs, only the control socket's path
+//! replaced), two web-server namespaces (a second HAProxy answering with its name) and a client
+//! that sends an HTTP request through the VIP every 100 ms. HAProxy on the holder is killed: the
+//! VIP moves to the other node and requests succeed again; HAProxy back: the VIP comes back. The
+//! lab's overlap checker fails the test if both nodes ever held the VIP at once. Needs root,
+//! haproxy and curl; skipped otherwise.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod lab_support;
+mod recipe_support;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use lab_support::{Cluster, SOON, wait_until};
+use recipe_support::{block, replace_all};
+use vip_core::lab::LabProcess;
+
+const DOC: &str = include_str!("../../docs/recipes/haproxy-pair.md");
+const HAPROXY: &str = "/usr/sbin/haproxy";
+const CURL: &str = "/usr/bin/curl";
+/// Generous bound for a check to fall (2 x 500 ms) and the VIP to move, on a loaded machine.
+const MOVE_BOUND: Duration = Duration::from_secs(10);
+
+/// One request through the VIP from the client namespace: the body, or None on failure.
+fn request(client: &str) -> Option<String> {
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", client, CURL, "-fsS", "-m", "1"])
+        .arg("http://198.51.100.100/")
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Requests through the VIP every 100 ms on a thread: (time since start, body or None).
+struct Client {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<Vec<(Duration, Option<String>)>>>,
+    start: Instant,
+}
+
+impl Client {
+    fn start(ns: String) -> Client {
+        let stop = Arc::new(AtomicBool::new(false));
+        let start = Instant::now();
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            while !flag.load(Ordering::Relaxed) {
+                let at = start.elapsed();
+                out.push((at, request(&ns)));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            out
+        });
+        Client {
+            stop,
+            thread: Some(thread),
+            start,
+        }
+    }
+
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    fn finish(mut self) -> Vec<(Duration, Option<String>)> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.take().unwrap().join().unwrap()
+    }
+}
+
+/// Failed requests in [from, to) and the longest run of consecutive failures there.
+fn failures(log: &[(Duration, Option<String>)], from: Duration, to: Duration) -> (usize, usize) {
+    let (mut failed, mut run, mut longest) = (0, 0, 0);
+    for (_, r) in log.iter().filter(|(t, _)| *t >= from && *t < to) {
+        if r.is_none() {
+            failed += 1;
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    (failed, longest)
+}
+
+fn holders(c: &Cluster) -> Vec<usize> {
+    (0..2).filter(|&i| c.holds(i)).collect()
+}
+
+#[test]
+fn vip_follows_a_healthy_haproxy() {
+    for bin in [HAPROXY, CURL] {
+        if !Path::new(bin).exists() {
+            println!("skipping recipe_haproxy: {bin} missing (run scripts/setup)");
+            return;
+        }
+    }
+    let Some(mut c) = Cluster::new("rcp-hap", 2, 3) else {
+        return;
+    };
+    let client = c.extras[2].name().to_owned();
+    // The web servers: a second HAProxy in each, answering with its name on 8080.
+    let mut keep: Vec<LabProcess> = Vec::new();
+    for (i, name) in ["web1", "web2"].into_iter().enumerate() {
+        let cfg = c.dir.join(format!("{name}.cfg"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "defaults\n    mode http\n    timeout connect 2s\n    timeout client 30s\n    timeout server 30s\n\
+                 frontend web\n    bind :8080\n    http-request return status 200 content-type text/plain string {name}\n"
+            ),
+        )
+        .unwrap();
+        let log = c.dir.join(format!("{name}.log"));
+        keep.push(
+            c.extras[i]
+                .spawn(&[HAPROXY, "-db", "-f", cfg.to_str().unwrap()], Some(&log))
+                .unwrap(),
+        );
+    }
+    // The load balancers: the recipe's haproxy.cfg, checked, then started.
+    let lb_cfg = c.dir.join("haproxy.cfg");
+    std::fs::write(&lb_cfg, block(DOC, "haproxy.cfg")).unwrap();
+    let out = std::process::Command::new(HAPROXY)
+        .args(["-c", "-f", lb_cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "haproxy -c: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let start_lb = |c: &Cluster, i: usize| -> LabProcess {
+        let log = c.dir.join(format!("lb{}-haproxy.log", i + 1));
+        c.nodes[i]
+            .ns
+            .spawn(
+                &[HAPROXY, "-db", "-f", lb_cfg.to_str().unwrap()],
+                Some(&log),
+            )
+            .unwrap()
+    };
+    let mut lbs: Vec<Option<LabProcess>> = (0..2).map(|i| Some(start_lb(&c, i))).collect();
+    for i in 0..2 {
+        let text = replace_all(
+            &block(DOC, &format!("lb{}.toml", i + 1)),
+            &[("/run/vipd/vipd.sock", c.nodes[i].sock.to_str().unwrap())],
+        );
+        std::fs::write(&c.nodes[i].config, text).unwrap();
+    }
+    c.start(0);
+    c.start(1);
+    assert!(
+        wait_until(MOVE_BOUND, || c.state_of(0, "web") == "master"
+            && holders(&c) == vec![0]),
+        "lb1 holds the VIP: holders {:?}\n{}",
+        holders(&c),
+        c.log(0)
+    );
+    assert!(
+        wait_until(SOON, || request(&client).is_some()),
+        "no answer through the VIP"
+    );
+    let body = request(&client).unwrap();
+    assert!(body == "web1" || body == "web2", "{body}");
+
+    let requests = Client::start(client.clone());
+    std::thread::sleep(Duration::from_millis(500));
+
+    // HAProxy on lb1 killed: the VIP moves to lb2, requests succeed again.
+    let killed = requests.now();
+    let mut lb1 = lbs[0].take().unwrap();
+    lb1.signal(nix::sys::signal::Signal::SIGKILL).unwrap();
+    assert!(lb1.wait_timeout(SOON));
+    assert!(
+        wait_until(MOVE_BOUND, || holders(&c) == vec![1]),
+        "lb2 holds the VIP: holders {:?}\n{}",
+        holders(&c),
+        c.log(0)
+    );
+    assert_eq!(c.state_of(0, "web"), "fault");
+    let moved = requests.now();
+    assert!(
+        wait_until(SOON, || request(&client).is_some()),
+        "no answer through the VIP on lb2"
+    );
+    let ok_on_lb2 = requests.now();
+    std::thread::sleep(Duration::from_secs(1));
+
+    // HAProxy on lb1 back: lb1 takes the VIP back (preempt), requests still succeed.
+    let restarted = requests.now();
+    lbs[0] = Some(start_lb(&c, 0));
+    assert!(
+        wait_until(MOVE_BOUND, || c.state_of(0, "web") == "master"
+            && holders(&c) == vec![0]),
+        "lb1 holds the VIP again: holders {:?}\n{}",
+        holders(&c),
+        c.log(0)
+    );
+    let back = requests.now();
+    assert!(
+        wait_until(SOON, || request(&client).is_some()),
+        "no answer through the VIP on lb1"
+    );
+    let ok_on_lb1 = requests.now();
+    std::thread::sleep(Duration::from_secs(1));
+    let end = requests.now();
+    let log = requests.finish();
+
+    let (f1, r1) = failures(&log, killed, restarted);
+    let (f2, r2) = failures(&log, restarted, end);
+    println!(
+        "HAProxy on lb1 killed: VIP on lb2 after {:?}; {f1} requests failed (longest run {r1} x 100 ms)",
+        moved - killed
+    );
+    println!(
+        "HAProxy on lb1 back: VIP on lb1 after {:?}; {f2} requests failed (longest run {r2} x 100 ms)",
+        back - restarted
+    );
+    // Once a request through the VIP succeeded after a move, none failed until the next move.
+    for (from, to) in [(ok_on_lb2, restarted), (ok_on_lb1, end)] {
+        let (failed, _) = failures(&log, from, to);
+        assert_eq!(
+            failed, 0,
+            "requests failed after the VIP had moved and answered"
+        );
+    }
+    assert!(log.iter().filter(|(_, r)| r.is_some()).count() > 10);
+    drop(keep);
+}
