@@ -37,10 +37,13 @@ fn request(client: &str) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-/// Requests through the VIP every 100 ms on a thread: (time since start, body or None).
+/// One request: when (since the client started), and the body or None on failure.
+type Sample = (Duration, Option<String>);
+
+/// Requests through the VIP every 100 ms on a thread.
 struct Client {
     stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<Vec<(Duration, Option<String>)>>>,
+    thread: Option<std::thread::JoinHandle<Vec<Sample>>>,
     start: Instant,
 }
 
@@ -69,14 +72,14 @@ impl Client {
         self.start.elapsed()
     }
 
-    fn finish(mut self) -> Vec<(Duration, Option<String>)> {
+    fn finish(mut self) -> Vec<Sample> {
         self.stop.store(true, Ordering::Relaxed);
         self.thread.take().unwrap().join().unwrap()
     }
 }
 
 /// Failed requests in [from, to) and the longest run of consecutive failures there.
-fn failures(log: &[(Duration, Option<String>)], from: Duration, to: Duration) -> (usize, usize) {
+fn failures(log: &[Sample], from: Duration, to: Duration) -> (usize, usize) {
     let (mut failed, mut run, mut longest) = (0, 0, 0);
     for (_, r) in log.iter().filter(|(t, _)| *t >= from && *t < to) {
         if r.is_none() {

@@ -138,15 +138,12 @@ fn switchover_over_ssh_and_the_fencer() {
         })
         .collect();
     // vipd (an unprivileged user) must reach the servers' socket directories.
-    let mut p = db[0].1.clone();
-    while p.pop() && p.starts_with(std::env::temp_dir()) && p != std::env::temp_dir() {
-        let mode = std::fs::metadata(&p).unwrap().permissions().mode();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode | 0o011)).unwrap();
-    }
-    let mut p = db[1].1.clone();
-    while p.pop() && p.starts_with(std::env::temp_dir()) && p != std::env::temp_dir() {
-        let mode = std::fs::metadata(&p).unwrap().permissions().mode();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode | 0o011)).unwrap();
+    for (_, socket_dir, _) in &db {
+        let mut p = socket_dir.clone();
+        while p.pop() && p.starts_with(std::env::temp_dir()) && p != std::env::temp_dir() {
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode | 0o011)).unwrap();
+        }
     }
 
     // ---- PostgreSQL access for the vipd user: pg_hba.conf, pg_ident.conf, the role -----------
@@ -332,7 +329,7 @@ fn switchover_over_ssh_and_the_fencer() {
     }
 
     // ---- vipd, as the recipe configures it, as user vipd ------------------------------------
-    for i in 0..2 {
+    for (i, (_, socket_dir, _)) in db.iter().enumerate() {
         let run = dir.join(format!("run-n{}", i + 1));
         mkdir(&run, "vipd", 0o755);
         let etc = dir.join(format!("etc-n{}", i + 1));
@@ -342,7 +339,7 @@ fn switchover_over_ssh_and_the_fencer() {
             &[
                 ("/run/vipd/", &format!("{}/", run.display())),
                 ("/etc/vipd/", &format!("{}/", etc.display())),
-                ("/run/postgresql", db[i].1.to_str().unwrap()),
+                ("/run/postgresql", socket_dir.to_str().unwrap()),
                 ("/usr/libexec/vipd/vip-fence-ssh", fencer),
             ],
         );
