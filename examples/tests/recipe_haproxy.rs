@@ -28,7 +28,7 @@ const MOVE_BOUND: Duration = Duration::from_secs(10);
 /// One request through the VIP from the client namespace: the body, or None on failure.
 fn request(client: &str) -> Option<String> {
     let out = std::process::Command::new("ip")
-        .args(["netns", "exec", client, CURL, "-fsS", "-m", "1"])
+        .args(["netns", "exec", client, CURL, "-fsS", "-m", "3"])
         .arg("http://198.51.100.100/")
         .output()
         .ok()?;
