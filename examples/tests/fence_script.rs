@@ -137,30 +137,25 @@ fn unreachable_peer_exits_3_and_remote_half_removes_the_vip() {
     // own address stays.
     ns.run(&["ip", "addr", "add", "198.51.100.100/24", "dev", "eth0"])
         .unwrap();
-    let out = ns
-        .output(&[
-            "env",
-            "SSH_ORIGINAL_COMMAND=fence 198.51.100.100/32",
-            &script,
-            "remote",
-        ])
-        .unwrap();
-    assert_eq!(code(&out), Some(0), "{out:?}");
+    let fence_here = || {
+        let out = ns
+            .output(&[
+                "env",
+                "SSH_ORIGINAL_COMMAND=fence 198.51.100.100/32",
+                &script,
+                "remote",
+            ])
+            .unwrap();
+        assert_eq!(code(&out), Some(0), "{out:?}");
+    };
+    fence_here();
     let addrs = ns
         .run(&["ip", "-o", "addr", "show", "dev", "eth0"])
         .unwrap();
     assert!(!addrs.contains("198.51.100.100/"), "{addrs}");
     assert!(addrs.contains("198.51.100.1/24"), "{addrs}");
     // Fencing again finds nothing to remove: still fenced.
-    let out = ns
-        .output(&[
-            "env",
-            "SSH_ORIGINAL_COMMAND=fence 198.51.100.100/32",
-            &script,
-            "remote",
-        ])
-        .unwrap();
-    assert_eq!(code(&out), Some(0), "{out:?}");
+    fence_here();
 }
 
 /// Removes the test's directory (the key pair) on success and failure.

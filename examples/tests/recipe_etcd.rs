@@ -16,22 +16,9 @@ use recipe_support::{block, replace_all};
 use vip_etcd::harness::EtcdCluster;
 
 const DOC: &str = include_str!("../../docs/recipes/etcd-three-nodes.md");
-const VIP: &str = "198.51.100.100";
 /// Long enough for a lease (TTL 2 s) to run out and the claim back-off to come round, on a
 /// loaded machine; not a figure.
 const LEASE_BOUND: Duration = Duration::from_secs(20);
-
-fn holders(c: &Cluster) -> Vec<usize> {
-    (0..c.nodes.len())
-        .filter(|&i| {
-            let out = c.nodes[i]
-                .ns
-                .run(&["ip", "-o", "addr", "show", "dev", "eth0"])
-                .unwrap();
-            out.contains(&format!(" {VIP}/32 "))
-        })
-        .collect()
-}
 
 #[test]
 fn holder_killed_then_cut_off() {
@@ -55,9 +42,9 @@ fn holder_killed_then_cut_off() {
         c.start(i);
     }
     assert!(
-        wait_until(LEASE_BOUND, || holders(&c) == vec![0]),
+        wait_until(LEASE_BOUND, || c.holders() == vec![0]),
         "node1 holds the VIP: holders {:?}\n{}",
-        holders(&c),
+        c.holders(),
         c.log(0)
     );
     assert_eq!(c.state_of(0, "web"), "master");
@@ -67,14 +54,14 @@ fn holder_killed_then_cut_off() {
     let killed = Instant::now();
     c.signal(0, nix::sys::signal::Signal::SIGKILL);
     assert!(
-        wait_until(Duration::from_secs(5), || !holders(&c).contains(&0)),
+        wait_until(Duration::from_secs(5), || !c.holders().contains(&0)),
         "the kernel removed the dead node's VIP"
     );
     let gone = killed.elapsed();
     assert!(
-        wait_until(LEASE_BOUND, || holders(&c) == vec![1]),
+        wait_until(LEASE_BOUND, || c.holders() == vec![1]),
         "node2 holds the VIP: holders {:?}\n{}",
-        holders(&c),
+        c.holders(),
         c.log(1)
     );
     println!(
@@ -86,13 +73,13 @@ fn holder_killed_then_cut_off() {
     let cut = Instant::now();
     c.link(1, false);
     assert!(
-        wait_until(LEASE_BOUND, || holders(&c) == vec![2]),
+        wait_until(LEASE_BOUND, || c.holders() == vec![2]),
         "node3 holds the VIP: holders {:?}\n{}",
-        holders(&c),
+        c.holders(),
         c.log(2)
     );
     println!("node2 cut off: node3 holds after {:?}", cut.elapsed());
     assert_eq!(c.state_of(2, "web"), "master");
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(holders(&c), vec![2], "still node3 only");
+    assert_eq!(c.holders(), vec![2], "still node3 only");
 }

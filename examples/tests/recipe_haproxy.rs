@@ -93,10 +93,6 @@ fn failures(log: &[Sample], from: Duration, to: Duration) -> (usize, usize) {
     (failed, longest)
 }
 
-fn holders(c: &Cluster) -> Vec<usize> {
-    (0..2).filter(|&i| c.holds(i)).collect()
-}
-
 #[test]
 fn vip_follows_a_healthy_haproxy() {
     for bin in [HAPROXY, CURL] {
@@ -162,9 +158,9 @@ fn vip_follows_a_healthy_haproxy() {
     c.start(1);
     assert!(
         wait_until(MOVE_BOUND, || c.state_of(0, "web") == "master"
-            && holders(&c) == vec![0]),
+            && c.holders() == vec![0]),
         "lb1 holds the VIP: holders {:?}\n{}",
-        holders(&c),
+        c.holders(),
         c.log(0)
     );
     assert!(
@@ -183,9 +179,9 @@ fn vip_follows_a_healthy_haproxy() {
     lb1.signal(nix::sys::signal::Signal::SIGKILL).unwrap();
     assert!(lb1.wait_timeout(SOON));
     assert!(
-        wait_until(MOVE_BOUND, || holders(&c) == vec![1]),
+        wait_until(MOVE_BOUND, || c.holders() == vec![1]),
         "lb2 holds the VIP: holders {:?}\n{}",
-        holders(&c),
+        c.holders(),
         c.log(0)
     );
     assert_eq!(c.state_of(0, "web"), "fault");
@@ -202,9 +198,9 @@ fn vip_follows_a_healthy_haproxy() {
     lbs[0] = Some(start_lb(&c, 0));
     assert!(
         wait_until(MOVE_BOUND, || c.state_of(0, "web") == "master"
-            && holders(&c) == vec![0]),
+            && c.holders() == vec![0]),
         "lb1 holds the VIP again: holders {:?}\n{}",
-        holders(&c),
+        c.holders(),
         c.log(0)
     );
     let back = requests.now();

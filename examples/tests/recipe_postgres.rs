@@ -115,6 +115,26 @@ fn psql_as(
     }
 }
 
+/// A client reaches a primary through the VIP, and node `old` (the old primary) streams as a
+/// standby.
+fn assert_switched_over(lab: &PgLab, old: usize) {
+    assert!(
+        wait_until(SOON, || client_query(
+            lab.client.name(),
+            "SELECT pg_is_in_recovery()"
+        )
+        .is_ok_and(|s| s == "f")),
+        "no primary through the VIP"
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || lab
+            .db()
+            .psql(old, "postgres", "SELECT status FROM pg_stat_wal_receiver")
+            .is_ok_and(|s| s == "streaming")),
+        "the old primary does not stream"
+    );
+}
+
 #[test]
 fn switchover_over_ssh_and_the_fencer() {
     if let Some(reason) = skip_reason() {
@@ -392,17 +412,7 @@ fn switchover_over_ssh_and_the_fencer() {
         .unwrap_or_else(|e| panic!("switchover to node2: {e}"));
     println!("{}", String::from_utf8_lossy(&out.stderr));
     lab.wait_sole_holder(1, SOON);
-    assert!(wait_until(SOON, || client_query(
-        lab.client.name(),
-        "SELECT pg_is_in_recovery()"
-    )
-    .as_deref()
-        == Ok("f")));
-    assert!(wait_until(Duration::from_secs(30), || {
-        lab.db()
-            .psql(0, "postgres", "SELECT status FROM pg_stat_wal_receiver")
-            .is_ok_and(|s| s == "streaming")
-    }));
+    assert_switched_over(&lab, 0);
     assert!(!lab.holds(0));
 
     // ---- 2. node2's vipd killed (the VIP stays on node2), switchover back to node1 ---------
@@ -426,15 +436,5 @@ fn switchover_over_ssh_and_the_fencer() {
     {
         println!("node1: {line}");
     }
-    assert!(wait_until(SOON, || client_query(
-        lab.client.name(),
-        "SELECT pg_is_in_recovery()"
-    )
-    .as_deref()
-        == Ok("f")));
-    assert!(wait_until(Duration::from_secs(30), || {
-        lab.db()
-            .psql(1, "postgres", "SELECT status FROM pg_stat_wal_receiver")
-            .is_ok_and(|s| s == "streaming")
-    }));
+    assert_switched_over(&lab, 1);
 }
