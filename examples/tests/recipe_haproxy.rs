@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use lab_support::{Cluster, SOON, wait_until};
+use nix::sys::signal::Signal;
 use recipe_support::{block, replace_all};
 use vip_core::lab::LabProcess;
 
@@ -173,62 +174,71 @@ fn vip_follows_a_healthy_haproxy() {
     let requests = Client::start(client.clone());
     std::thread::sleep(Duration::from_millis(500));
 
-    // HAProxy on lb1 killed: the VIP moves to lb2, requests succeed again.
-    let killed = requests.now();
-    let mut lb1 = lbs[0].take().unwrap();
-    lb1.signal(nix::sys::signal::Signal::SIGKILL).unwrap();
-    assert!(lb1.wait_timeout(SOON));
+    // Each step: what happens to lb1's HAProxy, and which node must then hold the VIP (the
+    // other one's state: lb1 in fault while its HAProxy does not answer).
+    let steps = [
+        ("HAProxy on lb1 killed", 1, "fault"),
+        ("HAProxy on lb1 started again", 0, "backup"),
+        (
+            "HAProxy on lb1 stopped (SIGSTOP: hung, the process still there)",
+            1,
+            "fault",
+        ),
+        ("HAProxy on lb1 continued (SIGCONT)", 0, "backup"),
+    ];
+    // (step, action at, VIP moved at, first answer after the move at, step end)
+    let mut marks = Vec::new();
+    for (n, (what, holder, lb1_or_lb2_state)) in steps.iter().enumerate() {
+        let at = requests.now();
+        match n {
+            0 => {
+                let mut lb1 = lbs[0].take().unwrap();
+                lb1.signal(Signal::SIGKILL).unwrap();
+                assert!(lb1.wait_timeout(SOON));
+            }
+            1 => lbs[0] = Some(start_lb(&c, 0)),
+            2 => lbs[0].as_ref().unwrap().signal(Signal::SIGSTOP).unwrap(),
+            _ => lbs[0].as_ref().unwrap().signal(Signal::SIGCONT).unwrap(),
+        }
+        let other = 1 - holder;
+        assert!(
+            wait_until(MOVE_BOUND, || c.holders() == vec![*holder]
+                && c.state_of(*holder, "web") == "master"
+                && c.state_of(other, "web") == *lb1_or_lb2_state),
+            "{what}: holders {:?}, states {} / {}\n{}",
+            c.holders(),
+            c.state_of(0, "web"),
+            c.state_of(1, "web"),
+            c.log(0)
+        );
+        let moved = requests.now();
+        assert!(
+            wait_until(SOON, || request(&client).is_some()),
+            "{what}: no answer through the VIP"
+        );
+        let answered = requests.now();
+        std::thread::sleep(Duration::from_secs(1));
+        marks.push((*what, at, moved, answered, requests.now()));
+    }
+    // lb1 in fault released the VIP with priority 0: lb2 did not wait for the master-down timer.
     assert!(
-        wait_until(MOVE_BOUND, || c.holders() == vec![1]),
-        "lb2 holds the VIP: holders {:?}\n{}",
-        c.holders(),
-        c.log(0)
+        c.log(1)
+            .contains("to=claiming reason=master 198.51.100.1 released (priority 0)"),
+        "{}",
+        c.log(1)
     );
-    assert_eq!(c.state_of(0, "web"), "fault");
-    let moved = requests.now();
-    assert!(
-        wait_until(SOON, || request(&client).is_some()),
-        "no answer through the VIP on lb2"
-    );
-    let ok_on_lb2 = requests.now();
-    std::thread::sleep(Duration::from_secs(1));
-
-    // HAProxy on lb1 back: lb1 takes the VIP back (preempt), requests still succeed.
-    let restarted = requests.now();
-    lbs[0] = Some(start_lb(&c, 0));
-    assert!(
-        wait_until(MOVE_BOUND, || c.state_of(0, "web") == "master"
-            && c.holders() == vec![0]),
-        "lb1 holds the VIP again: holders {:?}\n{}",
-        c.holders(),
-        c.log(0)
-    );
-    let back = requests.now();
-    assert!(
-        wait_until(SOON, || request(&client).is_some()),
-        "no answer through the VIP on lb1"
-    );
-    let ok_on_lb1 = requests.now();
-    std::thread::sleep(Duration::from_secs(1));
-    let end = requests.now();
     let log = requests.finish();
-
-    let (f1, r1) = failures(&log, killed, restarted);
-    let (f2, r2) = failures(&log, restarted, end);
-    println!(
-        "HAProxy on lb1 killed: VIP on lb2 after {:?}; {f1} requests failed (longest run {r1} x 100 ms)",
-        moved - killed
-    );
-    println!(
-        "HAProxy on lb1 back: VIP on lb1 after {:?}; {f2} requests failed (longest run {r2} x 100 ms)",
-        back - restarted
-    );
-    // Once a request through the VIP succeeded after a move, none failed until the next move.
-    for (from, to) in [(ok_on_lb2, restarted), (ok_on_lb1, end)] {
-        let (failed, _) = failures(&log, from, to);
+    for (what, at, moved, answered, end) in marks {
+        let (failed, run) = failures(&log, at, end);
+        println!(
+            "{what}: VIP moved after {:?}; {failed} requests failed (longest run {run} x 100 ms)",
+            moved - at
+        );
+        // Once a request through the VIP succeeded after a move, none failed until the next.
         assert_eq!(
-            failed, 0,
-            "requests failed after the VIP had moved and answered"
+            failures(&log, answered, end).0,
+            0,
+            "{what}: requests failed after the VIP had moved and answered"
         );
     }
     assert!(log.iter().filter(|(_, r)| r.is_some()).count() > 10);
