@@ -1,6 +1,11 @@
 //! The README's config reference and the annotated example stay true: every documented key is
-//! accepted, every accepted key is documented, and examples/vipd.toml passes check-config.
+//! accepted, every accepted key is documented, and examples/vipd.toml passes check-config. The
+//! guides (docs/recipes/, the keepalived migration, the comparison): every vipd config in them is
+//! valid, every test they cite exists, every metric they name is exported, and the README links
+//! them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod recipe_support;
 
 use std::collections::BTreeSet;
 
@@ -357,4 +362,117 @@ fn readme_haproxy_example_passes_haproxy_check() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The recipes, the migration guide and the comparison (docs/recipes/, docs/*.md).
+const GUIDES: &[(&str, &str)] = &[
+    (
+        "docs/recipes/postgres-repmgr.md",
+        include_str!("../../docs/recipes/postgres-repmgr.md"),
+    ),
+    (
+        "docs/recipes/haproxy-pair.md",
+        include_str!("../../docs/recipes/haproxy-pair.md"),
+    ),
+    (
+        "docs/recipes/etcd-three-nodes.md",
+        include_str!("../../docs/recipes/etcd-three-nodes.md"),
+    ),
+    (
+        "docs/migration-from-keepalived.md",
+        include_str!("../../docs/migration-from-keepalived.md"),
+    ),
+    (
+        "docs/comparison.md",
+        include_str!("../../docs/comparison.md"),
+    ),
+];
+
+#[test]
+fn recipe_configs_are_valid() {
+    let mut checked = 0;
+    for (file, text) in GUIDES {
+        for (name, config) in recipe_support::blocks(text) {
+            if !name.ends_with(".toml") {
+                continue;
+            }
+            checked += 1;
+            match config::parse(&config) {
+                Ok(c) => assert!(!c.instances.is_empty(), "{file}: {name}"),
+                // Without the `etcd` feature, [instance.etcd] is refused with the build hint,
+                // and nothing else may be wrong.
+                Err(errs) if !cfg!(feature = "etcd") && config.contains("[instance.etcd]") => {
+                    for e in &errs.0 {
+                        assert!(
+                            e.path.ends_with(".etcd") && e.message.contains("--features etcd"),
+                            "{file}: {name}: {e}"
+                        );
+                    }
+                }
+                Err(errs) => panic!("{file}: {name} is not a valid vipd config:\n{errs}"),
+            }
+        }
+    }
+    assert_eq!(checked, 7, "two + two + three recipe configs");
+}
+
+/// Every `crate/tests/FILE.rs::NAME` a guide cites is a test that exists, and every relative
+/// link in a guide or the README points at a file of the repository.
+#[test]
+fn guides_cite_existing_tests_and_files() {
+    let root = recipe_support::repo();
+    let readme = ("README.md", README);
+    for (file, text) in GUIDES.iter().chain(std::iter::once(&readme)) {
+        let dir = root.join(file).parent().unwrap().to_path_buf();
+        for cite in text
+            .split(|c: char| c.is_whitespace() || "`()[],;".contains(c))
+            .filter(|w| w.contains("/tests/") && w.contains(".rs::"))
+        {
+            let (path, name) = cite.split_once("::").unwrap();
+            let name = name.trim_end_matches(['.', ':']);
+            let source = std::fs::read_to_string(root.join(path))
+                .unwrap_or_else(|e| panic!("{file} cites {path}: {e}"));
+            assert!(
+                source.contains(&format!("fn {name}(")),
+                "{file} cites {cite}, which is not a test there"
+            );
+        }
+        let mut rest = *text;
+        while let Some(i) = rest.find("](") {
+            let tail = &rest[i + 2..];
+            let target = &tail[..tail.find(')').unwrap()];
+            rest = tail;
+            if target.starts_with("http") || target.starts_with('#') {
+                continue;
+            }
+            let target = target.split('#').next().unwrap();
+            assert!(
+                dir.join(target).exists(),
+                "{file} links {target}, which does not exist"
+            );
+        }
+    }
+    for (file, _) in GUIDES {
+        assert!(
+            README.contains(&format!("]({file})")),
+            "README does not link {file}"
+        );
+    }
+}
+
+#[test]
+fn guides_name_only_rendered_metrics() {
+    let rendered = rendered_metrics();
+    for (file, text) in GUIDES {
+        // Test functions cited as `FILE.rs::NAME` may start with `vip_` too.
+        for m in metric_names(text)
+            .into_iter()
+            .filter(|m| !text.contains(&format!("::{m}")))
+        {
+            assert!(
+                rendered.contains(&m),
+                "{file} names {m}, which vipd does not export"
+            );
+        }
+    }
 }

@@ -244,6 +244,11 @@ vips = [{vips}]
         holds(self.nodes[i].ns.name())
     }
 
+    /// The nodes that hold the VIP on eth0 (asks the kernel).
+    pub fn holders(&self) -> Vec<usize> {
+        (0..self.nodes.len()).filter(|&i| self.holds(i)).collect()
+    }
+
     /// Sets node `i`'s eth0 up or down.
     pub fn link(&self, i: usize, up: bool) {
         self.nodes[i]
