@@ -16,4 +16,5 @@ pub mod node;
 pub mod repmgr;
 pub mod sdnotify;
 pub mod signals;
+pub mod vip_lb;
 pub mod vipmanager;

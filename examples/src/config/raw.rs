@@ -15,6 +15,8 @@ pub struct RawConfig {
     pub global: Option<toml::Value>,
     /// `[[instance]]`.
     pub instance: Option<Vec<toml::Value>>,
+    /// `[[virtual_server]]`.
+    pub virtual_server: Option<Vec<toml::Value>>,
 }
 
 /// `[global]`.

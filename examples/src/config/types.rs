@@ -18,6 +18,8 @@ pub struct Config {
     pub global: GlobalConfig,
     /// `[[instance]]`, in file order.
     pub instances: Vec<InstanceConfig>,
+    /// `[[virtual_server]]`, in file order.
+    pub virtual_servers: Vec<super::VirtualServerConfig>,
 }
 
 impl Config {
@@ -46,12 +48,36 @@ impl Config {
                 )
             })
             .collect();
-        format!(
+        let mut line = format!(
             "config ok: {} instance{}: {}",
             self.instances.len(),
             if self.instances.len() == 1 { "" } else { "s" },
             list.join(", ")
-        )
+        );
+        if !self.virtual_servers.is_empty() {
+            let vs: Vec<String> = self
+                .virtual_servers
+                .iter()
+                .map(|v| {
+                    format!(
+                        "{} ({}:{} on {}, {} real server{})",
+                        v.name,
+                        v.address,
+                        v.port,
+                        v.instance,
+                        v.real_servers.len(),
+                        if v.real_servers.len() == 1 { "" } else { "s" }
+                    )
+                })
+                .collect();
+            line.push_str(&format!(
+                "; {} virtual server{}: {}",
+                vs.len(),
+                if vs.len() == 1 { "" } else { "s" },
+                vs.join(", ")
+            ));
+        }
+        line
     }
 }
 
