@@ -33,6 +33,27 @@ pub enum Scheduler {
     Dh,
 }
 
+impl Scheduler {
+    /// keepalived's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheduler::Rr => "rr",
+            Scheduler::Wrr => "wrr",
+            Scheduler::Sh => "sh",
+            Scheduler::Dh => "dh",
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+        })
+    }
+}
+
 impl FromStr for Scheduler {
     type Err = LbError;
 

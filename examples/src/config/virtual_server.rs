@@ -11,7 +11,7 @@
 //! protocol = "tcp"            # or "udp"
 //! lb_algo = "wrr"             # rr, wrr, sh or dh
 //! delay_loop = "6s"           # check period
-//! retry = 1                   # failures in a row before a real server leaves
+//! retry = 1                   # failed retries after a first failure before a server leaves
 //! delay_before_retry = "1s"   # gap between checks after a failure
 //! inhibit_on_failure = false  # keep a failed real server with weight 0 instead of removing it
 //! quorum = 1                  # healthy weight needed; below it the sorry server takes over
@@ -69,7 +69,7 @@ pub struct RawVirtualServer {
     pub lb_algo: Option<String>,
     /// Check period.
     pub delay_loop: Option<RawDuration>,
-    /// Failures in a row before a real server leaves.
+    /// Failed retries after a first failure before a real server leaves.
     pub retry: Option<i64>,
     /// Gap between checks after a failure.
     pub delay_before_retry: Option<RawDuration>,
@@ -156,7 +156,8 @@ pub struct VirtualServerConfig {
     pub lb_algo: Scheduler,
     /// Check period.
     pub delay_loop: Duration,
-    /// Failures in a row before a real server leaves.
+    /// keepalived's `retry`: failed retries after a first failure before a real server leaves
+    /// (it leaves at failure number `retry + 1`).
     pub retry: u32,
     /// Gap between checks after a failure.
     pub delay_before_retry: Duration,
@@ -461,7 +462,7 @@ fn one(
         r.delay_before_retry.as_ref(),
         DEFAULT_DELAY_BEFORE_RETRY,
     );
-    let retry = int(errors, &format!("{p}.retry"), r.retry, 1, 1000).unwrap_or(1);
+    let retry = int(errors, &format!("{p}.retry"), r.retry, 0, 1000).unwrap_or(1);
     let quorum = int(
         errors,
         &format!("{p}.quorum"),

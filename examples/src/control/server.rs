@@ -11,7 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 
-use super::protocol::{ReloadReport, Request, Response, StatusReport};
+use super::protocol::{LbService, ReloadReport, Request, Response, StatusReport};
 
 /// Longest request line accepted.
 const MAX_LINE: usize = 64 * 1024;
@@ -33,6 +33,10 @@ pub trait ControlHandler: Send + Sync + 'static {
     async fn reprobe(&self, instance: Option<String>) -> Result<Vec<String>, String>;
     /// Re-read the config.
     async fn reload(&self) -> Result<ReloadReport, String>;
+    /// The virtual servers (none by default).
+    async fn lb(&self) -> Vec<LbService> {
+        Vec::new()
+    }
 }
 
 /// Binds the control socket at `path`: creates the parent directory, replaces a stale socket
@@ -132,6 +136,7 @@ async fn connection(stream: UnixStream, handler: &dyn ControlHandler) -> io::Res
                 Ok(r) => Response::Reload(r),
                 Err(e) => Response::Error(e),
             },
+            Ok(Request::Lb) => Response::Lb(handler.lb().await),
         };
         let mut out = serde_json::to_string(&resp)
             .unwrap_or_else(|e| format!("{{\"error\":\"cannot encode response: {e}\"}}"));

@@ -336,7 +336,7 @@ pub(super) fn emit(services: &[ServiceOut]) -> String {
         let delay_loop = s.delay_loop.unwrap_or(KEEPALIVED_DELAY_LOOP);
         let _ = writeln!(t, "delay_loop = {}", q(&format_duration(delay_loop)));
         if let Some((r, _)) = s.retry {
-            let _ = writeln!(t, "retry = {}", r.max(1));
+            let _ = writeln!(t, "retry = {r}");
         }
         if let Some((d, _)) = s.delay_before_retry {
             let _ = writeln!(t, "delay_before_retry = {}", q(&format_duration(d)));

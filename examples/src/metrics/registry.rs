@@ -100,12 +100,19 @@ struct Inner {
 #[derive(Debug, Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,
+    /// The load balancer's state, read when rendering (see [`super::lb`]).
+    lb: super::lb::LbMetrics,
 }
 
 impl Metrics {
     /// An empty registry.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Reads the virtual servers' series from `source` when rendering (`None`: no series).
+    pub fn set_lb(&self, source: Option<crate::lb::LbSource>) {
+        self.lb.set(source);
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -433,16 +440,23 @@ impl Metrics {
                 h.count,
             );
         }
+        drop(m);
+        self.lb.render(&mut out);
         out
     }
 }
 
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+pub(super) fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
-fn line(out: &mut String, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+pub(super) fn line(
+    out: &mut String,
+    name: &str,
+    labels: &[(&str, &str)],
+    value: impl std::fmt::Display,
+) {
     out.push_str(name);
     if !labels.is_empty() {
         out.push('{');
