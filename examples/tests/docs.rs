@@ -84,10 +84,6 @@ const LB_SECTIONS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn documented_keys(heading: &str) -> BTreeSet<String> {
-    documented_keys_in(README, heading)
-}
-
 fn documented_keys_in(doc: &str, heading: &str) -> BTreeSet<String> {
     let start = doc
         .find(heading)
