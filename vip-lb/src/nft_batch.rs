@@ -4,7 +4,8 @@
 //! - in the base chain `prerouting` (type nat, hook prerouting, priority dstnat = -100), one rule
 //!   matching `meta nfproto`, `meta l4proto`, the VIP and the port, whose verdict is
 //!   `numgen inc mod N vmap @<name>_slots` (rr, wrr), `jhash ip saddr mod N vmap ...` (sh),
-//!   `jhash ip daddr mod N vmap ...` (dh), or `drop` when the service has no target;
+//!   `jhash ip daddr mod N vmap ...` (dh); no rule when the service has no target (new
+//!   connections then reach the balancer itself, as with IPVS and no destination);
 //! - the map `<name>_slots` (slot number to `jump <name>_t<j>`), slots repeated by weight;
 //! - one chain `<name>_t<j>` per target: `counter dnat to <addr>:<port>`.
 //!
@@ -42,7 +43,6 @@ const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFT_DATA_VERDICT: u32 = 0xffff_ff00;
 /// nft's `mark` datatype (a 32-bit integer), so `nft list` shows the map readably.
 const NFT_TYPE_MARK: u32 = 19;
-const NF_DROP: u32 = 0;
 const NFPROTO_IPV4: u8 = 2;
 const NFPROTO_IPV6: u8 = 10;
 const PAYLOAD_NETWORK: u32 = 1;
@@ -340,6 +340,13 @@ fn service(b: &mut Batch, s: &ServiceRules, set_id: u32) {
             NLM_F_CREATE,
         );
     }
+    if slots.is_empty() {
+        // No rule: new connections reach the balancer itself and are refused there (unless
+        // something listens on the VIP's port), as IPVS answers "port unreachable" when a
+        // service has no destination. (In the lab, a `drop` verdict in this nat chain still
+        // left clients refused rather than timed out; not investigated further.)
+        return;
+    }
     let (saddr, daddr, alen) = addr_offsets(s.vip);
     let nfproto = if s.vip.is_ipv4() {
         NFPROTO_IPV4
@@ -357,56 +364,44 @@ fn service(b: &mut Batch, s: &ServiceRules, set_id: u32) {
         cmp_eq(s.port.to_be_bytes().to_vec()),
     ];
     let modulus = u32::try_from(slots.len()).unwrap_or(u32::MAX);
-    if slots.is_empty() {
-        e.push(
-            Expressions::Immediate(vec![
-                Immediate::DestinationRegister(Register::Verdict),
-                Immediate::Data(DataAttribute::Verdict(vec![VerdictAttribute::Code(
-                    Verdict::Other(NF_DROP),
-                )])),
-            ])
-            .into(),
-        );
-    } else {
-        match s.scheduler {
-            Scheduler::Rr | Scheduler::Wrr => e.push(other(
-                "numgen",
+    match s.scheduler {
+        Scheduler::Rr | Scheduler::Wrr => e.push(other(
+            "numgen",
+            vec![
+                u32_nla(NFTA_NG_DREG, Register::Reg1.into()),
+                u32_nla(NFTA_NG_MODULUS, modulus),
+                u32_nla(NFTA_NG_TYPE, NFT_NG_INCREMENTAL),
+            ],
+        )),
+        Scheduler::Sh | Scheduler::Dh => {
+            let offset = if s.scheduler == Scheduler::Sh {
+                saddr
+            } else {
+                daddr
+            };
+            e.push(load_payload(PAYLOAD_NETWORK, offset, alen));
+            e.push(other(
+                "hash",
                 vec![
-                    u32_nla(NFTA_NG_DREG, Register::Reg1.into()),
-                    u32_nla(NFTA_NG_MODULUS, modulus),
-                    u32_nla(NFTA_NG_TYPE, NFT_NG_INCREMENTAL),
+                    u32_nla(NFTA_HASH_SREG, Register::Reg1.into()),
+                    u32_nla(NFTA_HASH_DREG, Register::Reg1.into()),
+                    u32_nla(NFTA_HASH_LEN, alen),
+                    u32_nla(NFTA_HASH_MODULUS, modulus),
+                    u32_nla(NFTA_HASH_SEED, HASH_SEED),
+                    u32_nla(NFTA_HASH_TYPE, NFT_HASH_JENKINS),
                 ],
-            )),
-            Scheduler::Sh | Scheduler::Dh => {
-                let offset = if s.scheduler == Scheduler::Sh {
-                    saddr
-                } else {
-                    daddr
-                };
-                e.push(load_payload(PAYLOAD_NETWORK, offset, alen));
-                e.push(other(
-                    "hash",
-                    vec![
-                        u32_nla(NFTA_HASH_SREG, Register::Reg1.into()),
-                        u32_nla(NFTA_HASH_DREG, Register::Reg1.into()),
-                        u32_nla(NFTA_HASH_LEN, alen),
-                        u32_nla(NFTA_HASH_MODULUS, modulus),
-                        u32_nla(NFTA_HASH_SEED, HASH_SEED),
-                        u32_nla(NFTA_HASH_TYPE, NFT_HASH_JENKINS),
-                    ],
-                ));
-            }
+            ));
         }
-        e.push(
-            Expressions::Lookup(vec![
-                Lookup::SourceRegister(Register::Reg1),
-                Lookup::DestinationRegister(Register::Verdict),
-                Lookup::Set(map),
-                Lookup::SetId(set_id),
-            ])
-            .into(),
-        );
     }
+    e.push(
+        Expressions::Lookup(vec![
+            Lookup::SourceRegister(Register::Reg1),
+            Lookup::DestinationRegister(Register::Verdict),
+            Lookup::Set(map),
+            Lookup::SetId(set_id),
+        ])
+        .into(),
+    );
     b.rule(PREROUTING, e);
 }
 
@@ -452,7 +447,7 @@ pub fn to_nft_script(rules: &RuleSet) -> String {
             let fam = if t.addr.is_ipv4() { "ip" } else { "ip6" };
             let _ = writeln!(
                 out,
-                "  chain {} {{ counter dnat {fam} to {} }}",
+                "  chain {} {{\n    counter dnat {fam} to {}\n  }}",
                 target_chain(&s.name, j),
                 t.addr
             );
@@ -465,7 +460,7 @@ pub fn to_nft_script(rules: &RuleSet) -> String {
                 .collect();
             let _ = writeln!(
                 out,
-                "  map {} {{ type mark : verdict; flags constant; elements = {{ {} }} }}",
+                "  map {} {{\n    type mark : verdict; flags constant;\n    elements = {{ {} }}\n  }}",
                 map_name(&s.name),
                 elems.join(", ")
             );
@@ -473,7 +468,7 @@ pub fn to_nft_script(rules: &RuleSet) -> String {
     }
     let _ = writeln!(
         out,
-        "  chain {PREROUTING} {{ type nat hook prerouting priority dstnat; policy accept;"
+        "  chain {PREROUTING} {{\n    type nat hook prerouting priority dstnat; policy accept;"
     );
     for s in &rules.services {
         let fam = if s.vip.is_ipv4() { "ip" } else { "ip6" };
@@ -482,9 +477,10 @@ pub fn to_nft_script(rules: &RuleSet) -> String {
             Protocol::Udp => "udp",
         };
         let n = s.slots().len();
-        let verdict = if n == 0 {
-            "drop".to_string()
-        } else {
+        if n == 0 {
+            continue;
+        }
+        let verdict = {
             let key = match s.scheduler {
                 Scheduler::Rr | Scheduler::Wrr => format!("numgen inc mod {n}"),
                 Scheduler::Sh => format!("jhash {fam} saddr mod {n} seed {HASH_SEED:#x}"),

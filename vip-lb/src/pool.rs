@@ -11,7 +11,8 @@
 //! - Quorum is up when the healthy weight sum reaches `quorum`, down when it falls below
 //!   `quorum - hysteresis`.
 //! - With quorum down and a sorry server, only the sorry server takes connections; with no
-//!   healthy server and a sorry server, likewise. With neither, new connections are dropped.
+//!   healthy server and a sorry server, likewise. With neither, the service has no rule: new
+//!   connections reach the balancer itself (refused unless something listens there).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

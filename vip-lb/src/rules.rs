@@ -28,7 +28,8 @@ pub struct ServiceRules {
     pub protocol: Protocol,
     /// Its scheduler.
     pub scheduler: Scheduler,
-    /// Where new connections go; empty: they are dropped.
+    /// Where new connections go; empty: no rule (they reach the balancer itself, which
+    /// refuses them unless something listens on the VIP's port).
     pub targets: Vec<Target>,
 }
 
