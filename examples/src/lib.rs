@@ -17,5 +17,4 @@ pub mod node;
 pub mod repmgr;
 pub mod sdnotify;
 pub mod signals;
-pub mod vip_lb;
 pub mod vipmanager;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use vip_examples::config::{self, ConfigErrors, PgRole, RealCheckConfig};
-use vip_examples::vip_lb::{Protocol, Scheduler};
+use vip_lb::{Protocol, Scheduler};
 
 const BASE: &str = r#"
 [[instance]]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use vip_examples::config::{self, RealCheckConfig};
 use vip_examples::keepalived::{Severity, import};
-use vip_examples::vip_lb::{Protocol, Scheduler};
+use vip_lb::{Protocol, Scheduler};
 
 /// A copy of shared/setups/keepalived-lvs-mariadb.conf.
 const SEED: &str = include_str!("data/keepalived/lvs-mariadb.conf");

@@ -38,7 +38,7 @@ use super::lenient;
 use super::types::InstanceConfig;
 use super::validate::valid_name;
 use super::values::{RawDuration, parse_duration};
-use crate::vip_lb::{Protocol, Scheduler};
+use vip_lb::{Protocol, Scheduler};
 
 /// Default check period (keepalived's is 60 s; ours is shorter).
 pub const DEFAULT_DELAY_LOOP: Duration = Duration::from_secs(6);

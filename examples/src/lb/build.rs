@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use super::pg_check::PgCheck;
 use crate::config::{DEFAULT_CONNECT_TIMEOUT, RealCheckConfig, VirtualServerConfig};
-use crate::vip_lb::{
+use vip_lb::{
     Balancer, CheckPolicy, MiscCheck, RealServer, RealServerCheck, TcpConnectCheck, VirtualService,
 };
 

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use vip_core::runtime::Runtime;
 
 use crate::config::VirtualServerConfig;
-use crate::vip_lb::BalancerHandle;
+use vip_lb::BalancerHandle;
 
 /// How often a task looks for its instance while it is not running.
 pub const RESTART_POLL: Duration = Duration::from_millis(250);

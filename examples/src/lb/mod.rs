@@ -1,5 +1,5 @@
 //! vipd's load balancing (issue 16): `[[virtual_server]]` tables become one vip-lb
-//! [`Balancer`](crate::vip_lb::Balancer) with the checks each real server names, and each
+//! [`Balancer`](vip_lb::Balancer) with the checks each real server names, and each
 //! service is active (its rules in the kernel) only while its instance holds its VIPs.
 //!
 //! - [`build`]: config to the crate's types, and the checks (TCP and MISC from vip-lb,
@@ -19,7 +19,7 @@ use vip_core::runtime::Runtime;
 
 use crate::config::VirtualServerConfig;
 use crate::control::{LbBackend, LbService};
-use crate::vip_lb::{BalancerHandle, ServiceStatus};
+use vip_lb::{BalancerHandle, ServiceStatus};
 
 /// The running balancer of a daemon: the handle, the tasks that follow the instances, and the
 /// config it was started from (a reload restarts it when that changes).

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use vip_pg::{ProbeConfig, ReplicaProbe, ReplicaStatus};
 
 use crate::config::{PgCheckConfig, PgRole};
-use crate::vip_lb::{CheckOutcome, RealServerCheck};
+use vip_lb::{CheckOutcome, RealServerCheck};
 
 /// A `pg_check`.
 #[derive(Debug)]
