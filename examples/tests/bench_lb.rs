@@ -1,7 +1,7 @@
 //! Benchmark (ignored by default; `scripts/bench-lb` runs it), in one lab and one run:
 //! 1. connections per second from a client through VIP:80 (vipd's balancer: nftables DNAT,
-//!    rr over two real servers) against the same client straight to one real server (routed by
-//!    the same node, without DNAT);
+//!    rr over two real servers) against the same client straight to the same two real servers
+//!    in turn (routed by the same node, without DNAT);
 //! 2. the time from a real server failing (its port starts answering RST) to the last new
 //!    connection that lands on it, with delay_loop 1 s, retry 1, delay_before_retry 0.5 s.
 //!
@@ -14,8 +14,10 @@ mod lab_support;
 mod lb_support;
 
 use std::io::Read;
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
+
+use socket2::{Domain, Socket, Type};
 
 use lab_support::{Cluster, NodeConf, VIP, wait_until};
 use lb_support::{GATEWAY, lb_is, lb_table, real_addr, serve_name};
@@ -28,9 +30,23 @@ fn reps() -> usize {
         .unwrap_or(5)
 }
 
-/// One connection: the answer, or "" when it failed (reset, refused, timeout).
-fn once(addr: SocketAddr) -> String {
-    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+/// The client's source address for direct connections: apart from the VIP's, so that the two
+/// paths never share a conntrack tuple (a direct flow client:port -> real:80 still in
+/// conntrack would clash with a DNATed flow from the same port to the same real server).
+const DIRECT_SOURCE: &str = "198.51.100.60";
+
+/// One connection from `src` (any when None): the answer, or "" when it failed (reset,
+/// refused, timeout).
+fn once(addr: SocketAddr, src: Option<IpAddr>) -> String {
+    let connect = || -> std::io::Result<TcpStream> {
+        let s = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+        if let Some(ip) = src {
+            s.bind(&SocketAddr::new(ip, 0).into())?;
+        }
+        s.connect_timeout(&addr.into(), Duration::from_secs(1))?;
+        Ok(s.into())
+    };
+    let Ok(mut s) = connect() else {
         return String::new();
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
@@ -41,12 +57,15 @@ fn once(addr: SocketAddr) -> String {
     out.trim().to_owned()
 }
 
-/// Connections per second, `n` sequential connections to `addr` from `ns`; panics if one fails.
-fn cps(ns: &Ns, addr: SocketAddr, n: usize) -> f64 {
+/// Connections per second, `n` sequential connections from `ns` to the `addrs` in turn; panics
+/// if one fails.
+fn cps(ns: &Ns, addrs: &[SocketAddr], src: Option<IpAddr>, n: usize) -> f64 {
+    let addrs = addrs.to_vec();
     ns.enter(move || {
         let start = Instant::now();
         for i in 0..n {
-            let a = once(addr);
+            let addr = addrs[i % addrs.len()];
+            let a = once(addr, src);
             assert!(!a.is_empty(), "connection {i} to {addr} failed");
         }
         n as f64 / start.elapsed().as_secs_f64()
@@ -120,30 +139,60 @@ tcp_check = {{ connect_timeout = "1s" }}
             "198.51.100.1",
         ])
         .unwrap();
+    client
+        .run(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{DIRECT_SOURCE}/24"),
+            "dev",
+            "eth0",
+        ])
+        .unwrap();
+    let direct_src: IpAddr = DIRECT_SOURCE.parse().unwrap();
     let vip: SocketAddr = format!("{VIP}:80").parse().unwrap();
-    let direct: SocketAddr = format!("{a0}:80").parse().unwrap();
+    // Direct: the same two real servers in turn (the client's own round robin), so that both
+    // paths load the servers alike.
+    let direct: Vec<SocketAddr> = [&a0, &a1]
+        .iter()
+        .map(|a| format!("{a}:80").parse().unwrap())
+        .collect();
 
-    // 1. Connections per second, alternating which goes first.
-    let n = 2000;
-    let (mut through, mut straight) = (Vec::new(), Vec::new());
+    // 1. Connections per second: each run interleaves 10 rounds of 200 connections through
+    // the VIP and 200 direct (alternating which goes first), so that the machine's load swings
+    // fall on both alike; a run's figure is its total connections over its total time per path.
+    let (rounds, n) = (10, 200);
+    let (mut through, mut straight, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..reps() {
-        if run % 2 == 0 {
-            through.push(cps(client, vip, n));
-            straight.push(cps(client, direct, n));
-        } else {
-            straight.push(cps(client, direct, n));
-            through.push(cps(client, vip, n));
+        let (mut tv, mut td) = (0.0, 0.0);
+        for round in 0..rounds {
+            let mut via = || tv += n as f64 / cps(client, &[vip], None, n);
+            let mut dir = || td += n as f64 / cps(client, &direct, Some(direct_src), n);
+            if (run + round) % 2 == 0 {
+                via();
+                dir();
+            } else {
+                dir();
+                via();
+            }
         }
+        let total = (rounds * n) as f64;
+        let (t, s) = (total / tv, total / td);
+        through.push(t);
+        straight.push(s);
+        ratios.push(t / s);
         println!(
-            "run {run}: through the VIP {:.0}/s, direct {:.0}/s",
-            through[run], straight[run]
+            "run {run}: through the VIP {t:.0}/s, direct {s:.0}/s, ratio {:.2}",
+            t / s
         );
     }
-    let (t, s) = (median(&mut through), median(&mut straight));
     println!(
-        "connections per second ({n} sequential per run, median of {}): through the VIP {t:.0}, direct {s:.0}, ratio {:.2}",
+        "connections per second ({} sequential per path per run, median of {}): through the VIP {:.0}, direct {:.0}, ratio {:.2} (median of the runs' ratios)",
+        rounds * n,
         through.len(),
-        t / s
+        median(&mut through),
+        median(&mut straight),
+        median(&mut ratios)
     );
 
     // 2. From a real server failing to the last new connection landing on it.
@@ -187,7 +236,7 @@ tcp_check = {{ connect_timeout = "1s" }}
                 if failed_at.is_none() {
                     failed_at = rx.try_recv().ok();
                 }
-                let a = once(vip);
+                let a = once(vip, None);
                 seen.push((Instant::now(), a.is_empty()));
             }
             (failed_at, seen)
