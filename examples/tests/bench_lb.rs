@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Socket, Type};
 
-use lab_support::{Cluster, NodeConf, VIP, wait_until};
-use lb_support::{GATEWAY, lb_is, lb_table, real_addr, serve_name};
+use lab_support::{Cluster, VIP, wait_until};
+use lb_support::{answering_real_servers, director_conf, lb_is, lb_table, real_addr};
 use vip_core::lab::Ns;
 
 fn reps() -> usize {
@@ -90,17 +90,12 @@ fn bench_lb() {
     let Some(mut c) = Cluster::new("vipex-bench-lb", 1, 1) else {
         return;
     };
-    let reals = c.real_server_segment(2, GATEWAY);
-    for (j, r) in reals.iter().enumerate() {
-        let addr: SocketAddr = format!("{}:80", real_addr(j)).parse().unwrap();
-        serve_name(r, addr, &format!("r{}", j + 1));
-    }
+    let reals = answering_real_servers(&mut c, 2);
     let (a0, a1) = (real_addr(0), real_addr(1));
-    let mut conf = NodeConf::new(200);
-    conf.fencer = false;
-    conf.vips = format!("\"{VIP}/32\", {{ address = \"{GATEWAY}/32\", interface = \"eth1\" }}");
-    conf.tail = format!(
-        r#"[[virtual_server]]
+    let conf = director_conf(
+        200,
+        &format!(
+            r#"[[virtual_server]]
 name = "web"
 instance = "vip"
 address = "{VIP}"
@@ -118,6 +113,7 @@ tcp_check = {{ connect_timeout = "1s" }}
 address = "{a1}"
 tcp_check = {{ connect_timeout = "1s" }}
 "#
+        ),
     );
     c.configure(0, &conf);
     c.start(0);

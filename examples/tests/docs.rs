@@ -222,18 +222,24 @@ fn rendered_metrics() -> BTreeSet<String> {
         .collect()
 }
 
-#[test]
-fn readme_documents_exactly_the_rendered_metrics() {
-    let start = README.find("### Metrics").unwrap();
-    let section = &README[start..];
+/// The metric names (`vip_...` in backquotes, labels dropped) of a document's `### Metrics`
+/// section.
+fn documented_metrics(doc: &str) -> BTreeSet<String> {
+    let start = doc.find("### Metrics").unwrap();
+    let section = &doc[start..];
     let section = &section[..section[4..].find("\n### ").unwrap() + 4];
-    let documented: BTreeSet<String> = section
+    section
         .split('`')
         .skip(1)
         .step_by(2)
         .filter(|s| s.starts_with("vip_"))
         .map(|s| s.split('{').next().unwrap().to_owned())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn readme_documents_exactly_the_rendered_metrics() {
+    let documented = documented_metrics(README);
     assert_eq!(
         documented,
         rendered_metrics(),
@@ -335,17 +341,7 @@ fn lb_page_documents_exactly_the_rendered_lb_metrics() {
         .filter(|n| n.starts_with("vip_lb_"))
         .map(str::to_owned)
         .collect();
-    let start = LB_DOC.find("### Metrics").unwrap();
-    let section = &LB_DOC[start..];
-    let section = &section[..section[4..].find("\n### ").unwrap() + 4];
-    let documented: BTreeSet<String> = section
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .filter(|s| s.starts_with("vip_"))
-        .map(|s| s.split('{').next().unwrap().to_owned())
-        .collect();
-    assert_eq!(documented, rendered);
+    assert_eq!(documented_metrics(LB_DOC), rendered);
     // Without a balancer, none.
     metrics.set_lb(None);
     assert!(!metrics.render().contains("vip_lb_"));

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use lab_support::{Cluster, SOON, VIP, metric, wait_until};
-use lb_support::{GATEWAY, ask, lb_is, lb_table, node_conf, real_addr, serve_name};
+use lb_support::{answering_real_servers, ask, lb_is, lb_table, node_conf, real_addr};
 use nix::sys::signal::Signal;
 
 const CHECKS: Duration = Duration::from_secs(30);
@@ -38,11 +38,7 @@ fn the_service_moves_with_the_vip_when_the_holder_fails() {
     let Some(mut c) = Cluster::new("vipex-lb-follow", 2, 1) else {
         return;
     };
-    let reals = c.real_server_segment(2, GATEWAY);
-    for (j, r) in reals.iter().enumerate() {
-        let addr: SocketAddr = format!("{}:80", real_addr(j)).parse().unwrap();
-        serve_name(r, addr, &format!("r{}", j + 1));
-    }
+    answering_real_servers(&mut c, 2);
     let (a0, a1) = (real_addr(0), real_addr(1));
     let vs = format!(
         r#"[[virtual_server]]

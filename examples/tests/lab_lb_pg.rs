@@ -13,8 +13,8 @@ mod lb_support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use lab_support::{Cluster, NodeConf, VIP, wait_until};
-use lb_support::{GATEWAY, lb, lb_is, lb_table, real_addr};
+use lab_support::{Cluster, VIP, wait_until};
+use lb_support::{GATEWAY, director_conf, lb, lb_is, lb_table, real_addr};
 use vip_pg::harness::{Cluster as PgCluster, ClusterBuilder, NodeSpec, pg_bin};
 
 const CHECKS: Duration = Duration::from_secs(30);
@@ -83,13 +83,13 @@ fn read_vip_over_standbys_drops_a_lagging_standby_and_takes_it_back() {
             n.postgres_conninfo()
         )
     };
-    let mut conf = NodeConf::new(200);
-    conf.fencer = false;
-    conf.vips = format!("\"{VIP}/32\", {{ address = \"{GATEWAY}/32\", interface = \"eth1\" }}");
-    conf.tail = format!(
-        "[[virtual_server]]\nname = \"pg_read\"\ninstance = \"vip\"\naddress = \"{VIP}\"\nport = 5432\nlb_algo = \"rr\"\ndelay_loop = \"1s\"\nretry = 1\ndelay_before_retry = \"500ms\"\n\n{}\n{}",
-        real(s1),
-        real(s2)
+    let conf = director_conf(
+        200,
+        &format!(
+            "[[virtual_server]]\nname = \"pg_read\"\ninstance = \"vip\"\naddress = \"{VIP}\"\nport = 5432\nlb_algo = \"rr\"\ndelay_loop = \"1s\"\nretry = 1\ndelay_before_retry = \"500ms\"\n\n{}\n{}",
+            real(s1),
+            real(s2)
+        ),
     );
     c.configure(0, &conf);
     c.start(0);

@@ -12,23 +12,24 @@ use std::process::Command;
 use std::time::Duration;
 
 use lab_support::{Cluster, NodeConf, SOON, VIP, VIPCTL, wait_until};
-use lb_support::{GATEWAY, ask, lb, lb_is, lb_table, real_addr, serve_name};
+use lb_support::{answering_real_servers, ask, director_conf, lb, lb_is, lb_table, real_addr};
 
 const CHECKS: Duration = Duration::from_secs(30);
 
+/// The director's config with a virtual server "web" over `reals` (none: no virtual server).
 fn conf(reals: &[&str]) -> NodeConf {
-    let mut conf = NodeConf::new(200);
-    conf.fencer = false;
-    conf.vips = format!("\"{VIP}/32\", {{ address = \"{GATEWAY}/32\", interface = \"eth1\" }}");
+    let mut vs = String::new();
     if !reals.is_empty() {
-        conf.tail = "[[virtual_server]]\nname = \"web\"\ninstance = \"vip\"\nport = 80\nlb_algo = \"rr\"\ndelay_loop = \"1s\"\naddress = \"198.51.100.100\"\n".to_owned();
+        vs = format!(
+            "[[virtual_server]]\nname = \"web\"\ninstance = \"vip\"\naddress = \"{VIP}\"\nport = 80\nlb_algo = \"rr\"\ndelay_loop = \"1s\"\n"
+        );
         for r in reals {
-            conf.tail.push_str(&format!(
+            vs.push_str(&format!(
                 "[[virtual_server.real_server]]\naddress = \"{r}\"\ntcp_check = {{ connect_timeout = \"1s\" }}\n"
             ));
         }
     }
-    conf
+    director_conf(200, &vs)
 }
 
 fn reload(c: &Cluster) -> String {
@@ -58,11 +59,7 @@ fn a_reload_restarts_the_balancer_only_when_virtual_servers_change() {
     let Some(mut c) = Cluster::new("vipex-lb-reload", 1, 1) else {
         return;
     };
-    let reals = c.real_server_segment(2, GATEWAY);
-    for (j, r) in reals.iter().enumerate() {
-        let addr: SocketAddr = format!("{}:80", real_addr(j)).parse().unwrap();
-        serve_name(r, addr, &format!("r{}", j + 1));
-    }
+    answering_real_servers(&mut c, 2);
     let (a0, a1) = (real_addr(0), real_addr(1));
     c.configure(0, &conf(&[&a0]));
     c.start(0);

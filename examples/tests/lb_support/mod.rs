@@ -24,13 +24,21 @@ pub fn real_addr(j: usize) -> String {
     format!("203.0.113.{}", 11 + j)
 }
 
-/// Node `i`'s config: the instance holds [`VIP`] on eth0 and [`GATEWAY`] on eth1; its fencer
-/// removes both from the other node; `virtual_servers` is appended.
-pub fn node_conf(c: &Cluster, i: usize, priority: u8, virtual_servers: &str) -> NodeConf {
-    let other = c.nodes[(i + 1) % c.nodes.len()].ns.name().to_owned();
+/// A director's config: the instance holds [`VIP`] on eth0 and [`GATEWAY`] on eth1, without a
+/// fencer; `virtual_servers` is appended.
+pub fn director_conf(priority: u8, virtual_servers: &str) -> NodeConf {
     let mut conf = NodeConf::new(priority);
     conf.fencer = false;
     conf.vips = format!("\"{VIP}/32\", {{ address = \"{GATEWAY}/32\", interface = \"eth1\" }}");
+    conf.tail = virtual_servers.to_owned();
+    conf
+}
+
+/// Node `i`'s config in a pair: [`director_conf`] with a fencer that removes both VIPs from the
+/// other node.
+pub fn node_conf(c: &Cluster, i: usize, priority: u8, virtual_servers: &str) -> NodeConf {
+    let other = c.nodes[(i + 1) % c.nodes.len()].ns.name().to_owned();
+    let mut conf = director_conf(priority, "");
     conf.tail = format!(
         r#"[instance.fencer]
 argv = ["sh", "-c", "ip netns exec {other} ip addr del {VIP}/32 dev eth0; ip netns exec {other} ip addr del {GATEWAY}/32 dev eth1; true"]
@@ -227,6 +235,17 @@ pub fn server_id_via(ns: &Ns, host: &str) -> Option<u32> {
         return None;
     }
     String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+/// The real-server segment with `n` real servers (see [`Cluster::real_server_segment`]), each
+/// answering on port 80 with its name (`r1`, `r2`, ...).
+pub fn answering_real_servers(c: &mut Cluster, n: usize) -> Vec<Ns> {
+    let reals = c.real_server_segment(n, GATEWAY);
+    for (j, r) in reals.iter().enumerate() {
+        let addr: SocketAddr = format!("{}:80", real_addr(j)).parse().unwrap();
+        serve_name(r, addr, &format!("r{}", j + 1));
+    }
+    reals
 }
 
 /// A TCP server in `ns` at `addr` that writes `name\n` to each connection and closes it. It
