@@ -1,6 +1,6 @@
 //! `vipctl lb` as a table in the shape of `ipvsadm -Ln`: one line per virtual server (protocol,
 //! VIP:port, scheduler, then vipd's flags: its name and instance, active or not, quorum, sorry
-//! server), one line per real server (forwarding method, weight in the kernel, active and
+//! server), one line per real server (forwarding method, effective weight, active and
 //! inactive connections from conntrack), plus the check's verdict.
 
 use std::fmt::Write as _;

@@ -170,7 +170,7 @@ pub struct LbService {
     pub port: u16,
     /// The scheduler (`rr`, `wrr`, `sh`, `dh`).
     pub scheduler: String,
-    /// True while its rules are in the kernel (this node holds the instance's VIPs).
+    /// True while the service is active here (this node holds the instance's VIPs; vip-lb keeps its rules in the kernel).
     pub active: bool,
     /// True while the healthy weight reaches the quorum.
     pub quorum_up: bool,
@@ -189,7 +189,7 @@ pub struct LbBackend {
     pub addr: String,
     /// Its configured weight.
     pub configured_weight: u32,
-    /// Its weight in the kernel now (0 = no new connections).
+    /// Its effective weight now, what vip-lb steers by (0 = no new connections).
     pub weight: u32,
     /// Whether its checks pass.
     pub healthy: bool,

@@ -1,6 +1,6 @@
 //! The load balancer's series, read from the running balancer when `/metrics` is rendered:
 //! per virtual server whether it is active here and whether its quorum is up; per real server
-//! its weight in the kernel, whether its checks pass and its connections (conntrack).
+//! its effective weight, whether its checks pass and its connections (conntrack).
 
 use std::sync::Mutex;
 
@@ -38,7 +38,7 @@ impl LbMetrics {
             out,
             "vip_lb_service_active",
             "gauge",
-            "1 while the virtual server's rules are in the kernel (this node holds its instance's VIPs).",
+            "1 while the virtual server is active here (this node holds its instance's VIPs; its rules are in the kernel).",
         );
         for s in &services {
             line(
@@ -66,7 +66,7 @@ impl LbMetrics {
             out,
             "vip_lb_backend_weight",
             "gauge",
-            "The real server's weight in the kernel now (0: no new connections).",
+            "The real server's effective weight, what vip-lb steers by (0: no new connections).",
         );
         for s in &services {
             for b in &s.backends {

@@ -72,16 +72,38 @@ pub fn lb_table(c: &Cluster, i: usize) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Whether node `i` reports service `name` active with exactly the backends `healthy` (by
-/// address) healthy.
+/// Whether node `i` reports service `name` active (or not) with exactly the backends `healthy`
+/// (by address) healthy, and its kernel agrees: vip's table (`nft list table inet vip_lb`)
+/// steers to exactly the healthy ones while active, and has no rule for [`VIP`] while not. (The
+/// status may run ahead of the rule writer by a moment; a test that then opens connections
+/// must wait for the kernel.)
 pub fn lb_is(c: &Cluster, i: usize, name: &str, active: bool, healthy: &[&str]) -> bool {
-    lb(c, i).iter().any(|s| {
-        s.name == name
-            && s.active == active
-            && s.backends
-                .iter()
-                .all(|b| b.healthy == healthy.iter().any(|h| b.addr.starts_with(&format!("{h}:"))))
-    })
+    let is_healthy = |addr: &str| healthy.iter().any(|h| addr.starts_with(&format!("{h}:")));
+    let Some(s) = lb(c, i).into_iter().find(|s| s.name == name) else {
+        return false;
+    };
+    if s.active != active || s.backends.iter().any(|b| b.healthy != is_healthy(&b.addr)) {
+        return false;
+    }
+    // `ip daddr 198.51.100.100 tcp dport 80 ...`, `dnat ip to 203.0.113.11:80`.
+    let table = kernel_rules(c, i);
+    let vip_rule = table.contains(&format!("daddr {VIP} "));
+    if !active {
+        return !vip_rule;
+    }
+    vip_rule
+        && s.backends
+            .iter()
+            .all(|b| table.contains(&format!("to {}\n", b.addr)) == is_healthy(&b.addr))
+}
+
+/// vip's table in node `i`'s kernel, as `nft` lists it ("" when there is none).
+pub fn kernel_rules(c: &Cluster, i: usize) -> String {
+    c.nodes[i]
+        .ns
+        .output(&["nft", "list", "table", "inet", "vip_lb"])
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
 }
 
 /// A MariaDB server in a namespace, with a datadir of its own under `dir`, listening on
