@@ -114,7 +114,7 @@ fn main() {
                     let slow = (changes / 4).max(2);
                     let mut k = NftRules::open().unwrap();
                     k.apply(&a).unwrap();
-                    let pick = |i: usize| if i % 2 == 0 { &b } else { &a };
+                    let pick = |i: usize| if i.is_multiple_of(2) { &b } else { &a };
                     let nl = time(changes, |i| k.apply(pick(i)).unwrap());
                     let nl_full = time(changes, |i| k.apply_full(pick(i)).unwrap());
                     k.remove().unwrap();
