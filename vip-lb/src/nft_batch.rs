@@ -46,6 +46,13 @@ const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFT_DATA_VERDICT: u32 = 0xffff_ff00;
 /// nft's `mark` datatype (a 32-bit integer), so `nft list` shows the map readably.
 const NFT_TYPE_MARK: u32 = 19;
+/// The set's user data for nft: its keys are in host byte order (as numgen and hash write
+/// them), so `nft list` prints slot 1 as 0x00000001. One TLV: NFTNL_UDATA_SET_KEYBYTEORDER (0),
+/// length 4, BYTEORDER_HOST_ENDIAN (1) as a host-order u32.
+const KEY_HOST_ENDIAN: [u8; 6] = {
+    let v = 1u32.to_ne_bytes();
+    [0, 4, v[0], v[1], v[2], v[3]]
+};
 const NFPROTO_IPV4: u8 = 2;
 const NFPROTO_IPV6: u8 = 10;
 const PAYLOAD_NETWORK: u32 = 1;
@@ -357,6 +364,7 @@ fn service_body(b: &mut Batch, s: &ServiceRules, set_id: u32) {
                 SetAttribute::KeyLen(4),
                 SetAttribute::DataType(NFT_DATA_VERDICT),
                 SetAttribute::Id(set_id),
+                SetAttribute::UserData(KEY_HOST_ENDIAN.to_vec()),
             ],
         }),
         NLM_F_CREATE,
