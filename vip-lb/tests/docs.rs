@@ -9,7 +9,9 @@ const DOC: &str = include_str!("../../docs/load-balancing.md");
 
 /// The text between the line `marker` and the next closing code fence.
 fn block_after(marker: &str) -> String {
-    let start = DOC.find(marker).unwrap_or_else(|| panic!("doc lacks {marker}"));
+    let start = DOC
+        .find(marker)
+        .unwrap_or_else(|| panic!("doc lacks {marker}"));
     let rest = &DOC[start + marker.len()..];
     let open = rest.find("```").unwrap();
     let body = &rest[open..];
@@ -19,7 +21,9 @@ fn block_after(marker: &str) -> String {
 
 /// The first column's `code` cells of the table after `marker`.
 fn table_names(marker: &str) -> Vec<String> {
-    let start = DOC.find(marker).unwrap_or_else(|| panic!("doc lacks {marker}"));
+    let start = DOC
+        .find(marker)
+        .unwrap_or_else(|| panic!("doc lacks {marker}"));
     DOC[start..]
         .lines()
         .skip_while(|l| !l.starts_with('|'))
@@ -44,7 +48,10 @@ fn documented_schedulers_are_the_accepted_ones() {
     for n in refused {
         for name in n.split(", ") {
             let name = name.trim_matches('`');
-            assert!(name.parse::<Scheduler>().is_err(), "{name} is documented as refused");
+            assert!(
+                name.parse::<Scheduler>().is_err(),
+                "{name} is documented as refused"
+            );
         }
     }
 }
