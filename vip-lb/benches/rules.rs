@@ -75,6 +75,21 @@ fn nft_f(file: &std::path::Path) {
     assert!(status.success(), "nft -f {}", file.display());
 }
 
+/// Prints one table row: median / p90 of each way, and the ratio of the health-change medians.
+fn row(services: usize, label: &str, r: &Round, bold: bool) {
+    let m: Vec<(f64, f64)> = r.iter().map(|v| stats(v.clone())).collect();
+    let b = if bold { "**" } else { "" };
+    let cells: Vec<String> = m
+        .iter()
+        .map(|(med, p90)| format!("{b}{med:.0}{b} / {p90:.0}"))
+        .collect();
+    println!(
+        "| {services} x 3 | {label} | {} | {b}{:.0}{b} |",
+        cells.join(" | "),
+        m[2].0 / m[0].0
+    );
+}
+
 /// Per round: netlink health change, netlink full rewrite, nft -f health change, nft -f full.
 type Round = [Vec<Duration>; 4];
 
@@ -125,36 +140,12 @@ fn main() {
                     [nl, nl_full, nft, nft_full]
                 })
                 .unwrap();
-            let m: Vec<(f64, f64)> = r.iter().map(|v| stats(v.clone())).collect();
-            println!(
-                "| {services} x 3 | {round} | {:.0} / {:.0} | {:.0} / {:.0} | {:.0} / {:.0} | {:.0} / {:.0} | {:.0} |",
-                m[0].0,
-                m[0].1,
-                m[1].0,
-                m[1].1,
-                m[2].0,
-                m[2].1,
-                m[3].0,
-                m[3].1,
-                m[2].0 / m[0].0
-            );
+            row(services, &round.to_string(), &r, false);
             for (acc, v) in all.iter_mut().zip(r) {
                 acc.extend(v);
             }
         }
-        let m: Vec<(f64, f64)> = all.iter().map(|v| stats(v.clone())).collect();
-        println!(
-            "| {services} x 3 | all | **{:.0}** / {:.0} | **{:.0}** / {:.0} | **{:.0}** / {:.0} | **{:.0}** / {:.0} | **{:.0}** |",
-            m[0].0,
-            m[0].1,
-            m[1].0,
-            m[1].1,
-            m[2].0,
-            m[2].1,
-            m[3].0,
-            m[3].1,
-            m[2].0 / m[0].0
-        );
+        row(services, "all", &all, true);
     }
     println!("(each cell: median / p90 over the round's changes)");
     let _ = std::fs::remove_dir_all(&dir);

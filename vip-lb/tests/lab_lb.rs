@@ -39,6 +39,23 @@ fn start_tcp_checked(t: &Topo, scheduler: Scheduler, weights: &[u32]) -> LbNode 
     node
 }
 
+/// A balancer over `t`'s backends with a MISC_CHECK on each (failing while its flag file
+/// exists), all healthy, active.
+fn start_flag_checked(t: &Topo, svc: vip_lb::VirtualService) -> LbNode {
+    let n = t.addrs.len();
+    let checks: Vec<_> = (0..n).map(|i| (t.addrs[i], flag_check(t, i))).collect();
+    let node = LbNode::start(&t.lb, move || {
+        let mut b = Balancer::new(vec![svc]).unwrap();
+        for (addr, check) in checks {
+            b = b.check("web", addr, check).unwrap();
+        }
+        b
+    });
+    node.wait_status(LIMIT, "all healthy", healthy_all(n));
+    node.set_active("web", true);
+    node
+}
+
 #[test]
 fn lab_lb_rr_spreads_evenly() {
     let Some(t) = topo("lbrr", 3) else { return };
@@ -107,18 +124,7 @@ fn lab_lb_failing_backend_leaves_within_retry_and_comes_back() {
     let Some(t) = topo("lbfail", 2) else { return };
     let svc = service(&t, Scheduler::Rr, &[1, 1]);
     let policy = svc.policy;
-    let (a0, a1) = (t.addrs[0], t.addrs[1]);
-    let (c0, c1) = (flag_check(&t, 0), flag_check(&t, 1));
-    let node = LbNode::start(&t.lb, move || {
-        Balancer::new(vec![svc])
-            .unwrap()
-            .check("web", a0, c0)
-            .unwrap()
-            .check("web", a1, c1)
-            .unwrap()
-    });
-    node.wait_status(LIMIT, "both healthy", healthy_all(2));
-    node.set_active("web", true);
+    let node = start_flag_checked(&t, svc);
     let n = tally(&connect(&t.client, 10, None));
     assert_eq!((n.get("b0"), n.get("b1")), (Some(&5), Some(&5)), "{n:?}");
 
@@ -163,18 +169,7 @@ fn lab_lb_sorry_server_when_none_is_healthy() {
     let Some(t) = topo("lbsorry", 2) else { return };
     let mut svc = service(&t, Scheduler::Wrr, &[1, 1]);
     svc.sorry_server = Some(SORRY.parse().unwrap());
-    let (a0, a1) = (t.addrs[0], t.addrs[1]);
-    let (c0, c1) = (flag_check(&t, 0), flag_check(&t, 1));
-    let node = LbNode::start(&t.lb, move || {
-        Balancer::new(vec![svc])
-            .unwrap()
-            .check("web", a0, c0)
-            .unwrap()
-            .check("web", a1, c1)
-            .unwrap()
-    });
-    node.wait_status(LIMIT, "both healthy", healthy_all(2));
-    node.set_active("web", true);
+    let node = start_flag_checked(&t, svc);
     assert!(!node.status()[0].sorry_active);
     std::fs::write(down_flag(&t, 0), b"").unwrap();
     std::fs::write(down_flag(&t, 1), b"").unwrap();
