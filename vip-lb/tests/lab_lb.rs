@@ -300,3 +300,92 @@ fn lab_lb_tcp_check_follows_the_listener() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn lab_lb_udp_service_spreads_flows() {
+    let Some(t) = topo("lbudp", 2) else { return };
+    for (i, b) in t.backends.iter().enumerate() {
+        serve_udp(
+            b,
+            format!("203.0.113.{}:5353", i + 2).parse().unwrap(),
+            &format!("u{i}"),
+        );
+    }
+    let mut svc = service(&t, Scheduler::Rr, &[1, 1]);
+    svc.name = "dns".into();
+    svc.port = 5353;
+    svc.protocol = vip_lb::Protocol::Udp;
+    for rs in &mut svc.real_servers {
+        rs.addr.set_port(5353);
+    }
+    let node = LbNode::start(&t.lb, move || Balancer::new(vec![svc]).unwrap());
+    node.set_active("dns", true);
+    let names = ask_udp(&t.client, format!("{VIP}:5353").parse().unwrap(), 10);
+    let n = tally(&names);
+    assert_eq!((n.get("u0"), n.get("u1")), (Some(&5), Some(&5)), "{n:?}");
+    // UDP flows are never ESTABLISHED: conntrack counts them inactive.
+    let st = &node.status()[0];
+    assert!(
+        st.backends
+            .iter()
+            .all(|b| b.active_connections == 0 && b.inactive_connections == 5),
+        "{st:#?}"
+    );
+    node.stop();
+}
+
+#[test]
+fn lab_lb_ipv6_service() {
+    let Some(t) = topo("lbv6", 2) else { return };
+    t.client
+        .run(&["ip", "addr", "add", "2001:db8:1::2/64", "dev", "eth0"])
+        .unwrap();
+    t.lb.run(&["ip", "addr", "add", "2001:db8:1::1/64", "dev", "eth0"])
+        .unwrap();
+    t.lb.run(&["ip", "addr", "add", "2001:db8:1::10/128", "dev", "eth0"])
+        .unwrap();
+    t.lb.run(&["ip", "addr", "add", "2001:db8:2::1/64", "dev", "eth1"])
+        .unwrap();
+    t.lb.run(&["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"])
+        .unwrap();
+    let mut addrs = Vec::new();
+    for (i, b) in t.backends.iter().enumerate() {
+        let a = format!("2001:db8:2::{}", i + 2);
+        b.run(&["ip", "addr", "add", &format!("{a}/64"), "dev", "eth1"])
+            .unwrap();
+        b.run(&[
+            "ip",
+            "-6",
+            "route",
+            "add",
+            "default",
+            "via",
+            "2001:db8:2::1",
+        ])
+        .unwrap();
+        let addr: std::net::SocketAddr = format!("[{a}]:80").parse().unwrap();
+        serve(b, addr, &format!("v{i}"));
+        addrs.push(addr);
+    }
+    let mut svc = service(&t, Scheduler::Wrr, &[1, 1]);
+    svc.vip = "2001:db8:1::10".parse().unwrap();
+    svc.real_servers = vec![
+        vip_lb::RealServer {
+            addr: addrs[0],
+            weight: 2,
+        },
+        vip_lb::RealServer {
+            addr: addrs[1],
+            weight: 1,
+        },
+    ];
+    let node = LbNode::start(&t.lb, move || Balancer::new(vec![svc]).unwrap());
+    node.set_active("web", true);
+    let n = tally(&connect_to(
+        &t.client,
+        "[2001:db8:1::10]:80".parse().unwrap(),
+        9,
+    ));
+    assert_eq!((n.get("v0"), n.get("v1")), (Some(&6), Some(&3)), "{n:?}");
+    node.stop();
+}
