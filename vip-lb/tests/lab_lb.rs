@@ -389,3 +389,20 @@ fn lab_lb_ipv6_service() {
     assert_eq!((n.get("v0"), n.get("v1")), (Some(&6), Some(&3)), "{n:?}");
     node.stop();
 }
+
+#[test]
+fn lab_lb_table_removed_by_someone_else_comes_back_at_the_next_change() {
+    let Some(t) = topo("lbtamper", 2) else { return };
+    let svc = service(&t, Scheduler::Rr, &[1, 1]);
+    let node = start_flag_checked(&t, svc);
+    t.lb.run(&["nft", "delete", "table", "inet", "vip_lb"])
+        .unwrap();
+    assert_eq!(connect(&t.client, 1, None), vec!["refused"]);
+    // The next health change cannot be written as a change (its chains are gone); the writer
+    // tries again a second later with the whole table.
+    std::fs::write(down_flag(&t, 0), b"").unwrap();
+    assert!(vip_core::lab::wait_until(LIMIT, || {
+        tally(&connect(&t.client, 2, None)).get("b1") == Some(&2)
+    }));
+    node.stop();
+}
