@@ -323,8 +323,10 @@ fn service_body(b: &mut Batch, s: &ServiceRules, set_id: u32) {
     if slots.is_empty() {
         // No rule: new connections reach the balancer itself and are refused there (unless
         // something listens on the VIP's port), as IPVS answers "port unreachable" when a
-        // service has no destination. (In the lab, a `drop` verdict in this nat chain still
-        // left clients refused rather than timed out; not investigated further.)
+        // service has no destination. A `drop` here would not even be seen while the table
+        // holds no `dnat`: nat chains run only for tracked packets, and the kernel tracks
+        // connections in a namespace only once something asks for it (the `nat` expression
+        // does). Measured in a lab: a nat chain holding only `counter` counted no packet.
         return;
     }
     let map = map_name(&s.name);
