@@ -1,4 +1,4 @@
-//! Benchmark (ignored by default; `scripts/bench-lb` runs it), in one lab and one run:
+//! Benchmark (ignored by default; `scripts/bench-lb-vipd` runs it), in one lab and one run:
 //! 1. connections per second from a client through VIP:80 (vipd's balancer: nftables DNAT,
 //!    rr over two real servers) against the same client straight to the same two real servers
 //!    in turn (routed by the same node, without DNAT);
@@ -85,7 +85,7 @@ fn nft(ns: &Ns, args: &[&str]) {
 }
 
 #[test]
-#[ignore = "benchmark: run by scripts/bench-lb"]
+#[ignore = "benchmark: run by scripts/bench-lb-vipd"]
 fn bench_lb() {
     let Some(mut c) = Cluster::new("vipex-bench-lb", 1, 1) else {
         return;

@@ -1,7 +1,6 @@
 //! The balancer: check tasks feeding the pools, and one writer putting the pools' desired
 //! rules into the kernel while their services are active.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -21,7 +20,8 @@ pub struct BackendStatus {
     pub addr: SocketAddr,
     /// Its configured weight.
     pub configured_weight: u32,
-    /// The weight it has in the kernel now (0 = out, inhibited or drained).
+    /// The weight it has in the service's rules (0 = out, inhibited, drained, or the sorry
+    /// server has taken over); in the kernel while the service is active.
     pub weight: u32,
     /// Whether all its checks pass.
     pub healthy: bool,
@@ -256,8 +256,24 @@ enum Cmd {
     SyncReply(oneshot::Sender<Result<(), LbError>>),
 }
 
+/// After a failed write, the writer tries again this often until one succeeds.
+const RETRY_WRITE: std::time::Duration = std::time::Duration::from_secs(1);
+
 async fn run_writer(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Cmd>) {
-    while let Some(cmd) = rx.recv().await {
+    let mut failed = false;
+    loop {
+        let cmd = if failed {
+            match tokio::time::timeout(RETRY_WRITE, rx.recv()).await {
+                Ok(Some(c)) => Some(c),
+                Ok(None) => return,
+                Err(_) => None,
+            }
+        } else {
+            match rx.recv().await {
+                Some(c) => Some(c),
+                None => return,
+            }
+        };
         // Coalesce queued changes into one write.
         let mut replies = Vec::new();
         let mut push = |c: Cmd| {
@@ -265,12 +281,15 @@ async fn run_writer(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Cmd>) {
                 replies.push(r);
             }
         };
-        push(cmd);
+        if let Some(cmd) = cmd {
+            push(cmd);
+        }
         while let Ok(c) = rx.try_recv() {
             push(c);
         }
         let result = shared.sync();
         let stopped = matches!(result, Err(LbError::Stopped));
+        failed = result.is_err();
         for r in replies {
             let _ = r.send(match &result {
                 Ok(()) => Ok(()),
@@ -438,8 +457,7 @@ impl BalancerHandle {
                     match kernel.connections(vip, st.protocol) {
                         Ok(counts) => {
                             for b in &mut st.backends {
-                                let c: HashMap<_, _> = counts.clone();
-                                if let Some(c) = c.get(&b.addr) {
+                                if let Some(c) = counts.get(&b.addr) {
                                     b.active_connections = c.active;
                                     b.inactive_connections = c.inactive;
                                 }
@@ -465,5 +483,121 @@ impl BalancerHandle {
         }
         let mut kernel = lock(&self.shared.kernel);
         kernel.remove()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::ConnCounts;
+    use crate::{CheckPolicy, RealServer};
+    use std::time::Duration;
+
+    /// Records what would be written; fails the first `fail` applies.
+    #[derive(Clone, Default)]
+    struct Recorder {
+        log: Arc<Mutex<Vec<String>>>,
+        fail: Arc<Mutex<u32>>,
+    }
+
+    impl KernelRules for Recorder {
+        fn apply(&mut self, rules: &RuleSet) -> Result<(), LbError> {
+            let mut fail = lock(&self.fail);
+            if *fail > 0 {
+                *fail -= 1;
+                return Err(LbError::netlink(
+                    "write rules",
+                    std::io::Error::other("test"),
+                ));
+            }
+            let targets: Vec<usize> = rules.services.iter().map(|s| s.targets.len()).collect();
+            lock(&self.log).push(format!("apply {targets:?}"));
+            Ok(())
+        }
+        fn remove(&mut self) -> Result<(), LbError> {
+            lock(&self.log).push("remove".into());
+            Ok(())
+        }
+        fn connections(
+            &mut self,
+            _vip: SocketAddr,
+            _protocol: Protocol,
+        ) -> Result<std::collections::HashMap<SocketAddr, ConnCounts>, LbError> {
+            Ok(std::collections::HashMap::from([(
+                "203.0.113.2:80".parse().unwrap_or_else(|_| unreachable!()),
+                ConnCounts {
+                    active: 3,
+                    inactive: 1,
+                },
+            )]))
+        }
+    }
+
+    fn svc() -> VirtualService {
+        VirtualService {
+            name: "web".into(),
+            vip: "198.51.100.10".parse().unwrap(),
+            port: 80,
+            protocol: Protocol::Tcp,
+            scheduler: Scheduler::Rr,
+            real_servers: vec![RealServer {
+                addr: "203.0.113.2:80".parse().unwrap(),
+                weight: 1,
+            }],
+            sorry_server: None,
+            quorum: 1,
+            hysteresis: 0,
+            policy: CheckPolicy::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn wiring_start_activate_retry_status_stop() {
+        let rec = Recorder::default();
+        *lock(&rec.fail) = 1;
+        let dup = Balancer::new(vec![svc(), svc()]).unwrap_err();
+        assert!(dup.to_string().contains("virtual_server.web.name"), "{dup}");
+        let err = Balancer::new(vec![svc()])
+            .unwrap()
+            .check(
+                "web",
+                "203.0.113.9:80".parse().unwrap(),
+                Box::new(crate::TcpConnectCheck::new(
+                    "203.0.113.9:80".parse().unwrap(),
+                    Duration::from_secs(1),
+                )),
+            )
+            .unwrap_err();
+        assert!(matches!(err, LbError::UnknownServer { .. }));
+        let h = Balancer::new(vec![svc()])
+            .unwrap()
+            .kernel(Box::new(rec.clone()))
+            .start()
+            .await
+            .unwrap();
+        assert_eq!(*lock(&rec.log), vec!["remove"]);
+        // The first write fails; set_active says so, and the writer tries again by itself.
+        assert!(h.set_active("web", true).await.is_err());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while lock(&rec.log).len() < 2 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(*lock(&rec.log), vec!["remove", "apply [1]"]);
+        let st = h.status();
+        assert!(st[0].active && st[0].quorum_up && !st[0].sorry_active);
+        assert_eq!(st[0].backends[0].active_connections, 3);
+        assert_eq!(st[0].backends[0].inactive_connections, 1);
+        assert!(matches!(
+            h.set_active("nope", true).await,
+            Err(LbError::UnknownService(_))
+        ));
+        h.set_active("web", false).await.unwrap();
+        assert_eq!(lock(&rec.log).last().map(String::as_str), Some("apply []"));
+        h.clone().stop().await.unwrap();
+        assert_eq!(lock(&rec.log).last().map(String::as_str), Some("remove"));
+        assert!(matches!(
+            h.set_active("web", true).await,
+            Err(LbError::Stopped)
+        ));
     }
 }

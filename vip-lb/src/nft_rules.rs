@@ -19,6 +19,9 @@ pub struct NftRules {
     socket: Socket,
     seq: u32,
     buf: Vec<u8>,
+    /// What the kernel holds after this backend's last successful write (None: unknown, the
+    /// next write replaces the whole table).
+    written: Option<RuleSet>,
 }
 
 impl std::fmt::Debug for NftRules {
@@ -96,7 +99,18 @@ impl NftRules {
             socket: open_socket("open netfilter socket")?,
             seq: 1,
             buf: Vec::with_capacity(64 * 1024),
+            written: None,
         })
+    }
+
+    /// Replaces the whole table with `rules` in one batch, whatever the kernel held (what
+    /// [`KernelRules::apply`] does when it cannot write a health change alone).
+    pub fn apply_full(&mut self, rules: &RuleSet) -> Result<(), LbError> {
+        self.written = None;
+        let enc = nft_batch::apply(rules, self.seq);
+        self.send_batch(enc, "write rules")?;
+        self.written = Some(rules.clone());
+        Ok(())
     }
 
     fn send_batch(&mut self, enc: nft_batch::Encoded, op: &'static str) -> Result<(), LbError> {
@@ -128,13 +142,29 @@ impl NftRules {
 
 impl KernelRules for NftRules {
     fn apply(&mut self, rules: &RuleSet) -> Result<(), LbError> {
-        let enc = nft_batch::apply(rules, self.seq);
-        self.send_batch(enc, "write rules")
+        let enc = match self.written.take() {
+            Some(old) if nft_batch::updatable(&old, rules) => {
+                match nft_batch::update(&old, rules, self.seq) {
+                    Some(enc) => enc,
+                    None => {
+                        self.written = Some(old);
+                        return Ok(());
+                    }
+                }
+            }
+            _ => nft_batch::apply(rules, self.seq),
+        };
+        self.send_batch(enc, "write rules")?;
+        self.written = Some(rules.clone());
+        Ok(())
     }
 
     fn remove(&mut self) -> Result<(), LbError> {
+        self.written = None;
         let enc = nft_batch::remove(self.seq);
-        self.send_batch(enc, "remove table")
+        self.send_batch(enc, "remove table")?;
+        self.written = Some(RuleSet::default());
+        Ok(())
     }
 
     fn connections(

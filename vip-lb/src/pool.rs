@@ -54,7 +54,8 @@ pub struct ServerView {
     pub configured_weight: u32,
     /// Whether all its checks are up.
     pub healthy: bool,
-    /// The weight it has in the kernel now (0: out, inhibited or drained).
+    /// The weight it has in the service's rules (0: out, inhibited, drained, or the sorry
+    /// server has taken over). The rules are in the kernel while the service is active.
     pub weight: u32,
     /// The last failure, if any check has failed since the server was last fully up.
     pub last_error: Option<String>,
@@ -245,6 +246,7 @@ impl Pool {
 
     /// Each real server as the pool sees it.
     pub fn servers(&self) -> Vec<ServerView> {
+        let sorry = self.sorry_active();
         self.service
             .real_servers
             .iter()
@@ -253,7 +255,7 @@ impl Pool {
                 addr: r.addr,
                 configured_weight: r.weight,
                 healthy: self.healthy(i),
-                weight: self.weight(i),
+                weight: if sorry { 0 } else { self.weight(i) },
                 last_error: self.servers.get(i).and_then(|s| s.last_error.clone()),
             })
             .collect()

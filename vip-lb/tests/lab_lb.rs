@@ -39,6 +39,23 @@ fn start_tcp_checked(t: &Topo, scheduler: Scheduler, weights: &[u32]) -> LbNode 
     node
 }
 
+/// A balancer over `t`'s backends with a MISC_CHECK on each (failing while its flag file
+/// exists), all healthy, active.
+fn start_flag_checked(t: &Topo, svc: vip_lb::VirtualService) -> LbNode {
+    let n = t.addrs.len();
+    let checks: Vec<_> = (0..n).map(|i| (t.addrs[i], flag_check(t, i))).collect();
+    let node = LbNode::start(&t.lb, move || {
+        let mut b = Balancer::new(vec![svc]).unwrap();
+        for (addr, check) in checks {
+            b = b.check("web", addr, check).unwrap();
+        }
+        b
+    });
+    node.wait_status(LIMIT, "all healthy", healthy_all(n));
+    node.set_active("web", true);
+    node
+}
+
 #[test]
 fn lab_lb_rr_spreads_evenly() {
     let Some(t) = topo("lbrr", 3) else { return };
@@ -107,18 +124,7 @@ fn lab_lb_failing_backend_leaves_within_retry_and_comes_back() {
     let Some(t) = topo("lbfail", 2) else { return };
     let svc = service(&t, Scheduler::Rr, &[1, 1]);
     let policy = svc.policy;
-    let (a0, a1) = (t.addrs[0], t.addrs[1]);
-    let (c0, c1) = (flag_check(&t, 0), flag_check(&t, 1));
-    let node = LbNode::start(&t.lb, move || {
-        Balancer::new(vec![svc])
-            .unwrap()
-            .check("web", a0, c0)
-            .unwrap()
-            .check("web", a1, c1)
-            .unwrap()
-    });
-    node.wait_status(LIMIT, "both healthy", healthy_all(2));
-    node.set_active("web", true);
+    let node = start_flag_checked(&t, svc);
     let n = tally(&connect(&t.client, 10, None));
     assert_eq!((n.get("b0"), n.get("b1")), (Some(&5), Some(&5)), "{n:?}");
 
@@ -163,18 +169,7 @@ fn lab_lb_sorry_server_when_none_is_healthy() {
     let Some(t) = topo("lbsorry", 2) else { return };
     let mut svc = service(&t, Scheduler::Wrr, &[1, 1]);
     svc.sorry_server = Some(SORRY.parse().unwrap());
-    let (a0, a1) = (t.addrs[0], t.addrs[1]);
-    let (c0, c1) = (flag_check(&t, 0), flag_check(&t, 1));
-    let node = LbNode::start(&t.lb, move || {
-        Balancer::new(vec![svc])
-            .unwrap()
-            .check("web", a0, c0)
-            .unwrap()
-            .check("web", a1, c1)
-            .unwrap()
-    });
-    node.wait_status(LIMIT, "both healthy", healthy_all(2));
-    node.set_active("web", true);
+    let node = start_flag_checked(&t, svc);
     assert!(!node.status()[0].sorry_active);
     std::fs::write(down_flag(&t, 0), b"").unwrap();
     std::fs::write(down_flag(&t, 1), b"").unwrap();
@@ -212,12 +207,10 @@ fn lab_lb_no_target_and_no_sorry_is_refused() {
     // No target, no sorry server: no rule; the balancer itself refuses (as IPVS answers
     // port unreachable without a destination).
     assert_eq!(connect(&t.client, 1, None), vec!["refused".to_string()]);
-    assert!(
-        !t.lb
-            .run(&["nft", "list", "ruleset"])
-            .unwrap()
-            .contains("dport 80")
-    );
+    let chain =
+        t.lb.run(&["nft", "list", "chain", "inet", "vip_lb", "web"])
+            .unwrap();
+    assert!(!chain.contains("vmap"), "{chain}");
     node.stop();
 }
 
@@ -306,4 +299,110 @@ fn lab_lb_tcp_check_follows_the_listener() {
         CheckOutcome::Down(why) => assert!(why.contains("203.0.113.2:81"), "{why}"),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn lab_lb_udp_service_spreads_flows() {
+    let Some(t) = topo("lbudp", 2) else { return };
+    for (i, b) in t.backends.iter().enumerate() {
+        serve_udp(
+            b,
+            format!("203.0.113.{}:5353", i + 2).parse().unwrap(),
+            &format!("u{i}"),
+        );
+    }
+    let mut svc = service(&t, Scheduler::Rr, &[1, 1]);
+    svc.name = "dns".into();
+    svc.port = 5353;
+    svc.protocol = vip_lb::Protocol::Udp;
+    for rs in &mut svc.real_servers {
+        rs.addr.set_port(5353);
+    }
+    let node = LbNode::start(&t.lb, move || Balancer::new(vec![svc]).unwrap());
+    node.set_active("dns", true);
+    let names = ask_udp(&t.client, format!("{VIP}:5353").parse().unwrap(), 10);
+    let n = tally(&names);
+    assert_eq!((n.get("u0"), n.get("u1")), (Some(&5), Some(&5)), "{n:?}");
+    // UDP flows are never ESTABLISHED: conntrack counts them inactive.
+    let st = &node.status()[0];
+    assert!(
+        st.backends
+            .iter()
+            .all(|b| b.active_connections == 0 && b.inactive_connections == 5),
+        "{st:#?}"
+    );
+    node.stop();
+}
+
+#[test]
+fn lab_lb_ipv6_service() {
+    let Some(t) = topo("lbv6", 2) else { return };
+    t.client
+        .run(&["ip", "addr", "add", "2001:db8:1::2/64", "dev", "eth0"])
+        .unwrap();
+    t.lb.run(&["ip", "addr", "add", "2001:db8:1::1/64", "dev", "eth0"])
+        .unwrap();
+    t.lb.run(&["ip", "addr", "add", "2001:db8:1::10/128", "dev", "eth0"])
+        .unwrap();
+    t.lb.run(&["ip", "addr", "add", "2001:db8:2::1/64", "dev", "eth1"])
+        .unwrap();
+    t.lb.run(&["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"])
+        .unwrap();
+    let mut addrs = Vec::new();
+    for (i, b) in t.backends.iter().enumerate() {
+        let a = format!("2001:db8:2::{}", i + 2);
+        b.run(&["ip", "addr", "add", &format!("{a}/64"), "dev", "eth1"])
+            .unwrap();
+        b.run(&[
+            "ip",
+            "-6",
+            "route",
+            "add",
+            "default",
+            "via",
+            "2001:db8:2::1",
+        ])
+        .unwrap();
+        let addr: std::net::SocketAddr = format!("[{a}]:80").parse().unwrap();
+        serve(b, addr, &format!("v{i}"));
+        addrs.push(addr);
+    }
+    let mut svc = service(&t, Scheduler::Wrr, &[1, 1]);
+    svc.vip = "2001:db8:1::10".parse().unwrap();
+    svc.real_servers = vec![
+        vip_lb::RealServer {
+            addr: addrs[0],
+            weight: 2,
+        },
+        vip_lb::RealServer {
+            addr: addrs[1],
+            weight: 1,
+        },
+    ];
+    let node = LbNode::start(&t.lb, move || Balancer::new(vec![svc]).unwrap());
+    node.set_active("web", true);
+    let n = tally(&connect_to(
+        &t.client,
+        "[2001:db8:1::10]:80".parse().unwrap(),
+        9,
+    ));
+    assert_eq!((n.get("v0"), n.get("v1")), (Some(&6), Some(&3)), "{n:?}");
+    node.stop();
+}
+
+#[test]
+fn lab_lb_table_removed_by_someone_else_comes_back_at_the_next_change() {
+    let Some(t) = topo("lbtamper", 2) else { return };
+    let svc = service(&t, Scheduler::Rr, &[1, 1]);
+    let node = start_flag_checked(&t, svc);
+    t.lb.run(&["nft", "delete", "table", "inet", "vip_lb"])
+        .unwrap();
+    assert_eq!(connect(&t.client, 1, None), vec!["refused"]);
+    // The next health change cannot be written as a change (its chains are gone); the writer
+    // tries again a second later with the whole table.
+    std::fs::write(down_flag(&t, 0), b"").unwrap();
+    assert!(vip_core::lab::wait_until(LIMIT, || {
+        tally(&connect(&t.client, 2, None)).get("b1") == Some(&2)
+    }));
+    node.stop();
 }

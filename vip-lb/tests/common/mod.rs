@@ -325,3 +325,65 @@ impl Drop for LbNode {
 pub fn tables(ns: &Ns) -> String {
     ns.run(&["nft", "list", "tables"]).unwrap()
 }
+
+/// A UDP server in `ns` at `addr` that answers every datagram with `name`.
+pub fn serve_udp(ns: &Ns, addr: SocketAddr, name: &str) {
+    let socket = ns
+        .enter(move || std::net::UdpSocket::bind(addr))
+        .unwrap()
+        .unwrap();
+    let name = name.to_string();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((_, from)) = socket.recv_from(&mut buf) {
+            let _ = socket.send_to(name.as_bytes(), from);
+        }
+    });
+}
+
+/// Sends `n` datagrams to `to` from the client, each from a new socket (a new flow), and
+/// returns who answered each ("timeout" when nobody did).
+pub fn ask_udp(client: &Ns, to: SocketAddr, n: usize) -> Vec<String> {
+    client
+        .enter(move || {
+            (0..n)
+                .map(|_| {
+                    let any: SocketAddr = if to.is_ipv4() {
+                        "0.0.0.0:0".parse().unwrap()
+                    } else {
+                        "[::]:0".parse().unwrap()
+                    };
+                    let s = std::net::UdpSocket::bind(any).unwrap();
+                    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                    s.send_to(b"who", to).unwrap();
+                    let mut buf = [0u8; 64];
+                    match s.recv(&mut buf) {
+                        Ok(len) => String::from_utf8_lossy(&buf[..len]).into_owned(),
+                        Err(_) => "timeout".into(),
+                    }
+                })
+                .collect()
+        })
+        .unwrap()
+}
+
+/// Opens `n` TCP connections to `to` from the client and returns who answered each.
+pub fn connect_to(client: &Ns, to: SocketAddr, n: usize) -> Vec<String> {
+    client
+        .enter(move || {
+            (0..n)
+                .map(
+                    |_| match TcpStream::connect_timeout(&to, Duration::from_secs(2)) {
+                        Ok(s) => {
+                            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                            let mut line = String::new();
+                            let _ = BufReader::new(s).read_line(&mut line);
+                            line.trim().to_string()
+                        }
+                        Err(e) => format!("error: {e}"),
+                    },
+                )
+                .collect()
+        })
+        .unwrap()
+}
