@@ -76,6 +76,12 @@ pg_check = {{ conninfo = "host=198.51.100.22 user=vip", max_lag_bytes = 1048576 
             timeout: Duration::from_secs(2)
         }
     );
+    // quorum 0 (always up) with no hysteresis is keepalived's too.
+    let q0 = config::parse(&format!(
+        "{BASE}\n[[virtual_server]]\nname = \"q\"\ninstance = \"db\"\nport = 1\nquorum = 0\nhysteresis = 0\n[[virtual_server.real_server]]\naddress = \"198.51.100.21\"\n"
+    ))
+    .unwrap();
+    assert_eq!(q0.virtual_servers[0].quorum, 0);
     assert!(matches!(
         &r0.checks[1],
         RealCheckConfig::Misc { argv, timeout, dynamic: true }

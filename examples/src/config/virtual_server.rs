@@ -14,7 +14,7 @@
 //! retry = 1                   # failed retries after a first failure before a server leaves
 //! delay_before_retry = "1s"   # gap between checks after a failure
 //! inhibit_on_failure = false  # keep a failed real server with weight 0 instead of removing it
-//! quorum = 1                  # healthy weight needed; below it the sorry server takes over
+//! quorum = 1                  # healthy weight needed (0: always up); below it, the sorry server
 //! hysteresis = 0
 //! sorry_server = "198.51.100.30:3306"
 //!
@@ -467,7 +467,7 @@ fn one(
         errors,
         &format!("{p}.quorum"),
         r.quorum,
-        1,
+        0,
         i64::from(u32::MAX),
     )
     .unwrap_or(1);
@@ -479,7 +479,7 @@ fn one(
         i64::from(u32::MAX),
     )
     .unwrap_or(0);
-    if hysteresis >= quorum && r.hysteresis.is_some() {
+    if hysteresis > 0 && hysteresis >= quorum {
         err(
             errors,
             format!("{p}.hysteresis"),
