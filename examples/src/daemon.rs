@@ -136,11 +136,13 @@ impl Daemon {
         }
     }
 
-    /// Every virtual server's state, in config order (empty without any).
-    pub async fn lb_status(&self) -> Vec<LbService> {
+    /// Every virtual server's state, in config order (empty without any), or why the load
+    /// balancer is not running.
+    pub async fn lb_status(&self) -> Result<Vec<LbService>, String> {
         match &*self.lb.lock().await {
-            Some(Ok(b)) => b.status(),
-            _ => Vec::new(),
+            Some(Ok(b)) => Ok(b.status()),
+            Some(Err(e)) => Err(format!("{e} (fix the config and reload)")),
+            None => Ok(Vec::new()),
         }
     }
 
@@ -343,7 +345,7 @@ impl ControlHandler for Daemon {
         Daemon::reload(self).await
     }
 
-    async fn lb(&self) -> Vec<LbService> {
+    async fn lb(&self) -> Result<Vec<LbService>, String> {
         self.lb_status().await
     }
 }

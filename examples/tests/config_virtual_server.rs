@@ -241,6 +241,11 @@ fn real_server_errors_name_their_key() {
             "pg_check.conninfo",
             "is required",
         ),
+        (
+            "address = \"198.51.100.21\"\npg_check = { conninfo = \"host=x port=notaport\" }",
+            "pg_check.conninfo",
+            "rejected by the check",
+        ),
     ];
     for (extra, key, needle) in cases {
         let e = errors(&format!(

@@ -1,8 +1,10 @@
 //! The seed setup (shared/setups/keepalived-lvs-mariadb.conf) on vipd: a real MariaDB pair
 //! (Debian's mariadbd, a datadir of its own each) behind the VIP, each checked as the seed does
 //! (`mariadb -e 'select now()'`, 3 s bound) by a misc_check, balanced by the vipd that holds the
-//! VIP. A client's connections through VIP:3306 reach both servers; a stopped server leaves the
-//! pool (all new connections go to the other) and comes back when it is started again.
+//! VIP. A client's connections through VIP:3306 reach both servers (rr); a stopped server leaves
+//! the pool (all new connections go to the other) and comes back when it is started again. With
+//! the seed's own `lb_algo dh` (after a reload), every connection goes to one server (one VIP,
+//! one hash) until it stops, then to the other.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod lab_support;
@@ -13,7 +15,8 @@ use std::time::Duration;
 
 use lab_support::{Cluster, VIP, metric, wait_until};
 use lb_support::{
-    GATEWAY, MariaDb, lb_is, lb_table, mariadb_available, node_conf, real_addr, server_id_via,
+    GATEWAY, MariaDb, lb_is, lb_table, mariadb_available, node_conf, real_addr, reload,
+    server_id_via,
 };
 
 /// Long enough for a check round (delay_loop 1 s, a retry after 0.5 s, 3 s bound each) on a
@@ -160,4 +163,35 @@ weight = 100
     );
     let seen = spread(&c, 12);
     assert!(seen.contains_key(&Some(2)), "after the restart: {seen:?}");
+
+    // The seed's lb_algo dh: one VIP, one hash, one server for every connection.
+    let vs_dh = vs.replace("lb_algo = \"rr\"", "lb_algo = \"dh\"");
+    c.configure(0, &node_conf(&c, 0, 200, &vs_dh));
+    let report = reload(&c, 0);
+    assert!(report.contains("unchanged: vip"), "{report}");
+    assert!(
+        wait_until(CHECKS, || lb_table(&c, 0)
+            .contains(&format!("{VIP}:3306 dh"))
+            && lb_is(&c, 0, "mariadb", true, &both)),
+        "{}",
+        lb_table(&c, 0)
+    );
+    let seen = spread(&c, 8);
+    assert_eq!(seen.len(), 1, "dh: {seen:?}");
+    let chosen = seen.keys().next().cloned().flatten().unwrap();
+    let (stop, other) = if chosen == 1 { (0, 1) } else { (1, 0) };
+    dbs[stop].stop();
+    let left = real_addr(other);
+    assert!(
+        wait_until(CHECKS, || lb_is(&c, 0, "mariadb", true, &[left.as_str()])),
+        "{}",
+        lb_table(&c, 0)
+    );
+    let seen = spread(&c, 6);
+    assert_eq!(
+        seen,
+        BTreeMap::from([(Some(other as u32 + 1), 6)]),
+        "dh after server {} stopped",
+        chosen
+    );
 }

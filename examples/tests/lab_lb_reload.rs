@@ -8,11 +8,12 @@ mod lb_support;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::process::Command;
 use std::time::Duration;
 
-use lab_support::{Cluster, NodeConf, SOON, VIP, VIPCTL, wait_until};
-use lb_support::{answering_real_servers, ask, director_conf, lb, lb_is, lb_table, real_addr};
+use lab_support::{Cluster, NodeConf, SOON, VIP, wait_until};
+use lb_support::{
+    answering_real_servers, ask, director_conf, lb, lb_is, lb_table, real_addr, reload,
+};
 
 const CHECKS: Duration = Duration::from_secs(30);
 
@@ -30,21 +31,6 @@ fn conf(reals: &[&str]) -> NodeConf {
         }
     }
     director_conf(200, &vs)
-}
-
-fn reload(c: &Cluster) -> String {
-    let out = Command::new(VIPCTL)
-        .arg("--socket")
-        .arg(&c.nodes[0].sock)
-        .arg("reload")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn answers(c: &Cluster, n: usize) -> BTreeSet<String> {
@@ -73,7 +59,7 @@ fn a_reload_restarts_the_balancer_only_when_virtual_servers_change() {
 
     // A second real server: the balancer restarts with it; the instance is untouched.
     c.configure(0, &conf(&[&a0, &a1]));
-    let report = reload(&c);
+    let report = reload(&c, 0);
     assert!(report.contains("unchanged: vip"), "{report}");
     assert!(
         wait_until(CHECKS, || lb_is(
@@ -92,7 +78,7 @@ fn a_reload_restarts_the_balancer_only_when_virtual_servers_change() {
 
     // No virtual server any more: the service and vip's table leave the kernel.
     c.configure(0, &conf(&[]));
-    let report = reload(&c);
+    let report = reload(&c, 0);
     assert!(report.contains("unchanged: vip"), "{report}");
     assert!(lb(&c, 0).is_empty(), "{}", lb_table(&c, 0));
     assert!(lb_table(&c, 0).contains("no virtual servers"));

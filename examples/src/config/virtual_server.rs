@@ -680,12 +680,29 @@ fn real_server(
                 format!("{cp}.conninfo"),
                 "is required (a libpq connection string to this real server)",
             ),
-            Some(conninfo) => checks.push(RealCheckConfig::Postgres(PgCheckConfig {
-                conninfo,
-                role,
-                max_lag_bytes,
-                timeout,
-            })),
+            Some(conninfo) => {
+                let pg = PgCheckConfig {
+                    conninfo,
+                    role,
+                    max_lag_bytes,
+                    timeout,
+                };
+                // Let the check judge the conninfo (it connects only when it first runs).
+                match crate::lb::pg_check::PgCheck::new(pg.clone()) {
+                    Ok(_) => checks.push(RealCheckConfig::Postgres(pg)),
+                    Err(e) => {
+                        let detail = match e {
+                            vip_pg::PgError::Config { key, problem } => format!("{key}: {problem}"),
+                            other => other.to_string(),
+                        };
+                        err(
+                            errors,
+                            format!("{cp}.conninfo"),
+                            format!("rejected by the check: {detail}"),
+                        );
+                    }
+                }
+            }
         }
     }
     if errors.len() > before {

@@ -33,9 +33,9 @@ pub trait ControlHandler: Send + Sync + 'static {
     async fn reprobe(&self, instance: Option<String>) -> Result<Vec<String>, String>;
     /// Re-read the config.
     async fn reload(&self) -> Result<ReloadReport, String>;
-    /// The virtual servers (none by default).
-    async fn lb(&self) -> Vec<LbService> {
-        Vec::new()
+    /// The virtual servers (none by default), or why the load balancer is not running.
+    async fn lb(&self) -> Result<Vec<LbService>, String> {
+        Ok(Vec::new())
     }
 }
 
@@ -136,7 +136,10 @@ async fn connection(stream: UnixStream, handler: &dyn ControlHandler) -> io::Res
                 Ok(r) => Response::Reload(r),
                 Err(e) => Response::Error(e),
             },
-            Ok(Request::Lb) => Response::Lb(handler.lb().await),
+            Ok(Request::Lb) => match handler.lb().await {
+                Ok(services) => Response::Lb(services),
+                Err(e) => Response::Error(e),
+            },
         };
         let mut out = serde_json::to_string(&resp)
             .unwrap_or_else(|e| format!("{{\"error\":\"cannot encode response: {e}\"}}"));

@@ -61,6 +61,22 @@ pub fn lb(c: &Cluster, i: usize) -> Vec<LbService> {
     serde_json::from_slice(&out.stdout).unwrap_or_default()
 }
 
+/// `vipctl reload` on node `i`; its report (panics if vipd refuses).
+pub fn reload(c: &Cluster, i: usize) -> String {
+    let out = Command::new(VIPCTL)
+        .arg("--socket")
+        .arg(&c.nodes[i].sock)
+        .arg("reload")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// `vipctl lb` (the table) of node `i`.
 pub fn lb_table(c: &Cluster, i: usize) -> String {
     let out = Command::new(VIPCTL)
