@@ -212,9 +212,38 @@ fn metric_names(text: &str) -> BTreeSet<String> {
     out
 }
 
-/// The families vipd's registry renders (from its `# TYPE` lines).
+/// A virtual server's row, as the balancer reports it.
+fn lb_row() -> vip_examples::control::LbService {
+    use vip_examples::control::{LbBackend, LbService};
+    LbService {
+        name: "mariadb".into(),
+        instance: "db".into(),
+        protocol: "TCP".into(),
+        vip: "198.51.100.217".into(),
+        port: 3306,
+        scheduler: "wrr".into(),
+        active: true,
+        quorum_up: true,
+        sorry_active: false,
+        sorry_server: None,
+        backends: vec![LbBackend {
+            addr: "198.51.100.218:3306".into(),
+            configured_weight: 100,
+            weight: 100,
+            healthy: true,
+            active_connections: 2,
+            inactive_connections: 1,
+            last_error: None,
+        }],
+    }
+}
+
+/// The families vipd's registry renders (from its `# TYPE` lines), with a load balancer
+/// running (its `vip_lb_*` families exist only then).
 fn rendered_metrics() -> BTreeSet<String> {
-    vip_examples::metrics::Metrics::new()
+    let metrics = vip_examples::metrics::Metrics::new();
+    metrics.set_lb(Some(std::sync::Arc::new(|| vec![lb_row()])));
+    metrics
         .render()
         .lines()
         .filter_map(|l| l.strip_prefix("# TYPE "))
@@ -305,31 +334,8 @@ fn lb_page_protocol_example_and_table_hold() {
 /// balancer runs.
 #[test]
 fn lb_page_documents_exactly_the_rendered_lb_metrics() {
-    use std::sync::Arc;
-    use vip_examples::control::{LbBackend, LbService};
     let metrics = vip_examples::metrics::Metrics::new();
-    let row = LbService {
-        name: "mariadb".into(),
-        instance: "db".into(),
-        protocol: "TCP".into(),
-        vip: "198.51.100.217".into(),
-        port: 3306,
-        scheduler: "wrr".into(),
-        active: true,
-        quorum_up: true,
-        sorry_active: false,
-        sorry_server: None,
-        backends: vec![LbBackend {
-            addr: "198.51.100.218:3306".into(),
-            configured_weight: 100,
-            weight: 100,
-            healthy: true,
-            active_connections: 2,
-            inactive_connections: 1,
-            last_error: None,
-        }],
-    };
-    metrics.set_lb(Some(Arc::new(move || vec![row.clone()])));
+    metrics.set_lb(Some(std::sync::Arc::new(|| vec![lb_row()])));
     let text = metrics.render();
     assert!(text.contains(
         "vip_lb_backend_connections{service=\"mariadb\",backend=\"198.51.100.218:3306\",state=\"active\"} 2"
