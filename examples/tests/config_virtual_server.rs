@@ -99,6 +99,16 @@ pg_check = {{ conninfo = "host=198.51.100.22 user=vip", max_lag_bytes = 1048576 
         other => panic!("{other:?}"),
     }
     assert!(cfg.summary().contains("1 virtual server: mariadb"));
+    // A password in a pg_check's conninfo never shows in Debug output.
+    let secret = config::parse(&format!(
+        "{BASE}\n[[virtual_server]]\nname = \"s\"\ninstance = \"db\"\nport = 5432\n[[virtual_server.real_server]]\naddress = \"198.51.100.21\"\npg_check = {{ conninfo = \"host=198.51.100.21 user=vip password=hunter2\" }}\n"
+    ))
+    .unwrap();
+    let shown = format!("{secret:?}");
+    assert!(
+        !shown.contains("hunter2") && shown.contains("PgCheckConfig"),
+        "{shown}"
+    );
 }
 
 #[test]

@@ -230,8 +230,8 @@ pub enum PgRole {
     Any,
 }
 
-/// A validated `pg_check`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A validated `pg_check` (its `Debug` hides a password in the conninfo).
+#[derive(Clone, PartialEq, Eq)]
 pub struct PgCheckConfig {
     /// libpq connection string (may hold a password: never logged).
     pub conninfo: String,
@@ -241,6 +241,17 @@ pub struct PgCheckConfig {
     pub max_lag_bytes: Option<u64>,
     /// Bound of one check.
     pub timeout: Duration,
+}
+
+impl std::fmt::Debug for PgCheckConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgCheckConfig")
+            .field("conninfo", &vip_pg::redact::redact(&self.conninfo, None))
+            .field("role", &self.role)
+            .field("max_lag_bytes", &self.max_lag_bytes)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 fn err(errors: &mut Vec<ConfigError>, path: impl Into<String>, message: impl Into<String>) {
