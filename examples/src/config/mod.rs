@@ -29,13 +29,13 @@ pub use error::{ConfigError, ConfigErrors};
 pub use etcd::ArbiterConfig;
 pub use types::{
     AnnounceConfig, CheckConfig, ChecksumMode, Config, DEFAULT_CONTROL_SOCKET, FencerConfig,
-    GarpForm, GlobalConfig, InstanceConfig, LogFormat, NotifyHook, RepmgrNode, RoleConfig,
-    RoleKind,
+    GarpForm, GlobalConfig, InstanceConfig, LogFormat, NotifyHook, PgCheckConfig, PgRole,
+    RealCheckConfig, RealServerConfig, RepmgrNode, RoleConfig, RoleKind, VirtualServerConfig,
 };
 pub use validate::{parse_cidr, parse_state, placeholders, valid_name};
 pub use virtual_server::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_DELAY_BEFORE_RETRY, DEFAULT_DELAY_LOOP, DEFAULT_PG_TIMEOUT,
-    MAX_WEIGHT, PgCheckConfig, PgRole, RealCheckConfig, RealServerConfig, VirtualServerConfig,
+    MAX_WEIGHT,
 };
 
 use raw::{RawConfig, RawGlobal, RawInstance};

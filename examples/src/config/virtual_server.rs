@@ -1,6 +1,8 @@
 //! `[[virtual_server]]`: an L4 service on one of an instance's VIPs, balanced over real servers
 //! that are health-checked (vip-lb), active only while the instance holds its VIPs. Keys are
 //! keepalived's where keepalived has one (`lb_algo`, `delay_loop`, `retry`, ...), in lower case.
+//! This file validates the tables (as read: `raw.rs`; validated: `types.rs`), naming the key of
+//! each problem.
 //!
 //! ```toml
 //! [[virtual_server]]
@@ -31,11 +33,12 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use super::error::ConfigError;
 use super::lenient;
-use super::types::InstanceConfig;
+use super::raw::{RawRealServer, RawVirtualServer};
+use super::types::{
+    InstanceConfig, PgCheckConfig, PgRole, RealCheckConfig, RealServerConfig, VirtualServerConfig,
+};
 use super::validate::valid_name;
 use super::values::{RawDuration, parse_duration};
 use vip_lb::{Protocol, Scheduler};
@@ -50,209 +53,6 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_PG_TIMEOUT: Duration = Duration::from_secs(3);
 /// Largest weight (keepalived's range).
 pub const MAX_WEIGHT: i64 = 65_535;
-
-/// `[[virtual_server]]` as read.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawVirtualServer {
-    /// Unique name.
-    pub name: Option<String>,
-    /// The instance whose VIP it follows.
-    pub instance: Option<String>,
-    /// The VIP.
-    pub address: Option<String>,
-    /// Port.
-    pub port: Option<i64>,
-    /// `tcp` or `udp`.
-    pub protocol: Option<String>,
-    /// Scheduler.
-    pub lb_algo: Option<String>,
-    /// Check period.
-    pub delay_loop: Option<RawDuration>,
-    /// Failed retries after a first failure before a real server leaves.
-    pub retry: Option<i64>,
-    /// Gap between checks after a failure.
-    pub delay_before_retry: Option<RawDuration>,
-    /// Weight 0 instead of removal.
-    pub inhibit_on_failure: Option<bool>,
-    /// Healthy weight needed.
-    pub quorum: Option<i64>,
-    /// Quorum hysteresis.
-    pub hysteresis: Option<i64>,
-    /// `addr:port` used when the quorum is lost.
-    pub sorry_server: Option<String>,
-    /// The real servers.
-    pub real_server: Option<Vec<RawRealServer>>,
-}
-
-/// `[[virtual_server.real_server]]`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawRealServer {
-    /// Address.
-    pub address: Option<String>,
-    /// Port (default: the virtual server's).
-    pub port: Option<i64>,
-    /// Weight.
-    pub weight: Option<i64>,
-    /// keepalived's TCP_CHECK.
-    pub tcp_check: Option<RawTcpCheck>,
-    /// keepalived's MISC_CHECK.
-    pub misc_check: Option<RawMiscCheck>,
-    /// PostgreSQL role and replication lag.
-    pub pg_check: Option<RawPgCheck>,
-}
-
-/// `real_server.tcp_check`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawTcpCheck {
-    /// Port to connect to (default: the real server's).
-    pub connect_port: Option<i64>,
-    /// Bound of one connect.
-    pub connect_timeout: Option<RawDuration>,
-}
-
-/// `real_server.misc_check`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawMiscCheck {
-    /// The command and its arguments (run without a shell).
-    pub misc_path: Option<Vec<String>>,
-    /// Bound of one run (default: delay_loop).
-    pub misc_timeout: Option<RawDuration>,
-    /// Exit codes 2..=255 set the weight to code - 2.
-    pub misc_dynamic: Option<bool>,
-}
-
-/// `real_server.pg_check`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawPgCheck {
-    /// libpq connection string.
-    pub conninfo: Option<String>,
-    /// `standby`, `primary` or `any`.
-    pub role: Option<String>,
-    /// Largest replay lag of a standby, in bytes of WAL received but not replayed.
-    pub max_lag_bytes: Option<i64>,
-    /// Bound of one check.
-    pub timeout: Option<RawDuration>,
-}
-
-/// A validated `[[virtual_server]]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VirtualServerConfig {
-    /// Unique name.
-    pub name: String,
-    /// The instance whose VIP it follows.
-    pub instance: String,
-    /// The VIP.
-    pub address: IpAddr,
-    /// Port.
-    pub port: u16,
-    /// TCP or UDP.
-    pub protocol: Protocol,
-    /// Scheduler (`lb_algo`).
-    pub lb_algo: Scheduler,
-    /// Check period.
-    pub delay_loop: Duration,
-    /// keepalived's `retry`: failed retries after a first failure before a real server leaves
-    /// (it leaves at failure number `retry + 1`).
-    pub retry: u32,
-    /// Gap between checks after a failure.
-    pub delay_before_retry: Duration,
-    /// Weight 0 instead of removal.
-    pub inhibit_on_failure: bool,
-    /// Healthy weight needed.
-    pub quorum: u32,
-    /// Quorum hysteresis.
-    pub hysteresis: u32,
-    /// Used when the quorum is lost.
-    pub sorry_server: Option<SocketAddr>,
-    /// The real servers, in file order.
-    pub real_servers: Vec<RealServerConfig>,
-}
-
-/// A validated real server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RealServerConfig {
-    /// Address and port.
-    pub addr: SocketAddr,
-    /// Weight (0 = drained).
-    pub weight: u32,
-    /// Its checks; all must pass (none: always up, as in keepalived).
-    pub checks: Vec<RealCheckConfig>,
-}
-
-/// One check of a real server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RealCheckConfig {
-    /// TCP connect.
-    Tcp {
-        /// Where to connect.
-        addr: SocketAddr,
-        /// Bound of one connect.
-        timeout: Duration,
-    },
-    /// A command, keepalived's MISC_CHECK semantics.
-    Misc {
-        /// Program and arguments.
-        argv: Vec<String>,
-        /// Bound of one run; the child is killed after it.
-        timeout: Duration,
-        /// `misc_dynamic`.
-        dynamic: bool,
-    },
-    /// PostgreSQL role and replication lag (vip-pg).
-    Postgres(PgCheckConfig),
-}
-
-impl RealCheckConfig {
-    /// The check's time bound.
-    pub fn timeout(&self) -> Duration {
-        match self {
-            RealCheckConfig::Tcp { timeout, .. } | RealCheckConfig::Misc { timeout, .. } => {
-                *timeout
-            }
-            RealCheckConfig::Postgres(p) => p.timeout,
-        }
-    }
-}
-
-/// Which PostgreSQL role a real server must have to be in the pool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PgRole {
-    /// A standby (in recovery) within the lag bound: the read VIP.
-    Standby,
-    /// The primary: the write VIP.
-    Primary,
-    /// Either, as long as it answers (and, in recovery, is within the lag bound).
-    Any,
-}
-
-/// A validated `pg_check` (its `Debug` hides a password in the conninfo).
-#[derive(Clone, PartialEq, Eq)]
-pub struct PgCheckConfig {
-    /// libpq connection string (may hold a password: never logged).
-    pub conninfo: String,
-    /// The role required.
-    pub role: PgRole,
-    /// Largest WAL received but not yet replayed, in bytes, for a standby to stay in.
-    pub max_lag_bytes: Option<u64>,
-    /// Bound of one check.
-    pub timeout: Duration,
-}
-
-impl std::fmt::Debug for PgCheckConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgCheckConfig")
-            .field("conninfo", &vip_pg::redact::redact(&self.conninfo, None))
-            .field("role", &self.role)
-            .field("max_lag_bytes", &self.max_lag_bytes)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
-}
 
 fn err(errors: &mut Vec<ConfigError>, path: impl Into<String>, message: impl Into<String>) {
     errors.push(ConfigError::new(path, message));
