@@ -50,25 +50,24 @@ timeout = "2s"
     conf
 }
 
-/// `vipctl lb --json` of node `i` (empty when vipd does not answer).
-pub fn lb(c: &Cluster, i: usize) -> Vec<LbService> {
-    let out = Command::new(VIPCTL)
+/// Runs vipctl against node `i`'s control socket.
+fn vipctl(c: &Cluster, i: usize, args: &[&str]) -> std::process::Output {
+    Command::new(VIPCTL)
         .arg("--socket")
         .arg(&c.nodes[i].sock)
-        .args(["lb", "--json"])
+        .args(args)
         .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_default()
+        .unwrap()
+}
+
+/// `vipctl lb --json` of node `i` (empty when vipd does not answer).
+pub fn lb(c: &Cluster, i: usize) -> Vec<LbService> {
+    serde_json::from_slice(&vipctl(c, i, &["lb", "--json"]).stdout).unwrap_or_default()
 }
 
 /// `vipctl reload` on node `i`; its report (panics if vipd refuses).
 pub fn reload(c: &Cluster, i: usize) -> String {
-    let out = Command::new(VIPCTL)
-        .arg("--socket")
-        .arg(&c.nodes[i].sock)
-        .arg("reload")
-        .output()
-        .unwrap();
+    let out = vipctl(c, i, &["reload"]);
     assert!(
         out.status.success(),
         "{}",
@@ -79,13 +78,7 @@ pub fn reload(c: &Cluster, i: usize) -> String {
 
 /// `vipctl lb` (the table) of node `i`.
 pub fn lb_table(c: &Cluster, i: usize) -> String {
-    let out = Command::new(VIPCTL)
-        .arg("--socket")
-        .arg(&c.nodes[i].sock)
-        .arg("lb")
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    String::from_utf8_lossy(&vipctl(c, i, &["lb"]).stdout).into_owned()
 }
 
 /// Whether node `i` reports service `name` active (or not) with exactly the backends `healthy`
