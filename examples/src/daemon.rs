@@ -16,11 +16,13 @@ use vip_core::runtime::Runtime;
 use vip_node::{NodeHandle, Observer};
 
 use crate::config::{self, Config, GlobalConfig, InstanceConfig, diff_instances};
+use crate::control::LbService;
 use crate::control::{
     self, ControlHandler, DaemonInfo, InstanceStatus, ReloadReport, StatusReport, SwitchoverReport,
     planned,
 };
 use crate::dump;
+use crate::lb::LoadBalancer;
 use crate::metrics::{self, Metrics};
 use crate::sdnotify;
 use crate::signals::{Action, Signals};
@@ -65,6 +67,8 @@ pub struct Daemon {
     global: Mutex<GlobalConfig>,
     /// The instances, in config order.
     running: Mutex<Vec<Running>>,
+    /// The load balancer of the `[[virtual_server]]` tables, if any (or why it is not running).
+    lb: Mutex<Option<Result<LoadBalancer, String>>>,
     /// What `/metrics` serves (the instances' observer).
     pub metrics: Arc<Metrics>,
     started: SystemTime,
@@ -80,6 +84,7 @@ impl Daemon {
             config_path: config_path.to_path_buf(),
             global: Mutex::new(config.global.clone()),
             running: Mutex::new(Vec::new()),
+            lb: Mutex::new(None),
             metrics: Arc::new(Metrics::for_runtime(runtime.clone())),
             started: SystemTime::now(),
             runtime,
@@ -91,11 +96,55 @@ impl Daemon {
         &self.runtime
     }
 
-    /// Starts every instance of `config`.
+    /// Starts every instance of `config`, then the load balancer of its virtual servers.
     pub async fn start_all(&self, config: &Config) {
-        let mut running = self.running.lock().await;
-        for inst in &config.instances {
-            running.push(self.start_instance(inst));
+        {
+            let mut running = self.running.lock().await;
+            for inst in &config.instances {
+                running.push(self.start_instance(inst));
+            }
+        }
+        self.start_lb(config).await;
+    }
+
+    /// Starts the load balancer for `config`'s virtual servers (none: nothing runs). A balancer
+    /// that cannot start is logged and reported by `vipctl lb`; the instances run regardless.
+    async fn start_lb(&self, config: &Config) {
+        let started = LoadBalancer::start(&config.virtual_servers, &self.runtime).await;
+        let mut lb = self.lb.lock().await;
+        *lb = match started {
+            Ok(None) => None,
+            Ok(Some(b)) => {
+                tracing::info!(
+                    virtual_servers = b.config.len(),
+                    "load balancer started (services inactive until their instance holds its VIPs)"
+                );
+                self.metrics.set_lb(Some(b.source()));
+                Some(Ok(b))
+            }
+            Err(e) => {
+                tracing::error!("{e} (fix the config and reload)");
+                Some(Err(e))
+            }
+        };
+    }
+
+    /// Stops the load balancer (its rules are removed).
+    async fn stop_lb(&self) {
+        self.metrics.set_lb(None);
+        if let Some(Ok(b)) = self.lb.lock().await.take() {
+            b.stop().await;
+            tracing::info!("load balancer stopped");
+        }
+    }
+
+    /// Every virtual server's state, in config order (empty without any), or why the load
+    /// balancer is not running.
+    pub async fn lb_status(&self) -> Result<Vec<LbService>, String> {
+        match &*self.lb.lock().await {
+            Some(Ok(b)) => Ok(b.status()),
+            Some(Err(e)) => Err(format!("{e} (fix the config and reload)")),
+            None => Ok(Vec::new()),
         }
     }
 
@@ -146,8 +195,9 @@ impl Daemon {
         running.iter().map(|r| r.status(&self.runtime)).collect()
     }
 
-    /// Stops every instance (SIGTERM / SIGINT).
+    /// Stops the load balancer, then every instance (SIGTERM / SIGINT).
     pub async fn stop_all(&self) {
+        self.stop_lb().await;
         let all = std::mem::take(&mut *self.running.lock().await);
         // Concurrently, so that every instance releases at once.
         let observer: &dyn Observer = &*self.metrics;
@@ -201,6 +251,17 @@ impl Daemon {
                 Some(i) => running.push(kept.swap_remove(i)),
                 None => running.push(self.start_instance(inst)),
             }
+        }
+        drop(running);
+        let lb_changed = match &*self.lb.lock().await {
+            Some(Ok(b)) => b.config != new.virtual_servers,
+            Some(Err(_)) => true,
+            None => !new.virtual_servers.is_empty(),
+        };
+        if lb_changed {
+            tracing::info!("virtual servers changed: restarting the load balancer");
+            self.stop_lb().await;
+            self.start_lb(&new).await;
         }
         let needs_restart = global_changes(&*self.global.lock().await, &new.global);
         for k in &needs_restart {
@@ -341,6 +402,10 @@ impl ControlHandler for Daemon {
             Err(e) => tracing::warn!(instance = %name, "switchover: {e}"),
         }
         r
+    }
+
+    async fn lb(&self) -> Result<Vec<LbService>, String> {
+        self.lb_status().await
     }
 }
 

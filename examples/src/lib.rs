@@ -10,6 +10,7 @@ pub mod control;
 pub mod daemon;
 pub mod dump;
 pub mod keepalived;
+pub mod lb;
 pub mod logging;
 pub mod metrics;
 pub mod node;

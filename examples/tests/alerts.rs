@@ -32,7 +32,7 @@ fn promtool(args: &[&str]) -> Option<String> {
 #[test]
 fn alert_rules_pass_promtool_check() {
     if let Some(out) = promtool(&["check", "rules", "vip-alerts.yml"]) {
-        assert!(out.contains("SUCCESS: 4 rules found"), "{out}");
+        assert!(out.contains("SUCCESS: 6 rules found"), "{out}");
     }
 }
 

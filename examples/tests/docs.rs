@@ -12,6 +12,8 @@ use std::collections::BTreeSet;
 use vip_examples::config;
 
 const README: &str = include_str!("../../README.md");
+/// vipd's part of the load-balancing page.
+const LB_DOC: &str = include_str!("../../docs/load-balancing-vipd.md");
 const EXAMPLE: &str = include_str!("../vipd.toml");
 
 const BASE: &str =
@@ -58,11 +60,40 @@ const SECTIONS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn documented_keys(heading: &str) -> BTreeSet<String> {
-    let start = README
+/// The `[[virtual_server]]` sections of the load-balancing page, as [`SECTIONS`].
+const LB_SECTIONS: &[(&str, &str, &str)] = &[
+    (
+        "#### `[[virtual_server]]`",
+        "{BASE}[[virtual_server]]\nname = \"vs\"\nKEY = []\n",
+        "virtual_server[vs]",
+    ),
+    (
+        "#### `[[virtual_server.real_server]]`",
+        "{BASE}[[virtual_server]]\nname = \"vs\"\n[[virtual_server.real_server]]\nKEY = []\n",
+        "virtual_server[vs].real_server[0]",
+    ),
+    (
+        "#### `tcp_check`",
+        "{BASE}[[virtual_server]]\nname = \"vs\"\n[[virtual_server.real_server]]\n[virtual_server.real_server.tcp_check]\nKEY = []\n",
+        "virtual_server[vs].real_server[0].tcp_check",
+    ),
+    (
+        "#### `misc_check`",
+        "{BASE}[[virtual_server]]\nname = \"vs\"\n[[virtual_server.real_server]]\n[virtual_server.real_server.misc_check]\nKEY = []\n",
+        "virtual_server[vs].real_server[0].misc_check",
+    ),
+    (
+        "#### `pg_check`",
+        "{BASE}[[virtual_server]]\nname = \"vs\"\n[[virtual_server.real_server]]\n[virtual_server.real_server.pg_check]\nKEY = []\n",
+        "virtual_server[vs].real_server[0].pg_check",
+    ),
+];
+
+fn documented_keys_in(doc: &str, heading: &str) -> BTreeSet<String> {
+    let start = doc
         .find(heading)
-        .unwrap_or_else(|| panic!("README lacks {heading}"));
-    let rest = &README[start + heading.len()..];
+        .unwrap_or_else(|| panic!("the document lacks {heading}"));
+    let rest = &doc[start + heading.len()..];
     let end = rest
         .find("\n#### ")
         .or_else(|| rest.find("\n### "))
@@ -80,8 +111,17 @@ fn text(template: &str, key: &str) -> String {
 
 #[test]
 fn readme_documents_exactly_the_accepted_keys() {
-    for (heading, template, path) in SECTIONS {
-        let documented = documented_keys(heading);
+    sections_document_exactly_the_accepted_keys(README, SECTIONS);
+}
+
+#[test]
+fn lb_page_documents_exactly_the_accepted_virtual_server_keys() {
+    sections_document_exactly_the_accepted_keys(LB_DOC, LB_SECTIONS);
+}
+
+fn sections_document_exactly_the_accepted_keys(doc: &str, sections: &[(&str, &str, &str)]) {
+    for (heading, template, path) in sections {
+        let documented = documented_keys_in(doc, heading);
         assert!(!documented.is_empty(), "{heading}");
         for key in &documented {
             let Err(errs) = config::parse(&text(template, key)) else {
@@ -106,7 +146,12 @@ fn readme_documents_exactly_the_accepted_keys() {
             .unwrap()
             .1
             .trim_end_matches(')');
-        let accepted: BTreeSet<String> = list.split(", ").map(str::to_owned).collect();
+        // serde says "`a` or `b`" for two keys, "one of `a`, `b`, ..." for more.
+        let accepted: BTreeSet<String> = list
+            .replace(" or ", ", ")
+            .split(", ")
+            .map(str::to_owned)
+            .collect();
         assert_eq!(
             documented, accepted,
             "{heading}: README and parser disagree"
@@ -118,6 +163,8 @@ fn readme_documents_exactly_the_accepted_keys() {
 fn annotated_example_is_valid() {
     let c = config::parse(EXAMPLE).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.instances.len(), 2);
+    assert_eq!(c.virtual_servers.len(), 1);
+    assert_eq!(c.virtual_servers[0].real_servers.len(), 2);
     let pg = &c.instances[0];
     assert!(pg.role.is_some() && pg.fencer.is_some());
     assert_eq!(pg.checks.len(), 1);
@@ -170,9 +217,38 @@ fn metric_names(text: &str) -> BTreeSet<String> {
     out
 }
 
-/// The families vipd's registry renders (from its `# TYPE` lines).
+/// A virtual server's row, as the balancer reports it.
+fn lb_row() -> vip_examples::control::LbService {
+    use vip_examples::control::{LbBackend, LbService};
+    LbService {
+        name: "mariadb".into(),
+        instance: "db".into(),
+        protocol: "TCP".into(),
+        vip: "198.51.100.217".into(),
+        port: 3306,
+        scheduler: "wrr".into(),
+        active: true,
+        quorum_up: true,
+        sorry_active: false,
+        sorry_server: None,
+        backends: vec![LbBackend {
+            addr: "198.51.100.218:3306".into(),
+            configured_weight: 100,
+            weight: 100,
+            healthy: true,
+            active_connections: 2,
+            inactive_connections: 1,
+            last_error: None,
+        }],
+    }
+}
+
+/// The families vipd's registry renders (from its `# TYPE` lines), with a load balancer
+/// running (its `vip_lb_*` families exist only then).
 fn rendered_metrics() -> BTreeSet<String> {
-    vip_examples::metrics::Metrics::new()
+    let metrics = vip_examples::metrics::Metrics::new();
+    metrics.set_lb(Some(std::sync::Arc::new(|| vec![lb_row()])));
+    metrics
         .render()
         .lines()
         .filter_map(|l| l.strip_prefix("# TYPE "))
@@ -180,18 +256,24 @@ fn rendered_metrics() -> BTreeSet<String> {
         .collect()
 }
 
-#[test]
-fn readme_documents_exactly_the_rendered_metrics() {
-    let start = README.find("### Metrics").unwrap();
-    let section = &README[start..];
+/// The metric names (`vip_...` in backquotes, labels dropped) of a document's `### Metrics`
+/// section.
+fn documented_metrics(doc: &str) -> BTreeSet<String> {
+    let start = doc.find("### Metrics").unwrap();
+    let section = &doc[start..];
     let section = &section[..section[4..].find("\n### ").unwrap() + 4];
-    let documented: BTreeSet<String> = section
+    section
         .split('`')
         .skip(1)
         .step_by(2)
         .filter(|s| s.starts_with("vip_"))
         .map(|s| s.split('{').next().unwrap().to_owned())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn readme_documents_exactly_the_rendered_metrics() {
+    let documented = documented_metrics(README);
     assert_eq!(
         documented,
         rendered_metrics(),
@@ -475,4 +557,54 @@ fn guides_name_only_rendered_metrics() {
             );
         }
     }
+}
+
+/// The `lb` request and answer on the load-balancing page parse, carry exactly the fields vipd
+/// sends, and render as the page's `vipctl lb` table.
+#[test]
+fn lb_page_protocol_example_and_table_hold() {
+    use vip_examples::control::{Request, Response, lb_table};
+    let start = LB_DOC.find("> {\"cmd\":\"lb\"}").unwrap();
+    let block = &LB_DOC[start..];
+    let block = &block[..block.find("```").unwrap()];
+    let mut services = None;
+    for line in block.lines() {
+        if let Some(j) = line.strip_prefix("> ") {
+            assert_eq!(serde_json::from_str::<Request>(j).unwrap(), Request::Lb);
+        } else if let Some(j) = line.strip_prefix("< ") {
+            let r = serde_json::from_str::<Response>(j).unwrap_or_else(|e| panic!("{e}: {j}"));
+            let documented: serde_json::Value = serde_json::from_str(j).unwrap();
+            assert_eq!(serde_json::to_value(&r).unwrap(), documented, "{j}");
+            let Response::Lb(s) = r else { panic!("{j}") };
+            services = Some(s);
+        }
+    }
+    let services = services.unwrap();
+    let table_start = LB_DOC.find("Prot LocalAddress:Port").unwrap();
+    let table = &LB_DOC[table_start..];
+    let table = &table[..table.find("```").unwrap()];
+    assert_eq!(lb_table::render(&services), table);
+}
+
+/// The `vip_lb_*` families on the load-balancing page are exactly those vipd renders while a
+/// balancer runs.
+#[test]
+fn lb_page_documents_exactly_the_rendered_lb_metrics() {
+    let metrics = vip_examples::metrics::Metrics::new();
+    metrics.set_lb(Some(std::sync::Arc::new(|| vec![lb_row()])));
+    let text = metrics.render();
+    assert!(text.contains(
+        "vip_lb_backend_connections{service=\"mariadb\",backend=\"198.51.100.218:3306\",state=\"active\"} 2"
+    ));
+    let rendered: BTreeSet<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| n.starts_with("vip_lb_"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(documented_metrics(LB_DOC), rendered);
+    // Without a balancer, none.
+    metrics.set_lb(None);
+    assert!(!metrics.render().contains("vip_lb_"));
 }

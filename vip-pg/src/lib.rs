@@ -4,6 +4,8 @@
 //! - [`PostgresProbe`]: `pg_is_in_recovery()` (plus the timeline).
 //! - [`RepmgrProbe`]: this node's row of `repmgr.nodes`, cross-checked with `pg_is_in_recovery()`,
 //!   and the node the metadata records as primary (whom to fence).
+//! - [`ReplicaProbe`]: recovery state and replay lag in bytes (a load balancer's check of a
+//!   standby: the read VIP).
 //! - [`rank`]: the split-brain rule (recorded primary, then timeline, then address), carried
 //!   as the priority a Primary node advertises ([`vip_core::RoleReport::priority`]).
 //!
@@ -43,6 +45,7 @@ mod pgconn;
 mod postgres;
 pub mod rank;
 pub mod redact;
+mod replica;
 mod repmgr;
 
 #[cfg(feature = "harness")]
@@ -55,4 +58,5 @@ pub use error::{PgError, Stage};
 pub use factory::{ProbeKind, build_probe};
 pub use postgres::PostgresProbe;
 pub use rank::Rank;
+pub use replica::{ReplicaProbe, ReplicaStatus};
 pub use repmgr::{RepmgrDetails, RepmgrProbe};

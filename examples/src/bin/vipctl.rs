@@ -41,6 +41,7 @@ fn main() -> ExitCode {
             Command::Switchover { instance, to } => switchover(&cli.socket, instance, to).await,
             Command::Reprobe { instance } => reprobe(&cli.socket, instance).await,
             Command::Reload => reload(&cli.socket).await,
+            Command::Lb { json } => lb(&cli.socket, json).await,
             Command::RepmgrEvent {
                 instance,
                 node_id,
@@ -191,6 +192,27 @@ async fn reload(socket: &std::path::Path) -> ExitCode {
                     "needs a restart of vipd: global.{}",
                     r.needs_restart.join(", global.")
                 );
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(other) => unexpected(other),
+        Err(code) => code,
+    }
+}
+
+async fn lb(socket: &std::path::Path, json: bool) -> ExitCode {
+    match send(socket, Request::Lb).await {
+        Ok(Response::Lb(services)) => {
+            if json {
+                match serde_json::to_string_pretty(&services) {
+                    Ok(t) => println!("{t}"),
+                    Err(e) => {
+                        eprintln!("vipctl: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            } else {
+                print!("{}", control::lb_table::render(&services));
             }
             ExitCode::SUCCESS
         }

@@ -72,6 +72,13 @@ pub enum Command {
     },
     /// Re-read vipd's config file (like SIGHUP).
     Reload,
+    /// The virtual servers and their real servers, like `ipvsadm -Ln`: weight in the kernel,
+    /// connections from conntrack, each check's verdict.
+    Lb {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// For repmgr's event_notification_command: reprobe on promote/follow/switchover events.
     ///
     /// repmgr.conf: event_notification_command='/usr/bin/vipctl repmgr-event %n %e %s "%t" "%d"'

@@ -20,6 +20,7 @@ mod raw;
 mod types;
 mod validate;
 pub mod values;
+mod virtual_server;
 
 use std::path::Path;
 
@@ -28,10 +29,14 @@ pub use error::{ConfigError, ConfigErrors};
 pub use etcd::ArbiterConfig;
 pub use types::{
     AnnounceConfig, CheckConfig, ChecksumMode, Config, DEFAULT_CONTROL_SOCKET, FencerConfig,
-    GarpForm, GlobalConfig, InstanceConfig, LogFormat, NotifyHook, RepmgrNode, RoleConfig,
-    RoleKind,
+    GarpForm, GlobalConfig, InstanceConfig, LogFormat, NotifyHook, PgCheckConfig, PgRole,
+    RealCheckConfig, RealServerConfig, RepmgrNode, RoleConfig, RoleKind, VirtualServerConfig,
 };
 pub use validate::{parse_cidr, parse_state, placeholders, valid_name};
+pub use virtual_server::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_DELAY_BEFORE_RETRY, DEFAULT_DELAY_LOOP, DEFAULT_PG_TIMEOUT,
+    MAX_WEIGHT,
+};
 
 use raw::{RawConfig, RawGlobal, RawInstance};
 use validate::Validator;
@@ -90,10 +95,13 @@ pub fn parse(text: &str) -> Result<Config, ConfigErrors> {
         }
     }
     v.cross_instance(&ok);
+    let virtual_servers =
+        virtual_server::validate(raw.virtual_server.unwrap_or_default(), &ok, &mut v.errors);
     if v.errors.is_empty() {
         Ok(Config {
             global,
             instances: ok.into_iter().map(|(_, i)| i).collect(),
+            virtual_servers,
         })
     } else {
         Err(ConfigErrors(v.errors))

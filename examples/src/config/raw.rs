@@ -15,6 +15,8 @@ pub struct RawConfig {
     pub global: Option<toml::Value>,
     /// `[[instance]]`.
     pub instance: Option<Vec<toml::Value>>,
+    /// `[[virtual_server]]`.
+    pub virtual_server: Option<Vec<toml::Value>>,
 }
 
 /// `[global]`.
@@ -168,4 +170,92 @@ pub struct RawNotify {
     pub timeout: Option<RawDuration>,
     /// Only for transitions into these states.
     pub on: Option<Vec<String>>,
+}
+
+/// `[[virtual_server]]` as read.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVirtualServer {
+    /// Unique name.
+    pub name: Option<String>,
+    /// The instance whose VIP it follows.
+    pub instance: Option<String>,
+    /// The VIP.
+    pub address: Option<String>,
+    /// Port.
+    pub port: Option<i64>,
+    /// `tcp` or `udp`.
+    pub protocol: Option<String>,
+    /// Scheduler.
+    pub lb_algo: Option<String>,
+    /// Check period.
+    pub delay_loop: Option<RawDuration>,
+    /// Failed retries after a first failure before a real server leaves.
+    pub retry: Option<i64>,
+    /// Gap between checks after a failure.
+    pub delay_before_retry: Option<RawDuration>,
+    /// Weight 0 instead of removal.
+    pub inhibit_on_failure: Option<bool>,
+    /// Healthy weight needed.
+    pub quorum: Option<i64>,
+    /// Quorum hysteresis.
+    pub hysteresis: Option<i64>,
+    /// `addr:port` used when the quorum is lost.
+    pub sorry_server: Option<String>,
+    /// The real servers.
+    pub real_server: Option<Vec<RawRealServer>>,
+}
+
+/// `[[virtual_server.real_server]]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRealServer {
+    /// Address.
+    pub address: Option<String>,
+    /// Port (default: the virtual server's).
+    pub port: Option<i64>,
+    /// Weight.
+    pub weight: Option<i64>,
+    /// keepalived's TCP_CHECK.
+    pub tcp_check: Option<RawTcpCheck>,
+    /// keepalived's MISC_CHECK.
+    pub misc_check: Option<RawMiscCheck>,
+    /// PostgreSQL role and replication lag.
+    pub pg_check: Option<RawPgCheck>,
+}
+
+/// `real_server.tcp_check`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTcpCheck {
+    /// Port to connect to (default: the real server's).
+    pub connect_port: Option<i64>,
+    /// Bound of one connect.
+    pub connect_timeout: Option<RawDuration>,
+}
+
+/// `real_server.misc_check`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMiscCheck {
+    /// The command and its arguments (run without a shell).
+    pub misc_path: Option<Vec<String>>,
+    /// Bound of one run (default: delay_loop).
+    pub misc_timeout: Option<RawDuration>,
+    /// Exit codes 2..=255 set the weight to code - 2.
+    pub misc_dynamic: Option<bool>,
+}
+
+/// `real_server.pg_check`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPgCheck {
+    /// libpq connection string.
+    pub conninfo: Option<String>,
+    /// `standby`, `primary` or `any`.
+    pub role: Option<String>,
+    /// Largest replay lag of a standby, in bytes of WAL received but not replayed.
+    pub max_lag_bytes: Option<i64>,
+    /// Bound of one check.
+    pub timeout: Option<RawDuration>,
 }

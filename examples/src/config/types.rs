@@ -1,11 +1,12 @@
 //! The validated configuration: typed, every value in range, ready for the builders.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use vip_core::election::Version;
+use vip_lb::{Protocol, Scheduler};
 use vip_node::NodeConfig;
 
 /// The default control socket path.
@@ -18,6 +19,8 @@ pub struct Config {
     pub global: GlobalConfig,
     /// `[[instance]]`, in file order.
     pub instances: Vec<InstanceConfig>,
+    /// `[[virtual_server]]`, in file order.
+    pub virtual_servers: Vec<VirtualServerConfig>,
 }
 
 impl Config {
@@ -46,12 +49,36 @@ impl Config {
                 )
             })
             .collect();
-        format!(
+        let mut line = format!(
             "config ok: {} instance{}: {}",
             self.instances.len(),
             if self.instances.len() == 1 { "" } else { "s" },
             list.join(", ")
-        )
+        );
+        if !self.virtual_servers.is_empty() {
+            let vs: Vec<String> = self
+                .virtual_servers
+                .iter()
+                .map(|v| {
+                    format!(
+                        "{} ({}:{} on {}, {} real server{})",
+                        v.name,
+                        v.address,
+                        v.port,
+                        v.instance,
+                        v.real_servers.len(),
+                        if v.real_servers.len() == 1 { "" } else { "s" }
+                    )
+                })
+                .collect();
+            line.push_str(&format!(
+                "; {} virtual server{}: {}",
+                vs.len(),
+                if vs.len() == 1 { "" } else { "s" },
+                vs.join(", ")
+            ));
+        }
+        line
     }
 }
 
@@ -192,5 +219,120 @@ impl std::ops::Deref for InstanceConfig {
 
     fn deref(&self) -> &NodeConfig {
         &self.node
+    }
+}
+
+/// A validated `[[virtual_server]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualServerConfig {
+    /// Unique name.
+    pub name: String,
+    /// The instance whose VIP it follows.
+    pub instance: String,
+    /// The VIP.
+    pub address: IpAddr,
+    /// Port.
+    pub port: u16,
+    /// TCP or UDP.
+    pub protocol: Protocol,
+    /// Scheduler (`lb_algo`).
+    pub lb_algo: Scheduler,
+    /// Check period.
+    pub delay_loop: Duration,
+    /// keepalived's `retry`: failed retries after a first failure before a real server leaves
+    /// (it leaves at failure number `retry + 1`).
+    pub retry: u32,
+    /// Gap between checks after a failure.
+    pub delay_before_retry: Duration,
+    /// Weight 0 instead of removal.
+    pub inhibit_on_failure: bool,
+    /// Healthy weight needed.
+    pub quorum: u32,
+    /// Quorum hysteresis.
+    pub hysteresis: u32,
+    /// Used when the quorum is lost.
+    pub sorry_server: Option<SocketAddr>,
+    /// The real servers, in file order.
+    pub real_servers: Vec<RealServerConfig>,
+}
+
+/// A validated real server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RealServerConfig {
+    /// Address and port.
+    pub addr: SocketAddr,
+    /// Weight (0 = drained).
+    pub weight: u32,
+    /// Its checks; all must pass (none: always up, as in keepalived).
+    pub checks: Vec<RealCheckConfig>,
+}
+
+/// One check of a real server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RealCheckConfig {
+    /// TCP connect.
+    Tcp {
+        /// Where to connect.
+        addr: SocketAddr,
+        /// Bound of one connect.
+        timeout: Duration,
+    },
+    /// A command, keepalived's MISC_CHECK semantics.
+    Misc {
+        /// Program and arguments.
+        argv: Vec<String>,
+        /// Bound of one run; the child is killed after it.
+        timeout: Duration,
+        /// `misc_dynamic`.
+        dynamic: bool,
+    },
+    /// PostgreSQL role and replication lag (vip-pg).
+    Postgres(PgCheckConfig),
+}
+
+impl RealCheckConfig {
+    /// The check's time bound.
+    pub fn timeout(&self) -> Duration {
+        match self {
+            RealCheckConfig::Tcp { timeout, .. } | RealCheckConfig::Misc { timeout, .. } => {
+                *timeout
+            }
+            RealCheckConfig::Postgres(p) => p.timeout,
+        }
+    }
+}
+
+/// Which PostgreSQL role a real server must have to be in the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PgRole {
+    /// A standby (in recovery) within the lag bound: the read VIP.
+    Standby,
+    /// The primary: the write VIP.
+    Primary,
+    /// Either, as long as it answers (and, in recovery, is within the lag bound).
+    Any,
+}
+
+/// A validated `pg_check` (its `Debug` hides a password in the conninfo).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PgCheckConfig {
+    /// libpq connection string (may hold a password: never logged).
+    pub conninfo: String,
+    /// The role required.
+    pub role: PgRole,
+    /// Largest WAL received but not yet replayed, in bytes, for a standby to stay in.
+    pub max_lag_bytes: Option<u64>,
+    /// Bound of one check.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for PgCheckConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgCheckConfig")
+            .field("conninfo", &vip_pg::redact::redact(&self.conninfo, None))
+            .field("role", &self.role)
+            .field("max_lag_bytes", &self.max_lag_bytes)
+            .field("timeout", &self.timeout)
+            .finish()
     }
 }

@@ -34,6 +34,8 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<String>,
     },
+    /// The virtual servers and their real servers (`vipctl lb`).
+    Lb,
 }
 
 /// A response to one request.
@@ -58,6 +60,8 @@ pub enum Response {
     },
     /// Answer to `switchover`, once the VIPs have moved.
     Switchover(SwitchoverReport),
+    /// Answer to `lb`: every virtual server, in config order.
+    Lb(Vec<LbService>),
     /// The request failed.
     Error(String),
 }
@@ -197,6 +201,52 @@ pub struct ReloadReport {
     pub removed: Vec<String>,
     /// Global settings that changed but need a restart to take effect.
     pub needs_restart: Vec<String>,
+}
+
+/// One virtual server as `vipctl lb` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LbService {
+    /// Its name.
+    pub name: String,
+    /// The instance whose VIP it follows.
+    pub instance: String,
+    /// `TCP` or `UDP`.
+    pub protocol: String,
+    /// The VIP.
+    pub vip: String,
+    /// The port.
+    pub port: u16,
+    /// The scheduler (`rr`, `wrr`, `sh`, `dh`).
+    pub scheduler: String,
+    /// True while the service is active here (this node holds the instance's VIPs; vip-lb keeps its rules in the kernel).
+    pub active: bool,
+    /// True while the healthy weight reaches the quorum.
+    pub quorum_up: bool,
+    /// True while new connections go to the sorry server.
+    pub sorry_active: bool,
+    /// The sorry server, if any.
+    pub sorry_server: Option<String>,
+    /// The real servers, in config order.
+    pub backends: Vec<LbBackend>,
+}
+
+/// One real server as `vipctl lb` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LbBackend {
+    /// `addr:port`.
+    pub addr: String,
+    /// Its configured weight.
+    pub configured_weight: u32,
+    /// Its effective weight now, what vip-lb steers by (0 = no new connections).
+    pub weight: u32,
+    /// Whether its checks pass.
+    pub healthy: bool,
+    /// Established connections to it through the service (conntrack).
+    pub active_connections: u64,
+    /// Its other connections (conntrack), as ipvsadm's InActConn.
+    pub inactive_connections: u64,
+    /// Why its last check failed.
+    pub last_error: Option<String>,
 }
 
 /// `2026-11-21T23:06:44.123Z`.

@@ -11,7 +11,9 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 
-use super::protocol::{ReloadReport, Request, Response, StatusReport, SwitchoverReport};
+use super::protocol::{
+    LbService, ReloadReport, Request, Response, StatusReport, SwitchoverReport,
+};
 
 /// Longest request line accepted.
 const MAX_LINE: usize = 64 * 1024;
@@ -42,6 +44,10 @@ pub trait ControlHandler: Send + Sync + 'static {
         instance: Option<String>,
         to: Option<String>,
     ) -> Result<SwitchoverReport, String>;
+    /// The virtual servers (none by default), or why the load balancer is not running.
+    async fn lb(&self) -> Result<Vec<LbService>, String> {
+        Ok(Vec::new())
+    }
 }
 
 /// Binds the control socket at `path`: creates the parent directory, replaces a stale socket
@@ -153,6 +159,10 @@ async fn connection(stream: UnixStream, handler: &dyn ControlHandler) -> io::Res
                     Err(e) => Response::Error(e),
                 }
             }
+            Ok(Request::Lb) => match handler.lb().await {
+                Ok(services) => Response::Lb(services),
+                Err(e) => Response::Error(e),
+            },
         };
         let mut out = serde_json::to_string(&resp)
             .unwrap_or_else(|e| format!("{{\"error\":\"cannot encode response: {e}\"}}"));

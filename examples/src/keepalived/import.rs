@@ -6,6 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::syntax::{self, Node, split_command};
+use super::virtual_server;
 use crate::config::values::{format_duration, parse_duration};
 use crate::config::{parse_cidr, valid_name};
 
@@ -87,16 +88,16 @@ struct Garp {
 }
 
 #[derive(Debug, Clone)]
-struct VipOut {
-    cidr: String,
+pub(super) struct VipOut {
+    pub(super) cidr: String,
     dev: Option<String>,
     label: Option<String>,
-    ipv6: bool,
+    pub(super) ipv6: bool,
 }
 
 #[derive(Debug, Clone, Default)]
-struct InstanceOut {
-    name: String,
+pub(super) struct InstanceOut {
+    pub(super) name: String,
     line: usize,
     interface: Option<String>,
     vrid: Option<String>,
@@ -108,19 +109,31 @@ struct InstanceOut {
     source: Option<String>,
     peers: Vec<String>,
     auth: Option<String>,
-    vips: Vec<VipOut>,
+    pub(super) vips: Vec<VipOut>,
     checks: Vec<(String, Script)>,
     notify: Vec<(Vec<String>, &'static str, String)>,
     garp: Garp,
-    comments: Vec<String>,
+    pub(super) comments: Vec<String>,
 }
 
-struct Ctx {
+impl VipOut {
+    /// A host VIP added to an instance by the importer.
+    pub(super) fn host(addr: std::net::IpAddr) -> Self {
+        VipOut {
+            cidr: addr.to_string(),
+            dev: None,
+            label: None,
+            ipv6: addr.is_ipv6(),
+        }
+    }
+}
+
+pub(super) struct Ctx {
     diags: Vec<Diagnostic>,
 }
 
 impl Ctx {
-    fn warn(&mut self, line: usize, block: &str, message: impl Into<String>) {
+    pub(super) fn warn(&mut self, line: usize, block: &str, message: impl Into<String>) {
         self.diags.push(Diagnostic {
             severity: Severity::Warning,
             line,
@@ -129,7 +142,7 @@ impl Ctx {
         });
     }
 
-    fn error(&mut self, line: usize, block: &str, message: impl Into<String>) {
+    pub(super) fn error(&mut self, line: usize, block: &str, message: impl Into<String>) {
         self.diags.push(Diagnostic {
             severity: Severity::Error,
             line,
@@ -138,11 +151,11 @@ impl Ctx {
         });
     }
 
-    fn not_translated(&mut self, n: &Node, block: &str, why: &str) {
+    pub(super) fn not_translated(&mut self, n: &Node, block: &str, why: &str) {
         self.error(n.line, block, format!("{}: not translated: {why}", n.key));
     }
 
-    fn int(&mut self, n: &Node, block: &str) -> Option<i64> {
+    pub(super) fn int(&mut self, n: &Node, block: &str) -> Option<i64> {
         match n.arg().and_then(|a| a.parse::<i64>().ok()) {
             Some(v) => Some(v),
             None => {
@@ -156,7 +169,7 @@ impl Ctx {
         }
     }
 
-    fn secs(&mut self, n: &Node, block: &str) -> Option<Duration> {
+    pub(super) fn secs(&mut self, n: &Node, block: &str) -> Option<Duration> {
         let a = n.arg().unwrap_or("");
         match parse_duration(a) {
             Ok(d) => Some(d),
@@ -206,16 +219,22 @@ pub fn import(text: &str, source_name: &str) -> Import {
     }
 
     let mut instances = Vec::new();
+    let mut services = Vec::new();
     for n in &tree {
         match n.key.as_str() {
             "global_defs" | "vrrp_script" => {}
+            "virtual_server" => {
+                if let Some(vs) = virtual_server::read(&mut ctx, n) {
+                    services.push(vs);
+                }
+            }
             "vrrp_instance" => {
                 if let Some(i) = instance(&mut ctx, n, default_version, &global_garp, &scripts) {
                     instances.push(i);
                 }
             }
             "vrrp_sync_group" => ctx.not_translated(n, "", "vipd has no sync groups; instances fail over independently (give them the same checks and role probe to move together)"),
-            "virtual_server" | "virtual_server_group" => ctx.not_translated(n, "", "LVS load balancing is not vipd's job"),
+            "virtual_server_group" => ctx.not_translated(n, "", "virtual server groups are not supported; write one virtual_server per address and port"),
             "static_ipaddress" | "static_routes" | "static_rules" => ctx.not_translated(n, "", "vipd manages only VIPs; configure static addresses and routes with the system's network config"),
             "include" => ctx.not_translated(n, "", "includes are not followed; concatenate the files and import the result"),
             _ => ctx.not_translated(n, "", "unknown or unsupported top-level block"),
@@ -224,6 +243,7 @@ pub fn import(text: &str, source_name: &str) -> Import {
     if instances.is_empty() {
         ctx.error(1, "", "no vrrp_instance could be translated");
     }
+    virtual_server::tie(&mut ctx, &mut services, &mut instances);
     // The same script used by several instances and scripts nobody tracks.
     for (name, (line, _)) in &scripts {
         if !instances
@@ -239,7 +259,7 @@ pub fn import(text: &str, source_name: &str) -> Import {
     }
     ctx.diags.sort_by_key(|d| d.line);
     Import {
-        toml: emit(source_name, &instances),
+        toml: emit(source_name, &instances) + &virtual_server::emit(&services),
         diagnostics: ctx.diags,
     }
 }
@@ -456,6 +476,7 @@ fn instance(
                 }
             }
             "accept" => {}
+            "lvs_sync_daemon_interface" => ctx.not_translated(c, &b, "vipd's balancer (nftables NAT) has no connection table to sync: connections through a failed director are lost, new ones go through the new one"),
             "debug" => ctx.warn(c.line, &b, "debug: ignored (set global.log_level)"),
             "virtual_routes" | "virtual_rules" => ctx.not_translated(c, &b, "vipd manages only VIPs; add routes from a notify hook or the system's network config"),
             "track_interface" => ctx.not_translated(c, &b, "vipd watches only the instance's own interface (it goes to fault when that link is down)"),
@@ -584,7 +605,7 @@ fn interval_text(d: Duration) -> String {
     }
 }
 
-fn q(s: &str) -> String {
+pub(super) fn q(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
 }
 

@@ -3,5 +3,6 @@
 
 mod import;
 pub mod syntax;
+mod virtual_server;
 
 pub use import::{Diagnostic, Import, Severity, import};

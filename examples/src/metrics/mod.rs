@@ -3,6 +3,7 @@
 //! `GET /metrics`.
 
 mod http;
+mod lb;
 mod observer;
 mod registry;
 

@@ -106,6 +106,8 @@ pub struct Metrics {
     /// The runtime whose `Status`es give the live gauges read when rendering (the time left
     /// to an arbiter's deadline moves with each renewal, which raises no event).
     runtime: Option<Arc<Runtime>>,
+    /// The load balancer's state, read when rendering (see [`super::lb`]).
+    lb: super::lb::LbMetrics,
 }
 
 impl Metrics {
@@ -120,6 +122,11 @@ impl Metrics {
             runtime: Some(runtime),
             ..Self::default()
         }
+    }
+
+    /// Reads the virtual servers' series from `source` when rendering (`None`: no series).
+    pub fn set_lb(&self, source: Option<crate::lb::LbSource>) {
+        self.lb.set(source);
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -467,6 +474,8 @@ impl Metrics {
                 h.count,
             );
         }
+        drop(m);
+        self.lb.render(&mut out);
         out
     }
 }
@@ -567,12 +576,17 @@ const ROLES: [&str; 3] = ["primary", "standby", "unknown"];
 /// The states of `vip_check_state`.
 const CHECK_STATES: [&str; 3] = ["passing", "failing", "unknown"];
 
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+pub(super) fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
-fn line(out: &mut String, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+pub(super) fn line(
+    out: &mut String,
+    name: &str,
+    labels: &[(&str, &str)],
+    value: impl std::fmt::Display,
+) {
     out.push_str(name);
     if !labels.is_empty() {
         out.push('{');

@@ -167,6 +167,39 @@ impl Cluster {
         Some(c)
     }
 
+    /// A second segment, `eth1`, joining every node and `n` new namespaces (`r1`, `r2`, ...):
+    /// the real servers' side of a load balancer (LVS-NAT). Node i gets 203.0.113.(i+1)/24 on
+    /// eth1 and forwards; real server j gets 203.0.113.(11+j)/24 and a default route via
+    /// `gateway` (a VIP on the nodes' eth1, so that replies go back through the VIP's holder).
+    pub fn real_server_segment(&mut self, n: usize, gateway: &str) -> Vec<Ns> {
+        let reals: Vec<Ns> = (0..n)
+            .map(|j| self.lab.namespace(&format!("r{}", j + 1)).unwrap())
+            .collect();
+        let all: Vec<&Ns> = self
+            .nodes
+            .iter()
+            .map(|n| &n.ns)
+            .chain(reals.iter())
+            .collect();
+        self.lab.segment_named(&all, "eth1").unwrap();
+        for (i, node) in self.nodes.iter().enumerate() {
+            let a = format!("203.0.113.{}/24", i + 1);
+            node.ns
+                .run(&["ip", "addr", "add", &a, "dev", "eth1"])
+                .unwrap();
+            node.ns
+                .run(&["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+                .unwrap();
+        }
+        for (j, r) in reals.iter().enumerate() {
+            let a = format!("203.0.113.{}/24", 11 + j);
+            r.run(&["ip", "addr", "add", &a, "dev", "eth1"]).unwrap();
+            r.run(&["ip", "route", "add", "default", "via", gateway])
+                .unwrap();
+        }
+        reals
+    }
+
     /// Ends the cluster-wide overlap assertion: for a chaos run, which reports its overlaps
     /// (with its own [`Cluster::sampler`]) instead of failing on the first.
     pub fn end_watch(&mut self) {
