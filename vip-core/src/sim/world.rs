@@ -11,7 +11,7 @@ use crate::lane::{LaneOp, LaneStep};
 
 mod arbiter;
 use super::rng::SimRng;
-use super::{Fault, Oracle, SimConfig, TimedFault};
+use super::{Fault, FenceKind, Oracle, SimConfig, TimedFault};
 
 /// Why a run stopped early.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -777,7 +777,10 @@ impl Sim {
                 reason: "refusing to fence self".into(),
             },
             Some(t) => {
-                self.power_off(t);
+                match self.cfg.fence_kind {
+                    FenceKind::Stonith => self.power_off(t),
+                    FenceKind::AddressOnly => self.strip_vips(t),
+                }
                 FenceOutcome::Fenced
             }
         };
@@ -815,6 +818,28 @@ impl Sim {
         self.oracle.set_running(now, node, false);
         self.update_holding(node);
         self.log(Some(node), || "powered off by the fencer".into());
+    }
+
+    /// An address-only fence: the target's VIPs go; its daemon, if it runs, hears of it as a
+    /// removal by someone else (a paused one when it resumes).
+    fn strip_vips(&mut self, node: usize) {
+        let Some(n) = self.nodes.get_mut(node) else {
+            return;
+        };
+        self.stats.fenced += 1;
+        if n.iface.is_empty() {
+            return;
+        }
+        n.iface.clear();
+        n.expiry = None;
+        let epoch = n.daemon_epoch;
+        self.update_holding(node);
+        self.log(Some(node), || "VIPs removed by the fencer".into());
+        self.deliver_to_daemon(Ev::Deliver {
+            node,
+            epoch,
+            input: Input::VipRemovedExternally,
+        });
     }
 
     fn start_daemon(&mut self, node: usize) {
