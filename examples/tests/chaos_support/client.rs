@@ -17,7 +17,7 @@ pub const INTERVAL: Duration = Duration::from_millis(20);
 /// A gap between replies longer than this is an outage (three requests unanswered).
 pub const OUTAGE_GAP: Duration = Duration::from_millis(3 * 20 + 10);
 
-/// One reply: when it was read (checker clock), the request's index, the MAC that answered.
+/// One reply: when it was read (checker clock), arping's reply counter, the MAC that answered.
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub at: Duration,
@@ -42,7 +42,8 @@ pub struct ClientView {
     pub longest_outage: Duration,
     /// The sum of such gaps.
     pub total_outage: Duration,
-    /// Requests answered by two or more MACs.
+    /// Requests answered by two MACs (two replies from different MACs read within half an
+    /// interval).
     pub two_mac_requests: usize,
     /// When those happened (checker clock).
     pub two_mac_at: Vec<Duration>,
@@ -146,21 +147,17 @@ fn view(replies: &[Reply]) -> ClientView {
             v.total_outage += gap;
         }
     }
-    let mut by_index: std::collections::BTreeMap<u64, (Duration, Vec<&str>)> =
-        std::collections::BTreeMap::new();
-    for r in replies {
-        let e = by_index.entry(r.index).or_insert((r.at, Vec::new()));
-        if !e.1.contains(&r.mac.as_str()) {
-            e.1.push(&r.mac);
-        }
-        if !v.macs.contains(&r.mac) {
-            v.macs.push(r.mac.clone());
+    // Two hosts answering one request: replies from two MACs read within half an interval of
+    // each other (one request's answers arrive together; the next request is an interval later).
+    for w in replies.windows(2) {
+        if w[1].mac != w[0].mac && w[1].at.saturating_sub(w[0].at) < INTERVAL / 2 {
+            v.two_mac_requests += 1;
+            v.two_mac_at.push(w[0].at);
         }
     }
-    for (at, macs) in by_index.values() {
-        if macs.len() > 1 {
-            v.two_mac_requests += 1;
-            v.two_mac_at.push(*at);
+    for r in replies {
+        if !v.macs.contains(&r.mac) {
+            v.macs.push(r.mac.clone());
         }
     }
     v
@@ -169,6 +166,31 @@ fn view(replies: &[Reply]) -> ClientView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn reply(ms: u64, mac: &str) -> Reply {
+        Reply {
+            at: Duration::from_millis(ms),
+            index: 0,
+            mac: mac.into(),
+        }
+    }
+
+    #[test]
+    fn two_macs_answering_one_request_are_counted_and_a_handover_is_not() {
+        let r = [
+            reply(0, "a"),
+            reply(20, "a"),
+            reply(40, "a"),
+            reply(41, "b"),
+            reply(60, "b"),
+            reply(200, "b"),
+        ];
+        let v = view(&r);
+        assert_eq!(v.two_mac_requests, 1);
+        assert_eq!(v.macs, ["a", "b"]);
+        assert_eq!(v.longest_outage, Duration::from_millis(140));
+        assert_eq!(v.total_outage, Duration::from_millis(140));
+    }
 
     #[test]
     fn parses_a_reply_line() {
