@@ -69,13 +69,14 @@ fn chaos_60s_stonith() {
 }
 
 /// vipd gated by etcd (TTL 2 s), no fencer, 60 s, with etcd members stopped and cut off too:
-/// never two holders; one holder within Master_Down_Interval + the TTL + etcd's election
-/// timeout (1 s) + a second.
+/// never two holders; one holder within Master_Down_Interval + etcd's election timeout (1 s) +
+/// twice the TTL (a dead holder's lease runs out, and a new etcd leader renews every lease for
+/// a full TTL once) + a second. The 300 s runs of docs/benchmarks.md saw at most 4.5 s.
 #[cfg(feature = "etcd")]
 #[test]
 fn chaos_60s_etcd() {
     let Some(report) = chaos_support::run("vipchaos-ci-etcd", ci_opts(Mode::Etcd)) else {
         return;
     };
-    assert_targets(&report, MASTER_DOWN + Duration::from_secs(4));
+    assert_targets(&report, MASTER_DOWN + Duration::from_secs(6));
 }
