@@ -13,14 +13,6 @@ use vip_core::Timestamp;
 use vip_core::election::FencePolicy;
 use vip_core::sim::{FenceKind, Sim};
 
-fn ep(start_ms: u64, len_ms: u64, kind: Kind) -> Episode {
-    Episode {
-        start_ms,
-        len_ms,
-        kind,
-    }
-}
-
 /// The chaos run's cluster: three nodes at priorities 200, 150, 100, preempt on, a fencer
 /// with `policy = "always"`.
 fn chaos_cluster(episodes: Vec<Episode>) -> Scenario {

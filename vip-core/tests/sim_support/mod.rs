@@ -103,6 +103,15 @@ pub enum Kind {
     },
 }
 
+/// An episode of `kind` from `start_ms`, lasting `len_ms`.
+pub fn ep(start_ms: u64, len_ms: u64, kind: Kind) -> Episode {
+    Episode {
+        start_ms,
+        len_ms,
+        kind,
+    }
+}
+
 impl fmt::Debug for Episode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "@{}ms+{}ms {:?}", self.start_ms, self.len_ms, self.kind)
