@@ -82,6 +82,7 @@ pub mod lane;
 mod parse;
 mod peer;
 mod priority;
+pub mod reconcile;
 mod role;
 pub mod rules;
 #[cfg(feature = "runtime")]

@@ -172,3 +172,71 @@ async fn missing_interface_is_reported_and_the_instance_still_starts() {
     drop(rt);
     checkpoint(am).await;
 }
+
+/// A stale VIP whose removal fails at first (found by the simulator's failed-reconcile fault:
+/// a backup that starts with a VIP on its interface is a second holder): the removal is tried
+/// again, 100 ms then 200 ms later, and the election starts only once it succeeded.
+#[tokio::test(start_paused = true)]
+async fn failed_stale_removal_is_retried_before_the_start() {
+    let ours = vip("198.51.100.10", "eth0");
+    let calls: Calls = Arc::default();
+    let mut am = MockAddressManager::new();
+    let listed = vec![ours.clone()];
+    let c = calls.clone();
+    am.expect_list().times(1).returning(move |i| {
+        record(&c, format!("list {i}"));
+        Ok(listed.clone())
+    });
+    let c = calls.clone();
+    let failures = Arc::new(Mutex::new(2));
+    am.expect_remove().times(3).returning(move |v| {
+        let mut left = failures.lock().unwrap();
+        let outcome = if *left > 0 { "fails" } else { "ok" };
+        record(&c, format!("remove {} {outcome}", names(v)));
+        if *left > 0 {
+            *left -= 1;
+            return Err(Error::Os {
+                operation: "remove".into(),
+                errno: 16,
+                message: "busy".into(),
+            });
+        }
+        Ok(())
+    });
+    let mut sink = MockAdvertSink::new();
+    sink.expect_send_advert().returning(|_| Ok(()));
+    let config = fast_config(23, "198.51.100.1", vec![ours]);
+    let am = Arc::new(am);
+    let rt = Runtime::new();
+    let started = tokio::time::Instant::now();
+    let handle = rt
+        .spawn(InstanceSpec::new(
+            "retry",
+            config,
+            am.clone(),
+            Arc::new(sink),
+        ))
+        .unwrap();
+    let s = wait_status(&handle, Duration::from_secs(5), |s| {
+        s.phase == Phase::Running
+    })
+    .await;
+    assert_eq!(s.state, State::Backup);
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "the start waited for the retries (100 + 200 ms of virtual time)"
+    );
+    assert_eq!(
+        *calls.lock().unwrap(),
+        [
+            "list eth0",
+            "remove 198.51.100.10 fails",
+            "remove 198.51.100.10 fails",
+            "remove 198.51.100.10 ok"
+        ]
+    );
+    handle.stop(StopMode::Release).await;
+    drop(handle);
+    drop(rt);
+    checkpoint(am).await;
+}

@@ -90,6 +90,23 @@ fn one_right_holder_after_faults_with_stonith() {
     );
 }
 
+/// With STONITH, after the kernel's address faults (operations failing or slow, a restart whose
+/// reconcile fails first) mixed with the no-split faults.
+#[test]
+fn one_right_holder_after_address_faults_with_stonith() {
+    check_property(
+        "liveness/always/address-faults",
+        scenarios(
+            2..=4,
+            Classes::AddressFaults,
+            true,
+            FencePolicy::Always,
+            any::<bool>(),
+        ),
+        live,
+    );
+}
+
 /// Without a fencer, after any fault schedule.
 #[test]
 fn one_right_holder_after_faults_without_fencer() {

@@ -11,14 +11,6 @@ use sim_support::*;
 use vip_core::election::FencePolicy;
 use vip_core::sim::Sim;
 
-fn ep(start_ms: u64, len_ms: u64, kind: Kind) -> Episode {
-    Episode {
-        start_ms,
-        len_ms,
-        kind,
-    }
-}
-
 fn scenario(priorities: Vec<u8>, role_gated: bool, episodes: Vec<Episode>) -> Scenario {
     Scenario {
         seed: 0,

@@ -90,3 +90,21 @@ fn no_two_holders_with_stonith_without_network_splits() {
     });
     check_property("safety/always/no-split", strategy, safe);
 }
+
+/// STONITH on 2..=4 nodes under the kernel's address faults (operations failing or slow, a
+/// restart whose reconcile fails before it succeeds) with the no-split faults, fenced nodes
+/// rebooting after 1 s.
+#[test]
+fn no_two_holders_with_stonith_under_address_faults() {
+    let strategy = scenarios(
+        2..=4,
+        Classes::AddressFaults,
+        true,
+        FencePolicy::Always,
+        any::<bool>(),
+    )
+    .prop_filter("no link flap while stopped", |s| {
+        !s.link_flaps_while_stopped()
+    });
+    check_property("safety/always/address-faults", strategy, safe);
+}

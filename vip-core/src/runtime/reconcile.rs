@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::election::AddressOp;
+use crate::reconcile::{RECONCILE_RETRIES, retry_wait};
 use crate::{AddressManager, Error, Vip};
 
 use super::call::bounded;
@@ -13,6 +14,9 @@ use super::lane::address_call;
 /// ([`AddressManager::list`]) that are among `vips`. A restarted daemon is not master yet, so
 /// whatever it finds of its own is stale. Anything else (other instances' VIPs, an admin's
 /// addresses) stays untouched.
+///
+/// A failed removal is tried again ([`RECONCILE_RETRIES`] times, [`retry_wait`] apart) before
+/// the election starts: a backup must not start with a VIP on its interface.
 ///
 /// When listing fails for another reason than a missing interface, the configured VIPs of that
 /// interface are removed blindly (removal is idempotent): not knowing is no reason to keep a VIP.
@@ -53,16 +57,34 @@ pub(crate) async fn remove_stale(
         if stale.is_empty() {
             continue;
         }
-        match address_call(addresses.clone(), AddressOp::Remove, stale.clone(), limit).await {
-            Ok(()) => tracing::warn!(
-                interface,
-                vips = %join(&stale),
-                "reconcile: removed stale VIPs left by an earlier run"
-            ),
-            Err(e) => tracing::error!(
-                interface, vips = %join(&stale), error = %e,
-                "reconcile: failed to remove stale VIPs"
-            ),
+        let mut attempt = 0;
+        loop {
+            match address_call(addresses.clone(), AddressOp::Remove, stale.clone(), limit).await {
+                Ok(()) => {
+                    tracing::warn!(
+                        interface,
+                        vips = %join(&stale),
+                        "reconcile: removed stale VIPs left by an earlier run"
+                    );
+                    break;
+                }
+                Err(e) if attempt < RECONCILE_RETRIES => {
+                    let wait = retry_wait(attempt);
+                    tracing::error!(
+                        interface, vips = %join(&stale), error = %e, retry_in = ?wait,
+                        "reconcile: failed to remove stale VIPs; trying again before the start"
+                    );
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    tracing::error!(
+                        interface, vips = %join(&stale), error = %e,
+                        "reconcile: failed to remove stale VIPs; starting with them"
+                    );
+                    break;
+                }
+            }
         }
         removed.extend(stale);
     }

@@ -29,8 +29,10 @@ pub struct SimConfig {
     pub net_jitter: Duration,
     /// Time for the kernel to add, remove or announce addresses and report back.
     pub address_latency: Duration,
-    /// Time for the fencer to power off its target and report.
+    /// Time for the fencer to act on its target and report.
     pub fence_time: Duration,
+    /// What the fencer does to its target.
+    pub fence_kind: FenceKind,
     /// How long a fenced (powered-off) node stays down before it boots again.
     pub fence_restart_after: Duration,
     /// How often each node's role probe runs.
@@ -47,6 +49,17 @@ pub struct SimConfig {
     /// An ownership arbiter (a lease service) for the nodes whose `election.arbiter` is set;
     /// `None`: they are told it is unavailable.
     pub arbiter: Option<ArbiterSpec>,
+}
+
+/// What a successful fence does to its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FenceKind {
+    /// Power the target off (interface cleared, daemon gone); it boots again after
+    /// [`SimConfig::fence_restart_after`].
+    Stonith,
+    /// Only remove the target's VIPs (`ip addr del` over ssh): a daemon that still runs hears
+    /// a removal by someone else, and a master that cannot see its rival claims again.
+    AddressOnly,
 }
 
 /// A simulated ownership arbiter: one linearizable lease service (an etcd cluster as its
@@ -109,6 +122,7 @@ impl SimConfig {
             net_jitter: Duration::from_micros(300),
             address_latency: Duration::from_millis(1),
             fence_time: Duration::from_millis(200),
+            fence_kind: FenceKind::Stonith,
             fence_restart_after: Duration::from_secs(1),
             role_probe_interval: Duration::from_millis(200),
             role_probe_latency: Duration::from_millis(20),

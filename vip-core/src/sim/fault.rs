@@ -56,6 +56,29 @@ pub enum Fault {
     },
     /// The node's interface goes down (`false`) or up (`true`).
     Link(usize, bool),
+    /// Whether the node's kernel refuses address operations (add, remove, announce) from now
+    /// on: each fails with an error after the address latency and changes nothing.
+    AddressErrors {
+        /// The node.
+        node: usize,
+        /// True: they fail; false: they work again.
+        fail: bool,
+    },
+    /// Extra latency of the node's address operations from now on (zero: back to normal).
+    SlowAddress {
+        /// The node.
+        node: usize,
+        /// Added to [`super::SimConfig::address_latency`].
+        extra: Duration,
+    },
+    /// The node's next restart cannot remove its stale VIPs at the first `attempts` tries
+    /// (the runtime's reconcile on start retries before it starts the election).
+    ReconcileFails {
+        /// The node.
+        node: usize,
+        /// Failed tries.
+        attempts: u32,
+    },
     /// Whether fencing succeeds from now on.
     FencerWorks(bool),
     /// Whether the arbiter has quorum (false: members lost; nothing is answered and no lease
@@ -102,6 +125,20 @@ impl fmt::Display for Fault {
                 status,
             } => write!(f, "check n{node}#{index} {status:?}"),
             Fault::Link(n, up) => write!(f, "link n{n} {}", if *up { "up" } else { "down" }),
+            Fault::AddressErrors { node, fail } => write!(
+                f,
+                "address operations n{node} {}",
+                if *fail { "fail" } else { "work" }
+            ),
+            Fault::SlowAddress { node, extra } => {
+                write!(f, "address operations n{node} +{extra:?}")
+            }
+            Fault::ReconcileFails { node, attempts } => {
+                write!(
+                    f,
+                    "reconcile n{node} fails {attempts} times at the next restart"
+                )
+            }
             Fault::FencerWorks(ok) => write!(f, "fencer {}", if *ok { "works" } else { "fails" }),
             Fault::ArbiterQuorum(ok) => {
                 write!(

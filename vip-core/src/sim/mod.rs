@@ -18,7 +18,8 @@
 //!   (a crashed or paused daemon's kernel still answers; a partition or a powered-off host does
 //!   not), else `Free` when the probe's timeout expires.
 //! - `Fence`: STONITH: after the fence time the target is powered off (interface cleared,
-//!   daemon gone) and boots again later; fencing can be made to fail. A request with a fencing
+//!   daemon gone) and boots again later; or ([`FenceKind::AddressOnly`]) only the target's
+//!   VIPs are removed; fencing can be made to fail. A request with a fencing
 //!   token fences the holder of that token.
 //! - `Acquire` / `RevokeFenced` / `ReleaseArbiter`: requests to the [`ArbiterSpec`] lease
 //!   service, whose client renews the lease and publishes each `Standing`;
@@ -59,7 +60,7 @@ mod queue;
 mod rng;
 mod world;
 
-pub use config::{ArbiterSpec, NodeSpec, SimConfig};
+pub use config::{ArbiterSpec, FenceKind, NodeSpec, SimConfig};
 pub use fault::{Fault, TimedFault, format_schedule};
 pub use node::Daemon;
 pub use oracle::{Oracle, Overlap, RoleHold};

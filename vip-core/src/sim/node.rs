@@ -53,6 +53,12 @@ pub(crate) struct Node {
     pub expiry: Option<Timestamp>,
     /// The daemon's arbiter client.
     pub client: Client,
+    /// Address operations fail ([`super::Fault::AddressErrors`]).
+    pub address_fails: bool,
+    /// Extra latency of address operations ([`super::Fault::SlowAddress`]).
+    pub address_extra: std::time::Duration,
+    /// Failed reconcile tries left for the next restart ([`super::Fault::ReconcileFails`]).
+    pub reconcile_fails: u32,
 }
 
 /// A daemon's client of the simulated arbiter.
@@ -89,6 +95,9 @@ impl Node {
             lane: Lane::new(),
             expiry: None,
             client: Client::default(),
+            address_fails: false,
+            address_extra: std::time::Duration::ZERO,
+            reconcile_fails: 0,
         }
     }
 

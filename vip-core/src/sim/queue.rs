@@ -57,7 +57,14 @@ pub(crate) enum Ev {
         request: FenceRequest,
     },
     /// The daemon's lane moves on to its next entry.
-    LaneNext { node: usize, epoch: u64 },
+    LaneNext { node: usize, epoch: u64, ok: bool },
+    /// A restarted daemon's reconcile try (`attempt` from 0); the election starts after the
+    /// first that succeeds.
+    Reconcile {
+        node: usize,
+        epoch: u64,
+        attempt: u32,
+    },
     /// The role probe runs.
     RoleTick { node: usize, epoch: u64 },
     /// A request reaches the arbiter.

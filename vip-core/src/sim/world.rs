@@ -8,10 +8,11 @@ use crate::{FenceOutcome, FenceRequest, InUse, PeerId, Priority, Role, Timestamp
 use super::node::{Client, Daemon, Node};
 use super::queue::{Ev, Queue};
 use crate::lane::{LaneOp, LaneStep};
+use crate::reconcile::{RECONCILE_RETRIES, retry_wait};
 
 mod arbiter;
 use super::rng::SimRng;
-use super::{Fault, Oracle, SimConfig, TimedFault};
+use super::{Fault, FenceKind, Oracle, SimConfig, TimedFault};
 
 /// Why a run stopped early.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -341,6 +342,11 @@ impl Sim {
             | Ev::ArbRenew { .. }) => self.deliver_to_daemon(ev),
             Ev::ArbRequest { node, req } => self.serve(node, req),
             Ev::Expire { node, boot, at } => self.expire(node, boot, at),
+            Ev::Reconcile {
+                node,
+                epoch,
+                attempt,
+            } => self.reconcile(node, epoch, attempt),
             Ev::Timer { node, generation } => self.timer(node, generation),
         }
     }
@@ -351,7 +357,7 @@ impl Sim {
             Ev::Packet { to, .. } => (*to, None),
             Ev::Deliver { node, epoch, .. }
             | Ev::RoleTick { node, epoch }
-            | Ev::LaneNext { node, epoch }
+            | Ev::LaneNext { node, epoch, .. }
             | Ev::ArbReply { node, epoch, .. }
             | Ev::ArbTimeout { node, epoch, .. }
             | Ev::ArbRenew { node, epoch, .. } => (*node, Some(*epoch)),
@@ -398,8 +404,10 @@ impl Sim {
                 let next = self.now + self.cfg.role_probe_interval;
                 self.queue.push(next, Ev::RoleTick { node, epoch });
             }
-            Ev::LaneNext { node, .. } => {
-                n_finished(&mut self.nodes, node);
+            Ev::LaneNext { node, ok, .. } => {
+                if let Some(n) = self.nodes.get_mut(node) {
+                    n.lane.finished(ok);
+                }
                 self.pump_lane(node);
             }
             ev @ (Ev::ArbReply { .. } | Ev::ArbTimeout { .. } | Ev::ArbRenew { .. }) => {
@@ -639,7 +647,11 @@ impl Sim {
         vips: Vec<Vip>,
         lifetime: Option<Timestamp>,
     ) {
-        let at = self.now + self.cfg.address_latency;
+        let extra = self
+            .nodes
+            .get(node)
+            .map_or(Duration::ZERO, |n| n.address_extra);
+        let at = self.now + self.cfg.address_latency + extra;
         self.queue.push(
             at,
             Ev::Kernel {
@@ -666,6 +678,24 @@ impl Sim {
             return;
         };
         if n.boot_epoch != boot || !n.powered() {
+            return;
+        }
+        if n.address_fails {
+            self.log(Some(node), || format!("kernel: {op:?} failed"));
+            let input = Input::Address {
+                op,
+                result: Err(crate::Error::Os {
+                    operation: format!("{op:?}"),
+                    errno: 105,
+                    message: "simulated failure".into(),
+                }),
+            };
+            self.deliver_to_daemon(Ev::Deliver { node, epoch, input });
+            self.deliver_to_daemon(Ev::LaneNext {
+                node,
+                epoch,
+                ok: false,
+            });
             return;
         }
         match op {
@@ -698,7 +728,11 @@ impl Sim {
         self.update_holding(node);
         let input = Input::Address { op, result: Ok(()) };
         self.deliver_to_daemon(Ev::Deliver { node, epoch, input });
-        self.deliver_to_daemon(Ev::LaneNext { node, epoch });
+        self.deliver_to_daemon(Ev::LaneNext {
+            node,
+            epoch,
+            ok: true,
+        });
     }
 
     fn probe_arrives(
@@ -777,7 +811,10 @@ impl Sim {
                 reason: "refusing to fence self".into(),
             },
             Some(t) => {
-                self.power_off(t);
+                match self.cfg.fence_kind {
+                    FenceKind::Stonith => self.power_off(t),
+                    FenceKind::AddressOnly => self.strip_vips(t),
+                }
                 FenceOutcome::Fenced
             }
         };
@@ -815,6 +852,73 @@ impl Sim {
         self.oracle.set_running(now, node, false);
         self.update_holding(node);
         self.log(Some(node), || "powered off by the fencer".into());
+    }
+
+    /// A restarted daemon's reconcile: it removes its stale VIPs, then starts the election; a
+    /// try that fails (address operations failing, or [`Fault::ReconcileFails`]) is tried
+    /// again as the runtime does ([`crate::reconcile`]), and after the last retry the election
+    /// starts with the stale VIPs.
+    fn reconcile(&mut self, node: usize, epoch: u64, attempt: u32) {
+        let now = self.now;
+        let Some(n) = self.nodes.get_mut(node) else {
+            return;
+        };
+        if n.daemon_epoch != epoch || n.daemon != Daemon::Crashed {
+            return;
+        }
+        let failed = n.reconcile_fails > 0 || n.address_fails;
+        if failed && attempt < RECONCILE_RETRIES {
+            n.reconcile_fails = n.reconcile_fails.saturating_sub(1);
+            let wait = retry_wait(attempt);
+            self.queue.push(
+                now + wait,
+                Ev::Reconcile {
+                    node,
+                    epoch,
+                    attempt: attempt + 1,
+                },
+            );
+            self.log(Some(node), || {
+                format!("reconcile: removing stale VIPs failed, again in {wait:?}")
+            });
+            return;
+        }
+        if failed {
+            // Out of retries: the runtime starts the election with the stale VIPs.
+            n.reconcile_fails = n.reconcile_fails.saturating_sub(1);
+            self.log(Some(node), || {
+                "reconcile failed; starting with stale VIPs".into()
+            });
+            self.start_daemon(node);
+            return;
+        }
+        n.iface.clear();
+        n.expiry = None;
+        self.log(Some(node), || "restart removes stale VIPs".into());
+        self.update_holding(node);
+        self.start_daemon(node);
+    }
+
+    /// An address-only fence: the target's VIPs go; its daemon, if it runs, hears of it as a
+    /// removal by someone else (a paused one when it resumes).
+    fn strip_vips(&mut self, node: usize) {
+        let Some(n) = self.nodes.get_mut(node) else {
+            return;
+        };
+        self.stats.fenced += 1;
+        if n.iface.is_empty() {
+            return;
+        }
+        n.iface.clear();
+        n.expiry = None;
+        let epoch = n.daemon_epoch;
+        self.update_holding(node);
+        self.log(Some(node), || "VIPs removed by the fencer".into());
+        self.deliver_to_daemon(Ev::Deliver {
+            node,
+            epoch,
+            input: Input::VipRemovedExternally,
+        });
     }
 
     fn start_daemon(&mut self, node: usize) {
@@ -917,13 +1021,27 @@ impl Sim {
             }
             Fault::Restart(node) => {
                 if self.daemon(node) == Some(Daemon::Crashed) {
-                    if let Some(nd) = self.nodes.get_mut(node) {
-                        nd.iface.clear();
-                        nd.expiry = None;
-                    }
-                    self.log(Some(node), || "restart removes stale VIPs".into());
-                    self.update_holding(node);
-                    self.start_daemon(node);
+                    // A new process: its reconcile runs before the election starts.
+                    let epoch = self.nodes.get_mut(node).map_or(0, |nd| {
+                        nd.daemon_epoch += 1;
+                        nd.daemon_epoch
+                    });
+                    self.reconcile(node, epoch, 0);
+                }
+            }
+            Fault::AddressErrors { node, fail } => {
+                if let Some(nd) = self.nodes.get_mut(node) {
+                    nd.address_fails = fail;
+                }
+            }
+            Fault::SlowAddress { node, extra } => {
+                if let Some(nd) = self.nodes.get_mut(node) {
+                    nd.address_extra = extra;
+                }
+            }
+            Fault::ReconcileFails { node, attempts } => {
+                if let Some(nd) = self.nodes.get_mut(node) {
+                    nd.reconcile_fails = attempts;
                 }
             }
             Fault::SetRole(node, role) => {

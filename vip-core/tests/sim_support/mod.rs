@@ -8,6 +8,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 use vip_core::election::{CheckSpec, CheckStatus, ElectionConfig, FencePolicy};
+use vip_core::reconcile::{RECONCILE_RETRIES, retry_wait};
 use vip_core::sim::{Fault, NodeSpec, Sim, SimConfig, TimedFault, format_schedule};
 use vip_core::{Interval, Priority, Role, Timestamp, Vip};
 
@@ -53,16 +54,62 @@ pub struct Episode {
 /// What an episode does. Node numbers are taken modulo the node count.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Kind {
-    Loss { from: usize, to: usize, percent: u8 },
-    LossAll { percent: u8 },
-    Delay { extra_ms: u64, jitter_ms: u64 },
-    Partition { groups: Vec<u8> },
-    Pause { node: usize },
-    Crash { node: usize },
-    Role { node: usize, role: u8 },
-    Check { node: usize, index: usize },
-    Link { node: usize },
+    Loss {
+        from: usize,
+        to: usize,
+        percent: u8,
+    },
+    LossAll {
+        percent: u8,
+    },
+    Delay {
+        extra_ms: u64,
+        jitter_ms: u64,
+    },
+    Partition {
+        groups: Vec<u8>,
+    },
+    Pause {
+        node: usize,
+    },
+    Crash {
+        node: usize,
+    },
+    Role {
+        node: usize,
+        role: u8,
+    },
+    Check {
+        node: usize,
+        index: usize,
+    },
+    Link {
+        node: usize,
+    },
     FencerBroken,
+    /// The node's address operations fail while the episode lasts.
+    AddressErrors {
+        node: usize,
+    },
+    /// The node's address operations take `extra_ms` longer while the episode lasts.
+    SlowAddress {
+        node: usize,
+        extra_ms: u64,
+    },
+    /// The node's daemon crashes; when it restarts its reconcile fails `attempts` times.
+    BadReconcile {
+        node: usize,
+        attempts: u32,
+    },
+}
+
+/// An episode of `kind` from `start_ms`, lasting `len_ms`.
+pub fn ep(start_ms: u64, len_ms: u64, kind: Kind) -> Episode {
+    Episode {
+        start_ms,
+        len_ms,
+        kind,
+    }
 }
 
 impl fmt::Debug for Episode {
@@ -91,6 +138,9 @@ pub enum Classes {
     Crash,
     /// Partitions and crashes (a daemon may restart inside a partition).
     PartitionAndCrash,
+    /// The no-split kinds plus the kernel's address faults: operations failing or slow, and a
+    /// restart whose reconcile fails.
+    AddressFaults,
 }
 
 /// A whole test case: the cluster and its fault schedule.
@@ -237,6 +287,35 @@ impl Scenario {
                     push(a, Fault::FencerWorks(false));
                     push(b, Fault::FencerWorks(true));
                 }
+                Kind::AddressErrors { node } => {
+                    let node = node % n;
+                    push(a, Fault::AddressErrors { node, fail: true });
+                    push(b, Fault::AddressErrors { node, fail: false });
+                }
+                Kind::SlowAddress { node, extra_ms } => {
+                    let node = node % n;
+                    let extra = Duration::from_millis(*extra_ms);
+                    push(a, Fault::SlowAddress { node, extra });
+                    push(
+                        b,
+                        Fault::SlowAddress {
+                            node,
+                            extra: Duration::ZERO,
+                        },
+                    );
+                }
+                Kind::BadReconcile { node, attempts } => {
+                    let node = node % n;
+                    push(a, Fault::Crash(node));
+                    push(
+                        a,
+                        Fault::ReconcileFails {
+                            node,
+                            attempts: *attempts,
+                        },
+                    );
+                    push(b, Fault::Restart(node));
+                }
             }
         }
         // Stable: equal instants keep episode order.
@@ -269,9 +348,10 @@ impl Scenario {
             .collect();
         self.episodes.iter().any(|e| {
             let joins_at = match e.kind {
-                Kind::Crash { .. } | Kind::Link { .. } | Kind::Check { index: 0, .. } => {
-                    e.start_ms + e.len_ms
-                }
+                Kind::Crash { .. }
+                | Kind::BadReconcile { .. }
+                | Kind::Link { .. }
+                | Kind::Check { index: 0, .. } => e.start_ms + e.len_ms,
                 Kind::Role { role: 0, .. } => e.start_ms,
                 _ => return false,
             };
@@ -288,7 +368,7 @@ impl Scenario {
             .episodes
             .iter()
             .filter_map(|e| match e.kind {
-                Kind::Pause { node } | Kind::Crash { node } => {
+                Kind::Pause { node } | Kind::Crash { node } | Kind::BadReconcile { node, .. } => {
                     Some((node % n, e.start_ms, e.start_ms + e.len_ms))
                 }
                 _ => None,
@@ -412,7 +492,40 @@ impl Scenario {
         if self.claims_can_fail() {
             b += BACKOFF_MAX;
         }
-        b
+        b + self.address_fault_allowance()
+    }
+
+    /// What the kernel's address faults add to the liveness bound: failed operations are
+    /// retried on the claim's back-off (the largest one); slow ones delay the old holder's
+    /// removal and the new one's add; a restart whose reconcile fails starts the election after
+    /// its retries (100 ms doubling up to 1 s each).
+    pub fn address_fault_allowance(&self) -> Duration {
+        let mut b = Duration::ZERO;
+        if self.has(|k| matches!(k, Kind::AddressErrors { .. })) {
+            b += BACKOFF_MAX;
+        }
+        let slow = self
+            .episodes
+            .iter()
+            .filter_map(|e| match e.kind {
+                Kind::SlowAddress { extra_ms, .. } => Some(extra_ms),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        b += 2 * Duration::from_millis(slow);
+        let retries = self
+            .episodes
+            .iter()
+            .filter_map(|e| match e.kind {
+                Kind::BadReconcile { attempts, .. } => {
+                    Some((0..attempts).map(retry_wait).sum::<Duration>())
+                }
+                _ => None,
+            })
+            .max()
+            .unwrap_or_default();
+        b + retries
     }
 }
 
@@ -483,6 +596,26 @@ fn kind_strategy(classes: Classes) -> BoxedStrategy<Kind> {
             Just(Kind::FencerBroken)
         ]
         .boxed(),
+        Classes::AddressFaults => {
+            let errors = (0usize..4).prop_map(|node| Kind::AddressErrors { node });
+            // Up to half an advert interval: a slower add keeps the new master silent long
+            // enough for a claimant's in-use probe to find the VIP free (a bounded overlap:
+            // sim_chaos_incidents::slow_add_overlaps_a_claimant_until_its_first_advert).
+            let slow = (0usize..4, 1u64..=50)
+                .prop_map(|(node, extra_ms)| Kind::SlowAddress { node, extra_ms });
+            let reconcile = (0usize..4, 1u32..=RECONCILE_RETRIES)
+                .prop_map(|(node, attempts)| Kind::BadReconcile { node, attempts });
+            prop_oneof![
+                errors,
+                slow,
+                reconcile,
+                (0usize..4).prop_map(|node| Kind::Pause { node }),
+                (0usize..4).prop_map(|node| Kind::Crash { node }),
+                (0usize..4, 0usize..2).prop_map(|(node, index)| Kind::Check { node, index }),
+                (0usize..4).prop_map(|node| Kind::Link { node }),
+            ]
+            .boxed()
+        }
         Classes::Pause => pause.boxed(),
         Classes::Partition => partition.boxed(),
         Classes::Crash => crash.boxed(),

@@ -1,0 +1,133 @@
+//! The chaos run's faults, the seeded generator that draws them, and their nftables rules.
+
+use std::time::Duration;
+
+/// A small seeded generator (xorshift64*), so that a seed gives the same schedule.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    pub fn millis(&mut self, lo: u64, hi: u64) -> Duration {
+        Duration::from_millis(lo + self.below(hi - lo + 1))
+    }
+}
+
+/// One fault on one node (or, for the etcd faults, one etcd member).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The node's eth0 down.
+    LinkDown(usize),
+    /// SIGSTOP of the daemon (SIGCONT at the end).
+    Stop(usize),
+    /// SIGKILL of the daemon (started again at the end).
+    Kill(usize),
+    /// The node's switch port drops everything, both ways.
+    Partition(usize),
+    /// The node's switch port drops the node's frames only: it hears, nobody hears it.
+    OneWayOut(usize),
+    /// VRRP (IP protocol 112) alone dropped both ways; ARP flows.
+    VrrpBlocked(usize),
+    /// Random loss of this percentage of the frames on the node's port, both ways.
+    Loss(usize, u8),
+    /// The node's tracked check fails (the file it reads says so).
+    CheckFails(usize),
+    /// The node's tracked check hangs (its source frozen) until its timeout kills it.
+    CheckHangs(usize),
+    /// The node's config rewritten with priority 20, then reloaded (SIGHUP); at the end the
+    /// original config, reloaded again.
+    Reload(usize),
+    /// etcd member SIGSTOPped (SIGCONT at the end); only with the etcd arbiter.
+    EtcdStop(usize),
+    /// etcd member's switch port drops everything; only with the etcd arbiter.
+    EtcdPartition(usize),
+}
+
+impl Fault {
+    /// The node (or member) it acts on.
+    pub fn node(self) -> usize {
+        match self {
+            Fault::LinkDown(i)
+            | Fault::Stop(i)
+            | Fault::Kill(i)
+            | Fault::Partition(i)
+            | Fault::OneWayOut(i)
+            | Fault::VrrpBlocked(i)
+            | Fault::Loss(i, _)
+            | Fault::CheckFails(i)
+            | Fault::CheckHangs(i)
+            | Fault::Reload(i)
+            | Fault::EtcdStop(i)
+            | Fault::EtcdPartition(i) => i,
+        }
+    }
+
+    /// A fault drawn from every kind (the same draw in every mode, so that runs of different
+    /// modes with one seed get the same schedule; a kind a mode lacks is skipped there).
+    pub fn pick(rng: &mut Rng, node: usize) -> Fault {
+        match rng.below(12) {
+            0 => Fault::LinkDown(node),
+            1 => Fault::Stop(node),
+            2 => Fault::Kill(node),
+            3 => Fault::Partition(node),
+            4 => Fault::OneWayOut(node),
+            5 => Fault::VrrpBlocked(node),
+            6 => Fault::Loss(node, [20, 50, 80][rng.below(3) as usize]),
+            7 => Fault::CheckFails(node),
+            8 => Fault::CheckHangs(node),
+            9 => Fault::Reload(node),
+            10 => Fault::EtcdStop(node),
+            _ => Fault::EtcdPartition(node),
+        }
+    }
+
+    /// Whether it acts on an etcd member.
+    pub fn on_etcd(self) -> bool {
+        matches!(self, Fault::EtcdStop(_) | Fault::EtcdPartition(_))
+    }
+
+    /// nftables rules (bridge family, forward hook, in the switch namespace) for a network
+    /// fault; `port` is the switch port of the node or member.
+    pub fn rules(self, port: usize) -> Vec<String> {
+        let p = format!("p{port}");
+        match self {
+            Fault::Partition(_) | Fault::EtcdPartition(_) => {
+                vec![format!("iifname {p} drop"), format!("oifname {p} drop")]
+            }
+            Fault::OneWayOut(_) => vec![format!("iifname {p} drop")],
+            Fault::VrrpBlocked(_) => vec![
+                format!("iifname {p} ether type ip ip protocol 112 drop"),
+                format!("oifname {p} ether type ip ip protocol 112 drop"),
+            ],
+            Fault::Loss(_, pct) => vec![
+                format!("iifname {p} numgen random mod 100 < {pct} drop"),
+                format!("oifname {p} numgen random mod 100 < {pct} drop"),
+            ],
+            _ => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seed_gives_the_same_faults() {
+        let draw = |seed| {
+            let mut r = Rng(seed);
+            (0..50)
+                .map(|i| Fault::pick(&mut r, i % 3))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(draw(7), draw(7));
+        assert_ne!(draw(7), draw(8));
+    }
+}
