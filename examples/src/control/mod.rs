@@ -3,8 +3,8 @@
 //! runtime's registry.
 
 mod client;
-pub mod planned;
 pub mod lb_table;
+pub mod planned;
 mod protocol;
 mod server;
 mod status;

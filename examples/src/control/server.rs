@@ -11,9 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 
-use super::protocol::{
-    LbService, ReloadReport, Request, Response, StatusReport, SwitchoverReport,
-};
+use super::protocol::{LbService, ReloadReport, Request, Response, StatusReport, SwitchoverReport};
 
 /// Longest request line accepted.
 const MAX_LINE: usize = 64 * 1024;
