@@ -174,7 +174,10 @@ async fn leader_change_keeps_the_grant() {
     let Some(mut cluster) = EtcdCluster::start("leader").unwrap() else {
         return;
     };
-    let a = EtcdArbiter::new(config(&cluster, 5), "vi1", "node-a").unwrap();
+    // The lease must outlast two elections on a loaded machine (each etcd election here takes
+    // 1 s of election timeout plus scheduling delay, and the keepalive that meets "no leader"
+    // gives up once the next one could not land before D): TTL 10 s leaves about 9 s.
+    let a = EtcdArbiter::new(config(&cluster, 10), "vi1", "node-a").unwrap();
     let g = a.acquire().await.unwrap();
     let old = cluster.leader().unwrap();
     cluster.move_leader((old + 1) % 3).unwrap();
