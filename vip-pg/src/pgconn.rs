@@ -155,3 +155,29 @@ impl Connector for PgConnector {
         &self.target
     }
 }
+
+impl crate::kept::Kept<PgConnector> {
+    /// Runs the connector's first prepared statement on the kept session within `timeout` and
+    /// reads its one row with `read` (the probes that ask one question per round).
+    pub(crate) async fn query_first<T>(
+        &self,
+        timeout: std::time::Duration,
+        read: impl Fn(&tokio_postgres::Row, &PgConnector) -> Result<T, PgError>,
+    ) -> Result<T, PgError> {
+        let conn = self.connector();
+        let read = &read;
+        self.run(timeout, |session| async move {
+            let statement = session
+                .statements
+                .first()
+                .ok_or_else(|| conn.missing_statement())?;
+            let row = session
+                .client
+                .query_one(statement, &[])
+                .await
+                .map_err(|e| conn.query_error(&e))?;
+            read(&row, conn)
+        })
+        .await
+    }
+}

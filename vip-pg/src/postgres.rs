@@ -80,21 +80,9 @@ impl PostgresProbe {
     /// Probes within `timeout` and returns the typed error instead of folding it into
     /// [`Role::Unknown`].
     pub async fn try_probe(&self, timeout: Duration) -> Result<RoleReport, PgError> {
-        let conn = self.kept.connector();
         let status = self
             .kept
-            .run(timeout, |session| async move {
-                let statement = session
-                    .statements
-                    .first()
-                    .ok_or_else(|| conn.missing_statement())?;
-                let row = session
-                    .client
-                    .query_one(statement, &[])
-                    .await
-                    .map_err(|e| conn.query_error(&e))?;
-                Status::from_row(&row, conn.target())
-            })
+            .query_first(timeout, |row, conn| Status::from_row(row, conn.target()))
             .await?;
         let mut report = RoleReport::from_role(status.role());
         report.timeline = status.timeline;

@@ -51,18 +51,8 @@ impl ReplicaProbe {
 
     /// Reads the status within `timeout`.
     pub async fn status(&self, timeout: Duration) -> Result<ReplicaStatus, PgError> {
-        let conn = self.kept.connector();
         self.kept
-            .run(timeout, |session| async move {
-                let statement = session
-                    .statements
-                    .first()
-                    .ok_or_else(|| conn.missing_statement())?;
-                let row = session
-                    .client
-                    .query_one(statement, &[])
-                    .await
-                    .map_err(|e| conn.query_error(&e))?;
+            .query_first(timeout, |row, conn| {
                 let in_recovery: bool = row.try_get(0).map_err(|e| conn.query_error(&e))?;
                 let lag: Option<i64> = row.try_get(1).map_err(|e| conn.query_error(&e))?;
                 Ok(ReplicaStatus {
