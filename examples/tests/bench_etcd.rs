@@ -251,6 +251,13 @@ fn graceful(kind: Kind, run: usize) -> Duration {
     std::thread::sleep(Duration::from_millis(200));
     let samples = s.finish();
     assert!(ok, "{kind:?}: nobody took over");
+    if std::env::var("BENCH_DEBUG").is_ok() {
+        println!("{kind:?} t0 {t0:?}: {samples:?}");
+        // Every node's vipd log: the takeover's reason and any in-use probe alarm.
+        for i in 0..3 {
+            println!("==== node{} ====\n{}", i + 1, l.c.log(i));
+        }
+    }
     gap_from(&samples, t0)
 }
 
