@@ -255,7 +255,13 @@ fn graceful(kind: Kind, run: usize) -> Duration {
         println!("{kind:?} t0 {t0:?}: {samples:?}");
         // Every node's vipd log: the takeover's reason and any in-use probe alarm.
         for i in 0..3 {
-            println!("==== node{} ====\n{}", i + 1, l.c.log(i));
+            let ns = l.c.nodes[i].ns.name().to_string();
+            let link = std::process::Command::new("ip")
+                .args(["-n", &ns, "-br", "link", "show", "eth0"])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            println!("==== node{} {} ====\n{}", i + 1, link.trim(), l.c.log(i));
         }
     }
     gap_from(&samples, t0)
