@@ -2010,7 +2010,7 @@ fn release_at_10_cs_only_the_highest_backup_probes_at_once() {
             send(150),
             probe(1),
         ],
-        "Skew_Time (41 ms) is shorter than the lead (50 ms): claim and probe at once"
+        "Skew_Time (4 cs) is shorter than the lead (50 ms): claim and probe at once"
     );
     top.at(1052, free(1));
     let a = top.upto(1100);

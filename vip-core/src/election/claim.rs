@@ -32,7 +32,12 @@
 //!   shorter than the lead), or as an early probe. Every backup hears the release at the same
 //!   moment: one probing at once would send an RFC 5227 probe that the winning claimant's probe
 //!   counts as another holder, so a lower backup probes only at its own (later) claim time, by
-//!   which it has heard the higher one's claiming advert and follows it. A priority-0 advert from a peer other than the master a backup follows is ignored (it
+//!   which it has heard the higher one's claiming advert and follows it. That holds while the
+//!   lower backup's claim time (Skew_Time, in whole centiseconds, minus the lead after the
+//!   release; at the soonest at once) comes after the higher one's advert reaches it. At 10 cs
+//!   with the 50 ms probe every backup above priority 102 claims at once, and two backups whose
+//!   Skew_Time truncates to the same centisecond claim together: those still probe together,
+//!   see each other's probe and back off. A priority-0 advert from a peer other than the master a backup follows is ignored (it
 //!   cannot release what it does not hold); RFC 9568 does not check the sender.
 //! - A preemption (the lower-priority master is alive and holds the VIPs), and an owner (255)
 //!   starting up, probe only after the claiming advert had `lead` to make the current master

@@ -606,11 +606,12 @@ impl Election {
                 return;
             }
             // Master_Down_Timer = Skew_Time. The in-use probe starts with the claim, one claim
-            // lead before the timer (at once for the highest-priority backup at fast
-            // intervals), not now: every backup hears the release together, and a lower one
-            // probing now would send an ARP probe that the claimant's own probe takes for
-            // another holder (a back-off, about 250 ms at 10 cs). By its own claim time a lower
-            // backup has heard the higher one's claiming advert and follows it instead.
+            // lead before the timer (at once when Skew_Time is shorter), not now: every backup
+            // hears the release together, and a lower one probing now would send an ARP probe
+            // that the claimant's own probe takes for another holder (an alarm, a back-off and
+            // a second probe: about 280 ms without a holder at 10 cs in the lab, instead of
+            // about 55). By its own claim time a lower backup has heard the higher one's
+            // claiming advert and follows it instead (see `claim.rs` for the limits).
             follow.master = None;
             follow.cause = Takeover::Released(adv.from);
             follow.master_down_timer = Some(now + skew);
