@@ -251,6 +251,19 @@ fn graceful(kind: Kind, run: usize) -> Duration {
     std::thread::sleep(Duration::from_millis(200));
     let samples = s.finish();
     assert!(ok, "{kind:?}: nobody took over");
+    if std::env::var("BENCH_DEBUG").is_ok() {
+        println!("{kind:?} t0 {t0:?}: {samples:?}");
+        // Every node's vipd log: the takeover's reason and any in-use probe alarm.
+        for i in 0..3 {
+            let ns = l.c.nodes[i].ns.name().to_string();
+            let link = std::process::Command::new("ip")
+                .args(["-n", &ns, "-br", "link", "show", "eth0"])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            println!("==== node{} {} ====\n{}", i + 1, link.trim(), l.c.log(i));
+        }
+    }
     gap_from(&samples, t0)
 }
 

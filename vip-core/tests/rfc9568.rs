@@ -524,14 +524,15 @@ fn cases() -> Vec<Case> {
                 Ev::In(0, Input::Start),
                 Ev::In(1000, advert(HIGHER, 200, 100)),
                 Ev::In(1500, advert(HIGHER, 0, 100)),
-                Ev::In(1510, free(1)),
+                Ev::Until(2050),
+                Ev::In(2060, free(1)),
                 Ev::Until(2100),
             ],
             expect: then(
                 vec![
                     (0, tr(0, State::Initialize, State::Backup, Reason::Started)),
-                    // The probe starts at once; Skew_Time is 600 ms.
-                    (1500, probe(1)),
+                    // Skew_Time is 600 ms; the probe starts with the claim, one lead (50 ms)
+                    // before the timer, not at the release.
                     (
                         2050,
                         tr(
@@ -542,6 +543,7 @@ fn cases() -> Vec<Case> {
                         ),
                     ),
                     (2050, send(100)),
+                    (2050, probe(1)),
                     (2075, send(100)),
                     (2100, add()),
                     (2100, announce()),
@@ -1395,7 +1397,8 @@ fn claim_fence_policy_always_fences_a_silent_master_even_when_free() {
     let mut n = Node::started(c);
     n.at(1000, advert(HIGHER, 200, 100));
     n.at(1500, advert(HIGHER, 0, 100));
-    n.at(1510, free(1));
+    n.upto(2050);
+    n.at(2060, free(1));
     let a = n.upto(2100);
     assert!(a.contains(&add()), "{a:?}");
 }
@@ -1976,12 +1979,59 @@ fn release_from_a_peer_that_is_not_our_master_is_ignored() {
     assert_eq!(n.e.master(), Some(peer(HIGHER)));
     // With no master known (after startup), any release counts (RFC behaviour).
     let mut n = Node::started(config(100));
-    assert_eq!(n.at(1500, advert(LOWER, 0, 100)), vec![probe(1)]);
+    assert_eq!(n.at(1500, advert(LOWER, 0, 100)), vec![]);
     assert_eq!(
         n.e.poll_timeout(),
         Some(ms(2050)),
         "claim lead before 1500 + Skew_Time"
     );
+}
+
+#[test]
+fn release_at_10_cs_only_the_highest_backup_probes_at_once() {
+    // Every backup hears a priority-0 release at the same moment. Only the one whose claim
+    // time has come (Skew_Time shorter than the claim lead) probes at once; a lower backup
+    // probing too would send an RFC 5227 probe that the claimant's probe counts as another
+    // holder (an alarm and a back-off: the lab's 280 ms graceful switchovers). The lower one
+    // hears the claimant's advert before its own claim time and follows it, never probing.
+    const MIDDLE: &str = "198.51.100.15";
+    let mut top = Node::started(config(150));
+    top.at(1000, advert(HIGHER, 200, 10));
+    let a = top.at(1050, advert(HIGHER, 0, 10));
+    assert_eq!(
+        a,
+        vec![
+            tr(
+                1050,
+                State::Backup,
+                State::Claiming,
+                Reason::MasterReleased { peer: peer(HIGHER) }
+            ),
+            send(150),
+            probe(1),
+        ],
+        "Skew_Time (4 cs) is shorter than the lead (50 ms): claim and probe at once"
+    );
+    top.at(1052, free(1));
+    let a = top.upto(1100);
+    assert!(a.contains(&add()), "{a:?}");
+
+    let mut low = Node::started(config(100));
+    low.at(1000, advert(HIGHER, 200, 10));
+    assert_eq!(
+        low.at(1050, advert(HIGHER, 0, 10)),
+        vec![],
+        "no probe at the release"
+    );
+    // The claimant's claiming advert, 1 ms later.
+    assert_eq!(low.at(1051, advert(MIDDLE, 150, 10)), vec![]);
+    let a = low.upto(1300);
+    assert!(
+        !a.iter()
+            .any(|a| matches!(a, Action::ProbeInUse { .. } | Action::Event(_))),
+        "the lower backup neither probed nor claimed: {a:?}"
+    );
+    assert_eq!(low.e.master(), Some(peer(MIDDLE)));
 }
 
 #[test]

@@ -27,8 +27,17 @@
 //!   discards) drops the outstanding probe. A probe error means "cannot be sure" and counts as
 //!   "in use". A claimant whose Adver_Timer is overdue by more than the probe bound was stalled
 //!   (SIGSTOP, overload) and probes again rather than act on an old answer.
-//! - A priority-0 release starts the probe at once (the Master_Down_Timer is only Skew_Time).
-//!   A priority-0 advert from a peer other than the master a backup follows is ignored (it
+//! - A priority-0 release sets the Master_Down_Timer to Skew_Time and drops any probe out;
+//!   the probe starts with the claim, one claim lead before the timer (at once when Skew_Time is
+//!   shorter than the lead), or as an early probe. Every backup hears the release at the same
+//!   moment: one probing at once would send an RFC 5227 probe that the winning claimant's probe
+//!   counts as another holder, so a lower backup probes only at its own (later) claim time, by
+//!   which it has heard the higher one's claiming advert and follows it. That holds while the
+//!   lower backup's claim time (Skew_Time, in whole centiseconds, minus the lead after the
+//!   release; at the soonest at once) comes after the higher one's advert reaches it. At 10 cs
+//!   with the 50 ms probe every backup above priority 102 claims at once, and two backups whose
+//!   Skew_Time truncates to the same centisecond claim together: those still probe together,
+//!   see each other's probe and back off. A priority-0 advert from a peer other than the master a backup follows is ignored (it
 //!   cannot release what it does not hold); RFC 9568 does not check the sender.
 //! - A preemption (the lower-priority master is alive and holds the VIPs), and an owner (255)
 //!   starting up, probe only after the claiming advert had `lead` to make the current master
