@@ -116,6 +116,9 @@ fn sigterm_of_a_two_hundred_instance_node_removes_every_vip() {
         "node1 exited after {took:?} leaving {left} of {INSTANCES} VIPs\n{}",
         logs()
     );
+    // Had a removal failed twice (in the release and once more after the stop), the node
+    // would have said so.
+    assert!(!logs().contains("remove them by hand"), "{}", logs());
     eprintln!("node1 exited {took:?} after SIGTERM with no VIP left");
     let moved = wait_until(SETTLE, || held(&nodes[1]) == usize::from(INSTANCES));
     assert!(

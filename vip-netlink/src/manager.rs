@@ -269,8 +269,8 @@ impl NetlinkAddressManager {
 
     /// Removes a VIP this manager added (and the watcher has not seen go away since, so it
     /// is our tagged address): one delete request, no address dump. (With 200 instances
-    /// stopping together on one interface, a dump of the 200 addresses per removal, even
-    /// coalesced, kept most removals waiting past their bound, leaving their VIPs behind.)
+    /// stopping together on one interface, waiting for a dump of the 200 addresses, even a
+    /// shared one, kept most removals of a debug build past their bound.)
     async fn remove_added(&self, vip: &Vip) -> Result<(), Error> {
         for attempt in 0..2 {
             let link = match self.resolve(&vip.interface).await {
