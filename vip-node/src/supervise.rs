@@ -9,21 +9,15 @@ use std::time::Duration;
 use tokio::sync::watch;
 use vip_core::election::StopMode;
 
-use vip_core::AddressManager;
-use vip_netlink::NetlinkAddressManager;
-
 use crate::build::{Parts, Started, start};
-use crate::config::NodeConfig;
 use crate::events::EventSink;
+use crate::left_behind;
 
 /// How long a failed start waits before it tries again.
 pub(crate) const RETRY: Duration = Duration::from_secs(1);
 
 /// Why the instance is not running, shared with the handle.
 pub(crate) type LastError = Arc<Mutex<Option<String>>>;
-
-/// How long a stopped instance goes on trying to remove VIPs that its release left behind.
-pub(crate) const STOP_REMOVAL: Duration = Duration::from_secs(5);
 
 /// Why a running instance ended.
 enum Ended {
@@ -139,7 +133,7 @@ async fn run(
     let last = handle.stop(mode).await;
     watch_task.abort();
     if mode == StopMode::Release && last.holds_vips {
-        remove_left_behind(&remover, config).await;
+        left_behind::remove(&*remover, &config.name, &config.vips).await;
     }
     parts.observer.transport_closed(&config.name);
     tracing::info!(
@@ -147,25 +141,4 @@ async fn run(
         "election instance stopped"
     );
     ended
-}
-
-/// The instance released and stopped, but the removal of its VIPs failed (it is bounded by
-/// `timeouts.address`, and under load, 200 instances stopping at once, it can run out): the
-/// VIPs may still be here, on a node whose instance will no longer move them. The election has
-/// stopped (its priority-0 advert is out), so removing them now is always right: try once more
-/// with [`STOP_REMOVAL`] (only addresses carrying vip's tag), and if that fails too, say so
-/// loudly.
-async fn remove_left_behind(manager: &Arc<NetlinkAddressManager>, config: &NodeConfig) {
-    let removal = tokio::time::timeout(STOP_REMOVAL, manager.remove(&config.vips)).await;
-    match removal {
-        Ok(Ok(())) => {
-            tracing::warn!(instance = %config.name, "VIPs left behind by the release removed after the instance stopped");
-        }
-        Ok(Err(e)) => {
-            tracing::error!(instance = %config.name, vips = ?config.vips, "instance stopped, but its VIPs may still be on this node (remove them by hand): {e}");
-        }
-        Err(_) => {
-            tracing::error!(instance = %config.name, vips = ?config.vips, "instance stopped, but its VIPs may still be on this node (remove them by hand): their removal did not finish within {STOP_REMOVAL:?}");
-        }
-    }
 }
