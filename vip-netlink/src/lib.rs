@@ -58,6 +58,7 @@
 
 mod announce;
 mod config;
+mod eager;
 mod errno;
 #[cfg(feature = "runtime")]
 mod feed;

@@ -17,6 +17,7 @@ use rtnetlink::packet_route::address::AddressMessage;
 use tokio::task::JoinHandle;
 use vip_core::Error;
 
+use crate::eager::Eager;
 use crate::errno;
 
 /// A shared request connection; its task ends with the last manager holding it.
@@ -116,7 +117,7 @@ pub(crate) fn requests(runtime: &tokio::runtime::Handle) -> Result<Arc<Requests>
         handle,
         dumps: tokio::sync::Mutex::new(None),
         started: AtomicU64::new(0),
-        connection: runtime.spawn(conn),
+        connection: runtime.spawn(Eager::new(conn)),
     });
     open.push((key, Arc::downgrade(&requests)));
     Ok(requests)

@@ -78,6 +78,7 @@ mod build;
 pub mod commands;
 mod config;
 pub mod events;
+mod left_behind;
 mod metered;
 mod node;
 mod observer;

@@ -11,6 +11,7 @@ use vip_core::election::StopMode;
 
 use crate::build::{Parts, Started, start};
 use crate::events::EventSink;
+use crate::left_behind;
 
 /// How long a failed start waits before it tries again.
 pub(crate) const RETRY: Duration = Duration::from_secs(1);
@@ -99,6 +100,7 @@ async fn run(
     let config = &parts.config;
 
     // Link and address events -> the instance; a watcher that loses notifications is replaced.
+    let remover = Arc::clone(&manager);
     let mut watch_task = {
         let (h, iface) = (handle.clone(), config.interface.clone());
         tokio::spawn(async move {
@@ -130,6 +132,9 @@ async fn run(
     };
     let last = handle.stop(mode).await;
     watch_task.abort();
+    if mode == StopMode::Release && last.holds_vips {
+        left_behind::remove(&*remover, &config.name, &config.vips).await;
+    }
     parts.observer.transport_closed(&config.name);
     tracing::info!(
         instance = %config.name, mode = ?mode, state = %last.state, holds_vips = last.holds_vips,
