@@ -20,6 +20,17 @@ impl Rng {
     }
 }
 
+/// The store a mode's nodes depend on, whose faults the schedule draws too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    /// None (vipd alone, keepalived).
+    None,
+    /// A three-member etcd (the arbiter).
+    Etcd,
+    /// A PostgreSQL server per node (the role probe's).
+    Pg,
+}
+
 /// One fault on one node (or, for the etcd faults, one etcd member).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -83,11 +94,14 @@ impl Fault {
 
     /// A fault drawn from every kind, one draw each (so that runs of different modes with one
     /// seed get the same schedule: the same episodes, nodes and times; a kind a mode lacks is
-    /// skipped there). The last two of the twelve slots are the store's: with `db` (the
-    /// PostgreSQL role) the node's database frozen or stopped, else an etcd member stopped or
-    /// killed (half each, from the same draw) or cut off. With `db`, half the failing and
-    /// hanging checks are the role probe's instead: the database stopped or frozen.
-    pub fn pick(rng: &mut Rng, node: usize, db: bool) -> Fault {
+    /// skipped there). The last two of the twelve slots are the store's: with the PostgreSQL
+    /// role the node's database frozen or stopped, else an etcd member stopped or killed (half
+    /// each, from the same draw) or cut off. With a store, half the failing and hanging checks
+    /// are the store's instead: the database stopped or frozen, the etcd member killed or
+    /// stopped.
+    pub fn pick(rng: &mut Rng, node: usize, store: Store) -> Fault {
+        let db = store == Store::Pg;
+        let etcd = store == Store::Etcd;
         let x = rng.next();
         let half = (x / 12) % 2 == 1;
         match x % 12 {
@@ -99,8 +113,10 @@ impl Fault {
             5 => Fault::VrrpBlocked(node),
             6 => Fault::Loss(node, [20, 50, 80][rng.below(3) as usize]),
             7 if db && half => Fault::PgStop(node),
+            7 if etcd && half => Fault::EtcdKill(node),
             7 => Fault::CheckFails(node),
             8 if db && half => Fault::PgFreeze(node),
+            8 if etcd && half => Fault::EtcdStop(node),
             8 => Fault::CheckHangs(node),
             9 => Fault::Reload(node),
             10 if db => Fault::PgFreeze(node),
@@ -152,20 +168,29 @@ mod tests {
 
     #[test]
     fn a_seed_gives_the_same_faults() {
-        let draw = |seed, db| {
+        let draw = |seed, store| {
             let mut r = Rng(seed);
             (0..50)
-                .map(|i| Fault::pick(&mut r, i % 3, db))
+                .map(|i| Fault::pick(&mut r, i % 3, store))
                 .collect::<Vec<_>>()
         };
-        assert_eq!(draw(7, false), draw(7, false));
-        assert_ne!(draw(7, false), draw(8, false));
-        // The PostgreSQL role's schedule differs only in the store's and the checks' slots.
-        for (a, b) in draw(7, false).into_iter().zip(draw(7, true)) {
+        assert_eq!(draw(7, Store::None), draw(7, Store::None));
+        assert_ne!(draw(7, Store::None), draw(8, Store::None));
+        // The stores' schedules differ only in the store's and the checks' slots.
+        let etcd = draw(7, Store::Etcd);
+        for ((a, b), c) in draw(7, Store::None)
+            .into_iter()
+            .zip(draw(7, Store::Pg))
+            .zip(etcd)
+        {
             let check = matches!(a, Fault::CheckFails(_) | Fault::CheckHangs(_));
             assert!(
                 a == b || ((a.on_etcd() || check) && b.on_db()),
                 "{a:?} / {b:?}"
+            );
+            assert!(
+                a == c || (check && c.on_etcd()) || (a.on_etcd() && c.on_etcd()),
+                "{a:?} / {c:?}"
             );
         }
     }

@@ -27,7 +27,7 @@ use vip_etcd::harness::EtcdCluster;
 
 use crate::lab_support::{Cluster, NodeConf, VIP, wait_until};
 use client::{ClientProbe, ClientView};
-use faults::{Fault, Rng};
+use faults::{Fault, Rng, Store};
 use pg::{Db, RoleView};
 
 /// Which nodes run, and how they are kept apart.
@@ -60,6 +60,15 @@ impl Mode {
         match std::env::var("CHAOS_FENCE").as_deref() {
             Ok("address") => Mode::Address,
             _ => Mode::Stonith,
+        }
+    }
+
+    /// The store whose faults the schedule draws.
+    pub fn store(self) -> Store {
+        match self {
+            Mode::Etcd => Store::Etcd,
+            Mode::Pg => Store::Pg,
+            _ => Store::None,
         }
     }
 
@@ -333,7 +342,8 @@ impl Run {
 
     /// Applies `f`; false if this mode has no such fault (then it is skipped).
     fn apply(&mut self, f: Fault) -> bool {
-        let etcd = self.mode == Mode::Etcd;
+        // With more than three nodes, a draw for member 4 or above is skipped.
+        let etcd = self.mode == Mode::Etcd && f.node() < ETCD.len();
         match f {
             Fault::EtcdStop(m) if etcd => {
                 self.etcd.as_ref().unwrap().signal(m, "STOP").unwrap();
@@ -540,7 +550,7 @@ pub fn run(tag: &str, opts: Opts) -> Option<Report> {
         while drawn.len() < count.min(n) {
             let node = rng.below(n as u64) as usize;
             if drawn.iter().all(|f| f.node() != node) {
-                drawn.push(Fault::pick(&mut rng, node, mode == Mode::Pg));
+                drawn.push(Fault::pick(&mut rng, node, mode.store()));
             }
         }
         let hold = rng.millis(200, 3000);
