@@ -134,6 +134,8 @@ pub fn ms(d: Duration) -> f64 {
 /// One episode: its faults (those applied) and when, on the checker's clock, it began and ended.
 pub struct Episode {
     pub faults: Vec<Fault>,
+    /// For each fault: from just before its apply to just after its revert.
+    pub spans: Vec<(Duration, Duration)>,
     pub start: Duration,
     pub end: Duration,
 }
@@ -563,13 +565,22 @@ pub fn run(tag: &str, opts: Opts) -> Option<Report> {
             );
         }
         let start = sampler.elapsed();
-        let faults: Vec<Fault> = drawn.into_iter().filter(|f| r.apply(*f)).collect();
+        let mut faults: Vec<Fault> = Vec::new();
+        let mut spans: Vec<(Duration, Duration)> = Vec::new();
+        for f in drawn {
+            let at = sampler.elapsed();
+            if r.apply(f) {
+                faults.push(f);
+                spans.push((at, at));
+            }
+        }
         std::thread::sleep(hold);
         r.c.switch
             .run(&["nft", "flush", "chain", "bridge", "chaos", "cut"])
             .unwrap();
-        for f in &faults {
+        for (f, span) in faults.iter().zip(&mut spans) {
             r.revert(*f);
+            span.1 = sampler.elapsed();
         }
         let booted = r.boot_fenced();
         if !booted.is_empty() {
@@ -581,6 +592,7 @@ pub fn run(tag: &str, opts: Opts) -> Option<Report> {
         if !faults.is_empty() {
             episodes.push(Episode {
                 faults,
+                spans,
                 start,
                 end: sampler.elapsed(),
             });

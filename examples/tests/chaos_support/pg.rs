@@ -108,11 +108,11 @@ impl Db {
 pub struct RoleView {
     /// Time any standby's node held the VIP (the rule: never).
     pub standby_held: Duration,
-    /// For each database fault on the node holding the VIP when its episode began, and
-    /// released during the episode: from the episode's start to the release.
+    /// For each database fault on the node holding the VIP when the fault began, and released
+    /// before its revert ended: from the fault's start to the release.
     pub released_after: Vec<Duration>,
-    /// The episodes' lengths of the others (the holder kept the VIP through the fault: a freeze
-    /// shorter than a probe's interval plus its timeout can pass unseen).
+    /// The lengths of the others (the holder kept the VIP through the fault: a freeze shorter
+    /// than a probe's interval plus its timeout can pass unseen).
     pub kept: Vec<Duration>,
 }
 
@@ -141,17 +141,17 @@ impl RoleView {
             kept: Vec::new(),
         };
         for e in episodes {
-            for f in e.faults.iter().filter(|f| f.on_db()) {
+            for (f, (from, to)) in e.faults.iter().zip(&e.spans) {
                 let i = f.node();
-                if !holds_at(i, e.start) {
+                if !f.on_db() || !holds_at(i, *from) {
                     continue;
                 }
                 match samples
                     .iter()
-                    .find(|(at, h)| *at > e.start && *at <= e.end && !h[i])
+                    .find(|(at, h)| at > from && at <= to && !h[i])
                 {
-                    Some((at, _)) => view.released_after.push(*at - e.start),
-                    None => view.kept.push(e.end - e.start),
+                    Some((at, _)) => view.released_after.push(*at - *from),
+                    None => view.kept.push(*to - *from),
                 }
             }
         }
