@@ -4,10 +4,11 @@
 //!
 //! - `chaos` (ignored; `scripts/chaos` runs it): the full run, settings from the environment
 //!   (`CHAOS_SECONDS` 300, `CHAOS_SEED`, `CHAOS_NODES`, `CHAOS_FENCE`, `CHAOS_ARBITER`,
-//!   `CHAOS_LOGS`); it reports and asserts nothing.
-//! - `chaos_60s_stonith` and `chaos_60s_etcd` (CI): 60 s of the schedule (seed `CHAOS_SEED`,
-//!   default 1) asserting the targets: never two holders, and exactly one holder again within
-//!   a loose bound after the last fault.
+//!   `CHAOS_ROLE`, `CHAOS_LOGS`); it reports and asserts nothing.
+//! - `chaos_60s_stonith`, `chaos_60s_etcd` and `chaos_60s_pg` (CI): 60 s of the schedule (seed
+//!   `CHAOS_SEED`, default 1) asserting the targets: never two holders, and exactly one holder
+//!   again within a loose bound after the last fault; with the PostgreSQL role, also never a
+//!   standby's node holding the VIP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod chaos_support;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use chaos_support::{Mode, Opts, Report, ms};
 
 #[test]
-#[ignore = "chaos run: scripts/chaos (root; CHAOS_SECONDS, CHAOS_SEED, CHAOS_NODES, CHAOS_FENCE, CHAOS_ARBITER)"]
+#[ignore = "chaos run: scripts/chaos (root; CHAOS_SECONDS, CHAOS_SEED, CHAOS_NODES, CHAOS_FENCE, CHAOS_ARBITER, CHAOS_ROLE)"]
 fn chaos() {
     chaos_support::run("vipchaos", Opts::from_env(300));
 }
@@ -68,7 +69,8 @@ fn chaos_60s_stonith() {
     assert_targets(&report, MASTER_DOWN + Duration::from_secs(3));
 }
 
-/// vipd gated by etcd (TTL 2 s), no fencer, 60 s, with etcd members stopped and cut off too:
+/// vipd gated by etcd (TTL 2 s), no fencer, 60 s, with etcd members stopped, killed and cut
+/// off too:
 /// never two holders; one holder within Master_Down_Interval + etcd's election timeout (1 s) +
 /// twice the TTL (a dead holder's lease runs out, and a new etcd leader renews every lease for
 /// a full TTL once) + a second. The 300 s runs of docs/benchmarks.md saw at most 4.5 s.
@@ -79,4 +81,31 @@ fn chaos_60s_etcd() {
         return;
     };
     assert_targets(&report, MASTER_DOWN + Duration::from_secs(6));
+}
+
+/// vipd with a repmgr role probe on PostgreSQL 15 (primary on node 1, standbys on the others),
+/// no fencer, 60 s, with the databases stopped and frozen too: never two holders, never a
+/// standby's node; a holder whose database is down 2 s or more releases; one holder within Master_Down_Interval + 3 s after the last fault (a
+/// stopped server is started again first, and the primary's probe must see it answer).
+#[test]
+fn chaos_60s_pg() {
+    let Some(report) = chaos_support::run("vipchaos-ci-pg", ci_opts(Mode::Pg)) else {
+        return;
+    };
+    let role = report.role.as_ref().expect("the role's record");
+    assert_eq!(
+        role.standby_held,
+        Duration::ZERO,
+        "a standby's node held the VIP:\n{}",
+        report.lines().join("\n")
+    );
+    // A holder whose database stays down longer than a probe's interval plus its bound (400
+    // ms) must release; 2 s leaves the loaded machine room.
+    assert!(
+        role.kept_max() < Duration::from_secs(2),
+        "the holder kept the VIP through a database fault of {:.0} ms:\n{}",
+        ms(role.kept_max()),
+        report.lines().join("\n")
+    );
+    assert_targets(&report, MASTER_DOWN + Duration::from_secs(3));
 }

@@ -262,7 +262,11 @@ impl EtcdCluster {
     fn spawn(&mut self, i: usize) -> std::io::Result<()> {
         let m = &self.members[i];
         let data = self.dir.join(&m.name);
-        let log = std::fs::File::create(self.dir.join(format!("{}.log", m.name)))?;
+        // Appended: a restarted member's log follows its first life's.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("{}.log", m.name)))?;
         let child = self
             .command(i, ETCD_BIN)
             .args([
@@ -443,6 +447,16 @@ impl EtcdCluster {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// Starts killed member `i` again: the same name, URLs and data directory, so it rejoins
+    /// the cluster as itself (etcd reads its membership from the data directory and ignores the
+    /// initial-cluster flags). Does nothing if it runs. Does not wait for it to catch up.
+    pub fn restart(&mut self, i: usize) -> std::io::Result<()> {
+        if self.members[i].child.is_some() {
+            return Ok(());
+        }
+        self.spawn(i)
     }
 
     /// Turns on authentication with a `root` user of `password`.

@@ -454,3 +454,26 @@ async fn a_missing_client_certificate_is_a_tls_refusal_with_a_hint() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The harness restarts a killed member as itself: same member id (its data directory), and the
+/// three answer again with a leader, the key written while it was down readable.
+#[test]
+fn a_killed_member_restarts_as_itself() {
+    let Some(mut cluster) = EtcdCluster::start("restart").unwrap() else {
+        return;
+    };
+    let id = cluster.member_id(1).unwrap();
+    cluster.kill(1);
+    cluster.etcdctl(&["put", "while-down", "yes"]).unwrap();
+    cluster.restart(1).unwrap();
+    cluster.wait_ready(Duration::from_secs(30)).unwrap();
+    assert_eq!(cluster.member_id(1).unwrap(), id, "the same member");
+    assert_eq!(
+        cluster
+            .etcdctl(&["get", "--print-value-only", "while-down"])
+            .unwrap()
+            .trim(),
+        "yes"
+    );
+    assert!(cluster.log(1).lines().count() > 1);
+}

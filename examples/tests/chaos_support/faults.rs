@@ -20,6 +20,17 @@ impl Rng {
     }
 }
 
+/// The store a mode's nodes depend on, whose faults the schedule draws too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    /// None (vipd alone, keepalived).
+    None,
+    /// A three-member etcd (the arbiter).
+    Etcd,
+    /// A PostgreSQL server per node (the role probe's).
+    Pg,
+}
+
 /// One fault on one node (or, for the etcd faults, one etcd member).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -46,8 +57,17 @@ pub enum Fault {
     Reload(usize),
     /// etcd member SIGSTOPped (SIGCONT at the end); only with the etcd arbiter.
     EtcdStop(usize),
+    /// etcd member SIGKILLed, started again at the end with its data directory (the same
+    /// member); only with the etcd arbiter.
+    EtcdKill(usize),
     /// etcd member's switch port drops everything; only with the etcd arbiter.
     EtcdPartition(usize),
+    /// The node's PostgreSQL (its role probe's database) frozen: SIGSTOP of the postmaster and
+    /// its children (SIGCONT at the end); only with the PostgreSQL role.
+    PgFreeze(usize),
+    /// The node's PostgreSQL stopped (`pg_ctl stop -m fast`), started again at the end; only
+    /// with the PostgreSQL role.
+    PgStop(usize),
 }
 
 impl Fault {
@@ -65,14 +85,26 @@ impl Fault {
             | Fault::CheckHangs(i)
             | Fault::Reload(i)
             | Fault::EtcdStop(i)
-            | Fault::EtcdPartition(i) => i,
+            | Fault::EtcdKill(i)
+            | Fault::EtcdPartition(i)
+            | Fault::PgFreeze(i)
+            | Fault::PgStop(i) => i,
         }
     }
 
-    /// A fault drawn from every kind (the same draw in every mode, so that runs of different
-    /// modes with one seed get the same schedule; a kind a mode lacks is skipped there).
-    pub fn pick(rng: &mut Rng, node: usize) -> Fault {
-        match rng.below(12) {
+    /// A fault drawn from every kind, one draw each (so that runs of different modes with one
+    /// seed get the same schedule: the same episodes, nodes and times; a kind a mode lacks is
+    /// skipped there). The last two of the twelve slots are the store's: with the PostgreSQL
+    /// role the node's database frozen or stopped, else an etcd member stopped or killed (half
+    /// each, from the same draw) or cut off. With a store, half the failing and hanging checks
+    /// are the store's instead: the database stopped or frozen, the etcd member killed or
+    /// stopped.
+    pub fn pick(rng: &mut Rng, node: usize, store: Store) -> Fault {
+        let db = store == Store::Pg;
+        let etcd = store == Store::Etcd;
+        let x = rng.next();
+        let half = (x / 12) % 2 == 1;
+        match x % 12 {
             0 => Fault::LinkDown(node),
             1 => Fault::Stop(node),
             2 => Fault::Kill(node),
@@ -80,17 +112,32 @@ impl Fault {
             4 => Fault::OneWayOut(node),
             5 => Fault::VrrpBlocked(node),
             6 => Fault::Loss(node, [20, 50, 80][rng.below(3) as usize]),
+            7 if db && half => Fault::PgStop(node),
+            7 if etcd && half => Fault::EtcdKill(node),
             7 => Fault::CheckFails(node),
+            8 if db && half => Fault::PgFreeze(node),
+            8 if etcd && half => Fault::EtcdStop(node),
             8 => Fault::CheckHangs(node),
             9 => Fault::Reload(node),
-            10 => Fault::EtcdStop(node),
+            10 if db => Fault::PgFreeze(node),
+            10 if !half => Fault::EtcdStop(node),
+            10 => Fault::EtcdKill(node),
+            _ if db => Fault::PgStop(node),
             _ => Fault::EtcdPartition(node),
         }
     }
 
     /// Whether it acts on an etcd member.
     pub fn on_etcd(self) -> bool {
-        matches!(self, Fault::EtcdStop(_) | Fault::EtcdPartition(_))
+        matches!(
+            self,
+            Fault::EtcdStop(_) | Fault::EtcdKill(_) | Fault::EtcdPartition(_)
+        )
+    }
+
+    /// Whether it acts on a node's PostgreSQL.
+    pub fn on_db(self) -> bool {
+        matches!(self, Fault::PgFreeze(_) | Fault::PgStop(_))
     }
 
     /// nftables rules (bridge family, forward hook, in the switch namespace) for a network
@@ -121,13 +168,30 @@ mod tests {
 
     #[test]
     fn a_seed_gives_the_same_faults() {
-        let draw = |seed| {
+        let draw = |seed, store| {
             let mut r = Rng(seed);
             (0..50)
-                .map(|i| Fault::pick(&mut r, i % 3))
+                .map(|i| Fault::pick(&mut r, i % 3, store))
                 .collect::<Vec<_>>()
         };
-        assert_eq!(draw(7), draw(7));
-        assert_ne!(draw(7), draw(8));
+        assert_eq!(draw(7, Store::None), draw(7, Store::None));
+        assert_ne!(draw(7, Store::None), draw(8, Store::None));
+        // The stores' schedules differ only in the store's and the checks' slots.
+        let etcd = draw(7, Store::Etcd);
+        for ((a, b), c) in draw(7, Store::None)
+            .into_iter()
+            .zip(draw(7, Store::Pg))
+            .zip(etcd)
+        {
+            let check = matches!(a, Fault::CheckFails(_) | Fault::CheckHangs(_));
+            assert!(
+                a == b || ((a.on_etcd() || check) && b.on_db()),
+                "{a:?} / {b:?}"
+            );
+            assert!(
+                a == c || (check && c.on_etcd()) || (a.on_etcd() && c.on_etcd()),
+                "{a:?} / {c:?}"
+            );
+        }
     }
 }

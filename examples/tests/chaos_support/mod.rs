@@ -8,13 +8,15 @@
 //! [`faults::Fault`]'s kinds. The nodes ([`Mode`]): vipd with a STONITH fencer (`policy =
 //! "always"`; it kills every other node's processes and removes their VIP, and a fenced node
 //! boots again, its vipd restarted, at the end of the episode), vipd with a fencer that only
-//! removes the VIP, vipd gated by a real three-member etcd (no fencer), or keepalived (no
-//! fencing: the control). Every node has a tracked check (weight 0: a failing check is a fault)
+//! removes the VIP, vipd gated by a real three-member etcd (no fencer), vipd with a repmgr
+//! role probe on a real PostgreSQL 15 per node (primary on node 1, standbys on the others; no
+//! fencer: see [`pg`]), or keepalived (no fencing: the control). Every node has a tracked check (weight 0: a failing check is a fault)
 //! reading files the schedule touches; keepalived reads the same verdict from a track file.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod client;
 pub mod faults;
+pub mod pg;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -25,7 +27,8 @@ use vip_etcd::harness::EtcdCluster;
 
 use crate::lab_support::{Cluster, NodeConf, VIP, wait_until};
 use client::{ClientProbe, ClientView};
-use faults::{Fault, Rng};
+use faults::{Fault, Rng, Store};
+use pg::{Db, RoleView};
 
 /// Which nodes run, and how they are kept apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,13 +39,19 @@ pub enum Mode {
     Address,
     /// vipd gated by etcd (TTL 2 s), no fencer.
     Etcd,
+    /// vipd with a repmgr role probe on PostgreSQL 15 (node 1 the primary), no fencer.
+    Pg,
     /// keepalived 2.2 (no fencing): the control.
     Keepalived,
 }
 
 impl Mode {
-    /// From `CHAOS_FENCE` (`stonith`, `address`) and `CHAOS_ARBITER` (`etcd`, `keepalived`).
+    /// From `CHAOS_ROLE` (`pg`, first), `CHAOS_ARBITER` (`etcd`, `keepalived`) and
+    /// `CHAOS_FENCE` (`stonith`, `address`).
     pub fn from_env() -> Mode {
+        if std::env::var("CHAOS_ROLE").as_deref() == Ok("pg") {
+            return Mode::Pg;
+        }
         match std::env::var("CHAOS_ARBITER").as_deref() {
             Ok("etcd") => return Mode::Etcd,
             Ok("keepalived") => return Mode::Keepalived,
@@ -54,6 +63,15 @@ impl Mode {
         }
     }
 
+    /// The store whose faults the schedule draws.
+    pub fn store(self) -> Store {
+        match self {
+            Mode::Etcd => Store::Etcd,
+            Mode::Pg => Store::Pg,
+            _ => Store::None,
+        }
+    }
+
     /// One line saying what runs.
     pub fn describe(self) -> &'static str {
         match self {
@@ -62,6 +80,9 @@ impl Mode {
             }
             Mode::Address => "vipd, fencer address (remove the VIP)",
             Mode::Etcd => "vipd gated by a 3-member etcd (TTL 2 s), no fencer",
+            Mode::Pg => {
+                "vipd with a repmgr role probe on PostgreSQL 15 (primary on node 1, standbys on the others), no fencer"
+            }
             Mode::Keepalived => "keepalived 2.2, no fencing (the control)",
         }
     }
@@ -113,6 +134,8 @@ pub fn ms(d: Duration) -> f64 {
 /// One episode: its faults (those applied) and when, on the checker's clock, it began and ended.
 pub struct Episode {
     pub faults: Vec<Fault>,
+    /// For each fault: from just before its apply to just after its revert.
+    pub spans: Vec<(Duration, Duration)>,
     pub start: Duration,
     pub end: Duration,
 }
@@ -122,6 +145,8 @@ pub struct Report {
     pub opts: Opts,
     /// Faults applied.
     pub faults: usize,
+    /// Faults applied by kind, in order of first use.
+    pub kinds: Vec<(String, usize)>,
     /// Time two or more nodes held the VIP (kernel view).
     pub two_holders: Duration,
     /// Longest time with no holder (kernel view), once the first holder was there.
@@ -134,6 +159,8 @@ pub struct Report {
     pub settled: bool,
     /// Each two-holder interval with the episodes around it, one line each.
     pub incidents: Vec<String>,
+    /// With the PostgreSQL role: the role rule's record.
+    pub role: Option<RoleView>,
 }
 
 impl Report {
@@ -156,6 +183,14 @@ impl Report {
     /// (the outage is the client's: the longest time no MAC answered ARP for the VIP).
     pub fn lines(&self) -> Vec<String> {
         let mut out = self.incidents.clone();
+        out.push(format!(
+            "faults: {}",
+            self.kinds
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
         let c = &self.client;
         out.push(format!(
             "client: {} replies from {} MACs, longest outage {:.1} ms, total outage {:.1} ms, {} requests answered by two MACs{}",
@@ -184,6 +219,9 @@ impl Report {
             ms(self.recovery_max()),
             self.recovery.len()
         ));
+        if let Some(role) = &self.role {
+            out.push(role.line());
+        }
         if !self.settled {
             out.push("warning: no single holder 10 s after the last fault".into());
         }
@@ -211,6 +249,8 @@ fn priority(i: usize) -> u8 {
 
 /// The nodes and what the schedule acts on.
 struct Run {
+    /// First: the servers stop before the namespaces go.
+    db: Option<Db>,
     c: Cluster,
     mode: Mode,
     etcd: Option<EtcdCluster>,
@@ -304,7 +344,8 @@ impl Run {
 
     /// Applies `f`; false if this mode has no such fault (then it is skipped).
     fn apply(&mut self, f: Fault) -> bool {
-        let etcd = self.mode == Mode::Etcd;
+        // With more than three nodes, a draw for member 4 or above is skipped.
+        let etcd = self.mode == Mode::Etcd && f.node() < ETCD.len();
         match f {
             Fault::EtcdStop(m) if etcd => {
                 self.etcd.as_ref().unwrap().signal(m, "STOP").unwrap();
@@ -314,7 +355,12 @@ impl Run {
                     self.nft(&r);
                 }
             }
-            Fault::EtcdStop(_) | Fault::EtcdPartition(_) => return false,
+            Fault::EtcdKill(m) if etcd => self.etcd.as_mut().unwrap().kill(m),
+            Fault::EtcdStop(_) | Fault::EtcdKill(_) | Fault::EtcdPartition(_) => return false,
+            Fault::PgFreeze(_) | Fault::PgStop(_) => match self.db.as_mut() {
+                Some(db) => db.apply(f),
+                None => return false,
+            },
             Fault::LinkDown(i) => self.c.link(i, false),
             Fault::Stop(i) => self.signal(i, Signal::SIGSTOP),
             Fault::Kill(i) => self.kill(i),
@@ -336,6 +382,12 @@ impl Run {
     fn revert(&mut self, f: Fault) {
         match f {
             Fault::EtcdStop(m) => self.etcd.as_ref().unwrap().signal(m, "CONT").unwrap(),
+            Fault::EtcdKill(m) => self.etcd.as_mut().unwrap().restart(m).unwrap(),
+            Fault::PgFreeze(_) | Fault::PgStop(_) => {
+                if let Some(db) = self.db.as_mut() {
+                    db.revert(f);
+                }
+            }
             Fault::LinkDown(i) => self.c.link(i, true),
             Fault::Stop(i) => self.signal(i, Signal::SIGCONT),
             Fault::Kill(i) => self.start(i),
@@ -390,6 +442,11 @@ pub fn run(tag: &str, opts: Opts) -> Option<Report> {
     let etcd = if mode == Mode::Etcd {
         let names: Vec<&str> = c.extras[..3].iter().map(|x| x.name()).collect();
         Some(EtcdCluster::start_in(tag, &names, &ETCD).unwrap()?)
+    } else {
+        None
+    };
+    let db = if mode == Mode::Pg {
+        Some(Db::start(tag, &c)?)
     } else {
         None
     };
@@ -456,6 +513,7 @@ pub fn run(tag: &str, opts: Opts) -> Option<Report> {
                     i + 1
                 )
             }
+            Mode::Pg => db.as_ref().unwrap().role_table(i),
             Mode::Keepalived => String::new(),
         };
         conf.tail = format!("{fencer}{check_table}");
@@ -463,6 +521,7 @@ pub fn run(tag: &str, opts: Opts) -> Option<Report> {
         confs.push(conf);
     }
     let mut r = Run {
+        db,
         c,
         mode,
         etcd,
@@ -493,7 +552,7 @@ pub fn run(tag: &str, opts: Opts) -> Option<Report> {
         while drawn.len() < count.min(n) {
             let node = rng.below(n as u64) as usize;
             if drawn.iter().all(|f| f.node() != node) {
-                drawn.push(Fault::pick(&mut rng, node));
+                drawn.push(Fault::pick(&mut rng, node, mode.store()));
             }
         }
         let hold = rng.millis(200, 3000);
@@ -506,13 +565,22 @@ pub fn run(tag: &str, opts: Opts) -> Option<Report> {
             );
         }
         let start = sampler.elapsed();
-        let faults: Vec<Fault> = drawn.into_iter().filter(|f| r.apply(*f)).collect();
+        let mut faults: Vec<Fault> = Vec::new();
+        let mut spans: Vec<(Duration, Duration)> = Vec::new();
+        for f in drawn {
+            let at = sampler.elapsed();
+            if r.apply(f) {
+                faults.push(f);
+                spans.push((at, at));
+            }
+        }
         std::thread::sleep(hold);
         r.c.switch
             .run(&["nft", "flush", "chain", "bridge", "chaos", "cut"])
             .unwrap();
-        for f in &faults {
+        for (f, span) in faults.iter().zip(&mut spans) {
             r.revert(*f);
+            span.1 = sampler.elapsed();
         }
         let booted = r.boot_fenced();
         if !booted.is_empty() {
@@ -524,6 +592,7 @@ pub fn run(tag: &str, opts: Opts) -> Option<Report> {
         if !faults.is_empty() {
             episodes.push(Episode {
                 faults,
+                spans,
                 start,
                 end: sampler.elapsed(),
             });
@@ -594,14 +663,28 @@ pub fn run(tag: &str, opts: Opts) -> Option<Report> {
     if let Some(dir) = &opts.logs {
         keep_logs(&r, dir, wall0);
     }
+    let role =
+        r.db.as_ref()
+            .map(|db| RoleView::measure(&samples, &episodes, &db.standbys()));
+    let mut kinds: Vec<(String, usize)> = Vec::new();
+    for f in episodes.iter().flat_map(|e| &e.faults) {
+        let name = format!("{f:?}");
+        let name = name.split('(').next().unwrap_or_default().to_owned();
+        match kinds.iter_mut().find(|(k, _)| *k == name) {
+            Some((_, count)) => *count += 1,
+            None => kinds.push((name, 1)),
+        }
+    }
     let report = Report {
         faults: episodes.iter().map(|e| e.faults.len()).sum(),
+        kinds,
         two_holders: timeline.two_holder_time(),
         longest_no_holder: longest,
         client,
         recovery,
         settled,
         incidents,
+        role,
         opts,
     };
     for l in report.lines() {
@@ -624,6 +707,9 @@ fn keep_logs(r: &Run, dir: &Path, wall0: std::time::SystemTime) {
         std::fs::write(dir.join(format!("n{}.log", i + 1)), log).unwrap();
     }
     let _ = std::fs::copy(r.c.dir.join("client.log"), dir.join("client.log"));
+    for (name, text) in r.db.iter().flat_map(|db| db.logs()) {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
     let zero = wall0
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
