@@ -73,20 +73,24 @@ fn chaos_60s_stonith() {
 /// off too:
 /// never two holders; one holder within Master_Down_Interval + etcd's election timeout (1 s) +
 /// twice the TTL (a dead holder's lease runs out, and a new etcd leader renews every lease for
-/// a full TTL once) + a second. The 300 s runs of docs/benchmarks.md saw at most 4.5 s.
+/// a full TTL once) + the longest back-off of a claimant refused while etcd had no leader (5 s).
+/// With members killed, a 300 s run saw 9.4 s (docs/benchmarks.md): a killed member's restart
+/// and the election after it fall inside the refused claimant's back-off.
 #[cfg(feature = "etcd")]
 #[test]
 fn chaos_60s_etcd() {
     let Some(report) = chaos_support::run("vipchaos-ci-etcd", ci_opts(Mode::Etcd)) else {
         return;
     };
-    assert_targets(&report, MASTER_DOWN + Duration::from_secs(6));
+    assert_targets(&report, MASTER_DOWN + Duration::from_secs(10));
 }
 
 /// vipd with a repmgr role probe on PostgreSQL 15 (primary on node 1, standbys on the others),
 /// no fencer, 60 s, with the databases stopped and frozen too: never two holders, never a
-/// standby's node; a holder whose database is down 2 s or more releases; one holder within Master_Down_Interval + 3 s after the last fault (a
-/// stopped server is started again first, and the primary's probe must see it answer).
+/// standby's node; a holder whose database is down 2 s or more releases; one holder within
+/// Master_Down_Interval + 4 s after the last fault: a stopped server is started again first
+/// (`pg_ctl start -w`, about a second), and the primary's probe must see it answer, after a
+/// reconnect back-off that doubles up to 2 s, plus one probe interval and timeout (0.4 s).
 #[test]
 fn chaos_60s_pg() {
     let Some(report) = chaos_support::run("vipchaos-ci-pg", ci_opts(Mode::Pg)) else {
@@ -107,5 +111,5 @@ fn chaos_60s_pg() {
         ms(role.kept_max()),
         report.lines().join("\n")
     );
-    assert_targets(&report, MASTER_DOWN + Duration::from_secs(3));
+    assert_targets(&report, MASTER_DOWN + Duration::from_secs(4));
 }
