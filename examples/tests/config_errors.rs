@@ -2,25 +2,13 @@
 //! collected, not just the first.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod config_support;
+
 use std::time::Duration;
 
+use config_support::{BASE, errors};
 use vip_core::election::{FencePolicy, StopMode, Version};
-use vip_examples::config::{self, ChecksumMode, ConfigErrors, RoleKind};
-
-const BASE: &str = r#"
-[[instance]]
-name = "db"
-interface = "eth0"
-vrid = 51
-vips = ["198.51.100.10/32"]
-"#;
-
-fn errors(text: &str) -> ConfigErrors {
-    match config::parse(text) {
-        Ok(c) => panic!("expected errors, got {c:?}"),
-        Err(e) => e,
-    }
-}
+use vip_examples::config::{self, ChecksumMode, RoleKind};
 
 /// BASE with extra lines appended to the instance table.
 fn with(extra: &str) -> String {

@@ -2,18 +2,13 @@
 //! their key path, and the password is never printed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod config_support;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
+use config_support::BASE;
 use vip_examples::config::{self, ArbiterConfig};
-
-const BASE: &str = r#"
-[[instance]]
-name = "db"
-interface = "eth0"
-vrid = 51
-vips = ["198.51.100.10/32"]
-"#;
 
 fn arbiter(extra: &str) -> ArbiterConfig {
     let c = config::parse(&format!("{BASE}{extra}")).unwrap();

@@ -1,25 +1,13 @@
 //! `[[virtual_server]]` validation: defaults, every check kind, and errors that name the key.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod config_support;
+
 use std::time::Duration;
 
-use vip_examples::config::{self, ConfigErrors, PgRole, RealCheckConfig};
+use config_support::{BASE, errors};
+use vip_examples::config::{self, PgRole, RealCheckConfig};
 use vip_lb::{Protocol, Scheduler};
-
-const BASE: &str = r#"
-[[instance]]
-name = "db"
-interface = "eth0"
-vrid = 51
-vips = ["198.51.100.10/32"]
-"#;
-
-fn errors(text: &str) -> ConfigErrors {
-    match config::parse(text) {
-        Ok(c) => panic!("expected errors, got {c:?}"),
-        Err(e) => e,
-    }
-}
 
 #[test]
 fn a_full_virtual_server_reads_with_keepalived_names() {
