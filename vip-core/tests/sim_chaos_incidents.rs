@@ -226,3 +226,56 @@ fn slow_add_overlaps_a_claimant_until_its_first_advert() {
     }
     assert_eq!(sim.oracle().holders().len(), 1, "one holder at the end");
 }
+
+/// Found by `sim_safety::no_two_holders_with_stonith_under_address_faults` (a CI run, random
+/// seed): a documented bound, not a bug. Node 0 is master when its link goes down and the
+/// kernel refuses every address removal until 9019 ms. Its VIP stays on the dead link, where the
+/// rebooted node 1's in-use probe cannot see it, so node 1 takes the VIP; when the link comes
+/// back, both hold it until node 0's next removal retry after the kernel works again (the
+/// retries back off to at most 1.6 s here). No node can remove an address the kernel refuses
+/// to remove; the overlap ends with the first removal that works.
+#[test]
+fn a_vip_stuck_behind_a_down_link_overlaps_until_a_removal_works() {
+    let s = Scenario {
+        seed: 0,
+        priorities: vec![100, 100],
+        preempt: false,
+        role_gated: false,
+        fencing: true,
+        policy: FencePolicy::Always,
+        episodes: vec![
+            ep(
+                5_911,
+                20,
+                Kind::BadReconcile {
+                    node: 1,
+                    attempts: 1,
+                },
+            ),
+            ep(6_920, 862, Kind::Link { node: 0 }),
+            ep(6_922, 2_097, Kind::AddressErrors { node: 0 }),
+        ],
+        fence_reboot: Duration::from_secs(1),
+        boot_spread: Duration::ZERO,
+        claim_hold: CLAIM_HOLD,
+    };
+    assert!(s.removal_fails_while_link_down());
+    let sim = run(&s, FenceKind::Stonith);
+    let works_again = Timestamp::from_millis(6_922 + 2_097);
+    let link_up = Timestamp::from_millis(6_920 + 862);
+    let overlaps = sim.oracle().overlaps();
+    assert!(!overlaps.is_empty(), "the incident replays");
+    for o in overlaps {
+        assert!(
+            o.start >= link_up && o.start < works_again,
+            "overlap {o:?} outside the stuck removal\n{}",
+            sim.trace().join("\n")
+        );
+        assert!(
+            o.end <= works_again + Duration::from_secs(2),
+            "overlap {o:?} outlives the kernel's refusal by more than a removal retry\n{}",
+            sim.trace().join("\n")
+        );
+    }
+    assert_eq!(sim.oracle().holders().len(), 1, "one holder at the end");
+}

@@ -105,6 +105,10 @@ fn no_two_holders_with_stonith_under_address_faults() {
     )
     .prop_filter("no link flap while stopped", |s| {
         !s.link_flaps_while_stopped()
-    });
+    })
+    .prop_filter(
+        "no removal failing behind a down link (bounded in sim_chaos_incidents)",
+        |s| !s.removal_fails_while_link_down(),
+    );
     check_property("safety/always/address-faults", strategy, safe);
 }

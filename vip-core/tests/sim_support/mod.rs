@@ -385,6 +385,31 @@ impl Scenario {
         })
     }
 
+    /// Whether a node's address operations fail while its link is down. Its VIP then stays in
+    /// its kernel, unseen by the others' in-use probes, and comes back into view with the link:
+    /// no node can prevent that overlap, which lasts until a removal works again. Its bound is
+    /// asserted in `sim_chaos_incidents::a_vip_stuck_behind_a_down_link_overlaps_until_a_removal_works`.
+    pub fn removal_fails_while_link_down(&self) -> bool {
+        let n = self.n();
+        let failing: Vec<(usize, u64, u64)> = self
+            .episodes
+            .iter()
+            .filter_map(|e| match e.kind {
+                Kind::AddressErrors { node } => Some((node % n, e.start_ms, e.start_ms + e.len_ms)),
+                _ => None,
+            })
+            .collect();
+        self.episodes.iter().any(|e| match e.kind {
+            Kind::Link { node } => {
+                let (a, b) = (e.start_ms, e.start_ms + e.len_ms);
+                failing
+                    .iter()
+                    .any(|&(m, s, t)| m == node % n && s <= b && a <= t)
+            }
+            _ => false,
+        })
+    }
+
     pub fn has(&self, pred: impl Fn(&Kind) -> bool) -> bool {
         self.episodes.iter().any(|e| pred(&e.kind))
     }
